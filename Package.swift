@@ -1,0 +1,47 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// Targets depend one way:
+//   RingfenceDiagnostics → RingfenceSyntax → RingfenceBytecode → RingfenceCompiler
+//   RingfenceMatch (globs, PCRE2) ← RingfenceCompiler, RingfenceVM
+//   RingfenceBytecode → RingfenceVM            (the VM never imports the compiler)
+//   Ringfence (embedding API) → RingfenceCommands → RingfenceCLI (`ringfence`)
+let package = Package(
+    name: "Ringfence",
+    products: [
+        .library(name: "Ringfence", targets: ["Ringfence"]),
+        .executable(name: "ringfence", targets: ["RingfenceCLI"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
+        .target(name: "RingfenceDiagnostics"),
+        .target(name: "RingfenceSyntax", dependencies: ["RingfenceDiagnostics", "CYAML"]),
+        .target(name: "RingfenceMatch", dependencies: ["CPCRE2"]),
+        .target(name: "RingfenceBytecode", dependencies: [
+            "RingfenceDiagnostics",
+            .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "RingfenceVM", dependencies: ["RingfenceDiagnostics", "RingfenceBytecode", "RingfenceMatch"]),
+        .target(name: "RingfenceCompiler", dependencies: [
+            "RingfenceDiagnostics", "RingfenceSyntax", "RingfenceBytecode", "RingfenceMatch",
+        ]),
+        .target(name: "Ringfence", dependencies: [
+            "RingfenceDiagnostics", "RingfenceSyntax", "RingfenceBytecode", "RingfenceVM", "RingfenceCompiler",
+        ]),
+        .target(name: "RingfenceCommands", dependencies: [
+            "Ringfence",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "RingfenceCLI", dependencies: ["RingfenceCommands"]),
+        .testTarget(name: "RingfenceTests", dependencies: [
+            "Ringfence", "RingfenceCommands", "RingfenceSyntax", "RingfenceMatch",
+            "RingfenceBytecode", "RingfenceVM", "RingfenceCompiler", "RingfenceDiagnostics",
+        ], resources: [.copy("Fixtures")]),
+    ],
+    swiftLanguageModes: [.v6]
+)
