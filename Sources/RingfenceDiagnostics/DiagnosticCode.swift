@@ -100,6 +100,7 @@ public struct DiagnosticCode: RawRepresentable, Hashable, Sendable, Comparable {
     public static let regexAlternation = DiagnosticCode(rawValue: "RF3011")
     public static let notAPath = DiagnosticCode(rawValue: "RF3012")
     public static let expressionTooLarge = DiagnosticCode(rawValue: "RF3013")
+    public static let listNotLiteral = DiagnosticCode(rawValue: "RF3014")
 
     // MARK: RF4xxx — rules, rings, limits
     public static let ringOutOfRange = DiagnosticCode(rawValue: "RF4001")
@@ -180,6 +181,7 @@ public struct DiagnosticCode: RawRepresentable, Hashable, Sendable, Comparable {
         e(.regexAlternation, .warning, "regex-alternation", "A top-level `|` in a regex splits the whole pattern, which is often not what was meant."),
         e(.notAPath, .error, "not-a-path", "A field access (`.x` or `[\"x\"]`) follows something that is not a path."),
         e(.expressionTooLarge, .error, "expression-too-large", "An expression needs more registers or code than a rule may use."),
+        e(.listNotLiteral, .error, "list-not-literal", "A list literal holds something other than string, number, boolean or null literals."),
 
         e(.ringOutOfRange, .error, "ring-out-of-range", "A ring is not a whole number from 0 to 3."),
         e(.invalidThresholds, .error, "invalid-thresholds", "Ring thresholds are outside [0, 1] or `privileged` is not above `standard`."),
@@ -203,4 +205,23 @@ public struct DiagnosticCode: RawRepresentable, Hashable, Sendable, Comparable {
         e(.requestOutOfRange, .error, "request-out-of-range", "`agent.trust` is outside [0, 1] or `agent.ring` outside 0–3."),
         e(.requestUnknownField, .error, "request-unknown-field", "A request has a field the request shape does not define."),
     ]
+}
+
+extension DiagnosticCode {
+    /// The catalogue as a Markdown table (kept in `docs/diagnostics.md`; a test compares them).
+    public static var markdownTable: String {
+        var lines = ["| code | severity | name | meaning |", "|---|---|---|---|"]
+        for e in catalog {
+            lines.append("| \(e.code.rawValue) | \(e.severity.rawValue) | `\(e.name)` | \(e.meaning.replacingPipes()) |")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension String {
+    fileprivate func replacingPipes() -> String {
+        var out = ""
+        for c in self { out += c == "|" ? "\\|" : String(c) }
+        return out
+    }
 }
