@@ -1,0 +1,77 @@
+import RingfenceBytecode
+
+extension Machine {
+    /// Decides on a prepared request (SPEC §3.2): deny rules first in file order (the first that
+    /// applies denies, one that errors denies with code `error`), then allow rules in file order
+    /// (the first that applies, passes its ring gate and gets a rate-limit token allows). When no
+    /// allow rule decides, the first allow rule stopped by its ring or limit names the code;
+    /// otherwise the default denies. Allocates nothing unless a rate limit is consulted.
+    public func decide(_ request: PreparedRequest, limiter: RateLimiter? = nil, now: Double = 0) -> Decision {
+        // `now` (the caller's choice of clock, see `Engine.TimeSource`) is read only for rules with
+        // limits; callers may skip the clock when `usesRateLimits` is false.
+        request.slots.withUnsafeBufferPointer { slots in
+            request.arena.bytes.withUnsafeBufferPointer { requestBytes in
+                request.arena.items.withUnsafeBufferPointer { requestItems in
+                    constantRegisters.withUnsafeBufferPointer { constants in
+                        constantArena.bytes.withUnsafeBufferPointer { constantBytes in
+                            constantArena.items.withUnsafeBufferPointer { constantItems in
+                                code.withUnsafeBufferPointer { code in
+                                    withUnsafeTemporaryAllocation(of: Register.self, capacity: maxRegisters) { registers in
+                                        registers.initialize(repeating: .absent)
+                                        let action = UnsafeBufferPointer(rebasing: requestBytes[request.action.offset..<request.action.offset + request.action.count])
+                                        let resource = request.resource.map {
+                                            UnsafeBufferPointer(rebasing: requestBytes[$0.offset..<$0.offset + $0.count])
+                                        }
+                                        let interpreter = Interpreter(
+                                            code: code, slots: slots, constants: constants, requestBytes: requestBytes,
+                                            constantBytes: constantBytes, requestItems: requestItems, constantItems: constantItems,
+                                            registers: registers, machine: self, action: action, resource: resource)
+                                        return decide(request, interpreter, limiter: limiter, now: now)
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private func decide(_ request: PreparedRequest, _ vm: Interpreter, limiter: RateLimiter?, now: Double) -> Decision {
+        let rules = program.rules
+        for index in denyRules {
+            switch vm.run(rules[index]) {
+            case .doesNotApply: continue
+            case .applies: return decision(index, allowed: false, code: .denyRule, reason: reasons[index].decided, ring: request.ring)
+            case .error: return decision(index, allowed: false, code: .error, reason: reasons[index].error, ring: request.ring)
+            }
+        }
+        var stopped: (index: Int, code: DecisionCode)?
+        for index in allowRules {
+            guard vm.run(rules[index]) == .applies else { continue }
+            let rule = rules[index]
+            if let gate = rule.ring, request.ring > Int(gate) {
+                if stopped == nil { stopped = (index, .ring) }
+                continue
+            }
+            if let limit = rule.limit {
+                let granted = limiter?.consume(rule: index, agent: request.agentID, limit: limit, now: now) ?? true
+                if !granted {
+                    if stopped == nil { stopped = (index, .rateLimit) }
+                    continue
+                }
+            }
+            return decision(index, allowed: true, code: .allow, reason: reasons[index].decided, ring: request.ring)
+        }
+        if let (index, code) = stopped {
+            let reason = code == .ring ? reasons[index].ring[request.ring] : reasons[index].rateLimit
+            return decision(index, allowed: false, code: code, reason: reason, ring: request.ring)
+        }
+        return Decision(allowed: false, code: .default, policy: nil, rule: nil, reason: Machine.defaultReason, ring: request.ring)
+    }
+
+    @inline(__always)
+    private func decision(_ index: Int, allowed: Bool, code: DecisionCode, reason: String, ring: Int) -> Decision {
+        Decision(allowed: allowed, code: code, policy: reasons[index].policy, rule: program.rules[index].id, reason: reason, ring: ring)
+    }
+}

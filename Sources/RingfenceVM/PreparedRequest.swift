@@ -1,0 +1,175 @@
+import RingfenceBytecode
+import RingfenceMatch
+
+/// A request decoded once against a machine's slot table: every value a rule can read sits in a
+/// flat array of registers, strings in one byte arena, the resource already normalised and the
+/// effective ring computed. Deciding on a prepared request allocates nothing.
+public struct PreparedRequest: Sendable {
+    var slots: [Register]
+    var arena: Arena
+    /// The action's bytes in the arena.
+    var action: (offset: Int, count: Int)
+    /// The normalised resource's bytes, or nil when absent or climbing above its root.
+    var resource: (offset: Int, count: Int)?
+    /// The agent's effective ring (SPEC §3.3).
+    public let ring: Int
+    /// The agent id, the rate limiter's key.
+    public let agentID: String
+    /// `context.time` as seconds since 1970, when the request carries a valid RFC 3339 time.
+    public let time: Double?
+
+    /// The largest arena a request may fill (registers address it with 32-bit offsets).
+    static let maxArenaBytes = 1 << 30
+
+    /// Decodes `request` into the slot layout of `machine`.
+    public init(_ request: Request, for machine: Machine) {
+        let program = machine.program
+        var arena = Arena()
+        let actionRegister = arena.string(request.action, space: Register.requestSpace)
+        action = (Int(actionRegister.offset), Int(actionRegister.count))
+        var resourceRegister = Register.absent
+        resource = nil
+        if let raw = request.resource {
+            switch ResourceNormalizer.normalize(raw) {
+            case .normalized(let s):
+                resourceRegister = arena.string(s, space: Register.requestSpace)
+                resource = (Int(resourceRegister.offset), Int(resourceRegister.count))
+            case .climbsAboveRoot:
+                resourceRegister = .error
+            }
+        }
+        ring = PreparedRequest.effectiveRing(request.agent, program.thresholds)
+        agentID = request.agent.id
+        time = request.context["time"].flatMap { value in
+            if case .string(let s) = value { return Timestamp.parse(s) }
+            return nil
+        }
+        var slots: [Register] = []
+        slots.reserveCapacity(program.slots.count)
+        for entry in program.slots {
+            var reg: Register
+            var source: Value?
+            switch entry.root {
+            case .action: reg = actionRegister
+            case .resource: reg = resourceRegister
+            case .agentRing: reg = .number(Double(ring))
+            case .agentID: source = .string(request.agent.id); reg = .absent
+            case .agentTrust: source = request.agent.trust.map(Value.number); reg = .absent
+            case .agentConsensus: source = .bool(request.agent.consensus); reg = .absent
+            case .agentRoles: source = .list(request.agent.roles.map(Value.string)); reg = .absent
+            case .agentAttrs: source = PreparedRequest.lookup(entry.path, in: request.agent.attrs); reg = .absent
+            case .params: source = PreparedRequest.lookup(entry.path, in: request.params); reg = .absent
+            case .context: source = PreparedRequest.lookup(entry.path, in: request.context); reg = .absent
+            }
+            if entry.transforms.isEmpty {
+                if let source { reg = arena.value(source, space: Register.requestSpace) }
+            } else {
+                // lower/upper are applied here, once, so deciding never builds a string.
+                var text: String?
+                if let source {
+                    if case .string(let s) = source { text = s }
+                } else if reg.tag == .string {
+                    text = entry.root == .action ? request.action : PreparedRequest.resourceText(request)
+                }
+                if var s = text {
+                    for t in entry.transforms { s = t == .lower ? s.lowercased() : s.uppercased() }
+                    reg = arena.string(s, space: Register.requestSpace)
+                } else if source != nil || reg.tag != .absent {
+                    reg = .error
+                }
+            }
+            slots.append(reg)
+        }
+        if arena.bytes.count > PreparedRequest.maxArenaBytes || arena.items.count > PreparedRequest.maxArenaBytes {
+            // Offsets would not fit the registers: make every value an error, which fails closed.
+            slots = slots.map { _ in .error }
+            arena = Arena()
+            action = (0, 0)
+            resource = nil
+        }
+        self.slots = slots
+        self.arena = arena
+    }
+
+    private static func resourceText(_ request: Request) -> String? {
+        guard let raw = request.resource, case .normalized(let s) = ResourceNormalizer.normalize(raw) else { return nil }
+        return s
+    }
+
+    /// Follows `path` through nested objects; nil when any step is missing or not an object.
+    static func lookup(_ path: [String], in object: [String: Value]) -> Value? {
+        var current: [String: Value] = object
+        for (i, name) in path.enumerated() {
+            guard let next = current[name] else { return nil }
+            if i == path.count - 1 { return next }
+            guard case .object(let inner) = next else { return nil }
+            current = inner
+        }
+        return nil
+    }
+
+    /// SPEC §3.3: an explicit ring is used as is; otherwise trust > privileged with consensus → 1,
+    /// trust > standard → 2, else 3 (strict comparisons; ring 0 only when given explicitly).
+    public static func effectiveRing(_ agent: Agent, _ t: Thresholds) -> Int {
+        if let ring = agent.ring { return min(max(ring, 0), 3) }
+        guard let trust = agent.trust else { return 3 }
+        if trust > t.privileged && agent.consensus { return 1 }
+        if trust > t.standard { return 2 }
+        return 3
+    }
+}
+
+/// RFC 3339 timestamps (`2026-11-21T10:00:00Z`, fractions and offsets allowed).
+public enum Timestamp {
+    /// Seconds since 1970-01-01T00:00:00Z, or nil when `text` is not an RFC 3339 date-time.
+    public static func parse(_ text: String) -> Double? {
+        let b = Array(text.utf8)
+        func digits(_ at: Int, _ n: Int) -> Int? {
+            guard at + n <= b.count else { return nil }
+            var v = 0
+            for i in at..<at + n {
+                guard b[i] >= 48, b[i] <= 57 else { return nil }
+                v = v * 10 + Int(b[i] - 48)
+            }
+            return v
+        }
+        guard b.count >= 20, let year = digits(0, 4), b[4] == 45, let month = digits(5, 2), b[7] == 45,
+              let day = digits(8, 2), b[10] == 84 || b[10] == 116 || b[10] == 32, let hour = digits(11, 2), b[13] == 58,
+              let minute = digits(14, 2), b[16] == 58, let second = digits(17, 2),
+              (1...12).contains(month), (1...31).contains(day), hour < 24, minute < 60, second < 61
+        else { return nil }
+        var i = 19
+        var fraction = 0.0
+        if i < b.count, b[i] == 46 {
+            i += 1
+            var scale = 0.1
+            let start = i
+            while i < b.count, b[i] >= 48, b[i] <= 57 {
+                fraction += Double(b[i] - 48) * scale
+                scale /= 10
+                i += 1
+            }
+            guard i > start else { return nil }
+        }
+        guard i < b.count else { return nil }
+        var offset = 0
+        if b[i] == 90 || b[i] == 122 {
+            i += 1
+        } else if b[i] == 43 || b[i] == 45, let oh = digits(i + 1, 2), i + 3 < b.count, b[i + 3] == 58, let om = digits(i + 4, 2) {
+            offset = (oh * 60 + om) * 60 * (b[i] == 43 ? 1 : -1)
+            i += 6
+        } else {
+            return nil
+        }
+        guard i == b.count else { return nil }
+        // Days from civil (Howard Hinnant's algorithm).
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let days = era * 146097 + doe - 719468
+        return Double(days * 86400 + hour * 3600 + minute * 60 + second - offset) + fraction
+    }
+}
