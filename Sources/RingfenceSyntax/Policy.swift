@@ -108,6 +108,36 @@ public struct ExpressionSource: Sendable {
         self.style = style
     }
 
+    /// The file location of the scalar at `offset` in `text`, reading the scalar's raw source
+    /// line when given so that offsets inside one-line quoted scalars with escapes (`\"`, `''`)
+    /// map exactly; otherwise as `location(at:)`.
+    public func location(at offset: Int, rawLine: Substring?) -> SourceLocation {
+        guard let rawLine, !text.contains("\n"), style == .doubleQuoted || style == .singleQuoted else {
+            return location(at: offset)
+        }
+        let raw = Array(rawLine.unicodeScalars)
+        var i = location.column - 1
+        guard i >= 0, i < raw.count, raw[i] == (style == .doubleQuoted ? "\"" : "'") else { return location(at: offset) }
+        i += 1
+        var decoded = 0
+        while decoded < offset, i < raw.count {
+            if style == .singleQuoted {
+                i += raw[i] == "'" ? 2 : 1
+            } else if raw[i] == "\\", i + 1 < raw.count {
+                switch raw[i + 1] {
+                case "x": i += 4
+                case "u": i += 6
+                case "U": i += 10
+                default: i += 2
+                }
+            } else {
+                i += 1
+            }
+            decoded += 1
+        }
+        return SourceLocation(file: location.file, line: location.line, column: min(i, raw.count) + 1)
+    }
+
     /// The file location of the scalar at `offset` in `text`. Exact for plain and one-line
     /// quoted scalars without escapes; otherwise the start of the scalar.
     public func location(at offset: Int) -> SourceLocation {
