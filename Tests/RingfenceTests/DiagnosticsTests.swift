@@ -1,4 +1,5 @@
 import Testing
+import Foundation
 @testable import RingfenceDiagnostics
 
 @Suite struct DiagnosticsTests {
@@ -29,5 +30,20 @@ import Testing
           |     ^^^^^
           = help: did you mean `effect`?
         """)
+    }
+}
+
+/// `docs/diagnostics.md` lists every code exactly as the catalogue does.
+@Suite struct DiagnosticsDocTests {
+    @Test func docsListTheCatalogue() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let doc = try String(contentsOf: root.appendingPathComponent("docs/diagnostics.md"), encoding: .utf8)
+        let begin = "<!-- catalogue:begin -->\n", end = "\n<!-- catalogue:end -->"
+        guard let a = doc.range(of: begin), let b = doc.range(of: end) else {
+            Issue.record("docs/diagnostics.md lacks the catalogue markers")
+            return
+        }
+        #expect(String(doc[a.upperBound..<b.lowerBound]) == DiagnosticCode.markdownTable,
+                "regenerate the table in docs/diagnostics.md from DiagnosticCode.catalog")
     }
 }

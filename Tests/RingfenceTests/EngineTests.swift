@@ -1,0 +1,88 @@
+import Testing
+@testable import Ringfence
+
+/// End-to-end checks of the embedding API on the SPEC §3 example policy.
+@Suite struct EngineTests {
+    static let workspace = """
+    ringfence: 1
+    kind: policy
+    name: workspace
+    rules:
+      - id: read-workspace
+        effect: allow
+        actions: [fs.read]
+        resources: ["/workspace/**"]
+        ring: 3
+        when: params.method == "GET" && agent.trust >= 0.7
+        limit: 2/hour
+        reason: workspace files are readable
+      - id: block-destructive-sql
+        effect: deny
+        action: database.query
+        when: params.query =~ "(?i)\\\\b(DROP|TRUNCATE)\\\\b"
+        reason: destructive SQL
+      - id: allow-sql
+        effect: allow
+        action: database.*
+        ring: 2
+    """
+
+    func engine(clock: Double = 1_000_000) throws -> Engine {
+        try Engine(source: Self.workspace, file: "workspace.yaml", clock: { clock })
+    }
+
+    @Test func allowsAWorkspaceRead() throws {
+        let d = try engine().evaluate(Request(agent: Agent(id: "a", trust: 0.85), action: "fs.read",
+                                              resource: "/workspace/data/sales.csv", params: ["method": .string("GET")]))
+        #expect(d == Decision(allowed: true, code: .allow, policy: "workspace", rule: "read-workspace",
+                              reason: "workspace files are readable", ring: 2))
+    }
+
+    @Test func normalisesBeforeMatching() throws {
+        let e = try engine()
+        let escape = e.evaluate(Request(agent: Agent(id: "a", trust: 0.85), action: "fs.read",
+                                        resource: "/workspace/../etc/passwd", params: ["method": .string("GET")]))
+        #expect(escape.code == .default)
+        let above = e.evaluate(Request(agent: Agent(id: "a", trust: 0.85), action: "fs.read",
+                                       resource: "/../workspace/a", params: ["method": .string("GET")]))
+        #expect(above.code == .default)
+    }
+
+    @Test func denyOverridesAndRingGates() throws {
+        let e = try engine()
+        let drop = e.evaluate(Request(agent: Agent(id: "a", trust: 0.9), action: "database.query",
+                                      params: ["query": .string("drop table users")]))
+        #expect(drop.code == .denyRule && drop.rule == "block-destructive-sql")
+        let select = e.evaluate(Request(agent: Agent(id: "a", trust: 0.9), action: "database.query",
+                                        params: ["query": .string("SELECT 1")]))
+        #expect(select.code == .allow && select.rule == "allow-sql")
+        let lowTrust = e.evaluate(Request(agent: Agent(id: "a", trust: 0.5), action: "database.query",
+                                          params: ["query": .string("SELECT 1")]))
+        #expect(lowTrust.code == .ring && lowTrust.rule == "allow-sql" && lowTrust.ring == 3 && !lowTrust.allowed)
+    }
+
+    @Test func denyRuleThatErrorsFailsClosed() throws {
+        let e = try engine()
+        let d = e.evaluate(Request(agent: Agent(id: "a", trust: 0.9), action: "database.query", params: ["query": .number(3)]))
+        #expect(d.code == .error && d.rule == "block-destructive-sql" && !d.allowed)
+    }
+
+    @Test func rateLimitsPerAgentAndRule() throws {
+        let e = try engine()
+        let r = Request(agent: Agent(id: "a", trust: 0.85), action: "fs.read", resource: "/workspace/x", params: ["method": .string("GET")])
+        #expect(e.evaluate(r).code == .allow)
+        #expect(e.evaluate(r).code == .allow)
+        #expect(e.evaluate(r).code == .rateLimit)
+        var other = r
+        other.agent.id = "b"
+        #expect(e.evaluate(other).code == .allow)
+    }
+
+    @Test func bundleRoundTripDecidesTheSame() throws {
+        let e = try engine()
+        let loaded = try Engine(bundle: e.bundle(), clock: { 1_000_000 })
+        #expect(loaded.program == e.program)
+        let r = Request(agent: Agent(id: "a", trust: 0.9), action: "database.query", params: ["query": .string("TRUNCATE x")])
+        #expect(loaded.evaluate(r) == e.evaluate(r))
+    }
+}
