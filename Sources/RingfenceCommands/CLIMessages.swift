@@ -1,0 +1,46 @@
+/// Every message the command line writes itself (the library's diagnostics carry their own).
+enum CLIMessages {
+    /// `check`'s closing summary line.
+    static func checkSummary(files: Int, policies: Int, rules: Int, errors: Int, warnings: Int) -> String {
+        "checked \(count(files, "file")): \(count(policies, "policy", "policies")), \(count(rules, "rule")), "
+            + "\(count(errors, "error")), \(count(warnings, "warning"))"
+    }
+
+    /// `compile`'s closing line.
+    static func wroteBundle(_ path: String, bytes: Int, rules: Int, sha256: String) -> String {
+        "wrote \(path) (\(count(bytes, "byte")), \(count(rules, "rule")), sha256 \(sha256)…)"
+    }
+
+    /// A bundle or output file that could not be written.
+    static func cannotWrite(_ path: String, reason: String) -> String {
+        "error: cannot write `\(path)`: \(reason)"
+    }
+
+    /// An input or bundle file that could not be read.
+    static func cannotRead(_ path: String, reason: String) -> String {
+        "cannot read `\(path)`: \(reason)"
+    }
+
+    /// An `eval` input without a single request.
+    static let noRequests = "the input holds no request; expected a json request or json lines"
+
+    /// `eval` without exactly one of `-p` and `-b`.
+    static let policiesOrBundle = "give policies with `-p PATH…` or a bundle with `-b BUNDLE`, not both"
+
+    /// `eval` with neither `-p` nor `-b`.
+    static let missingPolicies = "missing policies: give `-p PATH…` or `-b BUNDLE`"
+
+    /// `--explain` before explanations exist.
+    static let explainUnavailable = "--explain is not available in this build yet"
+
+    /// A command that needs at least one path got none.
+    static let missingPaths = "missing policy paths: give at least one file or directory"
+
+    /// `ringfence` run without a command.
+    static let missingCommand = "error: missing command; run `ringfence --help` for the list"
+
+    /// `n noun` with the noun in the plural unless `n` is 1.
+    static func count(_ n: Int, _ singular: String, _ plural: String? = nil) -> String {
+        "\(n) \(n == 1 ? singular : plural ?? singular + "s")"
+    }
+}
