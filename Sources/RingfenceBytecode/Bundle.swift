@@ -75,8 +75,11 @@ public enum Bundle {
             guard version == formatVersion else {
                 throw BundleError(.bundleVersion, "bundle format version \(version) is not supported (this build reads version \(formatVersion))")
             }
-            _ = try r.int(UInt16.self)
-            _ = try r.int(UInt32.self)
+            let flags = try r.int(UInt16.self)
+            let reserved = try r.int(UInt32.self)
+            guard flags == 0, reserved == 0 else {
+                throw BundleError(.bundleMalformed, "the bundle header has unknown flags or reserved bytes set (flags \(flags), reserved \(reserved))")
+            }
             let print = Array(bytes[16..<24])
             guard print == fingerprint else {
                 throw BundleError(.bundleFingerprint, "the bundle was built for a different instruction set (fingerprint \(hex(print)), this build has \(hex(fingerprint)))")
