@@ -82,6 +82,6 @@ enum PolicyCompilation {
 
     /// The number of rules in the documents that parsed.
     static func ruleCount(_ result: CompilationResult) -> Int {
-        result.documents.reduce(0) { $0 + $1.rules.count }
+        result.documents.reduce(0) { $0 + $1.rules.filter(\.isComplete).count }
     }
 }

@@ -126,7 +126,9 @@ public enum Compiler {
             }
         }
         diagnostics += Shadowing.warnings(documents)
-        guard !diagnostics.containsErrors else { return (nil, diagnostics) }
+        // Incomplete rules carry structural errors reported by the parser: check them, never lower them.
+        let incomplete = documents.contains { $0.rules.contains { !$0.isComplete } }
+        guard !diagnostics.containsErrors, !incomplete else { return (nil, diagnostics) }
 
         for (rule, policyIndex, when) in checked {
             var emitter = RuleEmitter(builder: builder, line: UInt32(clamping: rule.location.line))

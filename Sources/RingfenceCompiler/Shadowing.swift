@@ -8,11 +8,11 @@ import RingfenceSyntax
 enum Shadowing {
     /// The warnings for every shadowed allow rule across all documents.
     static func warnings(_ documents: [PolicyDocument]) -> [Diagnostic] {
-        let denies = documents.flatMap(\.rules).filter { $0.effect.value == .deny && $0.when == nil }
+        let denies = documents.flatMap(\.rules).filter { $0.isComplete && $0.effect.value == .deny && $0.when == nil }
         guard !denies.isEmpty else { return [] }
         var out: [Diagnostic] = []
         for document in documents {
-            for allow in document.rules where allow.effect.value == .allow {
+            for allow in document.rules where allow.isComplete && allow.effect.value == .allow {
                 guard let deny = denies.first(where: { covers($0, allow) }) else { continue }
                 out.append(Diagnostic(.shadowedRule, Messages.shadowed(allow.id.value, by: deny.id.value, line: deny.location.line),
                                       at: allow.id.location, length: allow.id.length))

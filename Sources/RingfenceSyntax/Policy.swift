@@ -174,6 +174,9 @@ public struct RuleDeclaration: Sendable {
     public var reason: String?
     /// Where the rule's mapping starts.
     public var location: SourceLocation
+    /// False when the rule had structural errors; it is kept only so its patterns and `when`
+    /// can still be checked, and a document holding it never compiles.
+    public var isComplete = true
 
     /// Creates a rule declaration.
     public init(

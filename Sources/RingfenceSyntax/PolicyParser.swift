@@ -236,9 +236,14 @@ public enum PolicyParser {
                 firstLine[id.value] = id.location.line
             }
         }
-        guard reader.errorCount == before, let id, let effect, let actions else { return nil }
-        return RuleDeclaration(id: id, effect: effect, actions: actions, resources: resources, ring: ring,
-                               when: when, limit: limit, reason: reason, location: item.location)
+        // A rule with structural errors is still returned (marked incomplete) so the checker can
+        // report problems in its patterns and `when` in the same run; errors keep it from compiling.
+        var rule = RuleDeclaration(
+            id: id ?? Located("", at: item.location), effect: effect ?? Located(.deny, at: item.location),
+            actions: actions ?? [], resources: resources, ring: ring,
+            when: when, limit: limit, reason: reason, location: item.location)
+        rule.isComplete = reader.errorCount == before && id != nil && effect != nil && actions != nil
+        return rule
     }
 
     /// effect := `allow` | `deny`

@@ -327,11 +327,13 @@ private func rule(_ extra: String = "", effect: String = "allow") -> String {
             "RF1011@17:9", "RF4007@20:5",
         ], "\(diagnostics)")
         #expect(diagnostics.first?.help == "did you mean `description`?")
-        // The structure allowed a document; only the rule without errors is in it.
+        // The structure allowed a document; rules with errors stay in it, marked incomplete, so the
+        // checker can still look at their patterns and `when`. Only the rule without errors is complete.
         let policy = document?.policy
         #expect(policy?.name.value == "multi")
         #expect(policy?.rings == nil)
-        #expect(policy?.rules.map(\.id.value) == ["fine"])
+        #expect(policy?.rules.map(\.id.value) == ["a", "b", "a", "fine"])
+        #expect(policy?.rules.filter(\.isComplete).map(\.id.value) == ["fine"])
     }
 
     @Test func brokenRuleDoesNotStopLaterRules() throws {
