@@ -75,7 +75,7 @@ public enum Compiler {
     /// diagnostics inside quoted `when` strings point at the exact column.
     public static func compile(_ documents: [PolicyDocument], sources: [String: SourceFile] = [:]) -> (Program?, [Diagnostic]) {
         var diagnostics: [Diagnostic] = []
-        var builder = ProgramBuilder()
+        let builder = ProgramBuilder()
         var namesSeen: [String: PolicyDocument] = [:]
         var explicitThresholds: (document: PolicyDocument, value: RingThresholds)?
         for document in documents {
@@ -149,8 +149,7 @@ public enum Compiler {
                 diagnostics.append(Diagnostic(.expressionTooLarge, Messages.expressionTooLarge, at: source.location))
             }
             let registers = emitter.registers
-            let (next, entry, end) = emitter.finish()
-            builder = next
+            let (entry, end) = emitter.finish()
             builder.program.rules.append(RuleEntry(
                 id: rule.id.value, policy: UInt32(policyIndex), isDeny: rule.effect.value == .deny,
                 ring: rule.ring.map { UInt8(clamping: $0.value) },

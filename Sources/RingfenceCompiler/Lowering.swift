@@ -3,8 +3,9 @@ import RingfenceSyntax
 
 /// Builds a `Program`: interns slots, constants, globs and regexes, and emits each rule's body as
 /// jumping code whose labels are all placed after the jumps that target them (so every jump goes
-/// forward, as the verifier demands).
-struct ProgramBuilder {
+/// forward, as the verifier demands). A class, so rule emitters append to one program in place
+/// (a struct copied into each emitter made compiling quadratic through copy-on-write).
+final class ProgramBuilder {
     var program = Program()
     private var slotIndex: [SlotEntry: UInt32] = [:]
     private var constantIndex: [Constant: UInt32] = [:]
@@ -13,27 +14,27 @@ struct ProgramBuilder {
     private var regexIndex: [String: UInt32] = [:]
 
     /// Returns the index of `entry`, adding it when new.
-    mutating func slot(_ entry: SlotEntry) -> UInt32 {
+    func slot(_ entry: SlotEntry) -> UInt32 {
         intern(entry, &slotIndex) { program.slots.append($0) }
     }
 
     /// Returns the index of constant `k`, adding it when new.
-    mutating func constant(_ k: Constant) -> UInt32 {
+    func constant(_ k: Constant) -> UInt32 {
         intern(k, &constantIndex) { program.constants.append($0) }
     }
 
     /// Returns the index of glob `g`, adding it when new.
-    mutating func glob(_ g: GlobEntry) -> UInt32 {
+    func glob(_ g: GlobEntry) -> UInt32 {
         intern(g, &globIndex) { program.globs.append($0) }
     }
 
     /// Returns the index of regex `x`, adding it when new.
-    mutating func regex(_ x: String) -> UInt32 {
+    func regex(_ x: String) -> UInt32 {
         intern(x, &regexIndex) { program.regexes.append($0) }
     }
 
     /// Returns the index of the glob set made of `patterns`, adding it when new.
-    mutating func globSet(_ patterns: [String], separator: UInt8, starCrossesSeparator: Bool = false) -> UInt16 {
+    func globSet(_ patterns: [String], separator: UInt8, starCrossesSeparator: Bool = false) -> UInt16 {
         let members = patterns.map { glob(GlobEntry(pattern: $0, separator: separator, starCrossesSeparator: starCrossesSeparator)) }
         if let i = globSetIndex[members] { return i }
         let i = UInt16(program.globSets.count)
@@ -58,7 +59,7 @@ struct RuleEmitter {
         var id: Int
     }
 
-    var builder: ProgramBuilder
+    let builder: ProgramBuilder
     let line: UInt32
     private var code: [Instruction] = []
     private var lines: [UInt32] = []
@@ -206,13 +207,13 @@ struct RuleEmitter {
         }
     }
 
-    /// Resolves labels, appends the body to the program and returns the builder with its range.
-    mutating func finish() -> (builder: ProgramBuilder, entry: UInt32, end: UInt32) {
+    /// Resolves labels, appends the body to the program and returns its code range.
+    mutating func finish() -> (entry: UInt32, end: UInt32) {
         for (pc, label) in fixups {
             code[pc].c = UInt32(base + (labelPositions[label] ?? code.count))
         }
         builder.program.code.append(contentsOf: code)
         builder.program.codeLines.append(contentsOf: lines)
-        return (builder, UInt32(base), UInt32(base + code.count))
+        return (UInt32(base), UInt32(base + code.count))
     }
 }

@@ -6,36 +6,62 @@ import RingfenceSyntax
 /// request they could match (SPEC §3.5, a warning). The analysis is conservative: it only
 /// warns when coverage is certain (same or literal patterns, `**`, or no resource restriction).
 enum Shadowing {
+    /// An unconditional deny rule with its patterns compiled once.
+    private struct Deny {
+        let rule: RuleDeclaration
+        let actions: Patterns
+        let resources: Patterns?
+    }
+
+    /// A rule's patterns as written and compiled.
+    private struct Patterns {
+        let text: [String]
+        let globs: [Glob]
+
+        init?(_ patterns: [Located<String>], separator: UInt8) {
+            text = patterns.map(\.value)
+            globs = text.compactMap { try? Glob.compile($0, separator: separator) }
+            guard globs.count == text.count else { return nil }
+        }
+
+        /// True when every pattern in `inner` matches only subjects one of these patterns matches.
+        func cover(_ inner: [String], separator: UInt8) -> Bool {
+            inner.allSatisfy { pattern in
+                if text.contains(pattern) || text.contains("**") { return true }
+                guard let g = try? Glob.compile(pattern, separator: separator), g.isLiteral else { return false }
+                return globs.contains { $0.matches(pattern) }
+            }
+        }
+    }
+
     /// The warnings for every shadowed allow rule across all documents.
     static func warnings(_ documents: [PolicyDocument]) -> [Diagnostic] {
-        let denies = documents.flatMap(\.rules).filter { $0.isComplete && $0.effect.value == .deny && $0.when == nil }
+        let denies: [Deny] = documents.flatMap(\.rules).compactMap { rule in
+            guard rule.isComplete, rule.effect.value == .deny, rule.when == nil,
+                  let actions = Patterns(rule.actions, separator: 0x2E) else { return nil }
+            var resources: Patterns?
+            if let list = rule.resources {
+                guard let compiled = Patterns(list, separator: 0x2F) else { return nil }
+                resources = compiled
+            }
+            return Deny(rule: rule, actions: actions, resources: resources)
+        }
         guard !denies.isEmpty else { return [] }
         var out: [Diagnostic] = []
         for document in documents {
             for allow in document.rules where allow.isComplete && allow.effect.value == .allow {
                 guard let deny = denies.first(where: { covers($0, allow) }) else { continue }
-                out.append(Diagnostic(.shadowedRule, Messages.shadowed(allow.id.value, by: deny.id.value, line: deny.location.line),
+                out.append(Diagnostic(.shadowedRule, Messages.shadowed(allow.id.value, by: deny.rule.id.value, line: deny.rule.location.line),
                                       at: allow.id.location, length: allow.id.length))
             }
         }
         return out
     }
 
-    private static func covers(_ deny: RuleDeclaration, _ allow: RuleDeclaration) -> Bool {
-        guard patterns(deny.actions.map(\.value), cover: allow.actions.map(\.value), separator: 0x2E) else { return false }
+    private static func covers(_ deny: Deny, _ allow: RuleDeclaration) -> Bool {
+        guard deny.actions.cover(allow.actions.map(\.value), separator: 0x2E) else { return false }
         guard let denyResources = deny.resources else { return true }
         guard let allowResources = allow.resources else { return false }
-        return patterns(denyResources.map(\.value), cover: allowResources.map(\.value), separator: 0x2F)
-    }
-
-    /// True when every pattern in `inner` matches only subjects some pattern in `outer` matches.
-    private static func patterns(_ outer: [String], cover inner: [String], separator: UInt8) -> Bool {
-        let globs = outer.compactMap { try? Glob.compile($0, separator: separator) }
-        guard globs.count == outer.count else { return false }
-        return inner.allSatisfy { pattern in
-            if outer.contains(pattern) || outer.contains("**") { return true }
-            guard let g = try? Glob.compile(pattern, separator: separator), g.isLiteral else { return false }
-            return globs.contains { $0.matches(pattern) }
-        }
+        return denyResources.cover(allowResources.map(\.value), separator: 0x2F)
     }
 }
