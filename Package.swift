@@ -38,6 +38,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "RingfenceCLI", dependencies: ["RingfenceCommands"]),
+        .executableTarget(name: "ringfence-embedding-example", dependencies: ["Ringfence"], path: "examples/embedding"),
         .testTarget(name: "RingfenceTests", dependencies: [
             "Ringfence", "RingfenceCommands", "RingfenceSyntax", "RingfenceMatch",
             "RingfenceBytecode", "RingfenceVM", "RingfenceCompiler", "RingfenceDiagnostics",
