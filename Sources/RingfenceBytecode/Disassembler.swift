@@ -39,6 +39,9 @@ public enum Disassembler {
             out.append("globset G\(i) = [" + set.map { "\"\(p.globs[Int($0)].pattern)\"" }.joined(separator: ", ") + "]")
         }
         for (i, x) in p.regexes.enumerated() { out.append("regex X\(i) = \(describe(.string(x)))") }
+        for policy in p.policies where policy.combining != .denyOverrides {
+            out.append("policy \(policy.name) first-match, default \(policy.combining == .firstMatchDefaultAllow ? "allow" : "deny")")
+        }
         for rule in p.rules {
             let policy = Int(rule.policy) < p.policies.count ? p.policies[Int(rule.policy)].name : "?"
             var head = "rule \(policy)/\(rule.id) \(rule.isDeny ? "deny" : "allow") line \(rule.line) registers \(rule.registers)"

@@ -59,17 +59,30 @@ public struct Thresholds: Sendable, Hashable {
     }
 }
 
-/// A policy's name and source file.
+/// A policy's name, source file and how its rules combine.
 public struct PolicyEntry: Sendable, Hashable {
     /// The policy's name.
     public var name: String
     /// The file it was compiled from.
     public var file: String
+    /// How the policy's rules combine into a decision.
+    public var combining: Combining
     /// Creates a policy entry.
-    public init(name: String, file: String) {
+    public init(name: String, file: String, combining: Combining = .denyOverrides) {
         self.name = name
         self.file = file
+        self.combining = combining
     }
+}
+
+/// How a policy's rules combine (see docs/language.md).
+public enum Combining: UInt8, Sendable, Hashable {
+    /// Native policies: any applying deny denies; otherwise an applying allow allows.
+    case denyOverrides = 0
+    /// Rule documents: rules in stored order, the first that applies decides; if none does, deny.
+    case firstMatchDefaultDeny = 1
+    /// Rule documents with `defaults: {action: allow}`: as above, but if none applies, allow.
+    case firstMatchDefaultAllow = 2
 }
 
 /// A rule: its identity, effect, gates and the code range of its body.

@@ -17,6 +17,7 @@ enum ProgramCoding {
         for policy in p.policies {
             w.string(policy.name)
             w.string(policy.file)
+            w.int(policy.combining.rawValue)
         }
         w.count(p.rules.count)
         for r in p.rules {
@@ -94,8 +95,11 @@ enum ProgramCoding {
         var r = BinaryReader(bytes)
         var p = Program()
         p.thresholds = Thresholds(privileged: try r.double(), standard: try r.double())
-        for _ in 0..<(try r.count(minimumItemSize: 8)) {
-            p.policies.append(PolicyEntry(name: try r.string(), file: try r.string()))
+        for _ in 0..<(try r.count(minimumItemSize: 9)) {
+            let name = try r.string(), file = try r.string()
+            let raw = try r.int(UInt8.self)
+            guard let combining = Combining(rawValue: raw) else { throw .init(message: "unknown combining algorithm \(raw)") }
+            p.policies.append(PolicyEntry(name: name, file: file, combining: combining))
         }
         for _ in 0..<(try r.count(minimumItemSize: 30)) {
             let id = try r.string()

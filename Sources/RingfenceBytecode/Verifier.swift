@@ -42,6 +42,9 @@ public enum Verifier {
         for (ruleIndex, rule) in p.rules.enumerated() {
             let name = "rule \(ruleIndex) (`\(rule.id)`)"
             guard Int(rule.policy) < p.policies.count else { throw fail("\(name) names a policy that does not exist") }
+            if p.policies[Int(rule.policy)].combining != .denyOverrides, rule.ring != nil || rule.limit != nil {
+                throw fail("\(name) has a ring or limit in a first-match policy")
+            }
             guard seen.insert("\(rule.policy)/\(rule.id)").inserted else { throw fail("\(name) repeats a rule id") }
             if let ring = rule.ring, ring > 3 { throw fail("\(name) has ring \(ring)") }
             if let l = rule.limit, l.count == 0 || l.seconds == 0 { throw fail("\(name) has an empty rate limit") }

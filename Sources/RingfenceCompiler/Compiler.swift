@@ -98,7 +98,12 @@ public enum Compiler {
 
         var checked: [(rule: RuleDeclaration, policy: Int, when: TypedExpression?)] = []
         for (policyIndex, document) in documents.enumerated() {
-            builder.program.policies.append(PolicyEntry(name: document.name.value, file: document.file))
+            let combining: Combining
+            switch document.combining {
+            case .denyOverrides: combining = .denyOverrides
+            case .firstMatch(let defaultAllow): combining = defaultAllow ? .firstMatchDefaultAllow : .firstMatchDefaultDeny
+            }
+            builder.program.policies.append(PolicyEntry(name: document.name.value, file: document.file, combining: combining))
             for rule in document.rules {
                 var ok = true
                 for pattern in rule.actions {

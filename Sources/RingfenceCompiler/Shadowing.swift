@@ -36,6 +36,8 @@ enum Shadowing {
 
     /// The warnings for every shadowed allow rule across all documents.
     static func warnings(_ documents: [PolicyDocument]) -> [Diagnostic] {
+        // First-match documents decide by order, not by deny-overrides: only native policies count.
+        let documents = documents.filter { $0.combining == .denyOverrides }
         let denies: [Deny] = documents.flatMap(\.rules).compactMap { rule in
             guard rule.isComplete, rule.effect.value == .deny, rule.when == nil,
                   let actions = Patterns(rule.actions, separator: 0x2E) else { return nil }

@@ -31,6 +31,11 @@ public struct PolicyDocument: Sendable {
     public var rules: [RuleDeclaration]
     /// Where the document starts.
     public var location: SourceLocation
+    /// How the rules combine; native policies are deny-overrides, rule documents first-match
+    /// (with their rules already in evaluation order).
+    public var combining: PolicyCombining = .denyOverrides
+    /// The seed dialect the document was written in, or nil for a native policy.
+    public var dialect: String?
 
     /// Creates a policy document.
     public init(file: String, name: Located<String>, rings: Located<RingThresholds>?, rules: [RuleDeclaration], location: SourceLocation) {
@@ -55,6 +60,15 @@ public struct RingThresholds: Sendable, Hashable {
         self.privileged = privileged
         self.standard = standard
     }
+}
+
+/// How a policy's rules combine into a decision.
+public enum PolicyCombining: Sendable, Hashable {
+    /// Any applying deny denies; otherwise the first applying allow allows (SPEC §3.2).
+    case denyOverrides
+    /// The first applying rule, in the document's evaluation order, decides; `defaultAllow`
+    /// says what happens when none applies.
+    case firstMatch(defaultAllow: Bool)
 }
 
 /// Whether a rule allows or denies.

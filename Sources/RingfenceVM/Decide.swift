@@ -46,6 +46,27 @@ extension Machine {
             case .error: return decision(index, allowed: false, code: .error, reason: reasons[index].error, ring: request.ring)
             }
         }
+        // First-match policies (rule documents): the first rule that applies decides for its
+        // policy; one that errors denies. Their denies override; their allows wait for native ones.
+        var documentAllow: Int?
+        var documentDefaultAllow: Int?
+        for policy in firstMatch {
+            var matched = false
+            for index in policy.rules {
+                switch vm.run(rules[index]) {
+                case .doesNotApply: continue
+                case .error: return decision(index, allowed: false, code: .error, reason: reasons[index].error, ring: request.ring)
+                case .applies:
+                    if rules[index].isDeny {
+                        return decision(index, allowed: false, code: .denyRule, reason: reasons[index].decided, ring: request.ring)
+                    }
+                    if documentAllow == nil { documentAllow = index }
+                }
+                matched = true
+                break
+            }
+            if !matched, policy.defaultAllow, documentDefaultAllow == nil { documentDefaultAllow = policy.policy }
+        }
         var stopped: (index: Int, code: DecisionCode)?
         for index in allowRules {
             guard vm.run(rules[index]) == .applies else { continue }
@@ -62,6 +83,13 @@ extension Machine {
                 }
             }
             return decision(index, allowed: true, code: .allow, reason: reasons[index].decided, ring: request.ring)
+        }
+        if let index = documentAllow {
+            return decision(index, allowed: true, code: .allow, reason: reasons[index].decided, ring: request.ring)
+        }
+        if let policy = documentDefaultAllow {
+            return Decision(allowed: true, code: .default, policy: program.policies[policy].name, rule: nil,
+                            reason: defaultAllowReasons[policy], ring: request.ring)
         }
         if let (index, code) = stopped {
             let reason = code == .ring ? reasons[index].ring[request.ring] : reasons[index].rateLimit

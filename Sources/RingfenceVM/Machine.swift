@@ -13,9 +13,11 @@ public final class Machine: Sendable {
     let globs: [Glob]
     let globSets: [[Int]]
     let regexes: [Regex]
-    /// Deny rules then allow rules, each in file order.
+    /// Deny rules then allow rules of deny-overrides policies, each in file order.
     let denyRules: [Int]
     let allowRules: [Int]
+    /// First-match policies in file order, each with its rules in evaluation order.
+    let firstMatch: [(policy: Int, rules: [Int], defaultAllow: Bool)]
     let maxRegisters: Int
     let reasons: [RuleReasons]
     /// True when some rule declares a rate limit (only then does deciding need the time).
@@ -71,10 +73,17 @@ public final class Machine: Sendable {
             }
         }
         self.regexes = regexes
-        self.denyRules = program.rules.indices.filter { program.rules[$0].isDeny }
-        self.allowRules = program.rules.indices.filter { !program.rules[$0].isDeny }
+        let native = program.rules.indices.filter { program.policies[Int(program.rules[$0].policy)].combining == .denyOverrides }
+        self.denyRules = native.filter { program.rules[$0].isDeny }
+        self.allowRules = native.filter { !program.rules[$0].isDeny }
+        self.firstMatch = program.policies.indices.compactMap { p in
+            let combining = program.policies[p].combining
+            guard combining != .denyOverrides else { return nil }
+            return (p, program.rules.indices.filter { Int(program.rules[$0].policy) == p }, combining == .firstMatchDefaultAllow)
+        }
         self.maxRegisters = max(1, program.maxRegisters)
         self.usesRateLimits = program.rules.contains { $0.limit != nil }
+        self.defaultAllowReasons = program.policies.map { "no rule of policy `\($0.name)` matched; its default allows" }
         self.reasons = program.rules.map { rule in
             let id = "`\(rule.id)`"
             let needed = rule.ring.map(Int.init) ?? 3
@@ -101,6 +110,9 @@ public final class Machine: Sendable {
                             offset: Int32(truncatingIfNeeded: offset), count: Int32(truncatingIfNeeded: regs.count))
         }
     }
+
+    /// Per policy: the reason reported when a first-match policy's default allows.
+    let defaultAllowReasons: [String]
 
     /// The reason text reported when no rule decides.
     public static let defaultReason = "no rule allowed the request (default deny)"

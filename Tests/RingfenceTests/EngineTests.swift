@@ -1,5 +1,6 @@
 import Testing
 @testable import Ringfence
+import RingfenceSyntax
 
 /// End-to-end checks of the embedding API on the SPEC §3 example policy.
 @Suite struct EngineTests {
@@ -84,5 +85,79 @@ import Testing
         #expect(loaded.program == e.program)
         let r = Request(agent: Agent(id: "a", trust: 0.9), action: "database.query", params: ["query": .string("TRUNCATE x")])
         #expect(loaded.evaluate(r) == e.evaluate(r))
+    }
+}
+
+/// First-match policies (the rule-document dialect's combining) through the compiler and VM.
+@Suite struct FirstMatchTests {
+    static let rules = """
+    ringfence: 1
+    kind: policy
+    name: doc
+    rules:
+      - id: block-big
+        effect: deny
+        action: payments.send
+        when: params.amount > 1000
+      - id: audit-all
+        effect: allow
+        action: payments.send
+      - id: never-reached
+        effect: deny
+        action: payments.send
+    """
+
+    func engine(defaultAllow: Bool, extra: String? = nil) throws -> Engine {
+        var documents: [PolicyDocument] = []
+        guard case .policy(var doc)? = DocumentParser.parse(text: Self.rules, file: "doc.yaml").document else {
+            Issue.record("fixture does not parse")
+            throw RingfenceError.load("fixture")
+        }
+        doc.combining = .firstMatch(defaultAllow: defaultAllow)
+        documents.append(doc)
+        if let extra, case .policy(let native)? = DocumentParser.parse(text: extra, file: "native.yaml").document {
+            documents.append(native)
+        }
+        let (program, diagnostics) = Compiler.compile(documents)
+        #expect(!diagnostics.containsErrors, "\(diagnostics)")
+        return try Engine(program: try #require(program))
+    }
+
+    func send(_ amount: Value?, action: String = "payments.send") -> Request {
+        Request(agent: Agent(id: "a"), action: action, params: amount.map { ["amount": $0] } ?? [:])
+    }
+
+    @Test func firstApplyingRuleDecides() throws {
+        let e = try engine(defaultAllow: false)
+        #expect(e.evaluate(send(.number(5000))).rule == "block-big")
+        let small = e.evaluate(send(.number(5)))
+        #expect(small.allowed && small.rule == "audit-all" && small.code == .allow)
+        let other = e.evaluate(send(nil, action: "payments.refund"))
+        #expect(!other.allowed && other.code == .default && other.rule == nil)
+    }
+
+    @Test func errorsDenyAndDefaultsCanAllow() throws {
+        let e = try engine(defaultAllow: true)
+        let broken = e.evaluate(send(.string("lots")))
+        #expect(!broken.allowed && broken.code == .error && broken.rule == "block-big")
+        let other = e.evaluate(send(nil, action: "payments.refund"))
+        #expect(other.allowed && other.code == .default && other.policy == "doc" && other.rule == nil)
+    }
+
+    @Test func nativeDeniesOverrideADocumentAllow() throws {
+        let native = """
+        ringfence: 1
+        kind: policy
+        name: native
+        rules:
+          - id: freeze
+            effect: deny
+            action: "payments.*"
+        """
+        let e = try engine(defaultAllow: true, extra: native)
+        #expect(e.evaluate(send(.number(5))).rule == "freeze")
+        let loaded = try Engine(bundle: e.bundle())
+        #expect(loaded.evaluate(send(.number(5))) == e.evaluate(send(.number(5))))
+        #expect(loaded.program.policies.map(\.combining) == [.firstMatchDefaultAllow, .denyOverrides])
     }
 }
