@@ -110,7 +110,7 @@ public enum Compiler {
                     ok = checkGlob(pattern, separator: 0x2E, &diagnostics) && ok
                 }
                 for pattern in rule.resources ?? [] {
-                    ok = checkGlob(pattern, separator: 0x2F, &diagnostics) && ok
+                    ok = checkGlob(pattern, separator: 0x2F, starCrossesSeparator: rule.starCrossesSeparator, &diagnostics) && ok
                 }
                 var typed: TypedExpression?
                 if let when = rule.when {
@@ -141,7 +141,7 @@ public enum Compiler {
             let actions = emitter.builder.globSet(rule.actions.map(\.value), separator: 0x2E)
             emitter.emit(Instruction(.matchAction, b: actions), jumpingTo: fail)
             if let resources = rule.resources {
-                let set = emitter.builder.globSet(resources.map(\.value), separator: 0x2F)
+                let set = emitter.builder.globSet(resources.map(\.value), separator: 0x2F, starCrossesSeparator: rule.starCrossesSeparator)
                 emitter.emit(Instruction(.matchResource, b: set), jumpingTo: fail)
             }
             if let when {
@@ -174,9 +174,10 @@ public enum Compiler {
         return (builder.program, diagnostics)
     }
 
-    private static func checkGlob(_ pattern: Located<String>, separator: UInt8, _ diagnostics: inout [Diagnostic]) -> Bool {
+    private static func checkGlob(_ pattern: Located<String>, separator: UInt8, starCrossesSeparator: Bool = false,
+                                  _ diagnostics: inout [Diagnostic]) -> Bool {
         do {
-            _ = try Glob.compile(pattern.value, separator: separator)
+            _ = try Glob.compile(pattern.value, separator: separator, starCrossesSeparator: starCrossesSeparator)
             return true
         } catch {
             diagnostics.append(Diagnostic(.invalidGlob, Messages.invalidGlob(pattern.value, error.message),

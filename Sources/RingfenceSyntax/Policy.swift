@@ -191,6 +191,8 @@ public struct RuleDeclaration: Sendable {
     /// False when the rule had structural errors; it is kept only so its patterns and `when`
     /// can still be checked, and a document holding it never compiles.
     public var isComplete = true
+    /// True when `*` in the resource globs also crosses `/` (the capability dialect's meaning).
+    public var starCrossesSeparator = false
 
     /// Creates a rule declaration.
     public init(
