@@ -9,6 +9,11 @@ extension Machine {
     public func decide(_ request: PreparedRequest, limiter: RateLimiter? = nil, now: Double = 0) -> Decision {
         // `now` (the caller's choice of clock, see `Engine.TimeSource`) is read only for rules with
         // limits; callers may skip the clock when `usesRateLimits` is false.
+        withInterpreter(request) { decide(request, $0, limiter: limiter, now: now) }
+    }
+
+    /// Runs `body` with an interpreter over `request`: every buffer pinned, registers on the stack.
+    func withInterpreter<R>(_ request: PreparedRequest, _ body: (Interpreter) -> R) -> R {
         request.slots.withUnsafeBufferPointer { slots in
             request.arena.bytes.withUnsafeBufferPointer { requestBytes in
                 request.arena.items.withUnsafeBufferPointer { requestItems in
@@ -22,11 +27,10 @@ extension Machine {
                                         let resource = request.resource.map {
                                             UnsafeBufferPointer(rebasing: requestBytes[$0.offset..<$0.offset + $0.count])
                                         }
-                                        let interpreter = Interpreter(
+                                        return body(Interpreter(
                                             code: code, slots: slots, constants: constants, requestBytes: requestBytes,
                                             constantBytes: constantBytes, requestItems: requestItems, constantItems: constantItems,
-                                            registers: registers, machine: self, action: action, resource: resource)
-                                        return decide(request, interpreter, limiter: limiter, now: now)
+                                            registers: registers, machine: self, action: action, resource: resource))
                                     }
                                 }
                             }

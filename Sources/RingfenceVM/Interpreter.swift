@@ -6,6 +6,22 @@ import Darwin
 import RingfenceBytecode
 import RingfenceMatch
 
+/// Observes a rule body's run: the last conditional branch taken and the instruction that
+/// failed. The decision path uses `NoTrace`, whose empty methods specialise away.
+protocol RuleTrace {
+    /// The conditional instruction at `pc` branches to `target` (for MACT/MRES: nothing
+    /// matched); returns the target.
+    mutating func branch(from pc: Int, to target: UInt32) -> Int
+    /// The instruction at `pc` hit a run-time error; returns `.error`.
+    mutating func failed(at pc: Int) -> RuleOutcome
+}
+
+/// The trace of the decision path: records nothing.
+struct NoTrace: RuleTrace {
+    @inline(__always) mutating func branch(from pc: Int, to target: UInt32) -> Int { Int(target) }
+    @inline(__always) mutating func failed(at pc: Int) -> RuleOutcome { .error }
+}
+
 /// How a rule body ended.
 enum RuleOutcome {
     case applies, doesNotApply, error
@@ -43,7 +59,14 @@ struct Interpreter {
     }
 
     /// Runs the body of `rule` and reports whether it applies.
+    @inline(__always)
     func run(_ rule: RuleEntry) -> RuleOutcome {
+        var trace = NoTrace()
+        return run(rule, trace: &trace)
+    }
+
+    /// Runs the body of `rule`, telling `trace` which instruction failed or branched last.
+    func run<T: RuleTrace>(_ rule: RuleEntry, trace: inout T) -> RuleOutcome {
         var pc = Int(rule.entry)
         let regs = registers
         while true {
@@ -54,16 +77,16 @@ struct Interpreter {
             case .no: return .doesNotApply
             case .jump: pc = Int(ins.c)
             case .matchAction:
-                if !matchesAny(Int(ins.b), action) { pc = Int(ins.c) }
+                if !matchesAny(Int(ins.b), action) { pc = trace.branch(from: pc - 1, to: ins.c) }
             case .matchResource:
                 if let resource {
-                    if !matchesAny(Int(ins.b), resource) { pc = Int(ins.c) }
+                    if !matchesAny(Int(ins.b), resource) { pc = trace.branch(from: pc - 1, to: ins.c) }
                 } else {
-                    pc = Int(ins.c)
+                    pc = trace.branch(from: pc - 1, to: ins.c)
                 }
             case .loadSlot:
                 let v = slots[Int(ins.c)]
-                if v.tag == .error { return .error }
+                if v.tag == .error { return trace.failed(at: pc - 1) }
                 regs[Int(ins.a)] = v
             case .loadConstant:
                 regs[Int(ins.a)] = constants[Int(ins.c)]
@@ -97,7 +120,7 @@ struct Interpreter {
                 } else if x.tag == .string, y.tag == .string {
                     order = compareBytes(bytes(x), bytes(y))
                 } else {
-                    return .error
+                    return trace.failed(at: pc - 1)
                 }
                 let result: Bool
                 switch Opcode(rawValue: ins.opcode).unsafelyUnwrapped {
@@ -124,7 +147,7 @@ struct Interpreter {
                 } else if haystack.tag == .string, needle.tag == .string {
                     regs[Int(ins.a)] = .bool(containsBytes(bytes(haystack), bytes(needle)))
                 } else {
-                    return .error
+                    return trace.failed(at: pc - 1)
                 }
             case .startsWith, .endsWith:
                 let s = regs[Int(ins.b)], p = regs[Int(ins.c)]
@@ -139,7 +162,7 @@ struct Interpreter {
                     }
                     regs[Int(ins.a)] = .bool(ok)
                 } else {
-                    return .error
+                    return trace.failed(at: pc - 1)
                 }
             case .regex:
                 let s = regs[Int(ins.b)]
@@ -149,10 +172,10 @@ struct Interpreter {
                     switch machine.regexes[Int(ins.c)].search(bytes(s)) {
                     case .match: regs[Int(ins.a)] = .bool(true)
                     case .noMatch: regs[Int(ins.a)] = .bool(false)
-                    case .error: return .error
+                    case .error: return trace.failed(at: pc - 1)
                     }
                 } else {
-                    return .error
+                    return trace.failed(at: pc - 1)
                 }
             case .glob:
                 let s = regs[Int(ins.b)]
@@ -161,7 +184,7 @@ struct Interpreter {
                 } else if s.tag == .string {
                     regs[Int(ins.a)] = .bool(machine.globs[Int(ins.c)].matches(bytes(s)))
                 } else {
-                    return .error
+                    return trace.failed(at: pc - 1)
                 }
             case .length:
                 let s = regs[Int(ins.b)]
@@ -172,23 +195,23 @@ struct Interpreter {
                     for byte in bytes(s) where byte & 0xC0 != 0x80 { n += 1 }
                     regs[Int(ins.a)] = .number(Double(n))
                 case .list: regs[Int(ins.a)] = .number(Double(s.count))
-                default: return .error
+                default: return trace.failed(at: pc - 1)
                 }
             case .jumpIfFalse:
                 let v = regs[Int(ins.a)]
                 if v.tag == .bool {
-                    if !v.boolean { pc = Int(ins.c) }
+                    if !v.boolean { pc = trace.branch(from: pc - 1, to: ins.c) }
                 } else if v.tag == .absent {
-                    pc = Int(ins.c)
+                    pc = trace.branch(from: pc - 1, to: ins.c)
                 } else {
-                    return .error
+                    return trace.failed(at: pc - 1)
                 }
             case .jumpIfTrue:
                 let v = regs[Int(ins.a)]
                 if v.tag == .bool {
-                    if v.boolean { pc = Int(ins.c) }
+                    if v.boolean { pc = trace.branch(from: pc - 1, to: ins.c) }
                 } else if v.tag != .absent {
-                    return .error
+                    return trace.failed(at: pc - 1)
                 }
             }
         }

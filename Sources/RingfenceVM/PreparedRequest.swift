@@ -13,6 +13,9 @@ public struct PreparedRequest: Sendable {
     var resource: (offset: Int, count: Int)?
     /// The agent's effective ring (SPEC §3.3).
     public let ring: Int
+    /// True when the request's resource climbs above its root (it then matches nothing).
+    public var resourceClimbs: Bool { resource == nil && resourceWasGiven }
+    private var resourceWasGiven = false
     /// The agent id, the rate limiter's key.
     public let agentID: String
     /// `context.time` as seconds since 1970, when the request carries a valid RFC 3339 time.
@@ -30,6 +33,7 @@ public struct PreparedRequest: Sendable {
         var resourceRegister = Register.absent
         resource = nil
         if let raw = request.resource {
+            resourceWasGiven = true
             switch ResourceNormalizer.normalize(raw) {
             case .normalized(let s):
                 resourceRegister = arena.string(s, space: Register.requestSpace)

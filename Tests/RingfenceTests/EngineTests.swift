@@ -161,3 +161,37 @@ import RingfenceSyntax
         #expect(loaded.program.policies.map(\.combining) == [.firstMatchDefaultAllow, .denyOverrides])
     }
 }
+
+/// `Engine.explain`: every rule's result and the detail people read.
+@Suite struct ExplainTests {
+    @Test func explainsEveryRule() throws {
+        let e = try Engine(source: EngineTests.workspace, file: "workspace.yaml", clock: { 1_000_000 })
+        let x = e.explain(Request(agent: Agent(id: "a", trust: 0.5), action: "database.query", params: ["query": .string("SELECT 1")]))
+        #expect(x.decision.code == .ring)
+        let byRule = Dictionary(uniqueKeysWithValues: x.rules.map { ($0.rule, $0) })
+        #expect(byRule["read-workspace"]?.result == .actionMismatch)
+        #expect(byRule["read-workspace"]?.detail == #"action `database.query` matches none of ["fs.read"]"#)
+        #expect(byRule["block-destructive-sql"]?.result == .whenFalse)
+        #expect(byRule["block-destructive-sql"]?.detail.hasPrefix(#"`params["query"] =~ "#) == true)
+        #expect(byRule["block-destructive-sql"]?.detail.hasSuffix(#"is false (params["query"] is "SELECT 1")"#) == true)
+        #expect(byRule["allow-sql"]?.result == .ring && byRule["allow-sql"]?.decided == true)
+        #expect(byRule["allow-sql"]?.detail == "agent ring 3 is above the rule's ring 2")
+    }
+
+    @Test func explainsWhichComparisonFailedAndErrors() throws {
+        let e = try Engine(source: EngineTests.workspace, file: "workspace.yaml", clock: { 1_000_000 })
+        let read = e.explain(Request(agent: Agent(id: "a", trust: 0.9), action: "fs.read", resource: "/workspace/a",
+                                     params: ["method": .string("POST")]))
+        let rule = try #require(read.rules.first { $0.rule == "read-workspace" })
+        #expect(rule.result == .whenFalse)
+        #expect(rule.detail == #"`params["method"] == "GET"` is false (params["method"] is "POST")"#)
+        let escape = e.explain(Request(agent: Agent(id: "a", trust: 0.9), action: "fs.read", resource: "/../etc"))
+        #expect(escape.rules.first?.result == .resourceMismatch)
+        #expect(escape.rules.first?.detail == "the resource climbs above its root, so it matches no pattern")
+        let broken = e.explain(Request(agent: Agent(id: "a", trust: 0.9), action: "database.query", params: ["query": .number(1)]))
+        let deny = try #require(broken.rules.first { $0.rule == "block-destructive-sql" })
+        #expect(deny.result == .whenError && deny.decided)
+        #expect(deny.detail.contains(#"params["query"] is 1"#), "\(deny.detail)")
+        #expect(broken.jsonText.hasPrefix(#"{"decision":{"decision":"deny","code":"error""#))
+    }
+}
