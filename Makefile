@@ -9,12 +9,12 @@ BIN = .build/debug/ringfence
 
 all: build
 
-# Installs the C libraries Ringfence links (libyaml, PCRE2) when pkg-config cannot find them.
+# Installs the C libraries Ringfence links (libyaml, PCRE2, libedit) when pkg-config cannot find them.
 deps:
-	@if ! pkg-config --exists yaml-0.1 libpcre2-8 2>/dev/null; then \
-		echo "installing libyaml-dev and libpcre2-dev"; \
+	@if ! pkg-config --exists yaml-0.1 libpcre2-8 libedit 2>/dev/null; then \
+		echo "installing libyaml-dev, libpcre2-dev and libedit-dev"; \
 		SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
-		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq pkg-config libyaml-dev libpcre2-dev >/dev/null; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq pkg-config libyaml-dev libpcre2-dev libedit-dev >/dev/null; \
 	fi
 
 build: deps
@@ -26,6 +26,7 @@ demo: build
 test: deps
 	$(SWIFT) build $(SWIFT_FLAGS)
 	$(SWIFT) test $(SWIFT_FLAGS)
+	$(SWIFT) run $(SWIFT_FLAGS) ringfence test policies/tests --coverage --coverage-min 100
 
 release: deps
 	$(SWIFT) build -c release $(SWIFT_FLAGS)
