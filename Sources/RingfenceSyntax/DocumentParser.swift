@@ -6,12 +6,23 @@ import RingfenceDiagnostics
 public enum ParsedDocument: Sendable {
     /// A `kind: policy` document (SPEC §3).
     case policy(PolicyDocument)
+    /// A `kind: tests` document (SPEC §4.4).
+    case tests(TestSuiteDocument)
+    /// A saga definition: `kind: saga`, or a seed saga recognised by shape (SPEC §5).
+    case saga(SagaDocument)
 
     /// The policy, when this document is one.
     public var policy: PolicyDocument? {
         switch self {
         case .policy(let policy): policy
+        case .tests, .saga: nil
         }
+    }
+
+    /// The saga, when this document is one.
+    public var saga: SagaDocument? {
+        if case .saga(let saga) = self { return saga }
+        return nil
     }
 }
 
@@ -21,39 +32,45 @@ public enum DocumentParser {
     /// The kinds a native document may declare, in the order they are suggested.
     public static let kinds = ["policy", "saga", "tests"]
 
+    /// The dialect every parse in the current task reads files as, unless a call names one:
+    /// `check --dialect` sets it around a whole compilation. Nil recognises each file by shape.
+    @TaskLocal public static var forcedDialect: DocumentDialect?
+
     /// Reads the envelope (`ringfence: 1`, `kind`) and dispatches; returns nil document when
-    /// errors prevent building one, plus all diagnostics sorted for output.
-    public static func parse(_ root: YAMLNode, file: String) -> (document: ParsedDocument?, diagnostics: [Diagnostic]) {
-        let (document, diagnostics) = parseUnsorted(root, file: file)
+    /// errors prevent building one, plus all diagnostics sorted for output. `dialect` forces
+    /// how the file is read (default: `forcedDialect`, else by shape, SPEC §6).
+    public static func parse(_ root: YAMLNode, file: String, dialect: DocumentDialect? = nil) -> (document: ParsedDocument?, diagnostics: [Diagnostic]) {
+        let (document, diagnostics) = parseUnsorted(root, file: file, dialect: dialect ?? forcedDialect)
         return (document, diagnostics.sortedForOutput())
     }
 
     /// Loads YAML text and parses it (convenience used by tests, REPL and the compiler).
-    public static func parse(text: String, file: String) -> (document: ParsedDocument?, diagnostics: [Diagnostic]) {
-        finish(YAMLLoader.load(text: text, file: file), file: file)
+    public static func parse(text: String, file: String, dialect: DocumentDialect? = nil) -> (document: ParsedDocument?, diagnostics: [Diagnostic]) {
+        finish(YAMLLoader.load(text: text, file: file), file: file, dialect: dialect ?? forcedDialect)
     }
 
     /// Loads YAML bytes (as read by `SourceLoader.read`) and parses them.
-    public static func parse(bytes: [UInt8], file: String) -> (document: ParsedDocument?, diagnostics: [Diagnostic]) {
-        finish(YAMLLoader.load(bytes: bytes, file: file), file: file)
+    public static func parse(bytes: [UInt8], file: String, dialect: DocumentDialect? = nil) -> (document: ParsedDocument?, diagnostics: [Diagnostic]) {
+        finish(YAMLLoader.load(bytes: bytes, file: file), file: file, dialect: dialect ?? forcedDialect)
     }
 
     /// Parses a loaded YAML tree, if there is one, and merges the loader's diagnostics in.
-    private static func finish(_ loaded: YAMLLoadResult, file: String) -> (document: ParsedDocument?, diagnostics: [Diagnostic]) {
+    private static func finish(_ loaded: YAMLLoadResult, file: String, dialect: DocumentDialect?) -> (document: ParsedDocument?, diagnostics: [Diagnostic]) {
         guard let root = loaded.document else { return (nil, loaded.diagnostics.sortedForOutput()) }
-        let (document, diagnostics) = parseUnsorted(root, file: file)
+        let (document, diagnostics) = parseUnsorted(root, file: file, dialect: dialect)
         return (document, (loaded.diagnostics + diagnostics).sortedForOutput())
     }
 
     /// document := mapping with `ringfence: 1` and `kind: policy|saga|tests`, or a seed dialect.
-    private static func parseUnsorted(_ root: YAMLNode, file: String) -> (ParsedDocument?, [Diagnostic]) {
+    private static func parseUnsorted(_ root: YAMLNode, file: String, dialect: DocumentDialect?) -> (ParsedDocument?, [Diagnostic]) {
+        if let dialect, dialect != .native { return parseSeedDialect(root, file: file, as: dialect) }
         var reader = StructureReader(file: file)
         guard let pairs = root.mapping else {
             reader.error(.wrongType, Messages.rootNotMapping(found: root.typeName), at: root)
             return (nil, reader.diagnostics)
         }
         guard let version = pairs.first(where: { $0.key == "ringfence" }) else {
-            if let dialect = parseSeedDialect(root, file: file) { return dialect }
+            if dialect == nil, let seed = parseSeedDialect(root, file: file) { return seed }
             reader.error(.unknownDocument, Messages.notRingfenceDocument, at: root.location)
             return (nil, reader.diagnostics)
         }
@@ -78,8 +95,12 @@ public enum DocumentParser {
         case "policy":
             let (policy, diagnostics) = PolicyParser.parse(root, file: file)
             return (policy.map(ParsedDocument.policy), reader.diagnostics + diagnostics)
-        case "saga", "tests":
-            reader.error(.unknownKind, Messages.kindNotSupportedYet(kind.value), at: kindPair.value)
+        case "tests":
+            let (tests, diagnostics) = TestsParser.parse(root, file: file)
+            return (tests.map(ParsedDocument.tests), reader.diagnostics + diagnostics)
+        case "saga":
+            let (saga, diagnostics) = SagaParser.parse(root, file: file)
+            return (saga.map(ParsedDocument.saga), reader.diagnostics + diagnostics)
         default:
             reader.error(.unknownKind, Messages.unknownKind(StructureReader.display(kind.value)), at: kindPair.value,
                          help: Suggestions.didYouMean(kind.value, among: kinds) ?? Messages.expectedOneOf(kinds))
@@ -90,9 +111,26 @@ public enum DocumentParser {
     /// The extension point for seed dialects (SPEC §6): a document without a `ringfence:` key
     /// is offered here, recognised by shape, before it is rejected as unknown (RF1001).
     ///
-    /// Returns nil when no dialect recognises the document; none is recognised by this build yet.
+    /// Returns nil when no dialect recognises the document. Seed sagas (`steps` + `session_id`)
+    /// go to `SagaParser.parseSeed`.
     private static func parseSeedDialect(_ root: YAMLNode, file: String) -> (ParsedDocument?, [Diagnostic])? {
-        nil
+        guard let pairs = root.mapping else { return nil }
+        switch DialectDetection.shape(of: pairs) {
+        case .capabilities: return parseSeedDialect(root, file: file, as: .capabilities)
+        case .ruleDocument: return parseSeedDialect(root, file: file, as: .ruleDocument)
+        case .saga:
+            let (saga, diagnostics) = SagaParser.parseSeed(root, file: file)
+            return (saga.map(ParsedDocument.saga), diagnostics)
+        case .unknown: return nil
+        }
+    }
+
+    /// Parses `root` as the seed dialect `dialect` (recognised or forced).
+    private static func parseSeedDialect(_ root: YAMLNode, file: String, as dialect: DocumentDialect) -> (ParsedDocument?, [Diagnostic]) {
+        let (policy, diagnostics) = dialect == .capabilities
+            ? CapabilityDialect.parse(root, file: file)
+            : RuleDocumentDialect.parse(root, file: file)
+        return (policy.map(ParsedDocument.policy), diagnostics)
     }
 }
 

@@ -1,0 +1,349 @@
+import Foundation
+import Testing
+import Ringfence
+import RingfenceCommands
+@testable import RingfenceSyntax
+
+/// One file of the seed-dialect corpus (`Fixtures/dialects/corpus/*.yaml`): a seed-dialect
+/// policy file, the name it is written under, and request → expected decision cases.
+struct DialectCorpus: Sendable {
+    /// The corpus file's name.
+    var file: String
+    /// The SPEC clause the file pins.
+    var clause: String
+    /// The name the policy file is written under (its base name is the default policy name).
+    var policyFile: String
+    /// The seed-dialect policy text, exactly as the seed would read it.
+    var policy: String
+    /// The cases, in order.
+    var cases: [EvalCorpus.Case]
+
+    /// The corpus files, sorted.
+    static let files = CorpusSupport.fixtureNames(in: "dialects/corpus")
+
+    /// Reads and validates a corpus file; a malformed corpus file is a test failure.
+    static func load(_ name: String) throws -> DialectCorpus {
+        let text = try CorpusSupport.read(CorpusSupport.fixtures("dialects/corpus").appendingPathComponent(name))
+        let loaded = YAMLLoader.load(text: text, file: name)
+        guard let root = loaded.document, loaded.diagnostics.isEmpty else {
+            throw CorpusError("\(name): not valid YAML: \(loaded.diagnostics.map(\.description))")
+        }
+        guard let clause = root["clause"]?.stringValue, let policyFile = root["file"]?.stringValue,
+              let policy = root["policy"]?.stringValue, let caseNodes = root["cases"]?.sequence else {
+            throw CorpusError("\(name): needs `clause`, `file`, `policy` and `cases`")
+        }
+        var cases: [EvalCorpus.Case] = []
+        for node in caseNodes {
+            guard let caseName = node["name"]?.stringValue, let requestNode = node["request"], let expectNode = node["expect"],
+                  let decision = expectNode["decision"]?.stringValue, let code = expectNode["code"]?.stringValue else {
+                throw CorpusError("\(name): a case needs `name`, `request` and `expect` with `decision` and `code`")
+            }
+            var policyName: String??
+            if let p = expectNode["policy"] { policyName = .some(p.isNull ? nil : p.scalarText) }
+            let expect = EvalCorpus.Expectation(
+                decision: decision, code: code, rule: expectNode["rule"].flatMap { $0.isNull ? nil : $0.scalarText },
+                policy: policyName, reason: expectNode["reason"]?.scalarText, ring: nil)
+            let request: Request
+            do {
+                request = try Request(value: Value(yaml: requestNode))
+            } catch {
+                throw CorpusError("\(name): case `\(caseName)`: bad request: \(error)")
+            }
+            cases.append(EvalCorpus.Case(name: caseName, request: request, clock: nil, expect: expect))
+        }
+        return DialectCorpus(file: name, clause: clause, policyFile: policyFile, policy: policy, cases: cases)
+    }
+
+    /// Compiles the policy exactly as written (no `ringfence:` key) into an engine.
+    func engine() throws -> Engine {
+        let result = Compiler.compile(sources: [(path: policyFile, text: policy)])
+        guard let program = result.program else {
+            throw CorpusError("\(file): policy does not compile:\n" + DiagnosticRenderer.text(result.diagnostics, sources: result.sources))
+        }
+        return try Engine(program: program, warnings: result.diagnostics)
+    }
+}
+
+/// Seed dialects (SPEC §6): each corpus runs through the VM, a bundle round trip and
+/// `ringfence eval` in-process; error fixtures pin exact codes and positions; the seeds'
+/// example files check clean and `check` names their dialect.
+@Suite struct DialectTests {
+    // MARK: Corpus
+
+    /// At least 30 cases per dialect, unique names within a file.
+    @Test func eachDialectHasAtLeastThirtyCases() throws {
+        var counts: [String: Int] = [:]
+        for name in DialectCorpus.files {
+            let corpus = try DialectCorpus.load(name)
+            let dialect = name.hasPrefix("capabilities") ? "capabilities" : "rules"
+            counts[dialect, default: 0] += corpus.cases.count
+            let names = corpus.cases.map(\.name)
+            #expect(Set(names).count == names.count, "\(name): case names must be unique")
+        }
+        #expect(counts["capabilities", default: 0] >= 30, "capability cases: \(counts)")
+        #expect(counts["rules", default: 0] >= 30, "rule-document cases: \(counts)")
+    }
+
+    /// The engine compiled from the unchanged seed file decides every case as expected.
+    @Test(arguments: DialectCorpus.files)
+    func engineDecidesAsExpected(_ name: String) throws {
+        let corpus = try DialectCorpus.load(name)
+        let engine = try corpus.engine()
+        for c in corpus.cases {
+            let decision = engine.evaluate(c.request)
+            let problems = EvalCorpus.mismatches(decision.corpusFields, c.expect)
+            #expect(problems.isEmpty, "\(name): \(c.name): \(problems.joined(separator: "; ")) — got \(decision.jsonLine)")
+        }
+    }
+
+    /// A bundle of the dialect policy decides exactly like its source.
+    @Test(arguments: DialectCorpus.files)
+    func bundleDecidesExactlyLikeItsSource(_ name: String) throws {
+        let corpus = try DialectCorpus.load(name)
+        let fromSource = try corpus.engine()
+        let bytes = fromSource.bundle()
+        let fromBundle = try Engine(bundle: bytes)
+        #expect(fromBundle.program == fromSource.program, "\(name): the bundle's program differs")
+        for c in corpus.cases {
+            let expected = fromSource.evaluate(c.request), actual = fromBundle.evaluate(c.request)
+            #expect(actual == expected, "\(name): \(c.name): bundle gave \(actual.jsonLine), source gave \(expected.jsonLine)")
+        }
+    }
+
+    /// `ringfence eval -p seed.yaml -i requests.jsonl` prints the expected decisions.
+    @Test(arguments: DialectCorpus.files)
+    func cliEvalDecidesAsExpected(_ name: String) throws {
+        let corpus = try DialectCorpus.load(name)
+        let dir = try CorpusSupport.temporaryDirectory("dialects")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let policy = dir.appendingPathComponent(corpus.policyFile)
+        try corpus.policy.write(to: policy, atomically: true, encoding: .utf8)
+        let input = dir.appendingPathComponent("requests.jsonl")
+        try corpus.cases.map { $0.request.jsonText + "\n" }.joined().write(to: input, atomically: true, encoding: .utf8)
+
+        let capture = CommandCapture()
+        let status = RingfenceCLI.run(["eval", "-p", policy.path, "-i", input.path], io: capture.io)
+        let anyDenied = corpus.cases.contains { $0.expect.decision == "deny" }
+        #expect(status == (anyDenied ? 3 : 0), "\(name): exit status \(status); stderr: \(capture.stderr)")
+        let lines = capture.stdout.split(separator: "\n", omittingEmptySubsequences: true)
+        #expect(lines.count == corpus.cases.count, "\(name): \(lines.count) lines for \(corpus.cases.count) requests; stderr: \(capture.stderr)")
+        for (c, line) in zip(corpus.cases, lines) {
+            guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+                Issue.record("\(name): \(c.name): not a JSON object: \(line)")
+                continue
+            }
+            let fields = (decision: object["decision"] as? String ?? "?", code: object["code"] as? String ?? "?",
+                          policy: object["policy"] as? String, rule: object["rule"] as? String,
+                          reason: object["reason"] as? String, ring: object["ring"] as? Int)
+            let problems = EvalCorpus.mismatches(fields, c.expect)
+            #expect(problems.isEmpty, "\(name): \(c.name) (CLI): \(problems.joined(separator: "; ")) — got \(line)")
+        }
+    }
+
+    // MARK: Errors
+
+    /// The error fixtures, sorted.
+    static let errorFixtures = CorpusSupport.fixtureNames(in: "dialects/errors")
+
+    /// Each error fixture reports exactly the `# expect:` diagnostics (code, line, column, severity).
+    @Test(arguments: errorFixtures)
+    func errorFixtureReportsExactDiagnostics(_ name: String) throws {
+        let url = CorpusSupport.fixtures("dialects/errors").appendingPathComponent(name)
+        let (expected, _) = try CheckCorpusTests.expectations(url)
+        #expect(!expected.isEmpty, "\(name): an error fixture must expect something")
+        let result = Compiler.compile(paths: [url.path])
+        let actual = result.diagnostics.map(ExpectedDiagnostic.init).sorted()
+        let rendered = DiagnosticRenderer.text(result.diagnostics, sources: result.sources)
+        #expect(actual == expected.sorted(), "\(name):\n\(rendered)")
+        #expect(result.program == nil || !expected.contains { $0.severity == "error" })
+    }
+
+    /// Unknown operators and actions come with a suggestion; ignored keys name their near miss.
+    @Test func suggestionsForNearMisses() throws {
+        let text = """
+        version: 1
+        rules:
+          - name: r
+            condition: { field: a, operator: not_inn, value: [1] }
+            action: blok
+            priorty: 3
+        """
+        let (_, diagnostics) = DocumentParser.parse(text: text, file: "r.yaml")
+        let byCode = Dictionary(grouping: diagnostics, by: \.code)
+        #expect(byCode[.invalidOperator]?.first?.help == "did you mean `not_in`?")
+        #expect(byCode[.invalidRuleAction]?.first?.help == "did you mean `block`?")
+        #expect(byCode[.ignoredKey]?.first?.help == "did you mean `priority`?")
+        #expect(byCode[.ignoredKey]?.first?.severity == .warning)
+    }
+
+    // MARK: Seeds
+
+    /// The seeds' example files, sorted.
+    static let seeds = CorpusSupport.fixtureNames(in: "dialects/seeds")
+
+    /// Every seed example checks with no errors and no warnings, and `check` names its dialect.
+    @Test(arguments: seeds)
+    func seedExampleChecksCleanAndIsNamed(_ name: String) throws {
+        let path = CorpusSupport.fixtures("dialects/seeds").appendingPathComponent(name).path
+        let capture = CommandCapture()
+        let status = RingfenceCLI.run(["check", path], io: capture.io)
+        #expect(status == 0, "\(name): \(capture.stderr)")
+        #expect(capture.stderr.isEmpty, "\(name): \(capture.stderr)")
+        let dialect = name.contains("rules") ? "rule document" : "capability allow-list"
+        #expect(capture.stdout.contains("\(path): \(dialect) (seed dialect)\n"), "\(name): \(capture.stdout)")
+        #expect(capture.stdout.contains("0 errors, 0 warnings"), "\(name): \(capture.stdout)")
+    }
+
+    /// The capability seeds compile together and decide as their originals documented.
+    @Test func capabilitySeedsDecideTogether() throws {
+        let seeds = CorpusSupport.fixtures("dialects/seeds")
+        let engine = try Engine(paths: ["coding-agent.yaml", "research-agent.yml"].map { seeds.appendingPathComponent($0).path })
+        func decide(_ agent: String, _ action: String, _ resource: String?, _ params: [String: Value] = [:]) -> Decision {
+            engine.evaluate(Request(agent: Agent(id: agent), action: action, resource: resource, params: params))
+        }
+        #expect(decide("a", "fs.read", "/workspace/src/main.swift").rule == "capability-1")
+        #expect(decide("a", "fs.write", "/workspace/../etc/passwd").code == .default)
+        #expect(decide("a", "net.http", "https://api.github.com/repos", ["method": .string("GET")]).policy == "coding-agent")
+        #expect(decide("a", "net.http", nil, ["method": .string("GET")]).policy == "research-agent")
+        #expect(decide("a", "proc.exec", nil, ["command": .string("git")]).allowed)
+        #expect(!decide("a", "proc.exec", nil, ["command": .string("curl")]).allowed)
+        #expect(decide("a", "mcp.call", "docs/search").allowed)
+    }
+
+    /// The rule-document seed decides as its original documented: priority order, first match, default deny.
+    @Test func ruleDocumentSeedDecides() throws {
+        let engine = try Engine(paths: [CorpusSupport.fixtures("dialects/seeds").appendingPathComponent("payments-rules.yaml").path])
+        func decide(_ agent: String, _ action: String, _ resource: String?, _ params: [String: Value] = [:]) -> Decision {
+            engine.evaluate(Request(agent: Agent(id: agent), action: action, resource: resource, params: params))
+        }
+        let big = decide("did:mesh:agent-1", "payments.send", nil, ["amount": .number(50_000), "currency": .string("EUR")])
+        #expect(big.code == .denyRule && big.rule == "block-large-transfer" && big.reason == "Transfers above 10000 need human approval")
+        let stranger = decide("x", "payments.send", nil, ["amount": .number(5), "currency": .string("EUR")])
+        #expect(stranger.rule == "deny-untrusted-agent")
+        let sql = decide("did:mesh:agent-2", "payments.send", nil, ["memo": .string("x; DROP  TABLE users"), "currency": .string("EUR")])
+        #expect(sql.rule == "block-sql-in-memo")
+        let refund = decide("did:mesh:agent-2", "payments.refund", nil, ["currency": .string("GBP")])
+        #expect(refund.allowed && refund.rule == "audit-refunds")
+        let eur = decide("did:mesh:agent-2", "payments.send", nil, ["amount": .number(5), "currency": .string("EUR")])
+        #expect(eur.allowed && eur.rule == "allow-eur")
+        let gbp = decide("did:mesh:agent-2", "payments.send", nil, ["amount": .number(5), "currency": .string("GBP")])
+        #expect(!gbp.allowed && gbp.code == .default)
+    }
+
+    // MARK: Detection and forcing
+
+    /// Shapes: capabilities, rule documents (by `condition` or by `version`), sagas, anything else.
+    @Test func detectionByShape() throws {
+        func shape(_ text: String) -> SeedShape {
+            guard let pairs = YAMLLoader.load(text: text, file: "x.yaml").document?.mapping else { return .unknown }
+            return DialectDetection.shape(of: pairs)
+        }
+        #expect(shape("capabilities: []") == .capabilities)
+        #expect(shape("rules:\n  - condition: {}") == .ruleDocument)
+        #expect(shape("version: 1\nrules: []") == .ruleDocument)
+        #expect(shape("rules:\n  - id: x") == .unknown)
+        #expect(shape("name: s\nsession_id: s1\nsteps: []") == .saga)
+        #expect(shape("name: x") == .unknown)
+    }
+
+    /// A file with no recognised shape is RF1001; so is a seed saga until the saga front end reads it.
+    @Test func unrecognisedShapesAreUnknownDocuments() {
+        for text in ["name: x\nthings: []", "rules:\n  - id: x"] {
+            let (document, diagnostics) = DocumentParser.parse(text: text, file: "x.yaml")
+            #expect(document == nil)
+            #expect(diagnostics.map(\.code) == [.unknownDocument], "\(text): \(diagnostics)")
+        }
+    }
+
+    /// `dialect:` forces a reading: native refuses a seed file, a seed dialect reads a file of another shape.
+    @Test func forcedDialects() throws {
+        let capabilities = "capabilities:\n  - action: fs.read\n"
+        #expect(DocumentParser.parse(text: capabilities, file: "c.yaml", dialect: .native).diagnostics.map(\.code) == [.unknownDocument])
+        let forced = DocumentParser.parse(text: "version: 1\nrules: []\n", file: "r.yaml", dialect: .capabilities)
+        #expect(forced.diagnostics.map(\.code) == [.missingKey, .ignoredKey])
+        let asRules = DocumentParser.parse(text: "rules: []\n", file: "r.yaml", dialect: .ruleDocument)
+        #expect(asRules.document?.policy?.dialect == "rule-document")
+        #expect(asRules.document?.policy?.combining == .firstMatch(defaultAllow: false))
+    }
+
+    /// `check --dialect` forces every file; `--dialect native` refuses seed files.
+    @Test func checkDialectOption() throws {
+        let dir = try CorpusSupport.temporaryDirectory("dialect-option")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let file = dir.appendingPathComponent("caps.yaml")
+        try "capabilities:\n  - action: fs.read\n".write(to: file, atomically: true, encoding: .utf8)
+        let native = CommandCapture()
+        #expect(RingfenceCLI.run(["check", "--dialect", "native", file.path], io: native.io) == 1)
+        #expect(native.stderr.contains("error[RF1001]"))
+        let forced = CommandCapture()
+        #expect(RingfenceCLI.run(["check", "--dialect", "rule-document", file.path], io: forced.io) == 1)
+        #expect(forced.stderr.contains("error[RF1005]") && forced.stderr.contains("warning[RF1020]"), "\(forced.stderr)")
+        let shape = CommandCapture()
+        #expect(RingfenceCLI.run(["check", "--dialect", "capabilities", file.path], io: shape.io) == 0)
+        #expect(shape.stdout.hasPrefix("\(file.path): capability allow-list (seed dialect)\n"), "\(shape.stdout)")
+        let bad = CommandCapture()
+        #expect(RingfenceCLI.run(["check", "--dialect", "cedar", file.path], io: bad.io) == 2)
+    }
+
+    // MARK: Generated expressions
+
+    /// Strings are escaped for the expression lexer; numbers keep their exact value.
+    @Test func literalsAreWrittenExactly() throws {
+        #expect(ExpressionText.string(#"a"b\c"#) == #""a\"b\\c""#)
+        #expect(ExpressionText.string("line\nnext\ttab\u{1}") == #""line\nnext\ttab\u{1}""#)
+        #expect(ExpressionText.literal(.integer(5)) == "5")
+        #expect(ExpressionText.literal(.integer(-42)) == "-42")
+        #expect(ExpressionText.literal(.float(0.1)) == "0.1")
+        #expect(ExpressionText.literal(.float(1e21)) == "1e+21")
+        #expect(ExpressionText.literal(.float(.infinity)) == nil)
+        #expect(ExpressionText.literal(.null) == "null")
+        #expect(ExpressionText.literal(.bool(false)) == "false")
+        // Every escaped string parses back to itself.
+        for text in [#"\d+"#, "\"", "\\", "emoji 🛡️", "tab\there", "ctrl\u{7F}"] {
+            guard case .success(let expression) = ExpressionParser.parse(ExpressionText.string(text)),
+                  case .literal(.string(let back)) = expression.kind else {
+                Issue.record("`\(text)` does not parse back")
+                continue
+            }
+            #expect(back == text)
+        }
+    }
+
+    /// Fields map to paths; not_in guards presence; rule documents sort by priority, stably.
+    @Test func generatedConditionsAndOrder() throws {
+        #expect(RuleDocumentDialect.path(forField: "agent_id") == "agent.id")
+        #expect(RuleDocumentDialect.path(forField: "a.b") == #"params["a"]["b"]"#)
+        #expect(RuleDocumentDialect.path(forField: #"we"ird"#) == #"params["we\"ird"]"#)
+        let text = """
+        version: 1
+        rules:
+          - { name: a, condition: { field: x, operator: not_in, value: [1, "y"] }, action: deny }
+          - { name: b, condition: { field: x, operator: eq, value: 1 }, action: allow, priority: 5 }
+          - { name: c, condition: { field: x, operator: eq, value: 2 }, action: allow, priority: 5 }
+        """
+        let policy = try #require(DocumentParser.parse(text: text, file: "d.yaml").document?.policy)
+        #expect(policy.rules.map(\.id.value) == ["b", "c", "a"])
+        #expect(policy.rules.last?.when?.text == #"has(params["x"]) && !(params["x"] in [1, "y"])"#)
+        #expect(policy.rules.last?.when?.location.line == 3)
+        #expect(policy.rules.allSatisfy { $0.actions.map(\.value) == ["**"] && $0.resources == nil })
+    }
+
+    /// Capability rules: escaped exact actions, fnmatch resources with `*` crossing `/`, equality constraints.
+    @Test func capabilityRules() throws {
+        let text = """
+        capabilities:
+          - action: "a.*"
+            resource: "/w/**/{x}"
+            constraint: { m: GET, n: 2 }
+        """
+        let policy = try #require(DocumentParser.parse(text: text, file: "dir/my-caps.yml").document?.policy)
+        #expect(policy.name.value == "my-caps")
+        #expect(policy.dialect == "capabilities")
+        let rule = try #require(policy.rules.first)
+        #expect(rule.id.value == "capability-1")
+        #expect(rule.actions.map(\.value) == [#"a.\*"#])
+        #expect(rule.resources?.map(\.value) == [#"/w/*/\{x\}"#])
+        #expect(rule.starCrossesSeparator)
+        #expect(rule.when?.text == #"params["m"] == "GET" && params["n"] == 2"#)
+    }
+}
