@@ -53,6 +53,7 @@ public enum Disassembler {
                 out.append("  \(String(pc).leftPadding(4))  \(render(p.code[pc], in: p).padding(44)) line \(line)")
             }
         }
+        out += renderSagas(p)
         return out.joined(separator: "\n")
     }
 

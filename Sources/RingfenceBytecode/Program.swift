@@ -23,12 +23,14 @@ public struct Program: Sendable, Hashable {
     public var regexes: [String]
     /// The request values rules read; a request is decoded into one value per slot.
     public var slots: [SlotEntry]
+    /// Compiled saga definitions (SPEC §5), in file order; the VM does not read them.
+    public var sagas: [SagaPlan] = []
 
     /// Creates a program.
     public init(
         thresholds: Thresholds = Thresholds(), policies: [PolicyEntry] = [], rules: [RuleEntry] = [],
         code: [Instruction] = [], codeLines: [UInt32] = [], constants: [Constant] = [], globs: [GlobEntry] = [],
-        globSets: [[UInt32]] = [], regexes: [String] = [], slots: [SlotEntry] = []
+        globSets: [[UInt32]] = [], regexes: [String] = [], slots: [SlotEntry] = [], sagas: [SagaPlan] = []
     ) {
         self.thresholds = thresholds
         self.policies = policies
@@ -40,6 +42,7 @@ public struct Program: Sendable, Hashable {
         self.globSets = globSets
         self.regexes = regexes
         self.slots = slots
+        self.sagas = sagas
     }
 
     /// The largest register count any rule needs.

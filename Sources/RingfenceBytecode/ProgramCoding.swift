@@ -2,7 +2,7 @@
 ///
 /// Content layout, in order (counts are u32, strings are u32 length + UTF-8):
 /// thresholds (2 × f64) · policies · rules · code (8 bytes each) · code lines (u32 each) ·
-/// constants · globs · glob sets · regexes · slots. Decoding bounds-checks every read and
+/// constants · globs · glob sets · regexes · slots · sagas (see `SagaPlan.swift`). Decoding bounds-checks every read and
 /// refuses trailing bytes; `Verifier` then checks every cross-reference.
 enum ProgramCoding {
     /// Deepest constant-list nesting accepted when decoding.
@@ -68,6 +68,7 @@ enum ProgramCoding {
             w.count(s.transforms.count)
             for t in s.transforms { w.int(UInt8(t == .lower ? 0 : 1)) }
         }
+        encodeSagas(p.sagas, &w)
         return w.bytes
     }
 
@@ -143,6 +144,7 @@ enum ProgramCoding {
             }
             p.slots.append(SlotEntry(root: root, path: path, transforms: transforms))
         }
+        p.sagas = try decodeSagas(&r)
         guard r.atEnd else { throw .init(message: "unexpected bytes after the program") }
         return p
     }

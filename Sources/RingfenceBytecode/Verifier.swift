@@ -56,6 +56,7 @@ public enum Verifier {
             try verifyBody(p, rule: rule, name: name)
         }
         guard Int(previousEnd) == p.code.count else { throw fail("code follows the last rule") }
+        try verifySagas(p)
     }
 
     private static func verifyBody(_ p: Program, rule: RuleEntry, name: String) throws(Failure) {

@@ -14,6 +14,8 @@ public struct CompilationResult: Sendable {
     public var sources: [String: SourceFile]
     /// The policy documents that parsed, in input order.
     public var documents: [PolicyDocument]
+    /// The saga documents that parsed, in input order (their plans are in `program.sagas`).
+    public var sagas: [SagaDocument] = []
 
     /// True when there are errors (warnings allowed).
     public var hasErrors: Bool { diagnostics.containsErrors }
@@ -27,6 +29,7 @@ public enum Compiler {
         var diagnostics = expandDiagnostics
         var sources: [String: SourceFile] = [:]
         var documents: [PolicyDocument] = []
+        var sagas: [SagaDocument] = []
         for file in files {
             switch SourceLoader.read(file) {
             case .failure(let d): diagnostics.append(d)
@@ -39,9 +42,10 @@ public enum Compiler {
                 let (document, parseDiagnostics) = DocumentParser.parse(root, file: file)
                 diagnostics += parseDiagnostics
                 if case .policy(let policy) = document { documents.append(policy) }
+                if case .saga(let saga) = document { sagas.append(saga) }
             }
         }
-        return finish(documents, diagnostics, sources)
+        return finish(documents, diagnostics, sources, sagas: sagas)
     }
 
     /// Compiles policy text held in memory (for tests, the REPL and embedding).
@@ -54,21 +58,38 @@ public enum Compiler {
         var diagnostics: [Diagnostic] = []
         var sources: [String: SourceFile] = [:]
         var documents: [PolicyDocument] = []
+        var sagas: [SagaDocument] = []
         for (path, text) in files {
             sources[path] = SourceFile(path: path, text: text)
             let (document, parseDiagnostics) = DocumentParser.parse(text: text, file: path)
             diagnostics += parseDiagnostics
             if case .policy(let policy) = document { documents.append(policy) }
+            if case .saga(let saga) = document { sagas.append(saga) }
         }
-        return finish(documents, diagnostics, sources)
+        return finish(documents, diagnostics, sources, sagas: sagas)
     }
 
-    private static func finish(_ documents: [PolicyDocument], _ diagnostics: [Diagnostic], _ sources: [String: SourceFile]) -> CompilationResult {
+    private static func finish(_ documents: [PolicyDocument], _ diagnostics: [Diagnostic], _ sources: [String: SourceFile],
+                               sagas: [SagaDocument] = []) -> CompilationResult {
         var all = diagnostics
-        let (program, checkDiagnostics) = compile(documents, sources: sources)
+        var (program, checkDiagnostics) = compile(documents, sources: sources)
         all += checkDiagnostics
+        let (plans, sagaDiagnostics) = SagaCompiler.compile(sagas)
+        all += sagaDiagnostics
+        if var withSagas = program, !plans.isEmpty {
+            withSagas.sagas = plans
+            do {
+                try Verifier.verify(withSagas)
+                program = withSagas
+            } catch {
+                let at = sagas.first?.location ?? SourceLocation(file: "<input>", line: 1, column: 1)
+                all.append(Diagnostic(.bundleMalformed, "internal error: the compiled sagas failed verification: \(error.message)", at: at))
+            }
+        }
         let sorted = all.sortedForOutput()
-        return CompilationResult(program: sorted.containsErrors ? nil : program, diagnostics: sorted, sources: sources, documents: documents)
+        var result = CompilationResult(program: sorted.containsErrors ? nil : program, diagnostics: sorted, sources: sources, documents: documents)
+        result.sagas = sagas
+        return result
     }
 
     /// Checks and lowers parsed policy documents into one program; `sources` (when given) let

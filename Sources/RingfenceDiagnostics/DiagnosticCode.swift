@@ -9,6 +9,7 @@
 /// | RF4xxx | rules, rings, limits, policy relations  |
 /// | RF5xxx | bundles                                 |
 /// | RF6xxx | requests                                |
+/// | RF7xxx | sagas (steps, fan-outs, dependencies, retries) |
 ///
 /// Every code is listed once in `DiagnosticCode.catalog`; `docs/diagnostics.md` is checked
 /// against it by a test.
@@ -75,6 +76,11 @@ public struct DiagnosticCode: RawRepresentable, Hashable, Sendable, Comparable {
     public static let duplicateRuleID = DiagnosticCode(rawValue: "RF1011")
     public static let duplicatePolicyName = DiagnosticCode(rawValue: "RF1012")
     public static let emptyString = DiagnosticCode(rawValue: "RF1013")
+    public static let missingPolicyFile = DiagnosticCode(rawValue: "RF1014")
+    public static let invalidTestExpectation = DiagnosticCode(rawValue: "RF1015")
+    public static let ignoredKey = DiagnosticCode(rawValue: "RF1020")
+    public static let invalidOperator = DiagnosticCode(rawValue: "RF1021")
+    public static let invalidRuleAction = DiagnosticCode(rawValue: "RF1022")
 
     // MARK: RF2xxx — expression syntax
     public static let unexpectedCharacter = DiagnosticCode(rawValue: "RF2001")
@@ -127,6 +133,21 @@ public struct DiagnosticCode: RawRepresentable, Hashable, Sendable, Comparable {
     public static let requestOutOfRange = DiagnosticCode(rawValue: "RF6005")
     public static let requestUnknownField = DiagnosticCode(rawValue: "RF6006")
 
+    // MARK: RF7xxx — sagas
+    public static let sagaMissingKey = DiagnosticCode(rawValue: "RF7001")
+    public static let duplicateStepID = DiagnosticCode(rawValue: "RF7002")
+    public static let unknownFanOutPolicy = DiagnosticCode(rawValue: "RF7003")
+    public static let tooFewBranches = DiagnosticCode(rawValue: "RF7004")
+    public static let unknownStep = DiagnosticCode(rawValue: "RF7005")
+    public static let dependencyCycle = DiagnosticCode(rawValue: "RF7006")
+    public static let timeoutOutOfRange = DiagnosticCode(rawValue: "RF7007")
+    public static let retriesOutOfRange = DiagnosticCode(rawValue: "RF7008")
+    public static let noCompensation = DiagnosticCode(rawValue: "RF7009")
+    public static let invalidRetryPolicy = DiagnosticCode(rawValue: "RF7010")
+    public static let invalidEscalation = DiagnosticCode(rawValue: "RF7011")
+    public static let duplicateBranch = DiagnosticCode(rawValue: "RF7012")
+    public static let duplicateSagaName = DiagnosticCode(rawValue: "RF7013")
+
     /// Every code, in order, with its severity and meaning.
     public static let catalog: [CatalogEntry] = [
         e(.fileUnreadable, .error, "file-unreadable", "A file or directory could not be read."),
@@ -158,6 +179,11 @@ public struct DiagnosticCode: RawRepresentable, Hashable, Sendable, Comparable {
         e(.duplicateRuleID, .error, "duplicate-rule-id", "Two rules in one policy share an id."),
         e(.duplicatePolicyName, .error, "duplicate-policy-name", "Two policies compiled together share a name."),
         e(.emptyString, .error, "empty-string", "A string that must not be empty is empty."),
+        e(.missingPolicyFile, .error, "missing-policy-file", "A tests file's `policies:` names a file or directory that does not exist."),
+        e(.invalidTestExpectation, .error, "invalid-test-expectation", "A test case's `expect` is not `allow` or `deny`, or its `code` is not a decision code."),
+        e(.ignoredKey, .warning, "ignored-key", "A seed-dialect file has a key its original system ignored silently; Ringfence ignores it too."),
+        e(.invalidOperator, .error, "invalid-operator", "A rule document's `condition.operator` is not one of `eq ne gt lt gte lte in not_in contains matches`."),
+        e(.invalidRuleAction, .error, "invalid-rule-action", "A rule document's `action` (or `defaults.action`) is not `allow`, `deny`, `audit` or `block`."),
 
         e(.unexpectedCharacter, .error, "unexpected-character", "A character that cannot start any token."),
         e(.unterminatedString, .error, "unterminated-string", "A string literal has no closing quote."),
@@ -204,6 +230,20 @@ public struct DiagnosticCode: RawRepresentable, Hashable, Sendable, Comparable {
         e(.requestWrongType, .error, "request-wrong-type", "A request field has the wrong JSON type."),
         e(.requestOutOfRange, .error, "request-out-of-range", "`agent.trust` is outside [0, 1] or `agent.ring` outside 0–3."),
         e(.requestUnknownField, .error, "request-unknown-field", "A request has a field the request shape does not define."),
+
+        e(.sagaMissingKey, .error, "saga-missing-key", "A saga lacks `name`, `session_id` or `steps`, or a step lacks `id`, `action_id` or `agent`."),
+        e(.duplicateStepID, .error, "duplicate-step-id", "Two steps of one saga share an id."),
+        e(.unknownFanOutPolicy, .error, "unknown-fan-out-policy", "A fan-out `policy` is not `all_must_succeed`, `majority_must_succeed` or `any_must_succeed`."),
+        e(.tooFewBranches, .error, "too-few-branches", "A fan-out group lists fewer than two branches."),
+        e(.unknownStep, .error, "unknown-step", "A fan-out branch or a `depends_on` entry names a step the saga does not define."),
+        e(.dependencyCycle, .error, "dependency-cycle", "Steps depend on each other in a circle (the cycle is shown)."),
+        e(.timeoutOutOfRange, .error, "timeout-out-of-range", "A step `timeout` is not a whole number of seconds from 1 to 86400."),
+        e(.retriesOutOfRange, .error, "retries-out-of-range", "A step `retries` is not a whole number from 0 to 10."),
+        e(.noCompensation, .warning, "no-compensation", "A step has no `undo_api`, so it cannot be compensated if a later step fails."),
+        e(.invalidRetryPolicy, .error, "invalid-retry-policy", "A `retry` block has a value outside its range (see docs/sagas.md)."),
+        e(.invalidEscalation, .error, "invalid-escalation", "An `on_compensation_failure` block has a value outside its range (see docs/sagas.md)."),
+        e(.duplicateBranch, .error, "duplicate-branch", "A step is listed twice among the branches of the saga's fan-out groups."),
+        e(.duplicateSagaName, .error, "duplicate-saga-name", "Two sagas compiled together share a name."),
     ]
 }
 
