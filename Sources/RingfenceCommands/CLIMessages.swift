@@ -30,9 +30,6 @@ enum CLIMessages {
     /// `eval` with neither `-p` nor `-b`.
     static let missingPolicies = "missing policies: give `-p PATH…` or `-b BUNDLE`"
 
-    /// `--explain` before explanations exist.
-    static let explainUnavailable = "--explain is not available in this build yet"
-
     /// A command that needs at least one path got none.
     static let missingPaths = "missing policy paths: give at least one file or directory"
 
