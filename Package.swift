@@ -15,10 +15,12 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.1"),
     ],
     targets: [
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "CPCRE2", pkgConfig: "libpcre2-8", providers: [.apt(["libpcre2-dev"])]),
+        .systemLibrary(name: "CEditLine", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
         .target(name: "RingfenceDiagnostics"),
         .target(name: "RingfenceSyntax", dependencies: ["RingfenceDiagnostics", "CYAML"]),
         .target(name: "RingfenceMatch", dependencies: ["CPCRE2"]),
@@ -34,8 +36,9 @@ let package = Package(
             "RingfenceDiagnostics", "RingfenceSyntax", "RingfenceBytecode", "RingfenceVM", "RingfenceCompiler",
         ]),
         .target(name: "RingfenceCommands", dependencies: [
-            "Ringfence",
+            "Ringfence", "CEditLine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
         ]),
         .executableTarget(name: "RingfenceCLI", dependencies: ["RingfenceCommands"]),
         .executableTarget(name: "ringfence-embedding-example", dependencies: ["Ringfence"], path: "examples/embedding"),

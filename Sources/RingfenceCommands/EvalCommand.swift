@@ -1,7 +1,7 @@
 import ArgumentParser
 import Ringfence
 
-/// `ringfence eval (-p PATH… | -b BUNDLE) [-i FILE|-]`: decides requests (SPEC §4.1).
+/// `ringfence eval (-p PATH… | -b BUNDLE) [-i FILE|-] [--explain]`: decides requests (SPEC §4.1).
 ///
 /// The input is one JSON request or JSON Lines; each request gets one decision line on
 /// stdout, in input order. A request that cannot be read gets an error on stderr and no
@@ -30,15 +30,14 @@ struct EvalCommand: RingfenceSubcommand {
     @Option(name: [.customShort("i"), .customLong("input")], help: ArgumentHelp("The request file; `-` or absent reads stdin.", valueName: "file"))
     var input: String?
 
-    /// Asks for explanations (not yet available).
-    @Flag(help: "List every rule that applied and why the others did not (not available yet).")
+    /// Asks for an explanation line after each decision.
+    @Flag(help: "After each decision, print one line {\"explain\": …}: every rule and why it did or did not decide.")
     var explain = false
 
-    /// Requires exactly one of `-p` and `-b`; refuses `--explain` rather than ignore it.
+    /// Requires exactly one of `-p` and `-b`.
     func validate() throws {
         if !policies.isEmpty, bundle != nil { throw ValidationError(CLIMessages.policiesOrBundle) }
         if policies.isEmpty, bundle == nil { throw ValidationError(CLIMessages.missingPolicies) }
-        if explain { throw ValidationError(CLIMessages.explainUnavailable) }
     }
 
     /// Builds the engine once, then decides every request in order.
@@ -78,6 +77,16 @@ struct EvalCommand: RingfenceSubcommand {
         var lastLine = ""
         for element in requests {
             do {
+                if explain {
+                    // Explaining decides exactly as `evaluate` does; each decision is followed by
+                    // one `{"explain": …}` line so the output stays JSON Lines.
+                    let explanation = engine.explain(try element.request())
+                    output.line(explanation.decision.jsonLine)
+                    output.line("{\"explain\":" + explanation.jsonText + "}")
+                    decided += 1
+                    if !explanation.decision.allowed { denied = true }
+                    continue
+                }
                 let decision = engine.evaluate(try element.request())
                 if decision != lastDecision {
                     lastLine = decision.jsonLine
@@ -103,44 +112,11 @@ struct EvalCommand: RingfenceSubcommand {
     }
 
     /// An exit status carried through a `Result`.
-    struct Status: Error {
-        /// The exit status.
-        var code: Int32
-    }
+    typealias Status = ExitStatus
 
     /// Compiles the policies or loads the bundle, reporting problems; rate limits take their
     /// clock from each request's `context.time` when present.
     private func makeEngine(_ io: CommandIO) -> Result<Engine, Status> {
-        if let bundle {
-            let bytes: [UInt8]
-            switch FileAccess.read(bundle) {
-            case .success(let read): bytes = read
-            case .failure(let failure):
-                let diagnostic = Diagnostic(.fileUnreadable, CLIMessages.cannotRead(failure.path, reason: failure.reason),
-                                            at: SourceLocation(file: bundle, line: 1, column: 1))
-                io.err(diagnostic.description + "\n")
-                return .failure(Status(code: 2))
-            }
-            do {
-                return .success(try Engine(bundle: bytes, timeSource: .requestTimeOrClock))
-            } catch {
-                switch error {
-                case .bundle(let refused): io.err("\(bundle): \(refused.description)\n")
-                case .load(let message): io.err("\(bundle): error[\(DiagnosticCode.bundleMalformed.rawValue)]: \(message)\n")
-                case .compile(let diagnostics, let sources): io.err(DiagnosticRenderer.text(diagnostics, sources: sources) + "\n")
-                }
-                return .failure(Status(code: 2))
-            }
-        }
-        let result = Compiler.compile(paths: policies)
-        PolicyCompilation.report(result, to: io)
-        let status = PolicyCompilation.status(for: result.diagnostics)
-        guard status == 0, let program = result.program else { return .failure(Status(code: status == 0 ? 1 : status)) }
-        do {
-            return .success(try Engine(program: program, warnings: result.diagnostics, timeSource: .requestTimeOrClock))
-        } catch {
-            io.err(error.description + "\n")
-            return .failure(Status(code: 1))
-        }
+        EngineLoader.load(policies: policies, bundle: bundle, timeSource: .requestTimeOrClock, io: io)
     }
 }

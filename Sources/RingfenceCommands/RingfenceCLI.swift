@@ -54,7 +54,8 @@ struct RingfenceCommand: RingfenceSubcommand {
             Exit status: 0 success, 1 errors in policies, 2 a usage error or unreadable input, \
             3 (eval) at least one request was denied.
             """,
-        subcommands: [CheckCommand.self, CompileCommand.self, EvalCommand.self])
+        subcommands: [CheckCommand.self, CompileCommand.self, EvalCommand.self, TestCommand.self, SchemaCommand.self,
+                      InspectCommand.self, ReplCommand.self, BenchCommand.self])
 
     /// Without a command, prints the usage to stderr: a usage error.
     func execute(_ io: CommandIO) -> Int32 {

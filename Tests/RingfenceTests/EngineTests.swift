@@ -1,6 +1,8 @@
 import Testing
 @testable import Ringfence
 import RingfenceSyntax
+import Dispatch
+import Synchronization
 
 /// End-to-end checks of the embedding API on the SPEC §3 example policy.
 @Suite struct EngineTests {
@@ -193,5 +195,40 @@ import RingfenceSyntax
         #expect(deny.result == .whenError && deny.decided)
         #expect(deny.detail.contains(#"params["query"] is 1"#), "\(deny.detail)")
         #expect(broken.jsonText.hasPrefix(#"{"decision":{"decision":"deny","code":"error""#))
+    }
+}
+
+/// One engine shared by many threads decides exactly as it does on one.
+@Suite struct ConcurrencyTests {
+    @Test func threadsShareOneEngine() throws {
+        let e = try Engine(source: EngineTests.workspace, file: "workspace.yaml", clock: { 1_000_000 })
+        let requests: [Request] = (0..<64).map { i in
+            switch i % 4 {
+            case 0: Request(agent: Agent(id: "a\(i)", trust: 0.9), action: "database.query", params: ["query": .string(i % 8 == 0 ? "DROP x" : "SELECT \(i)")])
+            case 1: Request(agent: Agent(id: "a\(i)", trust: 0.4), action: "database.query", params: ["query": .number(Double(i))])
+            case 2: Request(agent: Agent(id: "a\(i)", trust: 0.8), action: "fs.read", resource: "/workspace/\(i)/../x", params: ["method": .string("GET")])
+            default: Request(agent: Agent(id: "a\(i)"), action: "mail.send")
+            }
+        }
+        // Rate-limited decisions depend on order, so compare only requests no limited rule decides.
+        let expected = requests.map { e.evaluate($0) }.map { $0.rule == "read-workspace" ? nil : $0 }
+        let prepared = requests.map { e.prepare($0) }
+        let results = Mutex<[[Decision?]]>([])
+        DispatchQueue.concurrentPerform(iterations: 8) { _ in
+            var mine: [Decision?] = []
+            for _ in 0..<200 {
+                for (i, p) in prepared.enumerated() {
+                    let d = e.evaluate(p)
+                    mine.append(expected[i] == nil ? nil : d)
+                }
+            }
+            results.withLock { $0.append(mine) }
+        }
+        let all = results.withLock { $0 }
+        #expect(all.count == 8)
+        for run in all {
+            #expect(run.count == 200 * requests.count)
+            for (k, d) in run.enumerated() { #expect(d == expected[k % requests.count]) }
+        }
     }
 }
