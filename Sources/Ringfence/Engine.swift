@@ -100,12 +100,12 @@ public final class Engine: Sendable {
     public func evaluate(_ request: Request) -> Decision { evaluate(prepare(request)) }
 
     /// Decides on a prepared request; allocates nothing unless a rate limit is consulted.
-    public func evaluate(_ request: PreparedRequest) -> Decision {
+    public func evaluate(_ request: borrowing PreparedRequest) -> Decision {
         let now = machine.usesRateLimits ? currentTime(request) : 0
         return machine.decide(request, limiter: limiter, now: now)
     }
 
-    private func currentTime(_ request: PreparedRequest) -> Double {
+    private func currentTime(_ request: borrowing PreparedRequest) -> Double {
         if timeSource == .requestTimeOrClock, let t = request.time { return t }
         return clock()
     }

@@ -62,7 +62,7 @@ public struct Glob: Sendable {
     private init(pattern: String, builder: GlobBuilder) {
         self.pattern = pattern
         separator = builder.separator
-        program = GlobProgram(builder)
+        program = GlobProgram(builder, separator: separator)
         var prefix: [UInt8]? = nil
         var literal = builder.alternatives.count == 1
         for alternative in builder.alternatives {
@@ -89,14 +89,11 @@ public struct Glob: Sendable {
 
     /// True when the UTF-8 bytes of `subject` match the pattern; allocation-free.
     public func matches(_ subject: UnsafeBufferPointer<UInt8>) -> Bool {
-        let program = self.program
-        let machine = GlobMachine(ops: UnsafeBufferPointer(program.ops), bytes: UnsafeBufferPointer(program.bytes),
-                                  ranges: UnsafeBufferPointer(program.ranges), subject: subject, separator: separator)
-        for alternative in program.alternatives {
-            if machine.run(Int(alternative.lowerBound), Int(alternative.upperBound)) { return true }
-        }
-        return false
+        program.matches(subject)
     }
+
+    /// The compiled matcher, a reference that hot loops can hold unretained.
+    public var matcher: GlobProgram { program }
 
     /// True when `subject` matches the pattern (convenience for tests and tools).
     public func matches(_ subject: String) -> Bool {
@@ -107,7 +104,9 @@ public struct Glob: Sendable {
 
 /// A glob's instructions in fixed, manually managed buffers: no array copies or bounds checks on
 /// the hot path, a single reference to retain; immutable after `init`, hence safely `Sendable`.
-final class GlobProgram: @unchecked Sendable {
+public final class GlobProgram: @unchecked Sendable {
+    /// The segment separator.
+    let separator: UInt8
     /// Every alternative's ops, back to back.
     let ops: UnsafeMutableBufferPointer<GlobOp>
     /// `[start, end)` op ranges, one per alternative.
@@ -118,11 +117,22 @@ final class GlobProgram: @unchecked Sendable {
     let ranges: UnsafeMutableBufferPointer<ClosedRange<UInt32>>
 
     /// Copies a finished builder's tables into owned buffers.
-    init(_ builder: GlobBuilder) {
+    init(_ builder: GlobBuilder, separator: UInt8) {
+        self.separator = separator
         ops = Self.copy(builder.ops)
         alternatives = Self.copy(builder.alternatives)
         bytes = Self.copy(builder.bytes)
         ranges = Self.copy(builder.ranges)
+    }
+
+    /// True when `subject` matches one of the glob's alternatives. Allocates nothing.
+    public func matches(_ subject: UnsafeBufferPointer<UInt8>) -> Bool {
+        let machine = GlobMachine(ops: UnsafeBufferPointer(ops), bytes: UnsafeBufferPointer(bytes),
+                                  ranges: UnsafeBufferPointer(ranges), subject: subject, separator: separator)
+        for alternative in alternatives {
+            if machine.run(Int(alternative.lowerBound), Int(alternative.upperBound)) { return true }
+        }
+        return false
     }
 
     deinit {

@@ -6,45 +6,53 @@ extension Machine {
     /// (the first that applies, passes its ring gate and gets a rate-limit token allows). When no
     /// allow rule decides, the first allow rule stopped by its ring or limit names the code;
     /// otherwise the default denies. Allocates nothing unless a rate limit is consulted.
-    public func decide(_ request: PreparedRequest, limiter: RateLimiter? = nil, now: Double = 0) -> Decision {
+    public func decide(_ request: borrowing PreparedRequest, limiter: RateLimiter? = nil, now: Double = 0) -> Decision {
         // `now` (the caller's choice of clock, see `Engine.TimeSource`) is read only for rules with
         // limits; callers may skip the clock when `usesRateLimits` is false.
-        withInterpreter(request) { decide(request, $0, limiter: limiter, now: now) }
+        // Only these fields are captured, so deciding never copies the request's arrays.
+        let facts = RequestFacts(ring: request.ring, time: request.time)
+        let agentID = request.agentID
+        return withInterpreter(request) { decide(facts, agentID, $0, limiter: limiter, now: now) }
     }
 
-    /// Runs `body` with an interpreter over `request`: every buffer pinned, registers on the stack.
-    func withInterpreter<R>(_ request: PreparedRequest, _ body: (Interpreter) -> R) -> R {
-        request.slots.withUnsafeBufferPointer { slots in
+    /// Runs `body` with an interpreter over `request`: request buffers pinned, the machine's
+    /// tables read from their stable buffers, registers on the stack.
+    func withInterpreter<R>(_ request: borrowing PreparedRequest, _ body: (Interpreter) -> R) -> R {
+        let t = tables
+        let actionRange = request.action
+        let resourceRange = request.resource
+        return request.slots.withUnsafeBufferPointer { slots in
             request.arena.bytes.withUnsafeBufferPointer { requestBytes in
                 request.arena.items.withUnsafeBufferPointer { requestItems in
-                    constantRegisters.withUnsafeBufferPointer { constants in
-                        constantArena.bytes.withUnsafeBufferPointer { constantBytes in
-                            constantArena.items.withUnsafeBufferPointer { constantItems in
-                                code.withUnsafeBufferPointer { code in
-                                    withUnsafeTemporaryAllocation(of: Register.self, capacity: maxRegisters) { registers in
-                                        registers.initialize(repeating: .absent)
-                                        let action = UnsafeBufferPointer(rebasing: requestBytes[request.action.offset..<request.action.offset + request.action.count])
-                                        let resource = request.resource.map {
-                                            UnsafeBufferPointer(rebasing: requestBytes[$0.offset..<$0.offset + $0.count])
-                                        }
-                                        return body(Interpreter(
-                                            code: code, slots: slots, constants: constants, requestBytes: requestBytes,
-                                            constantBytes: constantBytes, requestItems: requestItems, constantItems: constantItems,
-                                            registers: registers, machine: self, action: action, resource: resource))
-                                    }
-                                }
-                            }
+                    withUnsafeTemporaryAllocation(of: Register.self, capacity: maxRegisters) { registers in
+                        registers.initialize(repeating: .absent)
+                        let action = UnsafeBufferPointer(start: requestBytes.baseAddress.map { $0 + actionRange.offset }, count: actionRange.count)
+                        let resource = resourceRange.map { range in
+                            UnsafeBufferPointer(start: requestBytes.baseAddress.map { $0 + range.offset }, count: range.count)
                         }
+                        return body(Interpreter(
+                            code: UnsafeBufferPointer(t.code), slots: slots, constants: UnsafeBufferPointer(t.constants),
+                            requestBytes: requestBytes, constantBytes: UnsafeBufferPointer(t.constantBytes), requestItems: requestItems,
+                            constantItems: UnsafeBufferPointer(t.constantItems), registers: registers,
+                            globs: t.globs, globSetStarts: t.globSetStarts, globSetMembers: t.globSetMembers, regexes: t.regexes,
+                            action: action, resource: resource))
                     }
                 }
             }
         }
     }
 
-    private func decide(_ request: PreparedRequest, _ vm: Interpreter, limiter: RateLimiter?, now: Double) -> Decision {
+    /// The request facts a decision needs besides the interpreter.
+    private struct RequestFacts {
+        let ring: Int
+        let time: Double?
+    }
+
+    private func decide(_ request: RequestFacts, _ agentID: String, _ vm: Interpreter, limiter: RateLimiter?, now: Double) -> Decision {
         let rules = program.rules
+        let entries = ruleEntries
         for index in denyRules {
-            switch vm.run(rules[index]) {
+            switch vm.run(entry: entries[index]) {
             case .doesNotApply: continue
             case .applies: return decision(index, allowed: false, code: .denyRule, reason: reasons[index].decided, ring: request.ring)
             case .error: return decision(index, allowed: false, code: .error, reason: reasons[index].error, ring: request.ring)
@@ -57,7 +65,7 @@ extension Machine {
         for policy in firstMatch {
             var matched = false
             for index in policy.rules {
-                switch vm.run(rules[index]) {
+                switch vm.run(entry: entries[index]) {
                 case .doesNotApply: continue
                 case .error: return decision(index, allowed: false, code: .error, reason: reasons[index].error, ring: request.ring)
                 case .applies:
@@ -73,14 +81,14 @@ extension Machine {
         }
         var stopped: (index: Int, code: DecisionCode)?
         for index in allowRules {
-            guard vm.run(rules[index]) == .applies else { continue }
-            let rule = rules[index]
-            if let gate = rule.ring, request.ring > Int(gate) {
+            guard vm.run(entry: entries[index]) == .applies else { continue }
+            // Read the gates in place: copying the rule would retain its strings.
+            if let gate = rules[index].ring, request.ring > Int(gate) {
                 if stopped == nil { stopped = (index, .ring) }
                 continue
             }
-            if let limit = rule.limit {
-                let granted = limiter?.consume(rule: index, agent: request.agentID, limit: limit, now: now) ?? true
+            if let limit = rules[index].limit {
+                let granted = limiter?.consume(rule: index, agent: agentID, limit: limit, now: now) ?? true
                 if !granted {
                     if stopped == nil { stopped = (index, .rateLimit) }
                     continue

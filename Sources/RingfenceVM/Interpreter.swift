@@ -40,7 +40,10 @@ struct Interpreter {
     let requestItems: UnsafeBufferPointer<Register>
     let constantItems: UnsafeBufferPointer<Register>
     let registers: UnsafeMutableBufferPointer<Register>
-    let machine: Machine
+    let globs: UnsafeMutableBufferPointer<Unmanaged<GlobProgram>>
+    let globSetStarts: UnsafeMutableBufferPointer<Int32>
+    let globSetMembers: UnsafeMutableBufferPointer<Int32>
+    let regexes: UnsafeMutableBufferPointer<Unmanaged<Regex>>
     let action: UnsafeBufferPointer<UInt8>
     let resource: UnsafeBufferPointer<UInt8>?
 
@@ -48,26 +51,41 @@ struct Interpreter {
     @inline(__always)
     func bytes(_ r: Register) -> UnsafeBufferPointer<UInt8> {
         let base = r.space == Register.requestSpace ? requestBytes : constantBytes
-        return UnsafeBufferPointer(rebasing: base[Int(r.offset)..<Int(r.offset) + Int(r.count)])
+        assert(Int(r.offset) + Int(r.count) <= base.count)
+        return UnsafeBufferPointer(start: base.baseAddress.map { $0 + Int(r.offset) }, count: Int(r.count))
     }
 
     /// The items of a list register.
     @inline(__always)
     func items(_ r: Register) -> UnsafeBufferPointer<Register> {
         let base = r.space == Register.requestSpace ? requestItems : constantItems
-        return UnsafeBufferPointer(rebasing: base[Int(r.offset)..<Int(r.offset) + Int(r.count)])
+        assert(Int(r.offset) + Int(r.count) <= base.count)
+        return UnsafeBufferPointer(start: base.baseAddress.map { $0 + Int(r.offset) }, count: Int(r.count))
     }
 
     /// Runs the body of `rule` and reports whether it applies.
     @inline(__always)
     func run(_ rule: RuleEntry) -> RuleOutcome {
         var trace = NoTrace()
-        return run(rule, trace: &trace)
+        return run(entry: Int(rule.entry), trace: &trace)
+    }
+
+    /// Runs the body that starts at `entry` (the decision path passes only the index, so no
+    /// rule metadata is copied).
+    @inline(__always)
+    func run(entry: Int) -> RuleOutcome {
+        var trace = NoTrace()
+        return run(entry: entry, trace: &trace)
     }
 
     /// Runs the body of `rule`, telling `trace` which instruction failed or branched last.
     func run<T: RuleTrace>(_ rule: RuleEntry, trace: inout T) -> RuleOutcome {
-        var pc = Int(rule.entry)
+        run(entry: Int(rule.entry), trace: &trace)
+    }
+
+    /// Runs the body that starts at `entry`, telling `trace` which instruction failed or branched last.
+    func run<T: RuleTrace>(entry: Int, trace: inout T) -> RuleOutcome {
+        var pc = entry
         let regs = registers
         while true {
             let ins = code[pc]
@@ -169,7 +187,7 @@ struct Interpreter {
                 if s.tag == .absent {
                     regs[Int(ins.a)] = .bool(false)
                 } else if s.tag == .string {
-                    switch machine.regexes[Int(ins.c)].search(bytes(s)) {
+                    switch regexes[Int(ins.c)]._withUnsafeGuaranteedRef({ $0.search(bytes(s)) }) {
                     case .match: regs[Int(ins.a)] = .bool(true)
                     case .noMatch: regs[Int(ins.a)] = .bool(false)
                     case .error: return trace.failed(at: pc - 1)
@@ -182,7 +200,7 @@ struct Interpreter {
                 if s.tag == .absent {
                     regs[Int(ins.a)] = .bool(false)
                 } else if s.tag == .string {
-                    regs[Int(ins.a)] = .bool(machine.globs[Int(ins.c)].matches(bytes(s)))
+                    regs[Int(ins.a)] = .bool(globs[Int(ins.c)]._withUnsafeGuaranteedRef { $0.matches(bytes(s)) })
                 } else {
                     return trace.failed(at: pc - 1)
                 }
@@ -219,7 +237,9 @@ struct Interpreter {
 
     @inline(__always)
     private func matchesAny(_ set: Int, _ subject: UnsafeBufferPointer<UInt8>) -> Bool {
-        for g in machine.globSets[set] where machine.globs[g].matches(subject) { return true }
+        for i in Int(globSetStarts[set])..<Int(globSetStarts[set + 1]) where globs[Int(globSetMembers[i])]._withUnsafeGuaranteedRef({ $0.matches(subject) }) {
+            return true
+        }
         return false
     }
 

@@ -20,6 +20,10 @@ public final class Machine: Sendable {
     let firstMatch: [(policy: Int, rules: [Int], defaultAllow: Bool)]
     let maxRegisters: Int
     let reasons: [RuleReasons]
+    /// Each rule's first instruction.
+    let ruleEntries: [Int]
+    /// The immutable tables in stable buffers, read by the dispatch loop.
+    let tables: MachineTables
     /// True when some rule declares a rate limit (only then does deciding need the time).
     public let usesRateLimits: Bool
 
@@ -74,6 +78,9 @@ public final class Machine: Sendable {
         }
         self.regexes = regexes
         let native = program.rules.indices.filter { program.policies[Int(program.rules[$0].policy)].combining == .denyOverrides }
+        self.ruleEntries = program.rules.map { Int($0.entry) }
+        self.tables = MachineTables(code: program.code, constants: constants, arena: arena, globs: globs,
+                                    globSets: self.globSets, regexes: regexes)
         self.denyRules = native.filter { program.rules[$0].isDeny }
         self.allowRules = native.filter { !program.rules[$0].isDeny }
         self.firstMatch = program.policies.indices.compactMap { p in
