@@ -1,0 +1,57 @@
+import Foundation
+import RingfenceCommands
+import Testing
+
+/// `ringfence bench` (SPEC §4.3): output shapes and errors. Timings are not asserted here;
+/// they belong to `Benchmarks/`.
+@Suite struct BenchCommandTests {
+    static let policy = """
+    ringfence: 1
+    kind: policy
+    name: single
+    rules:
+      - id: read-workspace
+        effect: allow
+        action: fs.read
+        resources: ["/workspace/**"]
+        when: agent.trust >= 0.7
+    """
+
+    func files() throws -> (policy: String, request: String) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let policy = dir.appendingPathComponent("p.yaml"), request = dir.appendingPathComponent("r.json")
+        try Self.policy.write(to: policy, atomically: true, encoding: .utf8)
+        try #"{"agent":{"id":"a","trust":0.9},"action":"fs.read","resource":"/workspace/a"}"#.write(to: request, atomically: true, encoding: .utf8)
+        return (policy.path, request.path)
+    }
+
+    @Test func jsonHasTheThreeFigures() throws {
+        let (policy, request) = try files()
+        let capture = CommandCapture()
+        let status = RingfenceCLI.run(["bench", "-p", policy, "-i", request, "--iterations", "2100", "--format", "json"], io: capture.io)
+        #expect(status == 0, "\(capture.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(capture.stdout.utf8)) as? [String: Any])
+        #expect(Set(object.keys) == ["ns_per_decision", "decisions_per_second", "allocations_per_decision"])
+        #expect((object["ns_per_decision"] as? Double).map { $0 > 0 } == true)
+        #expect((object["decisions_per_second"] as? Int).map { $0 > 0 } == true)
+        #expect((object["allocations_per_decision"] as? Double).map { $0 >= 0 } == true)
+    }
+
+    @Test func textNamesTheDecision() throws {
+        let (policy, request) = try files()
+        let capture = CommandCapture()
+        #expect(RingfenceCLI.run(["bench", "-p", policy, "-i", request, "--iterations", "2100"], io: capture.io) == 0)
+        #expect(capture.stdout.contains("ns per decision (median of 21 batches)"))
+        #expect(capture.stdout.contains("each decided allow (allow) by single/read-workspace"))
+    }
+
+    @Test func badInputExitsTwo() throws {
+        let (policy, _) = try files()
+        let missing = CommandCapture()
+        #expect(RingfenceCLI.run(["bench", "-p", policy, "-i", "/nonexistent/r.json"], io: missing.io) == 2)
+        #expect(missing.stderr.contains("error[RF0001]"))
+        let usage = CommandCapture()
+        #expect(RingfenceCLI.run(["bench", "-p", policy, "-i", "x", "--iterations", "3"], io: usage.io) == 2)
+    }
+}
