@@ -15,7 +15,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
-        .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.1"),
     ],
     targets: [
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
@@ -35,14 +34,16 @@ let package = Package(
         .target(name: "Ringfence", dependencies: [
             "RingfenceDiagnostics", "RingfenceSyntax", "RingfenceBytecode", "RingfenceVM", "RingfenceCompiler",
         ]),
+        .target(name: "CAllocationCounter"),
         .target(name: "RingfenceCommands", dependencies: [
+            "CAllocationCounter",
             "Ringfence", "CEditLine",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
         ]),
         .executableTarget(name: "RingfenceCLI", dependencies: ["RingfenceCommands"]),
         .executableTarget(name: "ringfence-embedding-example", dependencies: ["Ringfence"], path: "examples/embedding"),
         .testTarget(name: "RingfenceTests", dependencies: [
+            "CAllocationCounter",
             "Ringfence", "RingfenceCommands", "RingfenceSyntax", "RingfenceMatch",
             "RingfenceBytecode", "RingfenceVM", "RingfenceCompiler", "RingfenceDiagnostics",
         ], resources: [.copy("Fixtures")]),

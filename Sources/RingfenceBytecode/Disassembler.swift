@@ -39,6 +39,12 @@ public enum Disassembler {
             out.append("globset G\(i) = [" + set.map { "\"\(p.globs[Int($0)].pattern)\"" }.joined(separator: ", ") + "]")
         }
         for (i, x) in p.regexes.enumerated() { out.append("regex X\(i) = \(describe(.string(x)))") }
+        for bucket in p.actionIndex.buckets {
+            out.append("index \(describe(.string(bucket.action))) → rules [" + bucket.rules.map(String.init).joined(separator: ", ") + "]")
+        }
+        if !p.actionIndex.wildcards.isEmpty {
+            out.append("index * → rules [" + p.actionIndex.wildcards.map(String.init).joined(separator: ", ") + "]")
+        }
         for policy in p.policies where policy.combining != .denyOverrides {
             out.append("policy \(policy.name) first-match, default \(policy.combining == .firstMatchDefaultAllow ? "allow" : "deny")")
         }

@@ -25,6 +25,8 @@ public struct Program: Sendable, Hashable {
     public var slots: [SlotEntry]
     /// Compiled saga definitions (SPEC §5), in file order; the VM does not read them.
     public var sagas: [SagaPlan] = []
+    /// Which rules each action can reach (built by the compiler, verified on load).
+    public var actionIndex = ActionIndex()
 
     /// Creates a program.
     public init(

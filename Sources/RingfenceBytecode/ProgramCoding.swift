@@ -2,7 +2,7 @@
 ///
 /// Content layout, in order (counts are u32, strings are u32 length + UTF-8):
 /// thresholds (2 × f64) · policies · rules · code (8 bytes each) · code lines (u32 each) ·
-/// constants · globs · glob sets · regexes · slots · sagas (see `SagaPlan.swift`). Decoding bounds-checks every read and
+/// constants · globs · glob sets · regexes · slots · sagas (see `SagaPlan.swift`) · action index. Decoding bounds-checks every read and
 /// refuses trailing bytes; `Verifier` then checks every cross-reference.
 enum ProgramCoding {
     /// Deepest constant-list nesting accepted when decoding.
@@ -69,6 +69,14 @@ enum ProgramCoding {
             for t in s.transforms { w.int(UInt8(t == .lower ? 0 : 1)) }
         }
         encodeSagas(p.sagas, &w)
+        w.count(p.actionIndex.buckets.count)
+        for bucket in p.actionIndex.buckets {
+            w.string(bucket.action)
+            w.count(bucket.rules.count)
+            for r in bucket.rules { w.int(r) }
+        }
+        w.count(p.actionIndex.wildcards.count)
+        for r in p.actionIndex.wildcards { w.int(r) }
         return w.bytes
     }
 
@@ -145,6 +153,13 @@ enum ProgramCoding {
             p.slots.append(SlotEntry(root: root, path: path, transforms: transforms))
         }
         p.sagas = try decodeSagas(&r)
+        for _ in 0..<(try r.count(minimumItemSize: 8)) {
+            let action = try r.string()
+            var rules: [UInt32] = []
+            for _ in 0..<(try r.count(minimumItemSize: 4)) { rules.append(try r.int()) }
+            p.actionIndex.buckets.append(ActionIndex.Bucket(action: action, rules: rules))
+        }
+        for _ in 0..<(try r.count(minimumItemSize: 4)) { p.actionIndex.wildcards.append(try r.int()) }
         guard r.atEnd else { throw .init(message: "unexpected bytes after the program") }
         return p
     }

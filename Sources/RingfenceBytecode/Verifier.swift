@@ -56,6 +56,9 @@ public enum Verifier {
             try verifyBody(p, rule: rule, name: name)
         }
         guard Int(previousEnd) == p.code.count else { throw fail("code follows the last rule") }
+        // The index is derived data: rebuild it and demand the stored one be identical, so the
+        // VM may trust every bucket and rule index in it.
+        guard p.actionIndex == ActionIndex.build(p) else { throw fail("the action index does not match the rules") }
         try verifySagas(p)
     }
 

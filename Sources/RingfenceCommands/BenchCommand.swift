@@ -1,5 +1,5 @@
 import ArgumentParser
-import MallocInterposerSwift
+import CAllocationCounter
 import Ringfence
 
 #if canImport(Glibc)
@@ -13,8 +13,10 @@ import Darwin
 ///
 /// The request is decoded once, as an embedding application does, and then decided
 /// `--iterations` times after a warm-up of a tenth as many, in 21 equal batches; the figure is
-/// the median batch's nanoseconds per decision. Heap allocations are counted with
-/// ordo-one/malloc-interposer over a separate run of 10,000 decisions. Rate limits use a clock
+/// the median batch's nanoseconds per decision. Heap allocations (calls to malloc, calloc and
+/// realloc) are counted by the `CAllocationCounter` target over a separate run of 10,000
+/// decisions. ordo-one/malloc-interposer was tried first and dropped: linked into the
+/// executable, its 16-byte block headers corrupted the heap (see docs/performance.md). Rate limits use a clock
 /// fixed for the run, so a limited rule stops allowing once its window is used up.
 struct BenchCommand: RingfenceSubcommand {
     /// The command's name and summary.
@@ -116,12 +118,9 @@ struct BenchCommand: RingfenceSubcommand {
         perDecision.sort()
         let median = perDecision[10]
         let counted = 10_000
-        MallocInterposerSwift.initialize()
-        MallocInterposerSwift.reset()
-        MallocInterposerSwift.hook()
+        rf_allocation_counter_start()
         for _ in 0..<counted where engine.evaluate(prepared).allowed { sink &+= 1 }
-        MallocInterposerSwift.unhook()
-        let mallocs = MallocInterposerSwift.getStatistics().mallocCount
+        let mallocs = Int(rf_allocation_counter_stop())
         let decision = engine.evaluate(prepared)
         if sink == Int.min { print(sink) }  // keeps the loops observable to the optimiser
         return Measurement(nanoseconds: median, perSecond: median > 0 ? Int(1e9 / median) : 0,

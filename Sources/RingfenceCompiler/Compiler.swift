@@ -184,6 +184,7 @@ public enum Compiler {
                 line: UInt32(clamping: rule.location.line), column: UInt32(clamping: rule.location.column)))
         }
         guard !diagnostics.containsErrors else { return (nil, diagnostics) }
+        builder.program.actionIndex = ActionIndex.build(builder.program)
         do {
             try Verifier.verify(builder.program)
         } catch {

@@ -51,7 +51,8 @@ extension Machine {
     private func decide(_ request: RequestFacts, _ agentID: String, _ vm: Interpreter, limiter: RateLimiter?, now: Double) -> Decision {
         let rules = program.rules
         let entries = ruleEntries
-        for index in denyRules {
+        let candidates = actionTable.candidates(bucket: actionTable.bucket(for: vm.action))
+        for index in candidates.deny {
             switch vm.run(entry: entries[index]) {
             case .doesNotApply: continue
             case .applies: return decision(index, allowed: false, code: .denyRule, reason: reasons[index].decided, ring: request.ring)
@@ -80,7 +81,7 @@ extension Machine {
             if !matched, policy.defaultAllow, documentDefaultAllow == nil { documentDefaultAllow = policy.policy }
         }
         var stopped: (index: Int, code: DecisionCode)?
-        for index in allowRules {
+        for index in candidates.allow {
             guard vm.run(entry: entries[index]) == .applies else { continue }
             // Read the gates in place: copying the rule would retain its strings.
             if let gate = rules[index].ring, request.ring > Int(gate) {

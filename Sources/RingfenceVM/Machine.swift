@@ -13,9 +13,8 @@ public final class Machine: Sendable {
     let globs: [Glob]
     let globSets: [[Int]]
     let regexes: [Regex]
-    /// Deny rules then allow rules of deny-overrides policies, each in file order.
-    let denyRules: [Int]
-    let allowRules: [Int]
+    /// The action index: which deny-overrides rules an action can reach, in file order.
+    let actionTable: IndexTables
     /// First-match policies in file order, each with its rules in evaluation order.
     let firstMatch: [(policy: Int, rules: [Int], defaultAllow: Bool)]
     let maxRegisters: Int
@@ -77,12 +76,10 @@ public final class Machine: Sendable {
             }
         }
         self.regexes = regexes
-        let native = program.rules.indices.filter { program.policies[Int(program.rules[$0].policy)].combining == .denyOverrides }
         self.ruleEntries = program.rules.map { Int($0.entry) }
         self.tables = MachineTables(code: program.code, constants: constants, arena: arena, globs: globs,
                                     globSets: self.globSets, regexes: regexes)
-        self.denyRules = native.filter { program.rules[$0].isDeny }
-        self.allowRules = native.filter { !program.rules[$0].isDeny }
+        self.actionTable = IndexTables(program.actionIndex, isDeny: program.rules.map(\.isDeny))
         self.firstMatch = program.policies.indices.compactMap { p in
             let combining = program.policies[p].combining
             guard combining != .denyOverrides else { return nil }

@@ -1,3 +1,4 @@
+import CAllocationCounter
 import Foundation
 import RingfenceCommands
 import Testing
@@ -44,6 +45,21 @@ import Testing
         #expect(RingfenceCLI.run(["bench", "-p", policy, "-i", request, "--iterations", "2100"], io: capture.io) == 0)
         #expect(capture.stdout.contains("ns per decision (median of 21 batches)"))
         #expect(capture.stdout.contains("each decided allow (allow) by single/read-workspace"))
+    }
+
+    /// The counter behind `allocations_per_decision` really counts: a deliberate allocation shows.
+    @Test func allocationCounterCountsAllocations() {
+        #expect(rf_allocation_counter_available() == 1)
+        rf_allocation_counter_start()
+        for i in 0..<10 {
+            let array = [Int](repeating: i, count: 1000 + i)
+            #expect(array.count == 1000 + i)
+        }
+        let counted = rf_allocation_counter_stop()
+        #expect(counted >= 10, "counted \(counted) allocations for 10 arrays")
+        rf_allocation_counter_start()
+        let none = rf_allocation_counter_stop()
+        #expect(none == 0)
     }
 
     @Test func badInputExitsTwo() throws {

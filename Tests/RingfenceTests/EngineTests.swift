@@ -232,3 +232,30 @@ import Synchronization
         }
     }
 }
+
+/// The action index is compiled into bundles and verified on load.
+@Suite struct ActionIndexTests {
+    @Test func indexNarrowsCandidatesWithoutChangingDecisions() throws {
+        let e = try Engine(source: EngineTests.workspace, file: "workspace.yaml", clock: { 1_000_000 })
+        let index = e.program.actionIndex
+        #expect(index.buckets.map(\.action) == ["database.query", "fs.read"])
+        #expect(index.buckets.map(\.rules) == [[1], [0]])
+        #expect(index.wildcards == [2])   // `database.*`
+        let sql = e.evaluate(Request(agent: Agent(id: "a", trust: 0.9), action: "database.export"))
+        #expect(sql.rule == "allow-sql" && sql.allowed)
+    }
+
+    @Test func aTamperedIndexIsRefused() throws {
+        let e = try Engine(source: EngineTests.workspace, file: "workspace.yaml")
+        var program = e.program
+        program.actionIndex.buckets[0].rules = []   // hide the deny rule from `database.query`
+        #expect(throws: RingfenceError.self) { _ = try Engine(bundle: Bundle.encode(program)) }
+        do {
+            _ = try Engine(bundle: Bundle.encode(program))
+        } catch {
+            guard case .bundle(let refused) = error else { Issue.record("expected a bundle error, got \(error)"); return }
+            #expect(refused.code == .bundleMalformed)
+            #expect(refused.message.contains("action index"))
+        }
+    }
+}

@@ -1,0 +1,152 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import RingfenceBytecode
+
+/// The action index laid out for lookups without allocation: an open-addressing hash table over
+/// the bucket names (FNV-1a over the action's bytes), and each bucket's deny and allow rules as
+/// runs in two flat lists. Wildcard rules are kept apart and merged in file order while deciding.
+final class IndexTables: @unchecked Sendable {
+    // Safety: written once in `init`, read-only afterwards, freed in `deinit`.
+    /// Slot → bucket number, or -1 when empty; the capacity is a power of two.
+    let slots: UnsafeMutableBufferPointer<Int32>
+    /// Bucket names, back to back.
+    let names: UnsafeMutableBufferPointer<UInt8>
+    /// Bucket `b`'s name is `names[nameStarts[b] ..< nameStarts[b + 1]]`.
+    let nameStarts: UnsafeMutableBufferPointer<Int32>
+    /// Bucket `b`'s deny rules are `deny[denyStarts[b] ..< denyStarts[b + 1]]`; the last run is the wildcards.
+    let deny: UnsafeMutableBufferPointer<Int32>
+    let denyStarts: UnsafeMutableBufferPointer<Int32>
+    /// As `deny`, for allow rules.
+    let allow: UnsafeMutableBufferPointer<Int32>
+    let allowStarts: UnsafeMutableBufferPointer<Int32>
+    /// The bucket number whose runs hold the wildcard rules.
+    let wildcardBucket: Int
+
+    /// Lays out `index` for a program whose rules' effects are `isDeny`, counting only rules of
+    /// deny-overrides policies (the index holds no others).
+    init(_ index: ActionIndex, isDeny: [Bool]) {
+        let count = index.buckets.count
+        var capacity = 1
+        while capacity < max(2, count * 2) { capacity <<= 1 }
+        var table = [Int32](repeating: -1, count: capacity)
+        var names: [UInt8] = []
+        var nameStarts: [Int32] = [0]
+        var deny: [Int32] = [], denyStarts: [Int32] = [0]
+        var allow: [Int32] = [], allowStarts: [Int32] = [0]
+        func append(_ rules: [UInt32]) {
+            for r in rules {
+                if isDeny[Int(r)] { deny.append(Int32(r)) } else { allow.append(Int32(r)) }
+            }
+            denyStarts.append(Int32(deny.count))
+            allowStarts.append(Int32(allow.count))
+        }
+        for (b, bucket) in index.buckets.enumerated() {
+            let bytes = Array(bucket.action.utf8)
+            names += bytes
+            nameStarts.append(Int32(names.count))
+            var slot = bytes.withUnsafeBufferPointer { Int(truncatingIfNeeded: IndexTables.hash($0)) } & (capacity - 1)
+            while table[slot] >= 0 { slot = (slot + 1) & (capacity - 1) }
+            table[slot] = Int32(b)
+            append(bucket.rules)
+        }
+        append(index.wildcards)
+        self.wildcardBucket = count
+        self.slots = Self.copy(table)
+        self.names = Self.copy(names)
+        self.nameStarts = Self.copy(nameStarts)
+        self.deny = Self.copy(deny)
+        self.denyStarts = Self.copy(denyStarts)
+        self.allow = Self.copy(allow)
+        self.allowStarts = Self.copy(allowStarts)
+    }
+
+    /// FNV-1a over `bytes`.
+    @inline(__always)
+    static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
+        var h: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in bytes {
+            h ^= UInt64(byte)
+            h = h &* 0x0000_0100_0000_01B3
+        }
+        return h
+    }
+
+    /// The bucket for `action`, or nil when no rule names it exactly.
+    @inline(__always)
+    func bucket(for action: UnsafeBufferPointer<UInt8>) -> Int? {
+        let mask = slots.count - 1
+        var slot = Int(truncatingIfNeeded: IndexTables.hash(action)) & mask
+        while true {
+            let b = Int(slots[slot])
+            if b < 0 { return nil }
+            let start = Int(nameStarts[b]), end = Int(nameStarts[b + 1])
+            if end - start == action.count,
+               action.isEmpty || memcmp(names.baseAddress.unsafelyUnwrapped + start, action.baseAddress.unsafelyUnwrapped, action.count) == 0 {
+                return b
+            }
+            slot = (slot + 1) & mask
+        }
+    }
+
+    private static func copy<T>(_ array: [T]) -> UnsafeMutableBufferPointer<T> {
+        let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: max(1, array.count))
+        _ = buffer.initialize(from: array)
+        return UnsafeMutableBufferPointer(rebasing: buffer[0..<array.count])
+    }
+
+    deinit {
+        // Trivial element types only: deallocating is enough.
+        slots.baseAddress?.deallocate()
+        names.baseAddress?.deallocate()
+        nameStarts.baseAddress?.deallocate()
+        deny.baseAddress?.deallocate()
+        denyStarts.baseAddress?.deallocate()
+        allow.baseAddress?.deallocate()
+        allowStarts.baseAddress?.deallocate()
+    }
+}
+
+/// Rule indexes of one bucket merged with the wildcards, in file order, without allocating.
+struct Candidates: Sequence, IteratorProtocol {
+    private let a: UnsafeBufferPointer<Int32>
+    private let w: UnsafeBufferPointer<Int32>
+    private var i = 0
+    private var j = 0
+
+    /// Merges `bucket` (possibly empty) with `wildcards`.
+    init(_ bucket: UnsafeBufferPointer<Int32>, _ wildcards: UnsafeBufferPointer<Int32>) {
+        a = bucket
+        w = wildcards
+    }
+
+    /// The next rule index in file order.
+    @inline(__always)
+    mutating func next() -> Int? {
+        if i < a.count, j >= w.count || a[i] < w[j] {
+            i += 1
+            return Int(a[i - 1])
+        }
+        if j < w.count {
+            j += 1
+            return Int(w[j - 1])
+        }
+        return nil
+    }
+}
+
+extension IndexTables {
+    /// The deny and allow candidates of `bucket` (nil: the action has no bucket), each merged with the wildcards.
+    @inline(__always)
+    func candidates(bucket: Int?) -> (deny: Candidates, allow: Candidates) {
+        let w = wildcardBucket
+        func run(_ list: UnsafeMutableBufferPointer<Int32>, _ starts: UnsafeMutableBufferPointer<Int32>, _ b: Int) -> UnsafeBufferPointer<Int32> {
+            UnsafeBufferPointer(start: list.baseAddress.map { $0 + Int(starts[b]) }, count: Int(starts[b + 1] - starts[b]))
+        }
+        let empty = UnsafeBufferPointer<Int32>(start: nil, count: 0)
+        return (Candidates(bucket.map { run(deny, denyStarts, $0) } ?? empty, run(deny, denyStarts, w)),
+                Candidates(bucket.map { run(allow, allowStarts, $0) } ?? empty, run(allow, allowStarts, w)))
+    }
+}
