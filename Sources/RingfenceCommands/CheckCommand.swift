@@ -39,7 +39,7 @@ struct CheckCommand: RingfenceSubcommand {
 
     /// Compiles the paths and prints the findings; 0 when there are no errors.
     func execute(_ io: CommandIO) -> Int32 {
-        let result = DocumentParser.$forcedDialect.withValue(dialect?.documentDialect) { Compiler.compile(paths: paths) }
+        let result = Compiler.compile(paths: paths, dialect: dialect?.documentDialect)
         switch format {
         case .json:
             io.out(DiagnosticRenderer.json(result.diagnostics) + "\n")

@@ -23,8 +23,9 @@ public struct CompilationResult: Sendable {
 
 /// The compiler's stages: load → parse → check → lower → verify (SPEC §3.5).
 public enum Compiler {
-    /// Compiles every policy file named by `paths` (directories expand to their YAML files).
-    public static func compile(paths: [String]) -> CompilationResult {
+    /// Compiles every policy file named by `paths` (directories expand to their YAML files);
+    /// `dialect` forces how seed files are read (nil: recognised by shape).
+    public static func compile(paths: [String], dialect: DocumentDialect? = nil) -> CompilationResult {
         let (files, expandDiagnostics) = SourceLoader.expand(paths)
         var diagnostics = expandDiagnostics
         var sources: [String: SourceFile] = [:]
@@ -39,7 +40,7 @@ public enum Compiler {
                 let loaded = YAMLLoader.load(bytes: bytes, file: file)
                 diagnostics += loaded.diagnostics
                 guard let root = loaded.document else { continue }
-                let (document, parseDiagnostics) = DocumentParser.parse(root, file: file)
+                let (document, parseDiagnostics) = DocumentParser.parse(root, file: file, dialect: dialect)
                 diagnostics += parseDiagnostics
                 if case .policy(let policy) = document { documents.append(policy) }
                 if case .saga(let saga) = document { sagas.append(saga) }

@@ -32,26 +32,22 @@ public enum DocumentParser {
     /// The kinds a native document may declare, in the order they are suggested.
     public static let kinds = ["policy", "saga", "tests"]
 
-    /// The dialect every parse in the current task reads files as, unless a call names one:
-    /// `check --dialect` sets it around a whole compilation. Nil recognises each file by shape.
-    @TaskLocal public static var forcedDialect: DocumentDialect?
-
     /// Reads the envelope (`ringfence: 1`, `kind`) and dispatches; returns nil document when
     /// errors prevent building one, plus all diagnostics sorted for output. `dialect` forces
-    /// how the file is read (default: `forcedDialect`, else by shape, SPEC §6).
+    /// how the file is read (nil: recognised by shape, SPEC §6).
     public static func parse(_ root: YAMLNode, file: String, dialect: DocumentDialect? = nil) -> (document: ParsedDocument?, diagnostics: [Diagnostic]) {
-        let (document, diagnostics) = parseUnsorted(root, file: file, dialect: dialect ?? forcedDialect)
+        let (document, diagnostics) = parseUnsorted(root, file: file, dialect: dialect)
         return (document, diagnostics.sortedForOutput())
     }
 
     /// Loads YAML text and parses it (convenience used by tests, REPL and the compiler).
     public static func parse(text: String, file: String, dialect: DocumentDialect? = nil) -> (document: ParsedDocument?, diagnostics: [Diagnostic]) {
-        finish(YAMLLoader.load(text: text, file: file), file: file, dialect: dialect ?? forcedDialect)
+        finish(YAMLLoader.load(text: text, file: file), file: file, dialect: dialect)
     }
 
     /// Loads YAML bytes (as read by `SourceLoader.read`) and parses them.
     public static func parse(bytes: [UInt8], file: String, dialect: DocumentDialect? = nil) -> (document: ParsedDocument?, diagnostics: [Diagnostic]) {
-        finish(YAMLLoader.load(bytes: bytes, file: file), file: file, dialect: dialect ?? forcedDialect)
+        finish(YAMLLoader.load(bytes: bytes, file: file), file: file, dialect: dialect)
     }
 
     /// Parses a loaded YAML tree, if there is one, and merges the loader's diagnostics in.
