@@ -71,7 +71,7 @@ let benchmarks: @Sendable () -> Void = {
     // Scaling: the same 200,000 decisions on one shared engine, by one thread and split over two.
     let shared = engine(Policies.single)
     let sharedRequest = shared.prepare(reader)
-    let scaling = Benchmark.Configuration(metrics: [.wallClock, .throughput], timeUnits: .milliseconds,
+    let scaling = Benchmark.Configuration(metrics: [.wallClock, .throughput], timeUnits: .milliseconds, warmupIterations: 3,
                                           scalingFactor: .one, maxDuration: .seconds(5), maxIterations: 30, thresholds: [:])
     Benchmark("200k decisions, 1 thread", configuration: scaling) { benchmark in
         for _ in benchmark.scaledIterations {
@@ -98,7 +98,7 @@ let benchmarks: @Sendable () -> Void = {
     for n in [1000, 10000] {
         let text = Policies.many(n)
         Benchmark("compile \(n) rules from YAML",
-                  configuration: .init(metrics: [.wallClock, .mallocCountTotal], timeUnits: .milliseconds,
+                  configuration: .init(metrics: [.wallClock, .mallocCountTotal], timeUnits: .milliseconds, warmupIterations: 1,
                                        scalingFactor: .one, maxDuration: .seconds(10), maxIterations: 5, thresholds: [:])) { benchmark in
             for _ in benchmark.scaledIterations {
                 blackHole(Compiler.compile(source: text).program)
