@@ -202,3 +202,34 @@ public enum Messages {
         return quoted.dropLast().joined(separator: ", ") + " \(conjunction) " + last
     }
 }
+
+extension Messages {
+    /// User text made safe for a one-line message: at most 60 characters (then `…`), `\n`, `\r`
+    /// and `\t` written as escapes, other control characters as `\u{XXXX}`, and backticks turned
+    /// into `'` so they cannot end the message's own quoting.
+    public static func excerpt(_ text: String) -> String {
+        var result = ""
+        var taken = 0
+        for scalar in text.unicodeScalars {
+            if taken == 60 {
+                result += "…"
+                break
+            }
+            switch scalar {
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case "`": result += "'"
+            default:
+                if scalar.value < 0x20 || scalar.value == 0x7F {
+                    let digits = String(scalar.value, radix: 16, uppercase: true)
+                    result += "\\u{" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits + "}"
+                } else {
+                    result.unicodeScalars.append(scalar)
+                }
+            }
+            taken += 1
+        }
+        return result
+    }
+}

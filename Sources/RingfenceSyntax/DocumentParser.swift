@@ -75,7 +75,7 @@ public enum DocumentParser {
         } else {
             let message: String
             if case .scalar(let scalar) = version.value.content, case .integer = scalar.value {
-                message = Messages.unsupportedVersion(StructureReader.display(scalar.text))
+                message = Messages.unsupportedVersion(Messages.excerpt(scalar.text))
             } else {
                 message = Messages.wrongType("ringfence", expected: "the integer `1`", found: version.value.typeName)
             }
@@ -98,7 +98,7 @@ public enum DocumentParser {
             let (saga, diagnostics) = SagaParser.parse(root, file: file)
             return (saga.map(ParsedDocument.saga), reader.diagnostics + diagnostics)
         default:
-            reader.error(.unknownKind, Messages.unknownKind(StructureReader.display(kind.value)), at: kindPair.value,
+            reader.error(.unknownKind, Messages.unknownKind(Messages.excerpt(kind.value)), at: kindPair.value,
                          help: Suggestions.didYouMean(kind.value, among: kinds) ?? Messages.expectedOneOf(kinds))
         }
         return (nil, reader.diagnostics)
@@ -168,7 +168,7 @@ struct StructureReader {
     mutating func checkKeys(_ pairs: [YAMLPair], allowed: [String], context: String) {
         for pair in pairs where !allowed.contains(pair.key) {
             let help = Suggestions.didYouMean(pair.key, among: allowed) ?? Messages.validKeys(allowed)
-            error(.unknownKey, Messages.unknownKey(Self.display(pair.key), in: context), atKey: pair, help: help)
+            error(.unknownKey, Messages.unknownKey(Messages.excerpt(pair.key), in: context), atKey: pair, help: help)
         }
     }
 
@@ -210,27 +210,6 @@ struct StructureReader {
         case .singleQuoted, .doubleQuoted: return count + 2
         case .literal, .folded: return 1
         }
-    }
-
-    /// Text from the user made safe for a one-line message: newlines escaped, long text cut.
-    static func display(_ text: String) -> String {
-        var out = ""
-        var count = 0
-        for scalar in text.unicodeScalars {
-            if count == 60 {
-                out += "…"
-                break
-            }
-            switch scalar {
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "`": out += "'"
-            default: out.unicodeScalars.append(scalar)
-            }
-            count += 1
-        }
-        return out
     }
 
     /// True when `text` is a non-empty name made only of `[A-Za-z0-9_.:-]`.

@@ -67,7 +67,7 @@ public enum PolicyParser {
             return nil
         }
         if !StructureReader.isValidName(text.value) {
-            reader.error(.invalidName, Messages.invalidName(what, StructureReader.display(text.value)), at: pair.value)
+            reader.error(.invalidName, Messages.invalidName(what, Messages.excerpt(text.value)), at: pair.value)
             return nil
         }
         return text
@@ -127,7 +127,7 @@ public enum PolicyParser {
 
     /// The threshold as the user wrote it, for messages.
     private static func thresholdText(_ pair: YAMLPair) -> String {
-        StructureReader.display(pair.value.scalar?.text ?? pair.value.typeName)
+        Messages.excerpt(pair.value.scalar?.text ?? pair.value.typeName)
     }
 
     // MARK: Rules
@@ -208,7 +208,7 @@ public enum PolicyParser {
                 break
             }
         }
-        let displayID = idText.map(StructureReader.display)
+        let displayID = idText.map(Messages.excerpt)
         let context = displayID.map { "rule `\($0)`" } ?? "rule"
         if !sawID {
             reader.error(.missingKey, Messages.missingKey("id", in: "rule"), at: item.location)
@@ -230,7 +230,7 @@ public enum PolicyParser {
         }
         if let id {
             if let line = firstLine[id.value] {
-                reader.error(.duplicateRuleID, Messages.duplicateRuleID(StructureReader.display(id.value)),
+                reader.error(.duplicateRuleID, Messages.duplicateRuleID(Messages.excerpt(id.value)),
                              at: id.location, length: id.length, help: Messages.firstDefined(atLine: line))
             } else {
                 firstLine[id.value] = id.location.line
@@ -250,7 +250,7 @@ public enum PolicyParser {
     private static func parseEffect(_ pair: YAMLPair, _ reader: inout StructureReader) -> Located<Effect>? {
         guard let text = reader.string(pair) else { return nil }
         guard let effect = Effect(rawValue: text.value) else {
-            reader.error(.invalidEffect, Messages.invalidEffect(StructureReader.display(text.value)), at: pair.value,
+            reader.error(.invalidEffect, Messages.invalidEffect(Messages.excerpt(text.value)), at: pair.value,
                          help: Suggestions.didYouMean(text.value, among: ["allow", "deny"]))
             return nil
         }
@@ -269,7 +269,7 @@ public enum PolicyParser {
         }
         var help: String?
         if case .scalar(let scalar) = pair.value.content, case .string(let text) = scalar.value, !text.isEmpty {
-            help = Messages.useSingularOrList(singular: singular, plural: plural, value: StructureReader.display(text))
+            help = Messages.useSingularOrList(singular: singular, plural: plural, value: Messages.excerpt(text))
         }
         guard let items = reader.list(pair, help: help) else { return nil }
         guard !items.isEmpty else {
@@ -304,7 +304,7 @@ public enum PolicyParser {
         case .integer(let n) where (0...3).contains(n):
             return Located(n, at: pair.value.location, length: StructureReader.extent(of: pair.value))
         case .integer, .float:
-            reader.error(.ringOutOfRange, Messages.ringOutOfRange(StructureReader.display(scalar.text)), at: pair.value)
+            reader.error(.ringOutOfRange, Messages.ringOutOfRange(Messages.excerpt(scalar.text)), at: pair.value)
         default:
             reader.error(.wrongType, Messages.wrongType("ring", expected: "an integer", found: pair.value.typeName), at: pair.value)
         }
@@ -319,7 +319,7 @@ public enum PolicyParser {
         }
         guard case .string(let text) = scalar.value else {
             reader.error(.wrongType, Messages.whenNotString(found: pair.value.typeName), at: pair.value,
-                         help: Messages.quoteWhen(StructureReader.display(scalar.text)))
+                         help: Messages.quoteWhen(Messages.excerpt(scalar.text)))
             return nil
         }
         return ExpressionSource(text: text, location: pair.value.location, style: scalar.style)
@@ -333,7 +333,7 @@ public enum PolicyParser {
             return nil
         }
         guard case .string(let text) = scalar.value, let limit = rateLimit(text) else {
-            reader.error(.invalidLimit, Messages.invalidLimit(StructureReader.display(scalar.text)), at: pair.value)
+            reader.error(.invalidLimit, Messages.invalidLimit(Messages.excerpt(scalar.text)), at: pair.value)
             return nil
         }
         return Located(limit, at: pair.value.location, length: StructureReader.extent(of: pair.value))

@@ -116,7 +116,7 @@ public enum SagaParser {
         for item in items {
             guard let step = parseStep(item, native: native, &reader) else { continue }
             if let line = firstLine[step.id.value] {
-                reader.error(.duplicateStepID, Messages.duplicateStepID(StructureReader.display(step.id.value)),
+                reader.error(.duplicateStepID, Messages.duplicateStepID(Messages.excerpt(step.id.value)),
                              at: step.id.location, length: step.id.length, help: Messages.firstDefined(atLine: line))
                 continue
             }
@@ -166,13 +166,13 @@ public enum SagaParser {
             default: break
             }
         }
-        let context = id.map { "step `\(StructureReader.display($0.value))`" } ?? "saga step"
+        let context = id.map { "step `\(Messages.excerpt($0.value))`" } ?? "saga step"
         for key in ["id", "action_id", "agent"] where !pairs.contains(where: { $0.key == key }) {
             reader.error(.sagaMissingKey, Messages.sagaMissingKey(key, in: context), at: item.location)
         }
         guard let id, let actionID, let agent, !broken else { return nil }
         if undoAPI == nil {
-            reader.error(.noCompensation, Messages.noUndoAPI(StructureReader.display(id.value)), at: id.location,
+            reader.error(.noCompensation, Messages.noUndoAPI(Messages.excerpt(id.value)), at: id.location,
                          length: id.length, help: Messages.noUndoAPIHelp)
         }
         return SagaStep(id: id, actionID: actionID, agent: agent, executeAPI: executeAPI, undoAPI: undoAPI, timeout: timeout,
@@ -229,7 +229,7 @@ public enum SagaParser {
         guard let text = reader.string(pair) else { return nil }
         guard let policy = FanOutPolicy(rawValue: text.value) else {
             let names = FanOutPolicy.allCases.map(\.rawValue)
-            reader.error(.unknownFanOutPolicy, Messages.unknownFanOutPolicy(StructureReader.display(text.value)), at: pair.value,
+            reader.error(.unknownFanOutPolicy, Messages.unknownFanOutPolicy(Messages.excerpt(text.value)), at: pair.value,
                          help: Suggestions.didYouMean(text.value, among: names) ?? Messages.expectedOneOf(names))
             return nil
         }
@@ -246,7 +246,7 @@ public enum SagaParser {
         let ids = steps.map(\.id.value)
         /// Reports `name` as naming no step, suggesting the closest id.
         func unknown(_ name: Located<String>, _ context: String) {
-            reader.error(.unknownStep, Messages.unknownStep(StructureReader.display(name.value), in: context),
+            reader.error(.unknownStep, Messages.unknownStep(Messages.excerpt(name.value), in: context),
                          at: name.location, length: name.length, help: Suggestions.didYouMean(name.value, among: ids))
         }
         var branched: Set<String> = []
@@ -255,7 +255,7 @@ public enum SagaParser {
                 if index[branch.value] == nil {
                     unknown(branch, "fan-out branch")
                 } else if !branched.insert(branch.value).inserted {
-                    reader.error(.duplicateBranch, Messages.duplicateBranch(StructureReader.display(branch.value)),
+                    reader.error(.duplicateBranch, Messages.duplicateBranch(Messages.excerpt(branch.value)),
                                  at: branch.location, length: branch.length)
                 }
             }
@@ -266,12 +266,12 @@ public enum SagaParser {
                 if let target = index[dependency.value] {
                     edges[i].append((target, dependency))
                 } else {
-                    unknown(dependency, "`depends_on` of step `\(StructureReader.display(step.id.value))`")
+                    unknown(dependency, "`depends_on` of step `\(Messages.excerpt(step.id.value))`")
                 }
             }
         }
         for cycle in cycles(edges) {
-            let names = cycle.path.map { StructureReader.display(ids[$0]) }
+            let names = cycle.path.map { Messages.excerpt(ids[$0]) }
             reader.error(.dependencyCycle, Messages.dependencyCycle(names), at: cycle.at.location, length: cycle.at.length,
                          help: Messages.dependencyCycleHelp)
         }
@@ -324,7 +324,7 @@ public enum SagaParser {
             case "backoff":
                 guard let text = reader.string(entry) else { continue }
                 if text.value != "exponential" {
-                    reader.error(.invalidRetryPolicy, Messages.invalidRetrySetting("backoff", StructureReader.display(text.value),
+                    reader.error(.invalidRetryPolicy, Messages.invalidRetrySetting("backoff", Messages.excerpt(text.value),
                                                                                    expected: "`exponential`"), at: entry.value)
                 }
             case "initial":
@@ -368,12 +368,12 @@ public enum SagaParser {
                     policy.escalate = target
                 } else {
                     let names = EscalationTarget.allCases.map(\.rawValue)
-                    reader.error(.invalidEscalation, Messages.invalidEscalation("escalate", StructureReader.display(text.value),
+                    reader.error(.invalidEscalation, Messages.invalidEscalation("escalate", Messages.excerpt(text.value),
                                                                                 expected: Messages.list(names, conjunction: "or")),
                                  at: entry.value, help: Suggestions.didYouMean(text.value, among: names))
                 }
             case "attempts":
-                let found = StructureReader.display(entry.value.scalar?.text ?? entry.value.typeName)
+                let found = Messages.excerpt(entry.value.scalar?.text ?? entry.value.typeName)
                 switch entry.value.scalar?.value {
                 case .integer(let n)? where (1...maxRetries).contains(n):
                     policy.attempts = n
@@ -439,7 +439,7 @@ public enum SagaParser {
         case .integer(let n)? where range.contains(n):
             return n
         case .integer?, .float?:
-            reader.error(code, message(StructureReader.display(pair.value.scalar?.text ?? "")), at: pair.value)
+            reader.error(code, message(Messages.excerpt(pair.value.scalar?.text ?? "")), at: pair.value)
         default:
             reader.error(.wrongType, Messages.wrongType(pair.key, expected: "an integer", found: pair.value.typeName), at: pair.value)
         }
@@ -466,6 +466,6 @@ public enum SagaParser {
     /// A value's source text for messages, or `fallback` when the key is absent.
     private static func text(_ pair: YAMLPair?, default fallback: String) -> String {
         guard let pair else { return fallback }
-        return StructureReader.display(pair.value.scalar?.text ?? pair.value.typeName)
+        return Messages.excerpt(pair.value.scalar?.text ?? pair.value.typeName)
     }
 }

@@ -123,7 +123,7 @@ public enum TestsParser {
     private static func parsePolicies(_ pair: YAMLPair, _ reader: inout StructureReader) -> [TestPolicyReference]? {
         var help: String?
         if case .scalar(let scalar) = pair.value.content, case .string(let text) = scalar.value, !text.isEmpty {
-            help = Messages.testsPolicyList(StructureReader.display(text))
+            help = Messages.testsPolicyList(Messages.excerpt(text))
         }
         guard let items = reader.list(pair, help: help) else { return nil }
         guard !items.isEmpty else {
@@ -143,7 +143,7 @@ public enum TestsParser {
             }
             let resolved = resolve(text, relativeTo: reader.file)
             guard FileManager.default.fileExists(atPath: resolved) else {
-                reader.error(.missingPolicyFile, Messages.missingPolicyFile(StructureReader.display(text), resolved: StructureReader.display(resolved)),
+                reader.error(.missingPolicyFile, Messages.missingPolicyFile(Messages.excerpt(text), resolved: Messages.excerpt(resolved)),
                              at: item, help: Messages.missingPolicyFileHelp)
                 continue
             }
@@ -211,7 +211,7 @@ public enum TestsParser {
                 broken = true
             }
         }
-        let context = name.map { "test case `\(StructureReader.display($0.value))`" } ?? "test case"
+        let context = name.map { "test case `\(Messages.excerpt($0.value))`" } ?? "test case"
         for key in ["name", "request", "expect"] where !pairs.contains(where: { $0.key == key }) {
             reader.error(.missingKey, Messages.missingKey(key, in: context), at: item.location,
                          help: key == "expect" ? "add `expect: allow` or `expect: deny`" : nil)
@@ -226,7 +226,7 @@ public enum TestsParser {
         guard let text = reader.string(pair) else { return nil }
         guard let expectation = TestExpectation(rawValue: text.value) else {
             let options = TestExpectation.allCases.map(\.rawValue)
-            reader.error(.invalidTestExpectation, Messages.invalidTestValue("expect", StructureReader.display(text.value)), at: pair.value,
+            reader.error(.invalidTestExpectation, Messages.invalidTestValue("expect", Messages.excerpt(text.value)), at: pair.value,
                          help: Suggestions.didYouMean(text.value, among: options) ?? Messages.expectedOneOf(options))
             return nil
         }
@@ -237,7 +237,7 @@ public enum TestsParser {
     private static func parseCode(_ pair: YAMLPair, _ reader: inout StructureReader) -> Located<String>? {
         guard let text = reader.string(pair) else { return nil }
         guard decisionCodes.contains(text.value) else {
-            reader.error(.invalidTestExpectation, Messages.invalidTestValue("code", StructureReader.display(text.value)), at: pair.value,
+            reader.error(.invalidTestExpectation, Messages.invalidTestValue("code", Messages.excerpt(text.value)), at: pair.value,
                          help: Suggestions.didYouMean(text.value, among: decisionCodes) ?? Messages.expectedOneOf(decisionCodes))
             return nil
         }

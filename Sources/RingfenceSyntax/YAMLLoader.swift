@@ -257,13 +257,13 @@ struct YAMLTreeBuilder {
             } else {
                 let shown = YAMLScalarResolution.displayTag(tag ?? "")
                 diagnostics.append(Diagnostic(
-                    .unsupportedTag, "`\(Self.excerpt(text))` is not a valid `\(shown)` value", at: location,
+                    .unsupportedTag, "`\(Messages.excerpt(text))` is not a valid `\(shown)` value", at: location,
                     length: length))
                 value = .string(text)
             }
         case .unsupported(let other):
             diagnostics.append(Diagnostic(
-                .unsupportedTag, "unsupported tag `\(Self.excerpt(YAMLScalarResolution.displayTag(other)))`",
+                .unsupportedTag, "unsupported tag `\(Messages.excerpt(YAMLScalarResolution.displayTag(other)))`",
                 at: location, length: length,
                 help: "a scalar may only be tagged `!!str`, `!!int`, `!!float`, `!!bool` or `!!null`"))
             value = .string(text)
@@ -284,8 +284,8 @@ struct YAMLTreeBuilder {
         let name = string(event.data.alias.anchor) ?? ""
         guard let target = anchors[name] else {
             diagnostics.append(Diagnostic(
-                .unknownAlias, "unknown alias `*\(Self.excerpt(name))`", at: location, length: length,
-                help: "an alias must name an anchor (`&\(Self.excerpt(name))`) on a node that ends before it"))
+                .unknownAlias, "unknown alias `*\(Messages.excerpt(name))`", at: location, length: length,
+                help: "an alias must name an anchor (`&\(Messages.excerpt(name))`) on a node that ends before it"))
             guard count(1, at: location) else { return false }
             let null = YAMLNode(location: location, content: .scalar(YAMLScalar(text: "", style: .plain, value: .null)))
             attach(BuiltNode(node: null, size: 1, height: 0), length: length)
@@ -293,7 +293,7 @@ struct YAMLTreeBuilder {
         }
         if frames.count > limits.maxDepth - target.height {
             fail(.nestingTooDeep,
-                 "alias `*\(Self.excerpt(name))` nests collections more than \(limits.maxDepth) levels deep",
+                 "alias `*\(Messages.excerpt(name))` nests collections more than \(limits.maxDepth) levels deep",
                  at: location, length: length)
             return false
         }
@@ -313,7 +313,7 @@ struct YAMLTreeBuilder {
         if !YAMLScalarResolution.collectionTagIsSupported(tag, mapping: mapping) {
             diagnostics.append(Diagnostic(
                 .unsupportedTag,
-                "unsupported tag `\(Self.excerpt(YAMLScalarResolution.displayTag(tag ?? "")))`", at: location,
+                "unsupported tag `\(Messages.excerpt(YAMLScalarResolution.displayTag(tag ?? "")))`", at: location,
                 help: mapping ? "a mapping may only be tagged `!!map`" : "a list may only be tagged `!!seq`"))
         }
         guard count(1, at: location) else { return false }
@@ -375,7 +375,7 @@ struct YAMLTreeBuilder {
         }
         if let firstLine = frames[top].keyLines[scalar.text] {
             diagnostics.append(Diagnostic(
-                .duplicateKey, "duplicate key `\(Self.excerpt(scalar.text))`", at: location, length: length,
+                .duplicateKey, "duplicate key `\(Messages.excerpt(scalar.text))`", at: location, length: length,
                 help: "first defined at line \(firstLine)"))
             return .dropped
         }
@@ -396,7 +396,7 @@ struct YAMLTreeBuilder {
         guard nodeCount > limits.maxNodes else { return true }
         if let alias {
             fail(.aliasLimit,
-                 "alias `*\(Self.excerpt(alias))` expands the document past \(limits.maxNodes) nodes",
+                 "alias `*\(Messages.excerpt(alias))` expands the document past \(limits.maxNodes) nodes",
                  at: location, help: "aliases that repeat aliases grow exponentially; write the values out")
         } else {
             fail(.aliasLimit, "document has more than \(limits.maxNodes) nodes", at: location)
@@ -498,32 +498,6 @@ struct YAMLTreeBuilder {
         if let first = scalars.first, first.properties.isUppercase,
            scalars.count < 2 || !scalars[1].properties.isUppercase {
             result = first.properties.lowercaseMapping + String(result.unicodeScalars.dropFirst())
-        }
-        return result
-    }
-
-    /// User text shortened to one line of at most 60 characters for a message.
-    static func excerpt(_ text: String) -> String {
-        var result = ""
-        var taken = 0
-        for scalar in text.unicodeScalars {
-            if taken == 60 {
-                result += "…"
-                break
-            }
-            switch scalar {
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case "`": result += "'"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    result += "\\u{\(hex(Int32(scalar.value)))}"
-                } else {
-                    result.unicodeScalars.append(scalar)
-                }
-            }
-            taken += 1
         }
         return result
     }

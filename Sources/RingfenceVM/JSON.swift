@@ -1,3 +1,5 @@
+import RingfenceDiagnostics
+
 /// A strict RFC 8259 JSON parser written over raw bytes.
 ///
 /// The parser is the front door of `ringfence eval`, so it is built for throughput: it reads an
@@ -181,7 +183,7 @@ struct JSONReader {
             skipWhitespace()
             let value = try parseValue()
             if members.updateValue(value, forKey: key) != nil {
-                throw JSONScanError(message: "duplicate key `\(JSONParser.messageSafe(key))`", offset: keyStart)
+                throw JSONScanError(message: "duplicate key `\(Messages.excerpt(key))`", offset: keyStart)
             }
             skipWhitespace()
             guard index < end else { throw endOfInput() }
@@ -573,27 +575,5 @@ struct JSONReader {
     private func hexByte(_ byte: UInt8) -> String {
         let hex = String(byte, radix: 16, uppercase: true)
         return "0x" + (hex.count == 1 ? "0" + hex : hex)
-    }
-}
-
-extension JSONParser {
-    /// Makes user text safe inside a one-line message: long text is shortened, and control
-    /// characters and backticks are escaped.
-    static func messageSafe(_ text: String) -> String {
-        var out = ""
-        var count = 0
-        for scalar in text.unicodeScalars {
-            if count == 60 {
-                out += "…"
-                break
-            }
-            if scalar.value < 0x20 || scalar.value == 0x7F || scalar == "`" {
-                out += scalar.escaped(asASCII: false)
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-            count += 1
-        }
-        return out
     }
 }

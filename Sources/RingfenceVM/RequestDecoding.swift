@@ -259,7 +259,7 @@ enum RequestDecoder {
 
     /// The RF6006 failure for an unknown member, with a "did you mean" suggestion when one is close.
     private static func unknownField(_ key: String, known: [String], owner: String, inAgent: Bool) -> RequestDecodingFailure {
-        var message = "unknown field `\(JSONParser.messageSafe(key))` in \(owner)"
+        var message = "unknown field `\(Messages.excerpt(key))` in \(owner)"
         if let suggestion = Suggestions.closest(to: key, among: known) {
             message += "; did you mean `\(suggestion)`?"
         }
@@ -413,7 +413,7 @@ struct KeySet {
             if !duplicate { others.append(key) }
         }
         if duplicate {
-            throw JSONScanError(message: "duplicate key `\(JSONParser.messageSafe(key))`", offset: offset)
+            throw JSONScanError(message: "duplicate key `\(Messages.excerpt(key))`", offset: offset)
         }
     }
 }

@@ -86,7 +86,7 @@ public enum CapabilityDialect {
                 conditionLocation = pair.value.location
                 guard let entries = reader.mapping(pair) else { continue }
                 for entry in entries {
-                    guard let literal = reader.literal(entry.value, what: "constraint `\(StructureReader.display(entry.key))`") else { continue }
+                    guard let literal = reader.literal(entry.value, what: "constraint `\(Messages.excerpt(entry.key))`") else { continue }
                     conditions.append(ExpressionText.param(entry.key) + " == " + literal)
                 }
             default:

@@ -87,7 +87,7 @@ extension StructureReader {
     mutating func warnIgnoredKeys(_ pairs: [YAMLPair], read: [String], context: String) {
         for pair in pairs where !read.contains(pair.key) {
             let help = Suggestions.didYouMean(pair.key, among: read) ?? DialectMessages.readKeys(read)
-            error(.ignoredKey, DialectMessages.ignoredKey(Self.display(pair.key), in: context), atKey: pair, help: help)
+            error(.ignoredKey, DialectMessages.ignoredKey(Messages.excerpt(pair.key), in: context), atKey: pair, help: help)
         }
     }
 

@@ -73,7 +73,7 @@ public enum RuleDocumentDialect {
                     if id.value.isEmpty {
                         // A rule without a name was reported already.
                     } else if let line = firstLine[id.value] {
-                        reader.error(.duplicateRuleID, Messages.duplicateRuleID(StructureReader.display(id.value)),
+                        reader.error(.duplicateRuleID, Messages.duplicateRuleID(Messages.excerpt(id.value)),
                                      at: id.location, length: id.length, help: Messages.firstDefined(atLine: line))
                     } else {
                         firstLine[id.value] = id.location.line
@@ -155,7 +155,7 @@ public enum RuleDocumentDialect {
     private static func ruleAction(_ pair: YAMLPair, _ reader: inout StructureReader) -> Located<Bool>? {
         guard let text = reader.string(pair) else { return nil }
         guard let action = actions.first(where: { $0.name == text.value }) else {
-            reader.error(.invalidRuleAction, DialectMessages.invalidRuleAction(StructureReader.display(text.value)), at: pair.value,
+            reader.error(.invalidRuleAction, DialectMessages.invalidRuleAction(Messages.excerpt(text.value)), at: pair.value,
                          help: Suggestions.didYouMean(text.value, among: actions.map(\.name)))
             return nil
         }
@@ -182,7 +182,7 @@ public enum RuleDocumentDialect {
                 if operators.contains(text.value) {
                     op = text
                 } else {
-                    reader.error(.invalidOperator, DialectMessages.invalidOperator(StructureReader.display(text.value)), at: entry.value,
+                    reader.error(.invalidOperator, DialectMessages.invalidOperator(Messages.excerpt(text.value)), at: entry.value,
                                  help: Suggestions.didYouMean(text.value, among: operators) ?? Messages.expectedOneOf(operators))
                 }
             case "value":
