@@ -54,13 +54,13 @@ final class IndexTables: @unchecked Sendable {
         }
         append(index.wildcards)
         self.wildcardBucket = count
-        self.slots = Self.copy(table)
-        self.names = Self.copy(names)
-        self.nameStarts = Self.copy(nameStarts)
-        self.deny = Self.copy(deny)
-        self.denyStarts = Self.copy(denyStarts)
-        self.allow = Self.copy(allow)
-        self.allowStarts = Self.copy(allowStarts)
+        self.slots = stableCopy(table)
+        self.names = stableCopy(names)
+        self.nameStarts = stableCopy(nameStarts)
+        self.deny = stableCopy(deny)
+        self.denyStarts = stableCopy(denyStarts)
+        self.allow = stableCopy(allow)
+        self.allowStarts = stableCopy(allowStarts)
     }
 
     /// FNV-1a over `bytes`.
@@ -89,12 +89,6 @@ final class IndexTables: @unchecked Sendable {
             }
             slot = (slot + 1) & mask
         }
-    }
-
-    private static func copy<T>(_ array: [T]) -> UnsafeMutableBufferPointer<T> {
-        let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: max(1, array.count))
-        _ = buffer.initialize(from: array)
-        return UnsafeMutableBufferPointer(rebasing: buffer[0..<array.count])
     }
 
     deinit {

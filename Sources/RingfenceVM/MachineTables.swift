@@ -18,26 +18,20 @@ final class MachineTables: @unchecked Sendable {
 
     /// Copies the tables into fresh buffers; the regexes are retained until `deinit`.
     init(code: [Instruction], constants: [Register], arena: Arena, globs: [Glob], globSets: [[Int]], regexes: [Regex]) {
-        self.code = Self.copy(code)
-        self.constants = Self.copy(constants)
-        self.constantBytes = Self.copy(arena.bytes)
-        self.constantItems = Self.copy(arena.items)
-        self.globs = Self.copy(globs.map { Unmanaged.passRetained($0.matcher) })
+        self.code = stableCopy(code)
+        self.constants = stableCopy(constants)
+        self.constantBytes = stableCopy(arena.bytes)
+        self.constantItems = stableCopy(arena.items)
+        self.globs = stableCopy(globs.map { Unmanaged.passRetained($0.matcher) })
         var starts: [Int32] = [0]
         var members: [Int32] = []
         for set in globSets {
             members += set.map { Int32(truncatingIfNeeded: $0) }
             starts.append(Int32(truncatingIfNeeded: members.count))
         }
-        self.globSetStarts = Self.copy(starts)
-        self.globSetMembers = Self.copy(members)
-        self.regexes = Self.copy(regexes.map { Unmanaged.passRetained($0) })
-    }
-
-    private static func copy<T>(_ array: [T]) -> UnsafeMutableBufferPointer<T> {
-        let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: max(1, array.count))
-        _ = buffer.initialize(from: array)
-        return UnsafeMutableBufferPointer(rebasing: buffer[0..<array.count])
+        self.globSetStarts = stableCopy(starts)
+        self.globSetMembers = stableCopy(members)
+        self.regexes = stableCopy(regexes.map { Unmanaged.passRetained($0) })
     }
 
     deinit {
@@ -52,4 +46,12 @@ final class MachineTables: @unchecked Sendable {
         }
         globs.baseAddress?.deallocate()
     }
+}
+
+/// A buffer holding a copy of `array`, allocated with at least one slot so its base address is
+/// never nil; the caller owns it and deallocates it from its base address.
+func stableCopy<T>(_ array: [T]) -> UnsafeMutableBufferPointer<T> {
+    let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: max(1, array.count))
+    _ = buffer.initialize(from: array)
+    return UnsafeMutableBufferPointer(rebasing: buffer[0..<array.count])
 }
