@@ -118,26 +118,7 @@ struct DialectCorpus: Sendable {
         defer { try? FileManager.default.removeItem(at: dir) }
         let policy = dir.appendingPathComponent(corpus.policyFile)
         try corpus.policy.write(to: policy, atomically: true, encoding: .utf8)
-        let input = dir.appendingPathComponent("requests.jsonl")
-        try corpus.cases.map { $0.request.jsonText + "\n" }.joined().write(to: input, atomically: true, encoding: .utf8)
-
-        let capture = CommandCapture()
-        let status = RingfenceCLI.run(["eval", "-p", policy.path, "-i", input.path], io: capture.io)
-        let anyDenied = corpus.cases.contains { $0.expect.decision == "deny" }
-        #expect(status == (anyDenied ? 3 : 0), "\(name): exit status \(status); stderr: \(capture.stderr)")
-        let lines = capture.stdout.split(separator: "\n", omittingEmptySubsequences: true)
-        #expect(lines.count == corpus.cases.count, "\(name): \(lines.count) lines for \(corpus.cases.count) requests; stderr: \(capture.stderr)")
-        for (c, line) in zip(corpus.cases, lines) {
-            guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-                Issue.record("\(name): \(c.name): not a JSON object: \(line)")
-                continue
-            }
-            let fields = (decision: object["decision"] as? String ?? "?", code: object["code"] as? String ?? "?",
-                          policy: object["policy"] as? String, rule: object["rule"] as? String,
-                          reason: object["reason"] as? String, ring: object["ring"] as? Int)
-            let problems = EvalCorpus.mismatches(fields, c.expect)
-            #expect(problems.isEmpty, "\(name): \(c.name) (CLI): \(problems.joined(separator: "; ")) — got \(line)")
-        }
+        EvalCorpus.checkThroughCLI(name, cases: corpus.cases, policyPaths: [policy.path], in: dir)
     }
 
     // MARK: Errors

@@ -122,6 +122,35 @@ struct EvalCorpus: Sendable {
     /// A fresh clock at the file's start time.
     func startClock() -> TestClock { TestClock(clock ?? Self.defaultClock) }
 
+    /// Writes `cases`' requests as JSON Lines, runs `ringfence eval -p policyPaths… -i` in-process
+    /// and checks the exit status and every decision line against the expectations.
+    static func checkThroughCLI(_ name: String, cases: [Case], policyPaths: [String], in dir: URL) {
+        let input = dir.appendingPathComponent("requests.jsonl")
+        do {
+            try cases.map { $0.request.jsonText + "\n" }.joined().write(to: input, atomically: true, encoding: .utf8)
+        } catch {
+            Issue.record("\(name): cannot write the requests: \(error)")
+            return
+        }
+        let capture = CommandCapture()
+        let status = RingfenceCLI.run(["eval", "-p"] + policyPaths + ["-i", input.path], io: capture.io)
+        let anyDenied = cases.contains { $0.expect.decision == "deny" }
+        #expect(status == (anyDenied ? 3 : 0), "\(name): exit status \(status); stderr: \(capture.stderr)")
+        let lines = capture.stdout.split(separator: "\n", omittingEmptySubsequences: true)
+        #expect(lines.count == cases.count, "\(name): \(lines.count) decision lines for \(cases.count) requests; stderr: \(capture.stderr)")
+        for (c, line) in zip(cases, lines) {
+            guard let object = (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any] else {
+                Issue.record("\(name): \(c.name): output line is not a JSON object: \(line)")
+                continue
+            }
+            let fields = (decision: object["decision"] as? String ?? "?", code: object["code"] as? String ?? "?",
+                          policy: object["policy"] as? String, rule: object["rule"] as? String,
+                          reason: object["reason"] as? String, ring: object["ring"] as? Int)
+            let problems = mismatches(fields, c.expect)
+            #expect(problems.isEmpty, "\(name): \(c.name) (CLI): \(problems.joined(separator: "; ")) — got \(line)")
+        }
+    }
+
     /// The differences between `decision` and what `expect` demands (empty when it matches).
     static func mismatches(_ decision: (decision: String, code: String, policy: String?, rule: String?, reason: String?, ring: Int?),
                            _ expect: Expectation) -> [String] {
@@ -224,26 +253,7 @@ extension Decision {
             try text.write(to: url, atomically: true, encoding: .utf8)
             paths.append(url.path)
         }
-        let input = dir.appendingPathComponent("requests.jsonl")
-        try corpus.cases.map { $0.request.jsonText + "\n" }.joined().write(to: input, atomically: true, encoding: .utf8)
-
-        let capture = CommandCapture()
-        let status = RingfenceCLI.run(["eval", "-p"] + paths + ["-i", input.path], io: capture.io)
-        let anyDenied = corpus.cases.contains { $0.expect.decision == "deny" }
-        #expect(status == (anyDenied ? 3 : 0), "\(name): exit status \(status); stderr: \(capture.stderr)")
-        let lines = capture.stdout.split(separator: "\n", omittingEmptySubsequences: true)
-        #expect(lines.count == corpus.cases.count, "\(name): \(lines.count) decision lines for \(corpus.cases.count) requests; stderr: \(capture.stderr)")
-        for (c, line) in zip(corpus.cases, lines) {
-            guard let object = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
-                Issue.record("\(name): \(c.name): output line is not a JSON object: \(line)")
-                continue
-            }
-            let fields = (decision: object["decision"] as? String ?? "?", code: object["code"] as? String ?? "?",
-                          policy: object["policy"] as? String, rule: object["rule"] as? String,
-                          reason: object["reason"] as? String, ring: object["ring"] as? Int)
-            let problems = EvalCorpus.mismatches(fields, c.expect)
-            #expect(problems.isEmpty, "\(name): \(c.name) (CLI): \(problems.joined(separator: "; ")) — got \(line)")
-        }
+        EvalCorpus.checkThroughCLI(name, cases: corpus.cases, policyPaths: paths, in: dir)
     }
 
     /// docs/language.md: the library's default time source is the clock alone, so a request
