@@ -15,7 +15,8 @@ import Darwin
 /// `--iterations` times after a warm-up of a tenth as many, in 21 equal batches; the figure is
 /// the median batch's nanoseconds per decision. Heap allocations (calls to malloc, calloc and
 /// realloc) are counted by the `CAllocationCounter` target over a separate run of 10,000
-/// decisions. ordo-one/malloc-interposer was tried first and dropped: linked into the
+/// decisions. With `--threads N` (N > 1) the same batches then run on N threads sharing the one
+/// engine, and the aggregate rate is reported against the single thread's. ordo-one/malloc-interposer was tried first and dropped: linked into the
 /// executable, its 16-byte block headers corrupted the heap (see docs/performance.md). Rate limits use a clock
 /// fixed for the run, so a limited rule stops allowing once its window is used up.
 struct BenchCommand: RingfenceSubcommand {
@@ -46,11 +47,16 @@ struct BenchCommand: RingfenceSubcommand {
     @Option(help: ArgumentHelp("Output format: text or json.", valueName: "format"))
     var format: BenchFormat = .text
 
+    /// Threads sharing the engine for the scaling measurement.
+    @Option(help: ArgumentHelp("Also run the batches on this many threads sharing one engine and report the scaling.", valueName: "n"))
+    var threads = 1
+
     /// Requires exactly one of `-p` and `-b` and a sensible iteration count.
     func validate() throws {
         if !policies.isEmpty, bundle != nil { throw ValidationError(CLIMessages.policiesOrBundle) }
         if policies.isEmpty, bundle == nil { throw ValidationError(CLIMessages.missingPolicies) }
         guard (21...1_000_000_000).contains(iterations) else { throw ValidationError("--iterations must be from 21 to 1000000000") }
+        guard (1...64).contains(threads) else { throw ValidationError("--threads must be from 1 to 64") }
     }
 
     /// Loads, warms up, times and reports.
@@ -74,20 +80,32 @@ struct BenchCommand: RingfenceSubcommand {
                 return 2
             }
         }
-        let result = Self.measure(engine, engine.prepare(request), iterations: iterations)
+        let prepared = engine.prepare(request)
+        let result = Self.measure(engine, prepared, iterations: iterations)
+        let shared = threads > 1 ? Self.measureShared(engine, request, iterations: iterations, threads: threads) : nil
         switch format {
         case .json:
-            io.out("{\"ns_per_decision\": \(Self.decimal(result.nanoseconds)), \"decisions_per_second\": \(result.perSecond), " +
-                   "\"allocations_per_decision\": \(Self.decimal(result.allocations))}\n")
+            var fields = "\"ns_per_decision\": \(Self.decimal(result.nanoseconds)), \"decisions_per_second\": \(result.perSecond), " +
+                "\"allocations_per_decision\": \(Self.decimal(result.allocations))"
+            if let shared {
+                fields += ", \"threads\": \(threads), \"threads_decisions_per_second\": \(shared.perSecond), " +
+                    "\"threads_scaling\": \(Self.hundredths(shared.perSecond, over: result.perSecond))"
+            }
+            io.out("{\(fields)}\n")
         case .text:
             let d = result.decision
-            io.out("""
+            var text = """
                 \(Self.decimal(result.nanoseconds)) ns per decision (median of 21 batches), \(result.perSecond) decisions per second
                 \(Self.decimal(result.allocations)) heap allocations per decision
                 \(iterations) decisions after a warm-up of \(iterations / 10); each decided \(d.decision) (\(d.code.rawValue))\
                 \(d.rule.map { " by \(d.policy ?? "")/\($0)" } ?? "")
 
-                """)
+                """
+            if let shared {
+                text += "\(threads) threads sharing the engine: \(shared.perSecond) decisions per second " +
+                    "(\(Self.hundredths(shared.perSecond, over: result.perSecond))× one thread, median of 21 rounds)\n"
+            }
+            io.out(text)
         }
         return 0
     }
@@ -127,6 +145,47 @@ struct BenchCommand: RingfenceSubcommand {
                            allocations: Double(mallocs) / Double(counted), decision: decision)
     }
 
+    /// The shared-engine figures: aggregate decisions per second over `threads` threads.
+    struct SharedMeasurement {
+        /// Decisions per second, all threads together, at the median round.
+        var perSecond: Int
+    }
+
+    /// Runs 21 rounds in which each of `threads` threads makes a batch of decisions on the one
+    /// engine (the same batch size as `measure`), after a warm-up round; the median round's
+    /// wall-clock time gives the aggregate rate. Each thread prepares its own copy of the
+    /// request, as concurrent callers do.
+    static func measureShared(_ engine: Engine, _ request: Request, iterations: Int, threads: Int) -> SharedMeasurement {
+        let batch = max(1, iterations / 21)
+        let round = { (count: Int) in
+            runOnThreads(threads) {
+                let prepared = engine.prepare(request)
+                var sink = 0
+                for _ in 0..<count where engine.evaluate(prepared).allowed { sink &+= 1 }
+                if sink == Int.min { print(sink) }  // keeps the loop observable to the optimiser
+            }
+        }
+        round(max(1, batch / 10))
+        var seconds: [Double] = []
+        for _ in 0..<21 {
+            let start = now()
+            round(batch)
+            seconds.append(Double(now() - start) / 1e9)
+        }
+        seconds.sort()
+        let median = seconds[10]
+        return SharedMeasurement(perSecond: median > 0 ? Int(Double(batch * threads) / median) : 0)
+    }
+
+    /// `a / b` to two decimal places, as text.
+    static func hundredths(_ a: Int, over b: Int) -> String {
+        guard b > 0 else { return "0" }
+        let h = (Double(a) / Double(b) * 100).rounded() / 100
+        var text = String(h)
+        if let dot = text.firstIndex(of: "."), text.distance(from: dot, to: text.endIndex) == 2 { text += "0" }
+        return text
+    }
+
     private static func now() -> UInt64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
@@ -138,6 +197,31 @@ struct BenchCommand: RingfenceSubcommand {
         let rounded = (x * 10).rounded() / 10
         return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
     }
+}
+
+/// Runs `body` on `count` new threads at once and waits for all of them.
+private func runOnThreads(_ count: Int, _ body: @escaping @Sendable () -> Void) {
+    final class Work: Sendable {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+    var threads: [pthread_t] = []
+    for _ in 0..<count {
+        let context = Unmanaged.passRetained(Work(body)).toOpaque()
+        var thread = pthread_t()
+        let status = pthread_create(&thread, nil, { context in
+            let work = Unmanaged<Work>.fromOpaque(context!).takeRetainedValue()
+            work.body()
+            return nil
+        }, context)
+        if status == 0 {
+            threads.append(thread)
+        } else {
+            Unmanaged<Work>.fromOpaque(context).release()
+            body()  // no thread to be had: run this share here
+        }
+    }
+    for thread in threads { pthread_join(thread, nil) }
 }
 
 /// `bench` output formats.

@@ -8,17 +8,32 @@ extension Machine {
     /// otherwise the default denies. Allocates nothing unless a rate limit is consulted.
     public func decide(_ request: borrowing PreparedRequest, limiter: RateLimiter? = nil, now: Double = 0) -> Decision {
         // `now` (the caller's choice of clock, see `Engine.TimeSource`) is read only for rules with
-        // limits; callers may skip the clock when `usesRateLimits` is false.
-        // Only these fields are captured, so deciding never copies the request's arrays.
-        let facts = RequestFacts(ring: request.ring, time: request.time)
-        let agentID = request.agentID
-        return withInterpreter(request) { decide(facts, agentID, $0, limiter: limiter, now: now) }
+        // limits; callers may skip the clock when `usesRateLimits` is false. The agent's id is
+        // read only then too, so deciding copies nothing out of the request.
+        // The closures below capture only trivial values and unmanaged references, so deciding
+        // retains no shared object (the machine and the limiter are kept alive by the caller).
+        let ring = request.ring
+        let agent = request.agent
+        let machine = Unmanaged.passUnretained(self)
+        let limiter = limiter.map { Unmanaged.passUnretained($0) }
+        return Machine.withInterpreter(request, view, maxRegisters) { vm in
+            Machine.decide(ring: ring, vm, machine, view: machine._withUnsafeGuaranteedRef(\.view), limiter: limiter) { limiter, rule, limit in
+                let id = String(decoding: UnsafeBufferPointer(rebasing: vm.requestBytes[agent.offset ..< agent.offset + agent.count]), as: UTF8.self)
+                return limiter._withUnsafeGuaranteedRef { $0.consume(rule: rule, agent: id, limit: limit, now: now) }
+            }
+        }
     }
 
     /// Runs `body` with an interpreter over `request`: request buffers pinned, the machine's
     /// tables read from their stable buffers, registers on the stack.
     func withInterpreter<R>(_ request: borrowing PreparedRequest, _ body: (Interpreter) -> R) -> R {
-        let t = tables
+        Machine.withInterpreter(request, view, maxRegisters, body)
+    }
+
+    /// `withInterpreter` over the tables `t`, with `maxRegisters` registers.
+    @inline(__always)
+    private static func withInterpreter<R>(_ request: borrowing PreparedRequest, _ t: TableView, _ maxRegisters: Int,
+                                           _ body: (Interpreter) -> R) -> R {
         let actionRange = request.action
         let resourceRange = request.resource
         return request.slots.withUnsafeBufferPointer { slots in
@@ -31,9 +46,9 @@ extension Machine {
                             UnsafeBufferPointer(start: requestBytes.baseAddress.map { $0 + range.offset }, count: range.count)
                         }
                         return body(Interpreter(
-                            code: UnsafeBufferPointer(t.code), slots: slots, constants: UnsafeBufferPointer(t.constants),
-                            requestBytes: requestBytes, constantBytes: UnsafeBufferPointer(t.constantBytes), requestItems: requestItems,
-                            constantItems: UnsafeBufferPointer(t.constantItems), registers: registers,
+                            code: t.code, slots: slots, constants: t.constants,
+                            requestBytes: requestBytes, constantBytes: t.constantBytes, requestItems: requestItems,
+                            constantItems: t.constantItems, registers: registers,
                             globs: t.globs, globSetStarts: t.globSetStarts, globSetMembers: t.globSetMembers, regexes: t.regexes,
                             action: action, resource: resource))
                     }
@@ -42,77 +57,67 @@ extension Machine {
         }
     }
 
-    /// The request facts a decision needs besides the interpreter.
-    private struct RequestFacts {
-        let ring: Int
-        let time: Double?
-    }
-
-    private func decide(_ request: RequestFacts, _ agentID: String, _ vm: Interpreter, limiter: RateLimiter?, now: Double) -> Decision {
-        let rules = program.rules
-        let entries = ruleEntries
-        let candidates = actionTable.candidates(bucket: actionTable.bucket(for: vm.action))
+    /// The decision loop over the index's candidates. Reads only the stable tables, so it
+    /// retains nothing; `consume` takes a rate-limit token (called only for limited rules).
+    private static func decide(ring: Int, _ vm: Interpreter, _ machine: Unmanaged<Machine>, view t: TableView,
+                               limiter: Unmanaged<RateLimiter>?, consume: (Unmanaged<RateLimiter>, Int, Limit) -> Bool) -> Decision {
+        let candidates = t.index.candidates(bucket: t.index.bucket(for: vm.action))
+        @inline(__always)
+        func decision(_ index: Int, allowed: Bool, _ code: DecisionCode) -> Decision {
+            Decision(allowed: allowed, code: code, ring: ring, source: .rule(t.rules[index].texts))
+        }
         for index in candidates.deny {
-            switch vm.run(entry: entries[index]) {
+            switch vm.run(entry: Int(t.rules[index].entry)) {
             case .doesNotApply: continue
-            case .applies: return decision(index, allowed: false, code: .denyRule, reason: reasons[index].decided, ring: request.ring)
-            case .error: return decision(index, allowed: false, code: .error, reason: reasons[index].error, ring: request.ring)
+            case .applies: return decision(index, allowed: false, .denyRule)
+            case .error: return decision(index, allowed: false, .error)
             }
         }
         // First-match policies (rule documents): the first rule that applies decides for its
         // policy; one that errors denies. Their denies override; their allows wait for native ones.
         var documentAllow: Int?
         var documentDefaultAllow: Int?
-        for policy in firstMatch {
-            var matched = false
-            for index in policy.rules {
-                switch vm.run(entry: entries[index]) {
-                case .doesNotApply: continue
-                case .error: return decision(index, allowed: false, code: .error, reason: reasons[index].error, ring: request.ring)
-                case .applies:
-                    if rules[index].isDeny {
-                        return decision(index, allowed: false, code: .denyRule, reason: reasons[index].decided, ring: request.ring)
+        if machine._withUnsafeGuaranteedRef(\.hasFirstMatch) {
+            for policy in machine._withUnsafeGuaranteedRef(\.firstMatch) {
+                var matched = false
+                for index in policy.rules {
+                    switch vm.run(entry: Int(t.rules[index].entry)) {
+                    case .doesNotApply: continue
+                    case .error: return decision(index, allowed: false, .error)
+                    case .applies:
+                        if t.rules[index].isDeny { return decision(index, allowed: false, .denyRule) }
+                        if documentAllow == nil { documentAllow = index }
                     }
-                    if documentAllow == nil { documentAllow = index }
+                    matched = true
+                    break
                 }
-                matched = true
-                break
+                if !matched, policy.defaultAllow, documentDefaultAllow == nil { documentDefaultAllow = policy.policy }
             }
-            if !matched, policy.defaultAllow, documentDefaultAllow == nil { documentDefaultAllow = policy.policy }
         }
         var stopped: (index: Int, code: DecisionCode)?
         for index in candidates.allow {
-            guard vm.run(entry: entries[index]) == .applies else { continue }
-            // Read the gates in place: copying the rule would retain its strings.
-            if let gate = rules[index].ring, request.ring > Int(gate) {
+            guard vm.run(entry: Int(t.rules[index].entry)) == .applies else { continue }
+            let gates = t.rules[index]
+            if gates.ring >= 0, ring > Int(gates.ring) {
                 if stopped == nil { stopped = (index, .ring) }
                 continue
             }
-            if let limit = rules[index].limit {
-                let granted = limiter?.consume(rule: index, agent: agentID, limit: limit, now: now) ?? true
-                if !granted {
-                    if stopped == nil { stopped = (index, .rateLimit) }
-                    continue
-                }
+            if gates.limited, let limiter, let limit = machine._withUnsafeGuaranteedRef({ $0.program.rules[index].limit }),
+               !consume(limiter, index, limit) {
+                if stopped == nil { stopped = (index, .rateLimit) }
+                continue
             }
-            return decision(index, allowed: true, code: .allow, reason: reasons[index].decided, ring: request.ring)
+            return decision(index, allowed: true, .allow)
         }
         if let index = documentAllow {
-            return decision(index, allowed: true, code: .allow, reason: reasons[index].decided, ring: request.ring)
+            return decision(index, allowed: true, .allow)
         }
         if let policy = documentDefaultAllow {
-            return Decision(allowed: true, code: .default, policy: program.policies[policy].name, rule: nil,
-                            reason: defaultAllowReasons[policy], ring: request.ring)
+            return Decision(allowed: true, code: .default, ring: ring, source: .policyDefault(t.policyTexts[policy]))
         }
         if let (index, code) = stopped {
-            let reason = code == .ring ? reasons[index].ring[request.ring] : reasons[index].rateLimit
-            return decision(index, allowed: false, code: code, reason: reason, ring: request.ring)
+            return decision(index, allowed: false, code)
         }
-        return Decision(allowed: false, code: .default, policy: nil, rule: nil, reason: Machine.defaultReason, ring: request.ring)
-    }
-
-    @inline(__always)
-    private func decision(_ index: Int, allowed: Bool, code: DecisionCode, reason: String, ring: Int) -> Decision {
-        Decision(allowed: allowed, code: code, policy: reasons[index].policy, rule: program.rules[index].id, reason: reason, ring: ring)
+        return Decision(allowed: false, code: .default, ring: ring, source: .none)
     }
 }

@@ -8,20 +8,22 @@ import RingfenceBytecode
 /// The action index laid out for lookups without allocation: an open-addressing hash table over
 /// the bucket names (FNV-1a over the action's bytes), and each bucket's deny and allow rules as
 /// runs in two flat lists. Wildcard rules are kept apart and merged in file order while deciding.
-final class IndexTables: @unchecked Sendable {
-    // Safety: written once in `init`, read-only afterwards, freed in `deinit`.
+/// A trivially copyable value over buffers it allocates; its owner (`MachineTables`) frees them
+/// with `deallocate()`.
+struct IndexTables: @unchecked Sendable {
+    // Safety: written once in `init`, read-only afterwards, freed by the owner.
     /// Slot → bucket number, or -1 when empty; the capacity is a power of two.
-    let slots: UnsafeMutableBufferPointer<Int32>
+    let slots: UnsafeBufferPointer<Int32>
     /// Bucket names, back to back.
-    let names: UnsafeMutableBufferPointer<UInt8>
+    let names: UnsafeBufferPointer<UInt8>
     /// Bucket `b`'s name is `names[nameStarts[b] ..< nameStarts[b + 1]]`.
-    let nameStarts: UnsafeMutableBufferPointer<Int32>
+    let nameStarts: UnsafeBufferPointer<Int32>
     /// Bucket `b`'s deny rules are `deny[denyStarts[b] ..< denyStarts[b + 1]]`; the last run is the wildcards.
-    let deny: UnsafeMutableBufferPointer<Int32>
-    let denyStarts: UnsafeMutableBufferPointer<Int32>
+    let deny: UnsafeBufferPointer<Int32>
+    let denyStarts: UnsafeBufferPointer<Int32>
     /// As `deny`, for allow rules.
-    let allow: UnsafeMutableBufferPointer<Int32>
-    let allowStarts: UnsafeMutableBufferPointer<Int32>
+    let allow: UnsafeBufferPointer<Int32>
+    let allowStarts: UnsafeBufferPointer<Int32>
     /// The bucket number whose runs hold the wildcard rules.
     let wildcardBucket: Int
 
@@ -54,13 +56,13 @@ final class IndexTables: @unchecked Sendable {
         }
         append(index.wildcards)
         self.wildcardBucket = count
-        self.slots = stableCopy(table)
-        self.names = stableCopy(names)
-        self.nameStarts = stableCopy(nameStarts)
-        self.deny = stableCopy(deny)
-        self.denyStarts = stableCopy(denyStarts)
-        self.allow = stableCopy(allow)
-        self.allowStarts = stableCopy(allowStarts)
+        self.slots = UnsafeBufferPointer(stableCopy(table))
+        self.names = UnsafeBufferPointer(stableCopy(names))
+        self.nameStarts = UnsafeBufferPointer(stableCopy(nameStarts))
+        self.deny = UnsafeBufferPointer(stableCopy(deny))
+        self.denyStarts = UnsafeBufferPointer(stableCopy(denyStarts))
+        self.allow = UnsafeBufferPointer(stableCopy(allow))
+        self.allowStarts = UnsafeBufferPointer(stableCopy(allowStarts))
     }
 
     /// FNV-1a over `bytes`.
@@ -91,15 +93,10 @@ final class IndexTables: @unchecked Sendable {
         }
     }
 
-    deinit {
-        // Trivial element types only: deallocating is enough.
-        slots.baseAddress?.deallocate()
-        names.baseAddress?.deallocate()
-        nameStarts.baseAddress?.deallocate()
-        deny.baseAddress?.deallocate()
-        denyStarts.baseAddress?.deallocate()
-        allow.baseAddress?.deallocate()
-        allowStarts.baseAddress?.deallocate()
+    /// Frees the buffers (trivial element types only, so deallocating is enough).
+    func deallocate() {
+        for buffer in [slots, nameStarts, deny, denyStarts, allow, allowStarts] { buffer.deallocateStable() }
+        names.deallocateStable()
     }
 }
 
@@ -136,7 +133,7 @@ extension IndexTables {
     @inline(__always)
     func candidates(bucket: Int?) -> (deny: Candidates, allow: Candidates) {
         let w = wildcardBucket
-        func run(_ list: UnsafeMutableBufferPointer<Int32>, _ starts: UnsafeMutableBufferPointer<Int32>, _ b: Int) -> UnsafeBufferPointer<Int32> {
+        func run(_ list: UnsafeBufferPointer<Int32>, _ starts: UnsafeBufferPointer<Int32>, _ b: Int) -> UnsafeBufferPointer<Int32> {
             UnsafeBufferPointer(start: list.baseAddress.map { $0 + Int(starts[b]) }, count: Int(starts[b + 1] - starts[b]))
         }
         let empty = UnsafeBufferPointer<Int32>(start: nil, count: 0)

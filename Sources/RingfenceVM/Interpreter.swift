@@ -40,10 +40,10 @@ struct Interpreter {
     let requestItems: UnsafeBufferPointer<Register>
     let constantItems: UnsafeBufferPointer<Register>
     let registers: UnsafeMutableBufferPointer<Register>
-    let globs: UnsafeMutableBufferPointer<Unmanaged<GlobProgram>>
-    let globSetStarts: UnsafeMutableBufferPointer<Int32>
-    let globSetMembers: UnsafeMutableBufferPointer<Int32>
-    let regexes: UnsafeMutableBufferPointer<Unmanaged<Regex>>
+    let globs: UnsafeBufferPointer<Unmanaged<GlobProgram>>
+    let globSetStarts: UnsafeBufferPointer<Int32>
+    let globSetMembers: UnsafeBufferPointer<Int32>
+    let regexes: UnsafeBufferPointer<Unmanaged<Regex>>
     let action: UnsafeBufferPointer<UInt8>
     let resource: UnsafeBufferPointer<UInt8>?
 

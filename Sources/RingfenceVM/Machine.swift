@@ -13,27 +13,18 @@ public final class Machine: Sendable {
     let globs: [Glob]
     let globSets: [[Int]]
     let regexes: [Regex]
-    /// The action index: which deny-overrides rules an action can reach, in file order.
-    let actionTable: IndexTables
     /// First-match policies in file order, each with its rules in evaluation order.
     let firstMatch: [(policy: Int, rules: [Int], defaultAllow: Bool)]
+    /// True when `firstMatch` is not empty (read without touching the array).
+    let hasFirstMatch: Bool
     let maxRegisters: Int
-    let reasons: [RuleReasons]
-    /// Each rule's first instruction.
-    let ruleEntries: [Int]
-    /// The immutable tables in stable buffers, read by the dispatch loop.
+    /// The immutable tables in stable buffers (owner).
     let tables: MachineTables
+    /// Their pointers, read by the decision path: code, patterns, rule gates and texts, the
+    /// action index (which deny-overrides rules an action can reach, in file order).
+    let view: TableView
     /// True when some rule declares a rate limit (only then does deciding need the time).
     public let usesRateLimits: Bool
-
-    /// Generated texts for a rule's decisions, made once so deciding never formats strings.
-    struct RuleReasons: Sendable {
-        let policy: String
-        let decided: String
-        let ring: [String]
-        let rateLimit: String
-        let error: String
-    }
 
     /// Why a program could not be made ready.
     public struct LoadError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -76,28 +67,19 @@ public final class Machine: Sendable {
             }
         }
         self.regexes = regexes
-        self.ruleEntries = program.rules.map { Int($0.entry) }
-        self.tables = MachineTables(code: program.code, constants: constants, arena: arena, globs: globs,
-                                    globSets: self.globSets, regexes: regexes)
-        self.actionTable = IndexTables(program.actionIndex, isDeny: program.rules.map(\.isDeny))
+        let texts = program.rules.map { DecisionTexts.intern(DecisionTexts(rule: $0, in: program)) }
+        let policyTexts = program.policies.map { DecisionTexts.intern(DecisionTexts(defaultOf: $0.name)) }
+        self.tables = MachineTables(program: program, constants: constants, arena: arena, globs: globs,
+                                    globSets: self.globSets, regexes: regexes, texts: texts, policyTexts: policyTexts)
+        self.view = tables.view
         self.firstMatch = program.policies.indices.compactMap { p in
             let combining = program.policies[p].combining
             guard combining != .denyOverrides else { return nil }
             return (p, program.rules.indices.filter { Int(program.rules[$0].policy) == p }, combining == .firstMatchDefaultAllow)
         }
+        self.hasFirstMatch = !firstMatch.isEmpty
         self.maxRegisters = max(1, program.maxRegisters)
         self.usesRateLimits = program.rules.contains { $0.limit != nil }
-        self.defaultAllowReasons = program.policies.map { "no rule of policy `\($0.name)` matched; its default allows" }
-        self.reasons = program.rules.map { rule in
-            let id = "`\(rule.id)`"
-            let needed = rule.ring.map(Int.init) ?? 3
-            return RuleReasons(
-                policy: program.policies[Int(rule.policy)].name,
-                decided: rule.reason ?? (rule.isDeny ? "denied by rule \(id)" : "allowed by rule \(id)"),
-                ring: (0...3).map { "ring \($0) is not privileged enough for rule \(id) (it needs ring \(needed) or lower)" },
-                rateLimit: rule.limit.map { "rate limit of rule \(id) is exhausted (\($0.count) per \($0.seconds)s per agent)" } ?? "",
-                error: "rule \(id) could not be evaluated (a value in `when` has the wrong type); denied to fail closed")
-        }
     }
 
     private static func register(for k: Constant, in arena: inout Arena) -> Register {
@@ -114,10 +96,4 @@ public final class Machine: Sendable {
                             offset: Int32(truncatingIfNeeded: offset), count: Int32(truncatingIfNeeded: regs.count))
         }
     }
-
-    /// Per policy: the reason reported when a first-match policy's default allows.
-    let defaultAllowReasons: [String]
-
-    /// The reason text reported when no rule decides.
-    public static let defaultReason = "no rule allowed the request (default deny)"
 }

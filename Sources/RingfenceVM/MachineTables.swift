@@ -2,56 +2,104 @@ import RingfenceBytecode
 import RingfenceMatch
 
 /// The machine's immutable tables in buffers allocated once at load and freed with the
-/// machine, so the dispatch loop reads code, constants and patterns through plain pointers:
-/// no array bounds checks beyond the verifier's, and no reference counting per access.
+/// machine, so deciding reads code, constants, patterns, rule metadata and the index through
+/// plain pointers: no array bounds checks beyond the verifier's, and no reference counting per
+/// access or per decision.
 final class MachineTables: @unchecked Sendable {
     // Safety: every buffer is written once in `init` and only read afterwards; `deinit` frees them.
-    let code: UnsafeMutableBufferPointer<Instruction>
-    let constants: UnsafeMutableBufferPointer<Register>
-    let constantBytes: UnsafeMutableBufferPointer<UInt8>
-    let constantItems: UnsafeMutableBufferPointer<Register>
-    let globs: UnsafeMutableBufferPointer<Unmanaged<GlobProgram>>
-    /// Glob set `s` is `globSetMembers[globSetStarts[s] ..< globSetStarts[s + 1]]`.
-    let globSetStarts: UnsafeMutableBufferPointer<Int32>
-    let globSetMembers: UnsafeMutableBufferPointer<Int32>
-    let regexes: UnsafeMutableBufferPointer<Unmanaged<Regex>>
+    /// The pointers, as one trivially copyable value the decision path keeps on the stack.
+    let view: TableView
 
-    /// Copies the tables into fresh buffers; the regexes are retained until `deinit`.
-    init(code: [Instruction], constants: [Register], arena: Arena, globs: [Glob], globSets: [[Int]], regexes: [Regex]) {
-        self.code = stableCopy(code)
-        self.constants = stableCopy(constants)
-        self.constantBytes = stableCopy(arena.bytes)
-        self.constantItems = stableCopy(arena.items)
-        self.globs = stableCopy(globs.map { Unmanaged.passRetained($0.matcher) })
+    /// Copies the tables into fresh buffers; the patterns are retained until `deinit`.
+    init(program: Program, constants: [Register], arena: Arena, globs: [Glob], globSets: [[Int]], regexes: [Regex],
+         texts: [DecisionTexts.Ref], policyTexts: [DecisionTexts.Ref]) {
         var starts: [Int32] = [0]
         var members: [Int32] = []
         for set in globSets {
             members += set.map { Int32(truncatingIfNeeded: $0) }
             starts.append(Int32(truncatingIfNeeded: members.count))
         }
-        self.globSetStarts = stableCopy(starts)
-        self.globSetMembers = stableCopy(members)
-        self.regexes = stableCopy(regexes.map { Unmanaged.passRetained($0) })
+        view = TableView(
+            code: UnsafeBufferPointer(stableCopy(program.code)),
+            constants: UnsafeBufferPointer(stableCopy(constants)),
+            constantBytes: UnsafeBufferPointer(stableCopy(arena.bytes)),
+            constantItems: UnsafeBufferPointer(stableCopy(arena.items)),
+            globs: UnsafeBufferPointer(stableCopy(globs.map { Unmanaged.passRetained($0.matcher) })),
+            globSetStarts: UnsafeBufferPointer(stableCopy(starts)),
+            globSetMembers: UnsafeBufferPointer(stableCopy(members)),
+            regexes: UnsafeBufferPointer(stableCopy(regexes.map { Unmanaged.passRetained($0) })),
+            rules: UnsafeBufferPointer(stableCopy(program.rules.indices.map { i in
+                RuleGates(entry: Int32(truncatingIfNeeded: program.rules[i].entry), ring: program.rules[i].ring.map(Int8.init) ?? -1,
+                          limited: program.rules[i].limit != nil, isDeny: program.rules[i].isDeny, texts: texts[i])
+            })),
+            policyTexts: UnsafeBufferPointer(stableCopy(policyTexts)),
+            index: IndexTables(program.actionIndex, isDeny: program.rules.map(\.isDeny)))
     }
 
     deinit {
-        for r in regexes { r.release() }
-        for g in globs { g.release() }
-        for buffer in [code.baseAddress.map(UnsafeMutableRawPointer.init), constants.baseAddress.map(UnsafeMutableRawPointer.init),
-                       constantBytes.baseAddress.map(UnsafeMutableRawPointer.init), constantItems.baseAddress.map(UnsafeMutableRawPointer.init),
-                       globSetStarts.baseAddress.map(UnsafeMutableRawPointer.init), globSetMembers.baseAddress.map(UnsafeMutableRawPointer.init),
-                       regexes.baseAddress.map(UnsafeMutableRawPointer.init)] {
-            // Every element type here is trivial (the references are unmanaged), so no deinitialization is needed.
-            buffer?.deallocate()
-        }
-        globs.baseAddress?.deallocate()
+        for r in view.regexes { r.release() }
+        for g in view.globs { g.release() }
+        // Every element type here is trivial (the references are unmanaged, the texts interned),
+        // so deallocating is enough.
+        view.code.deallocateStable()
+        view.constants.deallocateStable()
+        view.constantBytes.deallocateStable()
+        view.constantItems.deallocateStable()
+        view.globs.deallocateStable()
+        view.globSetStarts.deallocateStable()
+        view.globSetMembers.deallocateStable()
+        view.regexes.deallocateStable()
+        view.rules.deallocateStable()
+        view.policyTexts.deallocateStable()
+        view.index.deallocate()
     }
 }
 
+/// What deciding needs to know about one rule, besides its code.
+struct RuleGates {
+    /// The rule's first instruction.
+    let entry: Int32
+    /// The least-privileged ring allowed, or -1 for no gate.
+    let ring: Int8
+    /// True when the rule declares a rate limit.
+    let limited: Bool
+    /// True for deny rules.
+    let isDeny: Bool
+    /// The texts its decisions name.
+    let texts: DecisionTexts.Ref
+}
+
+/// Read-only views of a `MachineTables`' buffers, valid while the tables live.
+struct TableView: @unchecked Sendable {
+    // Safety: views of immutable buffers owned by a `MachineTables`, which outlives every use.
+    let code: UnsafeBufferPointer<Instruction>
+    let constants: UnsafeBufferPointer<Register>
+    let constantBytes: UnsafeBufferPointer<UInt8>
+    let constantItems: UnsafeBufferPointer<Register>
+    let globs: UnsafeBufferPointer<Unmanaged<GlobProgram>>
+    /// Glob set `s` is `globSetMembers[globSetStarts[s] ..< globSetStarts[s + 1]]`.
+    let globSetStarts: UnsafeBufferPointer<Int32>
+    let globSetMembers: UnsafeBufferPointer<Int32>
+    let regexes: UnsafeBufferPointer<Unmanaged<Regex>>
+    /// Per rule, in program order.
+    let rules: UnsafeBufferPointer<RuleGates>
+    /// Per policy: the texts of its default allow (used by first-match policies).
+    let policyTexts: UnsafeBufferPointer<DecisionTexts.Ref>
+    /// The action index.
+    let index: IndexTables
+}
+
 /// A buffer holding a copy of `array`, allocated with at least one slot so its base address is
-/// never nil; the caller owns it and deallocates it from its base address.
+/// never nil; the caller owns it and frees it with `deallocateStable()`.
 func stableCopy<T>(_ array: [T]) -> UnsafeMutableBufferPointer<T> {
     let buffer = UnsafeMutableBufferPointer<T>.allocate(capacity: max(1, array.count))
     _ = buffer.initialize(from: array)
     return UnsafeMutableBufferPointer(rebasing: buffer[0..<array.count])
+}
+
+extension UnsafeBufferPointer {
+    /// Frees a buffer made by `stableCopy` (trivial elements only).
+    func deallocateStable() {
+        baseAddress?.deallocate()
+    }
 }

@@ -88,30 +88,119 @@ public enum DecisionCode: String, Sendable, Hashable, CaseIterable {
 }
 
 /// The outcome for one request (SPEC §1).
+///
+/// A decision made by a machine refers to its rule's texts by an interned pointer (see
+/// `DecisionTexts`), so it holds no reference-counted storage: deciding, copying and dropping a
+/// decision cost no atomic operations, and threads sharing an engine do not contend. `policy`,
+/// `rule` and `reason` read those texts; generated reasons (ring, rate limit, error) are
+/// formatted when read.
 public struct Decision: Sendable, Hashable {
     /// True for allow, false for deny.
-    public var allowed: Bool
+    public let allowed: Bool
     /// Why.
-    public var code: DecisionCode
-    /// The deciding rule's policy, nil when no rule decided.
-    public var policy: String?
-    /// The deciding rule's id, nil when no rule decided.
-    public var rule: String?
-    /// The rule's reason or a generated one.
-    public var reason: String
+    public let code: DecisionCode
     /// The agent's effective ring.
-    public var ring: Int
+    public let ring: Int
+    /// Where the texts come from.
+    let source: Source
 
-    /// Creates a decision.
+    /// The origin of a decision's texts.
+    enum Source: Sendable {
+        /// No rule decided and no policy default applied: the default deny.
+        case none
+        /// A rule decided.
+        case rule(DecisionTexts.Ref)
+        /// A first-match policy's default allowed.
+        case policyDefault(DecisionTexts.Ref)
+        /// Texts given to the public initialiser.
+        case given(Given)
+    }
+
+    /// Texts supplied by a caller rather than by a machine.
+    final class Given: Sendable {
+        let policy: String?
+        let rule: String?
+        let reason: String
+
+        init(policy: String?, rule: String?, reason: String) {
+            self.policy = policy
+            self.rule = rule
+            self.reason = reason
+        }
+    }
+
+    /// Creates a decision with the given texts.
     public init(allowed: Bool, code: DecisionCode, policy: String?, rule: String?, reason: String, ring: Int) {
+        self.init(allowed: allowed, code: code, ring: ring, source: .given(Given(policy: policy, rule: rule, reason: reason)))
+    }
+
+    /// A machine's decision.
+    @inline(__always)
+    init(allowed: Bool, code: DecisionCode, ring: Int, source: Source) {
         self.allowed = allowed
         self.code = code
-        self.policy = policy
-        self.rule = rule
-        self.reason = reason
         self.ring = ring
+        self.source = source
+    }
+
+    /// The deciding rule's policy, nil when no rule decided.
+    public var policy: String? {
+        switch source {
+        case .none: nil
+        case .rule(let ref), .policyDefault(let ref): ref.texts.policy
+        case .given(let given): given.policy
+        }
+    }
+
+    /// The deciding rule's id, nil when no rule decided.
+    public var rule: String? {
+        switch source {
+        case .none, .policyDefault: nil
+        case .rule(let ref): ref.texts.rule
+        case .given(let given): given.rule
+        }
+    }
+
+    /// The rule's reason or a generated one.
+    public var reason: String {
+        switch source {
+        case .none: Decision.defaultReason
+        case .policyDefault(let ref): ref.texts.decided
+        case .given(let given): given.reason
+        case .rule(let ref):
+            switch code {
+            case .ring: ref.texts.ringReason(ring)
+            case .rateLimit: ref.texts.rateLimitReason
+            case .error: ref.texts.errorReason
+            case .allow, .denyRule, .default: ref.texts.decided
+            }
+        }
     }
 
     /// `allow` or `deny`.
     public var decision: String { allowed ? "allow" : "deny" }
+
+    /// The reason text reported when no rule decides.
+    public static let defaultReason = "no rule allowed the request (default deny)"
+
+    /// Equal outcome, ring and texts.
+    public static func == (a: Decision, b: Decision) -> Bool {
+        guard a.allowed == b.allowed, a.code == b.code, a.ring == b.ring else { return false }
+        switch (a.source, b.source) {
+        case (.none, .none): return true
+        case (.rule(let x), .rule(let y)) where x == y: return true
+        case (.policyDefault(let x), .policyDefault(let y)) where x == y: return true
+        default: return a.policy == b.policy && a.rule == b.rule && a.reason == b.reason
+        }
+    }
+
+    /// Hashes what `==` compares.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(allowed)
+        hasher.combine(code)
+        hasher.combine(ring)
+        hasher.combine(policy)
+        hasher.combine(rule)
+        hasher.combine(reason)
+    }
 }

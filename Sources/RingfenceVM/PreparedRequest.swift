@@ -18,6 +18,8 @@ public struct PreparedRequest: Sendable {
     private var resourceWasGiven = false
     /// The agent id, the rate limiter's key.
     public let agentID: String
+    /// The agent id's bytes in the arena (what deciding reads, so it copies no string).
+    var agent: (offset: Int, count: Int)
     /// `context.time` as seconds since 1970, when the request carries a valid RFC 3339 time.
     public let time: Double?
 
@@ -30,6 +32,8 @@ public struct PreparedRequest: Sendable {
         var arena = Arena()
         let actionRegister = arena.string(request.action, space: Register.requestSpace)
         action = (Int(actionRegister.offset), Int(actionRegister.count))
+        let agentRegister = arena.string(request.agent.id, space: Register.requestSpace)
+        agent = (Int(agentRegister.offset), Int(agentRegister.count))
         var resourceRegister = Register.absent
         resource = nil
         if let raw = request.resource {

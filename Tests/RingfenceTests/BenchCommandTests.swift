@@ -39,6 +39,25 @@ import Testing
         #expect((object["allocations_per_decision"] as? Double).map { $0 >= 0 } == true)
     }
 
+    @Test func threadsAddTheSharedEngineFigures() throws {
+        let (policy, request) = try files()
+        let capture = CommandCapture()
+        let status = RingfenceCLI.run(["bench", "-p", policy, "-i", request, "--iterations", "2100", "--threads", "2", "--format", "json"],
+                                      io: capture.io)
+        #expect(status == 0, "\(capture.stderr)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(capture.stdout.utf8)) as? [String: Any])
+        #expect(Set(object.keys) == ["ns_per_decision", "decisions_per_second", "allocations_per_decision",
+                                     "threads", "threads_decisions_per_second", "threads_scaling"])
+        #expect(object["threads"] as? Int == 2)
+        #expect((object["threads_decisions_per_second"] as? Int).map { $0 > 0 } == true)
+        #expect((object["threads_scaling"] as? Double).map { $0 > 0 } == true)
+        let text = CommandCapture()
+        #expect(RingfenceCLI.run(["bench", "-p", policy, "-i", request, "--iterations", "2100", "--threads", "2"], io: text.io) == 0)
+        #expect(text.stdout.contains("2 threads sharing the engine: "))
+        let usage = CommandCapture()
+        #expect(RingfenceCLI.run(["bench", "-p", policy, "-i", request, "--threads", "0"], io: usage.io) == 2)
+    }
+
     @Test func textNamesTheDecision() throws {
         let (policy, request) = try files()
         let capture = CommandCapture()

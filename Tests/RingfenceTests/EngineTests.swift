@@ -1,5 +1,6 @@
 import Testing
 @testable import Ringfence
+@testable import RingfenceVM
 import RingfenceSyntax
 import Dispatch
 import Synchronization
@@ -39,6 +40,37 @@ import Synchronization
                                               resource: "/workspace/data/sales.csv", params: ["method": .string("GET")]))
         #expect(d == Decision(allowed: true, code: .allow, policy: "workspace", rule: "read-workspace",
                               reason: "workspace files are readable", ring: 2))
+    }
+
+    /// Decisions refer to interned texts: equal texts share one address across engines, a
+    /// machine's decision equals one built from the same strings, and generated reasons read right.
+    @Test func decisionTextsAreInternedAndCompareByContent() throws {
+        let request = Request(agent: Agent(id: "a", trust: 0.85), action: "fs.read", resource: "/workspace/a", params: ["method": .string("GET")])
+        let first = try engine().evaluate(request), second = try engine().evaluate(request)
+        guard case .rule(let a) = first.source, case .rule(let b) = second.source else {
+            Issue.record("machine decisions should name their rule's interned texts")
+            return
+        }
+        #expect(a.pointer == b.pointer)
+        let given = Decision(allowed: true, code: .allow, policy: "workspace", rule: "read-workspace",
+                             reason: "workspace files are readable", ring: 2)
+        #expect(first == given && given == first)
+        #expect(first.hashValue == given.hashValue)
+        #expect(first != Decision(allowed: true, code: .allow, policy: "workspace", rule: "read-workspace", reason: "other", ring: 2))
+        #expect(Set([first, second, given]).count == 1)
+
+        let e = try engine()
+        let lowTrust = e.evaluate(Request(agent: Agent(id: "a", trust: 0.5), action: "database.query", params: ["query": .string("SELECT 1")]))
+        #expect(lowTrust.reason == "ring 3 is not privileged enough for rule `allow-sql` (it needs ring 2 or lower)")
+        let wrongType = e.evaluate(Request(agent: Agent(id: "a", trust: 0.9), action: "database.query", params: ["query": .number(3)]))
+        #expect(wrongType.reason == "rule `block-destructive-sql` could not be evaluated (a value in `when` has the wrong type); denied to fail closed")
+        _ = e.evaluate(request)
+        _ = e.evaluate(request)
+        #expect(e.evaluate(request).reason == "rate limit of rule `read-workspace` is exhausted (2 per 3600s per agent)")
+        let none = e.evaluate(Request(agent: Agent(id: "a"), action: "net.http"))
+        #expect(none.policy == nil && none.rule == nil && none.reason == Decision.defaultReason)
+        let select = e.evaluate(Request(agent: Agent(id: "a", trust: 0.9), action: "database.query", params: ["query": .string("SELECT 1")]))
+        #expect(select.reason == "allowed by rule `allow-sql`")
     }
 
     @Test func normalisesBeforeMatching() throws {
