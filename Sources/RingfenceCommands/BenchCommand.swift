@@ -158,7 +158,7 @@ struct BenchCommand: RingfenceSubcommand {
     static func measureShared(_ engine: Engine, _ request: Request, iterations: Int, threads: Int) -> SharedMeasurement {
         let batch = max(1, iterations / 21)
         let round = { (count: Int) in
-            runOnThreads(threads) {
+            Threads.run(threads) { _ in
                 let prepared = engine.prepare(request)
                 var sink = 0
                 for _ in 0..<count where engine.evaluate(prepared).allowed { sink &+= 1 }
@@ -197,31 +197,6 @@ struct BenchCommand: RingfenceSubcommand {
         let rounded = (x * 10).rounded() / 10
         return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
     }
-}
-
-/// Runs `body` on `count` new threads at once and waits for all of them.
-private func runOnThreads(_ count: Int, _ body: @escaping @Sendable () -> Void) {
-    final class Work: Sendable {
-        let body: @Sendable () -> Void
-        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
-    }
-    var threads: [pthread_t] = []
-    for _ in 0..<count {
-        let context = Unmanaged.passRetained(Work(body)).toOpaque()
-        var thread = pthread_t()
-        let status = pthread_create(&thread, nil, { context in
-            let work = Unmanaged<Work>.fromOpaque(context!).takeRetainedValue()
-            work.body()
-            return nil
-        }, context)
-        if status == 0 {
-            threads.append(thread)
-        } else {
-            Unmanaged<Work>.fromOpaque(context).release()
-            body()  // no thread to be had: run this share here
-        }
-    }
-    for thread in threads { pthread_join(thread, nil) }
 }
 
 /// `bench` output formats.

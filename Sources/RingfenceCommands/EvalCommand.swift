@@ -67,48 +67,117 @@ struct EvalCommand: RingfenceSubcommand {
     }
 
     /// Decides each request of `requests`, printing decisions in chunks.
+    ///
+    /// Requests are taken in batches. Decoding a batch (JSON to a prepared request) is spread
+    /// over the processors, since it depends on nothing but the line; so is deciding when no
+    /// rule has a rate limit. With rate limits, decisions are made here, one at a time in input
+    /// order, so tokens are taken in the order of the input (SPEC §4.1). Output and error
+    /// lines come out in input order either way.
     private func decide(_ requests: JSONLinesReader, inputName: String, engine: Engine, io: CommandIO) -> Int32 {
         let output = OutputBuffer(io.out)
-        var decided = 0
-        var malformed = false
-        var denied = false
-        // Runs of requests often get the same decision: its JSON line is rendered once per run.
-        var lastDecision: Decision?
-        var lastLine = ""
-        for element in requests {
-            do {
-                if explain {
-                    // Explaining decides exactly as `evaluate` does; each decision is followed by
-                    // one `{"explain": …}` line so the output stays JSON Lines.
-                    let explanation = engine.explain(try element.request())
-                    output.line(explanation.decision.jsonLine)
-                    output.line("{\"explain\":" + explanation.jsonText + "}")
-                    decided += 1
-                    if !explanation.decision.allowed { denied = true }
-                    continue
+        var tally = Tally()
+        var rendered = RenderCache()
+        var batch: [JSONLinesReader.Element] = []
+        batch.reserveCapacity(Self.batchSize)
+        var iterator = requests.makeIterator()
+        while true {
+            batch.removeAll(keepingCapacity: true)
+            while batch.count < Self.batchSize, let element = iterator.next() { batch.append(element) }
+            if batch.isEmpty { break }
+            if explain {
+                for element in batch { explainOne(element, inputName: inputName, engine: engine, output: output, io: io, tally: &tally) }
+                continue
+            }
+            for outcome in Self.decode(batch, engine: engine) {
+                switch outcome {
+                case .failed(let error):
+                    output.flush()
+                    io.err(error.diagnostic(file: inputName).description + "\n")
+                    tally.malformed = true
+                case .prepared(let prepared):
+                    emit(engine.evaluate(prepared), output: output, rendered: &rendered, tally: &tally)
+                case .decided(let decision):
+                    emit(decision, output: output, rendered: &rendered, tally: &tally)
                 }
-                let decision = engine.evaluate(try element.request())
-                if decision != lastDecision {
-                    lastLine = decision.jsonLine
-                    lastDecision = decision
-                }
-                output.line(lastLine)
-                decided += 1
-                if !decision.allowed { denied = true }
-            } catch {
-                output.flush()
-                io.err(error.diagnostic(file: inputName).description + "\n")
-                malformed = true
             }
         }
         output.flush()
-        if decided == 0, !malformed {
+        if tally.decided == 0, !tally.malformed {
             let diagnostic = Diagnostic(.requestJSON, CLIMessages.noRequests, at: SourceLocation(file: inputName, line: 1, column: 1))
             io.err(diagnostic.description + "\n")
             return 2
         }
-        if malformed { return 2 }
-        return denied ? 3 : 0
+        if tally.malformed { return 2 }
+        return tally.denied ? 3 : 0
+    }
+
+    /// Requests per batch: enough to keep every processor busy, few enough to bound memory.
+    static let batchSize = 8192
+    /// Below this many requests in a batch, decoding stays on the calling thread.
+    static let parallelThreshold = 512
+
+    /// What the run has seen so far.
+    private struct Tally {
+        var decided = 0
+        var malformed = false
+        var denied = false
+    }
+
+    /// One request of a batch after the parallel phase.
+    enum Outcome: Sendable {
+        /// Ready to decide (the engine has rate limits, so deciding waits for input order).
+        case prepared(PreparedRequest)
+        /// Decided already (no rate limits: every decision depends on its request alone).
+        case decided(Decision)
+        /// The request could not be read.
+        case failed(RequestError)
+    }
+
+    /// Decodes (and, without rate limits, decides) `batch`, spread over the processors.
+    static func decode(_ batch: [JSONLinesReader.Element], engine: Engine) -> [Outcome] {
+        let decideHere = !engine.machine.usesRateLimits
+        @Sendable func outcome(_ element: JSONLinesReader.Element) -> Outcome {
+            do {
+                let prepared = engine.prepare(try element.request())
+                return decideHere ? .decided(engine.evaluate(prepared)) : .prepared(prepared)
+            } catch {
+                return .failed(error)
+            }
+        }
+        let workers = min(Threads.available, 8, max(1, batch.count / parallelThreshold))
+        if workers == 1 { return batch.map(outcome) }
+        let results = ResultSlots<Outcome>(count: batch.count)
+        let share = (batch.count + workers - 1) / workers
+        Threads.run(workers) { worker in
+            let start = worker * share
+            for i in start..<min(batch.count, start + share) { results.set(i, outcome(batch[i])) }
+        }
+        return results.take()
+    }
+
+    /// Decides and prints one request with its explanation line.
+    private func explainOne(_ element: JSONLinesReader.Element, inputName: String, engine: Engine, output: OutputBuffer,
+                            io: CommandIO, tally: inout Tally) {
+        do {
+            // Explaining decides exactly as `evaluate` does; each decision is followed by one
+            // `{"explain": …}` line so the output stays JSON Lines.
+            let explanation = engine.explain(try element.request())
+            output.line(explanation.decision.jsonLine)
+            output.line("{\"explain\":" + explanation.jsonText + "}")
+            tally.decided += 1
+            if !explanation.decision.allowed { tally.denied = true }
+        } catch {
+            output.flush()
+            io.err(error.diagnostic(file: inputName).description + "\n")
+            tally.malformed = true
+        }
+    }
+
+    /// Prints one decision.
+    private func emit(_ decision: Decision, output: OutputBuffer, rendered: inout RenderCache, tally: inout Tally) {
+        output.line(rendered.line(for: decision))
+        tally.decided += 1
+        if !decision.allowed { tally.denied = true }
     }
 
     /// An exit status carried through a `Result`.
@@ -118,5 +187,54 @@ struct EvalCommand: RingfenceSubcommand {
     /// clock from each request's `context.time` when present.
     private func makeEngine(_ io: CommandIO) -> Result<Engine, Status> {
         EngineLoader.load(policies: policies, bundle: bundle, timeSource: .requestTimeOrClock, io: io)
+    }
+}
+
+/// The JSON lines of recent decisions: requests mostly get one of a few decisions, so each is
+/// rendered once and reused while it stays among the most recent.
+struct RenderCache {
+    private var entries: [(decision: Decision, line: String)] = []
+    private var next = 0
+    /// Entries kept.
+    static let capacity = 16
+
+    /// The JSON line of `decision`.
+    mutating func line(for decision: Decision) -> String {
+        for entry in entries where entry.decision == decision { return entry.line }
+        let line = decision.jsonLine
+        if entries.count < Self.capacity {
+            entries.append((decision, line))
+        } else {
+            entries[next] = (decision, line)
+            next = (next + 1) % Self.capacity
+        }
+        return line
+    }
+}
+
+/// A fixed number of result slots that threads fill at distinct indexes.
+final class ResultSlots<T: Sendable>: @unchecked Sendable {
+    // Safety: each index is written by exactly one thread, and `take` runs after they have joined.
+    private let slots: UnsafeMutableBufferPointer<T?>
+
+    /// Creates `count` empty slots.
+    init(count: Int) {
+        slots = .allocate(capacity: count)
+        slots.initialize(repeating: nil)
+    }
+
+    /// Fills slot `i`.
+    func set(_ i: Int, _ value: T) {
+        slots[i] = value
+    }
+
+    /// The values in order (every slot must be filled).
+    func take() -> [T] {
+        slots.map { $0! }
+    }
+
+    deinit {
+        slots.deinitialize()
+        slots.deallocate()
     }
 }
