@@ -66,8 +66,8 @@ extension Machine {
         func decision(_ index: Int, allowed: Bool, _ code: DecisionCode) -> Decision {
             Decision(allowed: allowed, code: code, ring: ring, source: .rule(t.rules[index].texts))
         }
-        for index in candidates.deny {
-            switch vm.run(entry: Int(t.rules[index].entry)) {
+        for (index, exact) in candidates.deny {
+            switch vm.run(entry: Int(t.rules[index].entry) &+ (exact ? 1 : 0)) {
             case .doesNotApply: continue
             case .applies: return decision(index, allowed: false, .denyRule)
             case .error: return decision(index, allowed: false, .error)
@@ -95,8 +95,8 @@ extension Machine {
             }
         }
         var stopped: (index: Int, code: DecisionCode)?
-        for index in candidates.allow {
-            guard vm.run(entry: Int(t.rules[index].entry)) == .applies else { continue }
+        for (index, exact) in candidates.allow {
+            guard vm.run(entry: Int(t.rules[index].entry) &+ (exact ? 1 : 0)) == .applies else { continue }
             let gates = t.rules[index]
             if gates.ring >= 0, ring > Int(gates.ring) {
                 if stopped == nil { stopped = (index, .ring) }

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import RingfenceBytecode
 
 /// The action index laid out for lookups without allocation: an open-addressing hash table over
@@ -85,12 +80,30 @@ struct IndexTables: @unchecked Sendable {
             let b = Int(slots[slot])
             if b < 0 { return nil }
             let start = Int(nameStarts[b]), end = Int(nameStarts[b + 1])
-            if end - start == action.count,
-               action.isEmpty || memcmp(names.baseAddress.unsafelyUnwrapped + start, action.baseAddress.unsafelyUnwrapped, action.count) == 0 {
+            if end - start == action.count, IndexTables.same(names.baseAddress.unsafelyUnwrapped + start, action) {
                 return b
             }
             slot = (slot + 1) & mask
         }
+    }
+
+    /// True when the `action.count` bytes at `name` equal `action`'s (action names are short, so
+    /// a byte loop beats a call to `memcmp`).
+    @inline(__always)
+    static func same(_ name: UnsafePointer<UInt8>, _ action: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard let bytes = action.baseAddress else { return true }
+        var k = 0
+        while k + 8 <= action.count {
+            if UnsafeRawPointer(name + k).loadUnaligned(as: UInt64.self) != UnsafeRawPointer(bytes + k).loadUnaligned(as: UInt64.self) {
+                return false
+            }
+            k += 8
+        }
+        while k < action.count {
+            if name[k] != bytes[k] { return false }
+            k += 1
+        }
+        return true
     }
 
     /// Frees the buffers (trivial element types only, so deallocating is enough).
@@ -101,6 +114,9 @@ struct IndexTables: @unchecked Sendable {
 }
 
 /// Rule indexes of one bucket merged with the wildcards, in file order, without allocating.
+/// Each comes with `exact`: true for a rule from the action's bucket, whose action test is then
+/// known to pass (the verifier rebuilt the index: such a rule's body starts with `MACT` over
+/// literal patterns only, one of them the action itself), so its body may be entered after it.
 struct Candidates: Sequence, IteratorProtocol {
     private let a: UnsafeBufferPointer<Int32>
     private let w: UnsafeBufferPointer<Int32>
@@ -113,16 +129,16 @@ struct Candidates: Sequence, IteratorProtocol {
         w = wildcards
     }
 
-    /// The next rule index in file order.
+    /// The next rule index in file order, and whether it came from the action's bucket.
     @inline(__always)
-    mutating func next() -> Int? {
+    mutating func next() -> (rule: Int, exact: Bool)? {
         if i < a.count, j >= w.count || a[i] < w[j] {
             i += 1
-            return Int(a[i - 1])
+            return (Int(a[i - 1]), true)
         }
         if j < w.count {
             j += 1
-            return Int(w[j - 1])
+            return (Int(w[j - 1]), false)
         }
         return nil
     }

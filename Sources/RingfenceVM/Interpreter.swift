@@ -47,6 +47,15 @@ struct Interpreter {
     let action: UnsafeBufferPointer<UInt8>
     let resource: UnsafeBufferPointer<UInt8>?
 
+    /// The opcode of a verified instruction. Opcodes are numbered from 0 in declaration order
+    /// (`InstructionSetTests` pins this), so the byte is the enum's own representation; reading
+    /// it directly avoids a call per instruction to the cross-module `init(rawValue:)`.
+    @inline(__always)
+    static func opcode(_ ins: Instruction) -> Opcode {
+        assert(Opcode(rawValue: ins.opcode) != nil)
+        return unsafeBitCast(ins.opcode, to: Opcode.self)
+    }
+
     /// The bytes of a string register.
     @inline(__always)
     func bytes(_ r: Register) -> UnsafeBufferPointer<UInt8> {
@@ -90,7 +99,7 @@ struct Interpreter {
         while true {
             let ins = code[pc]
             pc += 1
-            switch Opcode(rawValue: ins.opcode).unsafelyUnwrapped {
+            switch Interpreter.opcode(ins) {
             case .yes: return .applies
             case .no: return .doesNotApply
             case .jump: pc = Int(ins.c)
@@ -141,7 +150,7 @@ struct Interpreter {
                     return trace.failed(at: pc - 1)
                 }
                 let result: Bool
-                switch Opcode(rawValue: ins.opcode).unsafelyUnwrapped {
+                switch Interpreter.opcode(ins) {
                 case .less: result = order < 0
                 case .lessOrEqual: result = order <= 0
                 case .greater: result = order > 0
