@@ -38,7 +38,12 @@ public enum Disassembler {
         for (i, set) in p.globSets.enumerated() {
             out.append("globset G\(i) = [" + set.map { "\"\(p.globs[Int($0)].pattern)\"" }.joined(separator: ", ") + "]")
         }
-        for (i, x) in p.regexes.enumerated() { out.append("regex X\(i) = \(describe(.string(x)))") }
+        for (i, x) in p.regexes.enumerated() {
+            let literal = i < p.regexLiterals.count ? p.regexLiterals[i].map { literal in
+                " literal " + describe(.string(String(decoding: literal.bytes, as: UTF8.self))) + (literal.caseless ? " caseless" : "")
+            } ?? "" : ""
+            out.append("regex X\(i) = \(describe(.string(x)))\(literal)")
+        }
         for bucket in p.actionIndex.buckets {
             out.append("index \(describe(.string(bucket.action))) → rules [" + bucket.rules.map(String.init).joined(separator: ", ") + "]")
         }

@@ -21,6 +21,10 @@ public struct Program: Sendable, Hashable {
     public var globSets: [[UInt32]]
     /// Regex patterns (compiled with PCRE2 and JIT-ed once at load).
     public var regexes: [String]
+    /// Per regex (parallel to `regexes`): a literal every match contains, or nil when none can be
+    /// proven. Searched before PCRE2 runs; derived from the pattern by the compiler and checked
+    /// against a fresh derivation when a machine loads the program.
+    public var regexLiterals: [RegexLiteral?] = []
     /// The request values rules read; a request is decoded into one value per slot.
     public var slots: [SlotEntry]
     /// Compiled saga definitions (SPEC §5), in file order; the VM does not read them.
@@ -49,6 +53,20 @@ public struct Program: Sendable, Hashable {
 
     /// The largest register count any rule needs.
     public var maxRegisters: Int { rules.map { Int($0.registers) }.max() ?? 0 }
+}
+
+/// A literal that every match of a regex contains (ASCII; lower-cased when `caseless`).
+public struct RegexLiteral: Sendable, Hashable {
+    /// The literal's bytes.
+    public var bytes: [UInt8]
+    /// True when it is matched without regard to ASCII case.
+    public var caseless: Bool
+
+    /// Creates a literal.
+    public init(bytes: [UInt8], caseless: Bool) {
+        self.bytes = bytes
+        self.caseless = caseless
+    }
 }
 
 /// Trust thresholds that map trust scores to rings (SPEC §3.3).

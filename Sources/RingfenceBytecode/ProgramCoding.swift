@@ -2,7 +2,7 @@
 ///
 /// Content layout, in order (counts are u32, strings are u32 length + UTF-8):
 /// thresholds (2 × f64) · policies · rules · code (8 bytes each) · code lines (u32 each) ·
-/// constants · globs · glob sets · regexes · slots · sagas (see `SagaPlan.swift`) · action index. Decoding bounds-checks every read and
+/// constants · globs · glob sets · regexes · slots · sagas (see `SagaPlan.swift`) · action index · regex literals. Decoding bounds-checks every read and
 /// refuses trailing bytes; `Verifier` then checks every cross-reference.
 enum ProgramCoding {
     /// Deepest constant-list nesting accepted when decoding.
@@ -77,6 +77,14 @@ enum ProgramCoding {
         }
         w.count(p.actionIndex.wildcards.count)
         for r in p.actionIndex.wildcards { w.int(r) }
+        w.count(p.regexLiterals.count)
+        for literal in p.regexLiterals {
+            w.optional(literal) { (w: inout BinaryWriter, literal: RegexLiteral) in
+                w.bool(literal.caseless)
+                w.count(literal.bytes.count)
+                for byte in literal.bytes { w.int(byte) }
+            }
+        }
         return w.bytes
     }
 
@@ -160,6 +168,14 @@ enum ProgramCoding {
             p.actionIndex.buckets.append(ActionIndex.Bucket(action: action, rules: rules))
         }
         for _ in 0..<(try r.count(minimumItemSize: 4)) { p.actionIndex.wildcards.append(try r.int()) }
+        for _ in 0..<(try r.count(minimumItemSize: 1)) {
+            p.regexLiterals.append(try r.optional { (r: inout BinaryReader) throws(BinaryReader.Malformed) in
+                let caseless = try r.bool()
+                var bytes: [UInt8] = []
+                for _ in 0..<(try r.count(minimumItemSize: 1)) { bytes.append(try r.int(UInt8.self)) }
+                return RegexLiteral(bytes: bytes, caseless: caseless)
+            })
+        }
         guard r.atEnd else { throw .init(message: "unexpected bytes after the program") }
         return p
     }

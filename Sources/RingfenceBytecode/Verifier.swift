@@ -59,6 +59,9 @@ public enum Verifier {
         // The index is derived data: rebuild it and demand the stored one be identical, so the
         // VM may trust every bucket and rule index in it.
         guard p.actionIndex == ActionIndex.build(p) else { throw fail("the action index does not match the rules") }
+        // Regex literals are derived from the patterns too; the machine re-derives them with the
+        // regex library when it loads the program and refuses any difference.
+        guard p.regexLiterals.count == p.regexes.count else { throw fail("the regex literals do not match the regexes") }
         try verifySagas(p)
     }
 

@@ -1,4 +1,5 @@
 import RingfenceBytecode
+import RingfenceMatch
 import RingfenceSyntax
 
 /// Builds a `Program`: interns slots, constants, globs and regexes, and emits each rule's body as
@@ -30,7 +31,10 @@ final class ProgramBuilder {
 
     /// Returns the index of regex `x`, adding it when new.
     func regex(_ x: String) -> UInt32 {
-        intern(x, &regexIndex) { program.regexes.append($0) }
+        intern(x, &regexIndex) {
+            program.regexes.append($0)
+            program.regexLiterals.append(RegexPrefilter.extract(from: $0).map { RegexLiteral(bytes: $0.literal, caseless: $0.caseless) })
+        }
     }
 
     /// Returns the index of the glob set made of `patterns`, adding it when new.

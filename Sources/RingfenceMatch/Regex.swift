@@ -52,6 +52,11 @@ public final class Regex: @unchecked Sendable {
     private let code: OpaquePointer
     /// True when JIT compilation succeeded and `pcre2_jit_match_8` may be used.
     public let isJIT: Bool
+    /// A literal every match contains, when one can be proven (`RegexPrefilter`); a subject
+    /// without it cannot match, so PCRE2 is not run.
+    public let prefilter: RegexPrefilter?
+    /// The prefilter's literal in a buffer owned by this object (empty without a prefilter).
+    private let literal: UnsafeMutableBufferPointer<UInt8>
 
     /// Limits applied to every search.
     public enum Limits {
@@ -72,10 +77,17 @@ public final class Regex: @unchecked Sendable {
         self.pattern = pattern
         self.code = code
         self.isJIT = isJIT
+        let prefilter = RegexPrefilter.extract(from: pattern)
+        self.prefilter = prefilter
+        let bytes = prefilter?.literal ?? []
+        let buffer = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: max(1, bytes.count))
+        _ = buffer.initialize(from: bytes)
+        literal = UnsafeMutableBufferPointer(rebasing: buffer[0..<bytes.count])
     }
 
     deinit {
         pcre2_code_free_8(code)
+        literal.baseAddress?.deallocate()
     }
 
     /// Compiles `pattern` with PCRE2_UTF and JIT-compiles it (falling back to the interpreter).
@@ -97,8 +109,19 @@ public final class Regex: @unchecked Sendable {
     }
 
     /// Searches anywhere in `subject` (valid UTF-8, as from a Swift string); allocation-free after
-    /// the calling thread's first search.
+    /// the calling thread's first search. A subject lacking the prefilter's literal is answered
+    /// `.noMatch` without running PCRE2 (the true answer, even where PCRE2 would have stopped at
+    /// a resource limit).
     public func search(_ subject: UnsafeBufferPointer<UInt8>) -> RegexOutcome {
+        if let prefilter, !RegexPrefilter.mayMatch(subject, literal: UnsafeBufferPointer(literal), anchor: prefilter.anchor,
+                                                    caseless: prefilter.caseless) {
+            return .noMatch
+        }
+        return searchWithPCRE2(subject)
+    }
+
+    /// Searches with PCRE2 alone, skipping the prefilter (for tests that check the prefilter).
+    public func searchWithPCRE2(_ subject: UnsafeBufferPointer<UInt8>) -> RegexOutcome {
         guard let state = RegexThreadState.current() else { return .error(Int32(PCRE2_ERROR_NOMEMORY)) }
         let base = subject.baseAddress ?? UnsafePointer(emptySubject)
         let rc: Int32
@@ -117,6 +140,12 @@ public final class Regex: @unchecked Sendable {
     public func search(_ subject: String) -> RegexOutcome {
         var copy = subject
         return copy.withUTF8 { search($0) }
+    }
+
+    /// `searchWithPCRE2` on a string.
+    public func searchWithPCRE2(_ subject: String) -> RegexOutcome {
+        var copy = subject
+        return copy.withUTF8 { searchWithPCRE2($0) }
     }
 
     /// PCRE2's message for an error code.

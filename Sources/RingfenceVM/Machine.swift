@@ -59,12 +59,18 @@ public final class Machine: Sendable {
         self.globs = globs
         self.globSets = program.globSets.map { $0.map(Int.init) }
         var regexes: [Regex] = []
-        for x in program.regexes {
+        for (i, x) in program.regexes.enumerated() {
+            let regex: Regex
             do {
-                regexes.append(try Regex.compile(x))
+                regex = try Regex.compile(x)
             } catch {
                 throw LoadError(message: "regex `\(x)` does not compile: \(error.message)")
             }
+            // The stored literal is derived data: it must be the one this build derives and searches.
+            guard program.regexLiterals[i] == regex.prefilter.map({ RegexLiteral(bytes: $0.literal, caseless: $0.caseless) }) else {
+                throw LoadError(message: "the program failed verification: the literal of regex `\(x)` does not match the pattern")
+            }
+            regexes.append(regex)
         }
         self.regexes = regexes
         let texts = program.rules.map { DecisionTexts.intern(DecisionTexts(rule: $0, in: program)) }

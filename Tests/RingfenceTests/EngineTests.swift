@@ -290,4 +290,41 @@ import Synchronization
             #expect(refused.message.contains("action index"))
         }
     }
+
+    /// A regex with a required word gets a literal prefilter (caseless, split at `s`, which also
+    /// matches U+017F), stored in the bundle and re-derived on load; a forged one is refused.
+    @Test func regexLiteralsAreStoredAndATamperedOneIsRefused() throws {
+        let source = """
+        ringfence: 1
+        kind: policy
+        name: sql
+        rules:
+          - id: no-users
+            effect: deny
+            action: database.query
+            when: params.query =~ "(?i)\\bfrom users\\b"
+          - id: queries
+            effect: allow
+            action: database.query
+        """
+        let e = try Engine(source: source, file: "sql.yaml")
+        #expect(e.program.regexLiterals == [RegexLiteral(bytes: Array("from u".utf8), caseless: true)])
+        let denied = e.evaluate(Request(agent: Agent(id: "a"), action: "database.query", params: ["query": .string("SELECT * FROM Users")]))
+        #expect(denied.code == .denyRule)
+        let allowed = e.evaluate(Request(agent: Agent(id: "a"), action: "database.query", params: ["query": .string("SELECT 1")]))
+        #expect(allowed.code == .allow)
+        let roundTrip = try Engine(bundle: Bundle.encode(e.program))
+        #expect(roundTrip.program.regexLiterals == e.program.regexLiterals)
+
+        var program = e.program
+        program.regexLiterals = [RegexLiteral(bytes: Array("never".utf8), caseless: false)]  // would hide every match
+        do {
+            _ = try Engine(bundle: Bundle.encode(program))
+            Issue.record("a bundle with a forged regex literal loaded")
+        } catch {
+            #expect(error.description.contains("the literal of regex"), "\(error)")
+        }
+        program.regexLiterals = []
+        #expect(throws: RingfenceError.self) { _ = try Engine(bundle: Bundle.encode(program)) }
+    }
 }

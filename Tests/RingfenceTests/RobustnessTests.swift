@@ -150,7 +150,8 @@ import Ringfence
     /// Wraps `content` in a valid header and checksum, so the decoder and verifier see it.
     static func wrap(_ content: [UInt8]) -> [UInt8] {
         var out = RingfenceBytecode.Bundle.magic
-        out += [1, 0, 0, 0, 0, 0, 0, 0]
+        let version = RingfenceBytecode.Bundle.formatVersion
+        out += [UInt8(truncatingIfNeeded: version), UInt8(truncatingIfNeeded: version >> 8), 0, 0, 0, 0, 0, 0]
         out += RingfenceBytecode.Bundle.fingerprint
         var length = UInt64(content.count)
         for _ in 0..<8 {
