@@ -50,6 +50,11 @@ public enum Disassembler {
         if !p.actionIndex.wildcards.isEmpty {
             out.append("index * → rules [" + p.actionIndex.wildcards.map(String.init).joined(separator: ", ") + "]")
         }
+        for (rule, prefixes) in p.actionIndex.resourcePrefixes.enumerated() {
+            guard let prefixes else { continue }
+            out.append("index rule \(rule) resources ← [" + prefixes.map { describe(.string(String(decoding: $0, as: UTF8.self))) }
+                .joined(separator: ", ") + "]")
+        }
         for policy in p.policies where policy.combining != .denyOverrides {
             out.append("policy \(policy.name) first-match, default \(policy.combining == .firstMatchDefaultAllow ? "allow" : "deny")")
         }

@@ -77,6 +77,16 @@ enum ProgramCoding {
         }
         w.count(p.actionIndex.wildcards.count)
         for r in p.actionIndex.wildcards { w.int(r) }
+        w.count(p.actionIndex.resourcePrefixes.count)
+        for prefixes in p.actionIndex.resourcePrefixes {
+            w.optional(prefixes) { (w: inout BinaryWriter, prefixes: [[UInt8]]) in
+                w.count(prefixes.count)
+                for prefix in prefixes {
+                    w.count(prefix.count)
+                    for byte in prefix { w.int(byte) }
+                }
+            }
+        }
         w.count(p.regexLiterals.count)
         for literal in p.regexLiterals {
             w.optional(literal) { (w: inout BinaryWriter, literal: RegexLiteral) in
@@ -168,6 +178,17 @@ enum ProgramCoding {
             p.actionIndex.buckets.append(ActionIndex.Bucket(action: action, rules: rules))
         }
         for _ in 0..<(try r.count(minimumItemSize: 4)) { p.actionIndex.wildcards.append(try r.int()) }
+        for _ in 0..<(try r.count(minimumItemSize: 1)) {
+            p.actionIndex.resourcePrefixes.append(try r.optional { (r: inout BinaryReader) throws(BinaryReader.Malformed) in
+                var prefixes: [[UInt8]] = []
+                for _ in 0..<(try r.count(minimumItemSize: 4)) {
+                    var prefix: [UInt8] = []
+                    for _ in 0..<(try r.count(minimumItemSize: 1)) { prefix.append(try r.int(UInt8.self)) }
+                    prefixes.append(prefix)
+                }
+                return prefixes
+            })
+        }
         for _ in 0..<(try r.count(minimumItemSize: 1)) {
             p.regexLiterals.append(try r.optional { (r: inout BinaryReader) throws(BinaryReader.Malformed) in
                 let caseless = try r.bool()

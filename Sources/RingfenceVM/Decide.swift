@@ -61,7 +61,18 @@ extension Machine {
     /// retains nothing; `consume` takes a rate-limit token (called only for limited rules).
     private static func decide(ring: Int, _ vm: Interpreter, _ machine: Unmanaged<Machine>, view t: TableView,
                                limiter: Unmanaged<RateLimiter>?, consume: (Unmanaged<RateLimiter>, Int, Limit) -> Bool) -> Decision {
-        let candidates = t.index.candidates(bucket: t.index.bucket(for: vm.action))
+        let bucket = t.index.bucket(for: vm.action)
+        return withUnsafeTemporaryAllocation(of: CandidateRun.self, capacity: 2 * IndexTables.maxRuns) { runs in
+            decideAmong(ring: ring, vm, machine, view: t, limiter: limiter, consume: consume,
+                        candidates: t.index.candidates(bucket: bucket, resource: vm.resource, runs: runs))
+        }
+    }
+
+    /// The decision loop proper, over `candidates`.
+    @inline(__always)
+    private static func decideAmong(ring: Int, _ vm: Interpreter, _ machine: Unmanaged<Machine>, view t: TableView,
+                                    limiter: Unmanaged<RateLimiter>?, consume: (Unmanaged<RateLimiter>, Int, Limit) -> Bool,
+                                    candidates: (deny: Candidates, allow: Candidates)) -> Decision {
         @inline(__always)
         func decision(_ index: Int, allowed: Bool, _ code: DecisionCode) -> Decision {
             Decision(allowed: allowed, code: code, ring: ring, source: .rule(t.rules[index].texts))

@@ -21,6 +21,10 @@ struct IndexTables: @unchecked Sendable {
     let allowStarts: UnsafeBufferPointer<Int32>
     /// The bucket number whose runs hold the wildcard rules.
     let wildcardBucket: Int
+    /// The resource-prefix trees: list `2b` is bucket `b`'s deny rules, `2b + 1` its allow rules.
+    let tries: PrefixTries
+    /// Runs one decision may collect per effect before falling back to the whole lists.
+    static let maxRuns = 32
 
     /// Lays out `index` for a program whose rules' effects are `isDeny`, counting only rules of
     /// deny-overrides policies (the index holds no others).
@@ -51,6 +55,13 @@ struct IndexTables: @unchecked Sendable {
         }
         append(index.wildcards)
         self.wildcardBucket = count
+        var lists: [[Int32]] = []
+        for b in 0...count {
+            lists.append(Array(deny[Int(denyStarts[b])..<Int(denyStarts[b + 1])]))
+            lists.append(Array(allow[Int(allowStarts[b])..<Int(allowStarts[b + 1])]))
+        }
+        let prefixes = index.resourcePrefixes.count == isDeny.count ? index.resourcePrefixes : Array(repeating: nil, count: isDeny.count)
+        self.tries = PrefixTries(lists: lists, prefixes: prefixes)
         self.slots = UnsafeBufferPointer(stableCopy(table))
         self.names = UnsafeBufferPointer(stableCopy(names))
         self.nameStarts = UnsafeBufferPointer(stableCopy(nameStarts))
@@ -110,50 +121,79 @@ struct IndexTables: @unchecked Sendable {
     func deallocate() {
         for buffer in [slots, nameStarts, deny, denyStarts, allow, allowStarts] { buffer.deallocateStable() }
         names.deallocateStable()
+        tries.deallocate()
     }
 }
 
-/// Rule indexes of one bucket merged with the wildcards, in file order, without allocating.
-/// Each comes with `exact`: true for a rule from the action's bucket, whose action test is then
-/// known to pass (the verifier rebuilt the index: such a rule's body starts with `MACT` over
-/// literal patterns only, one of them the action itself), so its body may be entered after it.
+/// The candidate rules of one effect, in file order, without allocating: the runs collected from
+/// the action's bucket and the wildcards (narrowed by the resource-prefix trees), merged. Each
+/// comes with `exact`: true for a rule from the action's bucket, whose action test is then known
+/// to pass (the verifier rebuilt the index: such a rule's body starts with `MACT` over literal
+/// patterns only, one of them the action itself), so its body may be entered after it.
 struct Candidates: Sequence, IteratorProtocol {
-    private let a: UnsafeBufferPointer<Int32>
-    private let w: UnsafeBufferPointer<Int32>
-    private var i = 0
-    private var j = 0
+    private let runs: UnsafeMutableBufferPointer<CandidateRun>
+    private let count: Int
+    private var last = -1
 
-    /// Merges `bucket` (possibly empty) with `wildcards`.
-    init(_ bucket: UnsafeBufferPointer<Int32>, _ wildcards: UnsafeBufferPointer<Int32>) {
-        a = bucket
-        w = wildcards
+    /// Merges the first `count` runs of `runs`.
+    init(_ runs: UnsafeMutableBufferPointer<CandidateRun>, count: Int) {
+        self.runs = runs
+        self.count = count
     }
 
-    /// The next rule index in file order, and whether it came from the action's bucket.
+    /// The next rule index in file order (a rule filed under several prefixes comes once), and
+    /// whether it came from the action's bucket.
     @inline(__always)
     mutating func next() -> (rule: Int, exact: Bool)? {
-        if i < a.count, j >= w.count || a[i] < w[j] {
-            i += 1
-            return (Int(a[i - 1]), true)
+        while true {
+            var best = -1
+            var lowest = Int32.max
+            for k in 0..<count where runs[k].next < runs[k].end {
+                let rule = runs[k].next.pointee
+                if rule < lowest {
+                    lowest = rule
+                    best = k
+                }
+            }
+            guard best >= 0 else { return nil }
+            runs[best].next += 1
+            if Int(lowest) == last { continue }
+            last = Int(lowest)
+            return (last, runs[best].exact)
         }
-        if j < w.count {
-            j += 1
-            return (Int(w[j - 1]), false)
-        }
-        return nil
     }
 }
 
 extension IndexTables {
-    /// The deny and allow candidates of `bucket` (nil: the action has no bucket), each merged with the wildcards.
+    /// The deny and allow candidates of `bucket` (nil: the action has no bucket) and the wildcards
+    /// for `resource`, collected into the two halves of `runs` (at least `2 * maxRuns` long).
     @inline(__always)
-    func candidates(bucket: Int?) -> (deny: Candidates, allow: Candidates) {
+    func candidates(bucket: Int?, resource: UnsafeBufferPointer<UInt8>?,
+                    runs: UnsafeMutableBufferPointer<CandidateRun>) -> (deny: Candidates, allow: Candidates) {
+        let half = runs.count / 2
         let w = wildcardBucket
-        func run(_ list: UnsafeBufferPointer<Int32>, _ starts: UnsafeBufferPointer<Int32>, _ b: Int) -> UnsafeBufferPointer<Int32> {
-            UnsafeBufferPointer(start: list.baseAddress.map { $0 + Int(starts[b]) }, count: Int(starts[b + 1] - starts[b]))
+        func gather(_ effect: Int, _ list: UnsafeBufferPointer<Int32>, _ starts: UnsafeBufferPointer<Int32>,
+                    into buffer: UnsafeMutableBufferPointer<CandidateRun>) -> Candidates {
+            var n = 0
+            var collected = true
+            if let bucket { collected = tries.collect(list: 2 * bucket + effect, resource: resource, exact: true, into: buffer, count: &n) }
+            if collected { collected = tries.collect(list: 2 * w + effect, resource: resource, exact: false, into: buffer, count: &n) }
+            if !collected {
+                // More prefix nodes on the path than runs: take the whole lists (always correct).
+                func whole(_ b: Int, exact: Bool) -> CandidateRun {
+                    CandidateRun(list.baseAddress.unsafelyUnwrapped + Int(starts[b]), Int(starts[b + 1] - starts[b]), exact: exact)
+                }
+                n = 0
+                if let bucket {
+                    buffer[n] = whole(bucket, exact: true)
+                    n += 1
+                }
+                buffer[n] = whole(w, exact: false)
+                n += 1
+            }
+            return Candidates(buffer, count: n)
         }
-        let empty = UnsafeBufferPointer<Int32>(start: nil, count: 0)
-        return (Candidates(bucket.map { run(deny, denyStarts, $0) } ?? empty, run(deny, denyStarts, w)),
-                Candidates(bucket.map { run(allow, allowStarts, $0) } ?? empty, run(allow, allowStarts, w)))
+        return (gather(0, deny, denyStarts, into: UnsafeMutableBufferPointer(rebasing: runs[0..<half])),
+                gather(1, allow, allowStarts, into: UnsafeMutableBufferPointer(rebasing: runs[half..<runs.count])))
     }
 }
