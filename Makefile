@@ -5,7 +5,7 @@ SWIFT ?= swift
 SWIFT_FLAGS ?=
 BIN = .build/debug/ringfence
 
-.PHONY: all deps build demo test release clean
+.PHONY: all deps build demo test bench-gate release clean
 
 all: build
 
@@ -27,6 +27,13 @@ test: deps
 	$(SWIFT) build $(SWIFT_FLAGS)
 	$(SWIFT) test $(SWIFT_FLAGS)
 	$(SWIFT) run $(SWIFT_FLAGS) ringfence test policies/tests --coverage --coverage-min 100
+	$(MAKE) bench-gate
+
+# The zero-allocation gate: runs the decision benchmarks (release, ordo-one/benchmark) and fails
+# when any of them allocates (mallocCountTotal p90 above the 0 in Benchmarks/Thresholds).
+bench-gate: deps
+	cd Benchmarks && $(SWIFT) package benchmark thresholds check --path Thresholds \
+		--filter '(decide|resource test).*' --no-progress
 
 release: deps
 	$(SWIFT) build -c release $(SWIFT_FLAGS)

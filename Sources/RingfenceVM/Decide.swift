@@ -16,8 +16,9 @@ extension Machine {
         let agent = request.agent
         let machine = Unmanaged.passUnretained(self)
         let limiter = limiter.map { Unmanaged.passUnretained($0) }
+        let view = self.view.pointer
         return Machine.withInterpreter(request, view, maxRegisters) { vm in
-            Machine.decide(ring: ring, vm, machine, view: machine._withUnsafeGuaranteedRef(\.view), limiter: limiter) { limiter, rule, limit in
+            Machine.decide(ring: ring, vm, machine, view: view, limiter: limiter) { limiter, rule, limit in
                 let id = String(decoding: UnsafeBufferPointer(rebasing: vm.requestBytes[agent.offset ..< agent.offset + agent.count]), as: UTF8.self)
                 return limiter._withUnsafeGuaranteedRef { $0.consume(rule: rule, agent: id, limit: limit, now: now) }
             }
@@ -27,12 +28,12 @@ extension Machine {
     /// Runs `body` with an interpreter over `request`: request buffers pinned, the machine's
     /// tables read from their stable buffers, registers on the stack.
     func withInterpreter<R>(_ request: borrowing PreparedRequest, _ body: (Interpreter) -> R) -> R {
-        Machine.withInterpreter(request, view, maxRegisters, body)
+        Machine.withInterpreter(request, view.pointer, maxRegisters, body)
     }
 
     /// `withInterpreter` over the tables `t`, with `maxRegisters` registers.
     @inline(__always)
-    private static func withInterpreter<R>(_ request: borrowing PreparedRequest, _ t: TableView, _ maxRegisters: Int,
+    private static func withInterpreter<R>(_ request: borrowing PreparedRequest, _ t: UnsafePointer<TableView>, _ maxRegisters: Int,
                                            _ body: (Interpreter) -> R) -> R {
         let actionRange = request.action
         let resourceRange = request.resource
@@ -46,10 +47,11 @@ extension Machine {
                             UnsafeBufferPointer(start: requestBytes.baseAddress.map { $0 + range.offset }, count: range.count)
                         }
                         return body(Interpreter(
-                            code: t.code, slots: slots, constants: t.constants,
-                            requestBytes: requestBytes, constantBytes: t.constantBytes, requestItems: requestItems,
-                            constantItems: t.constantItems, registers: registers,
-                            globs: t.globs, globSetStarts: t.globSetStarts, globSetMembers: t.globSetMembers, regexes: t.regexes,
+                            code: t.pointee.code, slots: slots, constants: t.pointee.constants,
+                            requestBytes: requestBytes, constantBytes: t.pointee.constantBytes, requestItems: requestItems,
+                            constantItems: t.pointee.constantItems, registers: registers,
+                            globs: t.pointee.globs, globSetStarts: t.pointee.globSetStarts, globSetMembers: t.pointee.globSetMembers,
+                            regexes: t.pointee.regexes,
                             action: action, resource: resource))
                     }
                 }
@@ -59,26 +61,26 @@ extension Machine {
 
     /// The decision loop over the index's candidates. Reads only the stable tables, so it
     /// retains nothing; `consume` takes a rate-limit token (called only for limited rules).
-    private static func decide(ring: Int, _ vm: Interpreter, _ machine: Unmanaged<Machine>, view t: TableView,
+    private static func decide(ring: Int, _ vm: Interpreter, _ machine: Unmanaged<Machine>, view t: UnsafePointer<TableView>,
                                limiter: Unmanaged<RateLimiter>?, consume: (Unmanaged<RateLimiter>, Int, Limit) -> Bool) -> Decision {
-        let bucket = t.index.bucket(for: vm.action)
+        let bucket = t.pointee.index.bucket(for: vm.action)
         return withUnsafeTemporaryAllocation(of: CandidateRun.self, capacity: 2 * IndexTables.maxRuns) { runs in
             decideAmong(ring: ring, vm, machine, view: t, limiter: limiter, consume: consume,
-                        candidates: t.index.candidates(bucket: bucket, resource: vm.resource, runs: runs))
+                        candidates: t.pointee.index.candidates(bucket: bucket, resource: vm.resource, runs: runs))
         }
     }
 
     /// The decision loop proper, over `candidates`.
     @inline(__always)
-    private static func decideAmong(ring: Int, _ vm: Interpreter, _ machine: Unmanaged<Machine>, view t: TableView,
+    private static func decideAmong(ring: Int, _ vm: Interpreter, _ machine: Unmanaged<Machine>, view t: UnsafePointer<TableView>,
                                     limiter: Unmanaged<RateLimiter>?, consume: (Unmanaged<RateLimiter>, Int, Limit) -> Bool,
                                     candidates: (deny: Candidates, allow: Candidates)) -> Decision {
         @inline(__always)
         func decision(_ index: Int, allowed: Bool, _ code: DecisionCode) -> Decision {
-            Decision(allowed: allowed, code: code, ring: ring, source: .rule(t.rules[index].texts))
+            Decision(allowed: allowed, code: code, ring: ring, source: .rule(t.pointee.rules[index].texts))
         }
         for (index, exact) in candidates.deny {
-            switch vm.run(entry: Int(t.rules[index].entry) &+ (exact ? 1 : 0)) {
+            switch vm.run(entry: Int(t.pointee.rules[index].entry) &+ (exact ? 1 : 0)) {
             case .doesNotApply: continue
             case .applies: return decision(index, allowed: false, .denyRule)
             case .error: return decision(index, allowed: false, .error)
@@ -92,11 +94,11 @@ extension Machine {
             for policy in machine._withUnsafeGuaranteedRef(\.firstMatch) {
                 var matched = false
                 for index in policy.rules {
-                    switch vm.run(entry: Int(t.rules[index].entry)) {
+                    switch vm.run(entry: Int(t.pointee.rules[index].entry)) {
                     case .doesNotApply: continue
                     case .error: return decision(index, allowed: false, .error)
                     case .applies:
-                        if t.rules[index].isDeny { return decision(index, allowed: false, .denyRule) }
+                        if t.pointee.rules[index].isDeny { return decision(index, allowed: false, .denyRule) }
                         if documentAllow == nil { documentAllow = index }
                     }
                     matched = true
@@ -107,8 +109,8 @@ extension Machine {
         }
         var stopped: (index: Int, code: DecisionCode)?
         for (index, exact) in candidates.allow {
-            guard vm.run(entry: Int(t.rules[index].entry) &+ (exact ? 1 : 0)) == .applies else { continue }
-            let gates = t.rules[index]
+            guard vm.run(entry: Int(t.pointee.rules[index].entry) &+ (exact ? 1 : 0)) == .applies else { continue }
+            let gates = t.pointee.rules[index]
             if gates.ring >= 0, ring > Int(gates.ring) {
                 if stopped == nil { stopped = (index, .ring) }
                 continue
@@ -124,7 +126,7 @@ extension Machine {
             return decision(index, allowed: true, .allow)
         }
         if let policy = documentDefaultAllow {
-            return Decision(allowed: true, code: .default, ring: ring, source: .policyDefault(t.policyTexts[policy]))
+            return Decision(allowed: true, code: .default, ring: ring, source: .policyDefault(t.pointee.policyTexts[policy]))
         }
         if let (index, code) = stopped {
             return decision(index, allowed: false, code)

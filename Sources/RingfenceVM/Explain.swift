@@ -62,7 +62,7 @@ extension Machine {
                 let rule = program.rules[index]
                 var trace = RecordingTrace()
                 let outcome = vm.run(rule, trace: &trace)
-                let decided = decision.rule == rule.id && decision.policy == view.rules[index].texts.texts.policy
+                let decided = decision.rule == rule.id && decision.policy == view.pointer.pointee.rules[index].texts.texts.policy
                 var result: RuleExplanation.Result
                 var detail: String
                 switch outcome {
@@ -74,7 +74,7 @@ extension Machine {
                         detail = "agent ring \(request.ring) is above the rule's ring \(gate)"
                     } else if decided, decision.code == .rateLimit {
                         result = .rateLimit
-                        detail = view.rules[index].texts.texts.rateLimitReason
+                        detail = view.pointer.pointee.rules[index].texts.texts.rateLimitReason
                     }
                 case .error:
                     result = .whenError
@@ -82,7 +82,7 @@ extension Machine {
                 case .doesNotApply:
                     (result, detail) = describeMiss(trace.lastBranch, rule: rule, request: request, vm)
                 }
-                return RuleExplanation(policy: view.rules[index].texts.texts.policy, rule: rule.id, effect: rule.isDeny ? "deny" : "allow",
+                return RuleExplanation(policy: view.pointer.pointee.rules[index].texts.texts.policy, rule: rule.id, effect: rule.isDeny ? "deny" : "allow",
                                        result: result, detail: detail, decided: decided, line: Int(rule.line))
             }
         }

@@ -1,7 +1,7 @@
 import RingfenceBytecode
 
 /// The action index laid out for lookups without allocation: an open-addressing hash table over
-/// the bucket names (FNV-1a over the action's bytes), and each bucket's deny and allow rules as
+/// the bucket names (a word-at-a-time multiplicative hash of the action's bytes), and each bucket's deny and allow rules as
 /// runs in two flat lists. Wildcard rules are kept apart and merged in file order while deciding.
 /// A trivially copyable value over buffers it allocates; its owner (`MachineTables`) frees them
 /// with `deallocate()`.
@@ -23,8 +23,9 @@ struct IndexTables: @unchecked Sendable {
     let wildcardBucket: Int
     /// The resource-prefix trees: list `2b` is bucket `b`'s deny rules, `2b + 1` its allow rules.
     let tries: PrefixTries
-    /// Runs one decision may collect per effect before falling back to the whole lists.
-    static let maxRuns = 32
+    /// Runs one decision may collect per effect before falling back to the whole lists (two
+    /// halves of this many runs stay under the 1 KiB a temporary buffer may take on the stack).
+    static let maxRuns = 16
 
     /// Lays out `index` for a program whose rules' effects are `isDeny`, counting only rules of
     /// deny-overrides policies (the index holds no others).
@@ -71,15 +72,27 @@ struct IndexTables: @unchecked Sendable {
         self.allowStarts = UnsafeBufferPointer(stableCopy(allowStarts))
     }
 
-    /// FNV-1a over `bytes`.
+    /// A 64-bit hash of `bytes`, a word at a time (action names are short: one or two rounds).
     @inline(__always)
     static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        var h: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in bytes {
-            h ^= UInt64(byte)
-            h = h &* 0x0000_0100_0000_01B3
+        var h: UInt64 = 0x9E37_79B9_7F4A_7C15 ^ UInt64(bytes.count)
+        guard let base = bytes.baseAddress else { return h }
+        let raw = UnsafeRawPointer(base)
+        var i = 0
+        while i + 8 <= bytes.count {
+            h = (h ^ raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)) &* 0xFF51_AFD7_ED55_8CCD
+            h ^= h >> 32
+            i += 8
         }
-        return h
+        var tail: UInt64 = 0
+        var shift: UInt64 = 0
+        while i < bytes.count {
+            tail |= UInt64(base[i]) << shift
+            shift += 8
+            i += 1
+        }
+        h = (h ^ tail) &* 0xC4CE_B9FE_1A85_EC53
+        return h ^ (h >> 29)
     }
 
     /// The bucket for `action`, or nil when no rule names it exactly.

@@ -22,7 +22,7 @@ public final class Machine: Sendable {
     let tables: MachineTables
     /// Their pointers, read by the decision path: code, patterns, rule gates and texts, the
     /// action index (which deny-overrides rules an action can reach, in file order).
-    let view: TableView
+    let view: TableViewRef
     /// True when some rule declares a rate limit (only then does deciding need the time).
     public let usesRateLimits: Bool
 

@@ -7,8 +7,9 @@ import RingfenceMatch
 /// access or per decision.
 final class MachineTables: @unchecked Sendable {
     // Safety: every buffer is written once in `init` and only read afterwards; `deinit` frees them.
-    /// The pointers, as one trivially copyable value the decision path keeps on the stack.
-    let view: TableView
+    /// The pointers, as one value in a buffer of its own: the decision path passes its address
+    /// (eight bytes) rather than copying a few hundred bytes of pointers per call.
+    let view: TableViewRef
 
     /// Copies the tables into fresh buffers; the patterns are retained until `deinit`.
     init(program: Program, constants: [Register], arena: Arena, globs: [Glob], globSets: [[Int]], regexes: [Regex],
@@ -19,7 +20,8 @@ final class MachineTables: @unchecked Sendable {
             members += set.map { Int32(truncatingIfNeeded: $0) }
             starts.append(Int32(truncatingIfNeeded: members.count))
         }
-        view = TableView(
+        let view = UnsafeMutablePointer<TableView>.allocate(capacity: 1)
+        view.initialize(to: TableView(
             code: UnsafeBufferPointer(stableCopy(program.code)),
             constants: UnsafeBufferPointer(stableCopy(constants)),
             constantBytes: UnsafeBufferPointer(stableCopy(arena.bytes)),
@@ -33,10 +35,12 @@ final class MachineTables: @unchecked Sendable {
                           limited: program.rules[i].limit != nil, isDeny: program.rules[i].isDeny, texts: texts[i])
             })),
             policyTexts: UnsafeBufferPointer(stableCopy(policyTexts)),
-            index: IndexTables(program.actionIndex, isDeny: program.rules.map(\.isDeny)))
+            index: IndexTables(program.actionIndex, isDeny: program.rules.map(\.isDeny))))
+        self.view = TableViewRef(pointer: UnsafePointer(view))
     }
 
     deinit {
+        let view = self.view.pointer.pointee
         for r in view.regexes { r.release() }
         for g in view.globs { g.release() }
         // Every element type here is trivial (the references are unmanaged, the texts interned),
@@ -52,6 +56,7 @@ final class MachineTables: @unchecked Sendable {
         view.rules.deallocateStable()
         view.policyTexts.deallocateStable()
         view.index.deallocate()
+        self.view.pointer.deallocate()
     }
 }
 
@@ -67,6 +72,12 @@ struct RuleGates {
     let isDeny: Bool
     /// The texts its decisions name.
     let texts: DecisionTexts.Ref
+}
+
+/// The address of a `MachineTables`' view, valid while the tables live.
+struct TableViewRef: @unchecked Sendable {
+    // Safety: points at an immutable value owned by a `MachineTables`, which outlives every use.
+    let pointer: UnsafePointer<TableView>
 }
 
 /// Read-only views of a `MachineTables`' buffers, valid while the tables live.

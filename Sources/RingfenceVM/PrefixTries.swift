@@ -29,6 +29,9 @@ struct PrefixTries: @unchecked Sendable {
         var freeCount: Int32
     }
 
+    /// Lists of at most this many rules get no tree: all their rules are "free".
+    static let smallList = 8
+
     let nodes: UnsafeBufferPointer<Node>
     let labels: UnsafeBufferPointer<UInt8>
     /// Rule runs, ascending within each run.
@@ -43,6 +46,12 @@ struct PrefixTries: @unchecked Sendable {
         var rules: [Int32] = []
         var lists: [List] = []
         for list in ruleLists {
+            if list.count <= PrefixTries.smallList {
+                // A short list costs less to run whole than to walk a tree for.
+                lists.append(List(root: -1, freeStart: Int32(truncatingIfNeeded: rules.count), freeCount: Int32(truncatingIfNeeded: list.count)))
+                rules += list
+                continue
+            }
             var free: [Int32] = []
             // An uncompressed trie over bytes: children by byte, rules filed per node.
             var children: [[UInt8: Int]] = [[:]]
@@ -142,9 +151,8 @@ struct PrefixTries: @unchecked Sendable {
             let child = nodes[low]
             let length = Int(child.labelCount)
             guard labels[Int(child.labelStart)] == byte, position + length <= resource.count else { return true }
-            var k = 1
-            while k < length, labels[Int(child.labelStart) + k] == subject[position + k] { k += 1 }
-            guard k == length else { return true }
+            guard IndexTables.same(labels.baseAddress.unsafelyUnwrapped + Int(child.labelStart),
+                                   UnsafeBufferPointer(start: subject + position, count: length)) else { return true }
             position += length
             node = child
         }

@@ -79,6 +79,19 @@ import Testing
         rf_allocation_counter_start()
         let none = rf_allocation_counter_stop()
         #expect(none == 0)
+        // Aligned allocations count too (the runtime's heap fallback for temporary buffers uses them).
+        rf_allocation_counter_start()
+        var block: UnsafeMutableRawPointer?
+        #expect(posix_memalign(&block, 64, 4096) == 0)
+        let aligned = rf_allocation_counter_stop()
+        free(block)
+        #expect(aligned >= 1)  // other tests may allocate meanwhile; none of this kind went uncounted
+        let temporary = (0..<4).map { _ in
+            rf_allocation_counter_start()
+            withUnsafeTemporaryAllocation(byteCount: 1 << 20, alignment: 64) { buffer in _ = buffer.initializeMemory(as: UInt8.self, repeating: 1) }
+            return rf_allocation_counter_stop()
+        }
+        #expect(temporary.allSatisfy { $0 >= 1 }, "a 1 MiB temporary buffer is on the heap: \(temporary)")
     }
 
     @Test func badInputExitsTwo() throws {
