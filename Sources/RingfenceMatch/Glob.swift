@@ -116,6 +116,16 @@ public final class GlobProgram: @unchecked Sendable {
     /// Scalar range pool referenced by class ops.
     let ranges: UnsafeMutableBufferPointer<ClosedRange<UInt32>>
 
+    /// The two commonest shapes, matched without the general machine: one alternative that is
+    /// a single literal (`/etc/passwd`), or a literal then a final `/**` (`/workspace/**`).
+    enum Shape {
+        case general, exact, literalThenTail
+    }
+    let shape: Shape
+    /// For `exact` and `literalThenTail`: the literal's bytes in the pool.
+    let literalStart: Int
+    let literalCount: Int
+
     /// Copies a finished builder's tables into owned buffers.
     init(_ builder: GlobBuilder, separator: UInt8) {
         self.separator = separator
@@ -123,16 +133,64 @@ public final class GlobProgram: @unchecked Sendable {
         alternatives = Self.copy(builder.alternatives)
         bytes = Self.copy(builder.bytes)
         ranges = Self.copy(builder.ranges)
+        var shape = Shape.general
+        var start = 0, count = 0
+        if builder.alternatives.count == 1, let only = builder.alternatives.first, only.count >= 1,
+           builder.ops[Int(only.lowerBound)].kind == .literal {
+            let first = builder.ops[Int(only.lowerBound)]
+            start = Int(first.start)
+            count = Int(first.count)
+            if only.count == 1 {
+                shape = .exact
+            } else if only.count == 2, builder.ops[Int(only.lowerBound) + 1].kind == .tailStar {
+                shape = .literalThenTail
+            }
+        }
+        self.shape = shape
+        literalStart = start
+        literalCount = count
     }
 
     /// True when `subject` matches one of the glob's alternatives. Allocates nothing.
     public func matches(_ subject: UnsafeBufferPointer<UInt8>) -> Bool {
+        switch shape {
+        case .exact:
+            return subject.count == literalCount && startsWithLiteral(subject)
+        case .literalThenTail:
+            // A final `/**` succeeds where the subject ends or continues with a separator.
+            return subject.count >= literalCount && startsWithLiteral(subject)
+                && (subject.count == literalCount || subject[literalCount] == separator)
+        case .general:
+            break
+        }
+        return matchesWithMachine(subject)
+    }
+
+    /// `matches` through the general machine, whatever the shape (tests compare the two).
+    func matchesWithMachine(_ subject: UnsafeBufferPointer<UInt8>) -> Bool {
         let machine = GlobMachine(ops: UnsafeBufferPointer(ops), bytes: UnsafeBufferPointer(bytes),
                                   ranges: UnsafeBufferPointer(ranges), subject: subject, separator: separator)
         for alternative in alternatives {
             if machine.run(Int(alternative.lowerBound), Int(alternative.upperBound)) { return true }
         }
         return false
+    }
+
+    /// True when `subject` (at least `literalCount` bytes long) starts with the literal.
+    @inline(__always)
+    private func startsWithLiteral(_ subject: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard literalCount > 0, let a = subject.baseAddress else { return true }
+        let b = UnsafeRawPointer(bytes.baseAddress.unsafelyUnwrapped + literalStart), x = UnsafeRawPointer(a)
+        var k = 0
+        while k + 8 <= literalCount {
+            if x.loadUnaligned(fromByteOffset: k, as: UInt64.self) != b.loadUnaligned(fromByteOffset: k, as: UInt64.self) { return false }
+            k += 8
+        }
+        while k < literalCount {
+            if a[k] != bytes[literalStart + k] { return false }
+            k += 1
+        }
+        return true
     }
 
     deinit {

@@ -123,11 +123,20 @@ struct IndexTables: @unchecked Sendable {
             }
             k += 8
         }
-        while k < action.count {
-            if name[k] != bytes[k] { return false }
-            k += 1
+        // The last 0–7 bytes: two overlapping loads of the widest size that fits.
+        let a = UnsafeRawPointer(name), b = UnsafeRawPointer(bytes), n = action.count
+        switch n - k {
+        case 4...7:
+            return a.loadUnaligned(fromByteOffset: k, as: UInt32.self) == b.loadUnaligned(fromByteOffset: k, as: UInt32.self)
+                && a.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self) == b.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
+        case 2...3:
+            return a.loadUnaligned(fromByteOffset: k, as: UInt16.self) == b.loadUnaligned(fromByteOffset: k, as: UInt16.self)
+                && a.loadUnaligned(fromByteOffset: n - 2, as: UInt16.self) == b.loadUnaligned(fromByteOffset: n - 2, as: UInt16.self)
+        case 1:
+            return name[k] == bytes[k]
+        default:
+            return true
         }
-        return true
     }
 
     /// Frees the buffers (trivial element types only, so deallocating is enough).

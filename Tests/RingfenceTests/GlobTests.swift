@@ -292,4 +292,25 @@ private let crossingGlobCases: [GlobCase] = [
         let any = try Glob.compile("**", separator: UInt8(ascii: "/"))
         #expect(empty.withUnsafeBufferPointer { any.matches($0) })
     }
+
+    /// The shortcut shapes (one literal; a literal then a final `/**`) agree with the general machine.
+    @Test func shortcutShapesAgreeWithTheMachine() throws {
+        let slash = UInt8(ascii: "/")
+        let exact = try Glob.compile("/etc/passwd", separator: slash)
+        let tail = try Glob.compile("/workspace/**", separator: slash)
+        #expect(exact.matcher.shape == .exact && tail.matcher.shape == .literalThenTail)
+        #expect(try Glob.compile("/data/*.csv", separator: slash).matcher.shape == .general)
+        let subjects = ["/etc/passwd", "/etc/passwd2", "/etc/passw", "", "/workspace", "/workspace/", "/workspace/a/b.csv",
+                        "/workspaces", "/workspace2/a", "/work", "/WORKSPACE/a", "/workspace//x"]
+        for glob in [exact, tail] {
+            for subject in subjects {
+                let bytes = Array(subject.utf8)
+                let fast = bytes.withUnsafeBufferPointer { glob.matches($0) }
+                let general = bytes.withUnsafeBufferPointer { glob.matcher.matchesWithMachine($0) }
+                #expect(fast == general, "\(glob.pattern) on \(subject)")
+            }
+        }
+        #expect(tail.matches("/workspace") && tail.matches("/workspace/a") && !tail.matches("/workspaces"))
+        #expect(exact.matches("/etc/passwd") && !exact.matches("/etc/passwd2"))
+    }
 }
