@@ -1,5 +1,6 @@
 import ArgumentParser
 import Ringfence
+import Synchronization
 
 /// `ringfence eval (-p PATH… | -b BUNDLE) [-i FILE|-] [--explain]`: decides requests (SPEC §4.1).
 ///
@@ -68,36 +69,44 @@ struct EvalCommand: RingfenceSubcommand {
 
     /// Decides each request of `requests`, printing decisions in chunks.
     ///
-    /// Requests are taken in batches. Decoding a batch (JSON to a prepared request) is spread
-    /// over the processors, since it depends on nothing but the line; so is deciding when no
-    /// rule has a rate limit. With rate limits, decisions are made here, one at a time in input
-    /// order, so tokens are taken in the order of the input (SPEC §4.1). Output and error
-    /// lines come out in input order either way.
+    /// Requests are taken in batches. Decoding a batch (JSON to a prepared request) depends on
+    /// nothing but the lines, so it is spread over the processors, and so is deciding when no
+    /// rule has a rate limit. With rate limits, decisions are made on this thread, one at a time
+    /// in input order, so tokens are taken in the order of the input (SPEC §4.1). This thread
+    /// prints batch k while the others decode batch k + 1, then joins the decoding. Output and
+    /// error lines come out in input order either way.
     private func decide(_ requests: JSONLinesReader, inputName: String, engine: Engine, io: CommandIO) -> Int32 {
         let output = OutputBuffer(io.out)
         var tally = Tally()
         var rendered = RenderCache()
-        var batch: [JSONLinesReader.Element] = []
-        batch.reserveCapacity(Self.batchSize)
         var iterator = requests.makeIterator()
-        while true {
-            batch.removeAll(keepingCapacity: true)
+        func nextBatch() -> [JSONLinesReader.Element] {
+            var batch: [JSONLinesReader.Element] = []
+            batch.reserveCapacity(Self.batchSize)
             while batch.count < Self.batchSize, let element = iterator.next() { batch.append(element) }
-            if batch.isEmpty { break }
-            if explain {
+            return batch
+        }
+        if explain {
+            while case let batch = nextBatch(), !batch.isEmpty {
                 for element in batch { explainOne(element, inputName: inputName, engine: engine, output: output, io: io, tally: &tally) }
-                continue
             }
-            for outcome in Self.decode(batch, engine: engine) {
-                switch outcome {
-                case .failed(let error):
-                    output.flush()
-                    io.err(error.diagnostic(file: inputName).description + "\n")
-                    tally.malformed = true
-                case .prepared(let prepared):
-                    emit(engine.evaluate(prepared), output: output, rendered: &rendered, tally: &tally)
-                case .decided(let decision):
-                    emit(decision, output: output, rendered: &rendered, tally: &tally)
+        } else {
+            var outcomes = Self.decode(nextBatch(), engine: engine)
+            while !outcomes.isEmpty {
+                let printing = outcomes
+                outcomes = Self.decode(nextBatch(), engine: engine) {
+                    for outcome in printing {
+                        switch outcome {
+                        case .failed(let error):
+                            output.flush()
+                            io.err(error.diagnostic(file: inputName).description + "\n")
+                            tally.malformed = true
+                        case .prepared(let prepared):
+                            emit(engine.evaluate(prepared), output: output, rendered: &rendered, tally: &tally)
+                        case .decided(let decision):
+                            emit(decision, output: output, rendered: &rendered, tally: &tally)
+                        }
+                    }
                 }
             }
         }
@@ -133,8 +142,10 @@ struct EvalCommand: RingfenceSubcommand {
         case failed(RequestError)
     }
 
-    /// Decodes (and, without rate limits, decides) `batch`, spread over the processors.
-    static func decode(_ batch: [JSONLinesReader.Element], engine: Engine) -> [Outcome] {
+    /// Decodes (and, without rate limits, decides) `batch`, spread over the processors, while
+    /// the calling thread first runs `alongside` and then joins in. Work is handed out in chunks
+    /// from a shared cursor, so the thread that ran `alongside` simply takes fewer.
+    static func decode(_ batch: [JSONLinesReader.Element], engine: Engine, alongside: () -> Void = {}) -> [Outcome] {
         let decideHere = !engine.machine.usesRateLimits
         @Sendable func outcome(_ element: JSONLinesReader.Element) -> Outcome {
             do {
@@ -144,16 +155,23 @@ struct EvalCommand: RingfenceSubcommand {
                 return .failed(error)
             }
         }
-        let workers = min(Threads.available, 8, max(1, batch.count / parallelThreshold))
-        if workers == 1 { return batch.map(outcome) }
+        let workers = min(Threads.available, 8)
+        if workers == 1 || batch.count < parallelThreshold {
+            alongside()
+            return batch.map(outcome)
+        }
         let results = ResultSlots<Outcome>(count: batch.count)
-        let share = (batch.count + workers - 1) / workers
-        Threads.run(workers) { worker in
-            let start = worker * share
-            for i in start..<min(batch.count, start + share) { results.set(i, outcome(batch[i])) }
+        let cursor = ChunkCursor()
+        Threads.run(workers, alongside: alongside) { _ in
+            while case let start = cursor.take(chunkSize), start < batch.count {
+                for i in start..<min(batch.count, start + chunkSize) { results.set(i, outcome(batch[i])) }
+            }
         }
         return results.take()
     }
+
+    /// Requests handed to a thread at a time.
+    static let chunkSize = 64
 
     /// Decides and prints one request with its explanation line.
     private func explainOne(_ element: JSONLinesReader.Element, inputName: String, engine: Engine, output: OutputBuffer,
@@ -209,6 +227,16 @@ struct RenderCache {
             next = (next + 1) % Self.capacity
         }
         return line
+    }
+}
+
+/// The next unclaimed index of a batch, shared by the decoding threads.
+final class ChunkCursor: Sendable {
+    private let next = Atomic<Int>(0)
+
+    /// Claims `count` indexes and returns the first.
+    func take(_ count: Int) -> Int {
+        next.add(count, ordering: .relaxed).oldValue
     }
 }
 

@@ -11,10 +11,10 @@ enum Threads {
         max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
     }
 
-    /// Runs `body(0)`, …, `body(count - 1)` at once, `body(0)` on the calling thread and the
-    /// others on new threads, and returns when all have finished. A share whose thread cannot
-    /// be created runs on the calling thread.
-    static func run(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+    /// Runs `body(0)`, …, `body(count - 1)` at once, `body(0)` on the calling thread (after
+    /// `alongside`) and the others on new threads, and returns when all have finished. A share
+    /// whose thread cannot be created runs on the calling thread.
+    static func run(_ count: Int, alongside: () -> Void = {}, _ body: @escaping @Sendable (Int) -> Void) {
         final class Work: Sendable {
             let body: @Sendable (Int) -> Void
             let index: Int
@@ -40,6 +40,7 @@ enum Threads {
                 inline.append(index)
             }
         }
+        alongside()
         for index in inline { body(index) }
         for thread in threads { pthread_join(thread, nil) }
     }

@@ -3,9 +3,10 @@ import Ringfence
 import RingfenceCommands
 import Testing
 
-/// `eval` over inputs large enough to be decoded on several threads: decisions and errors come
-/// out in input order, and rate limits are consumed in input order, exactly as one request at a
-/// time through the library would.
+/// `eval` over inputs large enough to be decoded on several threads, in several batches (so one
+/// batch is printed while the next is decoded): decisions and errors come out in input order, and
+/// rate limits are consumed in input order, exactly as one request at a time through the library
+/// would.
 @Suite struct EvalBatchTests {
     static let limited = """
     ringfence: 1
@@ -21,7 +22,7 @@ import Testing
         action: fs.read
         resources: ["/workspace/**"]
         when: agent.trust >= 0.5
-        limit: 40/hour
+        limit: 400/hour
       - id: query
         effect: allow
         action: database.query
@@ -29,10 +30,11 @@ import Testing
     """
 
     /// The same policy without the limit (so deciding is spread over threads too).
-    static var unlimited: String { limited.replacingOccurrences(of: "        limit: 40/hour\n", with: "") }
+    static var unlimited: String { limited.replacingOccurrences(of: "        limit: 400/hour\n", with: "") }
 
-    /// 6,000 lines: requests from seven agents over three actions, with a malformed line every 97.
-    static let lines: [String] = (0..<6_000).map { i in
+    /// 20,000 lines (three batches): requests from seven agents over three actions, with a
+    /// malformed line every 97.
+    static let lines: [String] = (0..<20_000).map { i in
         if i % 97 == 13 { return i % 2 == 0 ? #"{"agent":{"id":"a"},"action":"#  : #"{"agent":{"trust":0.9},"action":"fs.read"}"# }
         let agent = "agent-\(i % 7)", trust = Double(i % 10) / 10
         let (action, resource) = [("fs.read", "/workspace/f\(i).csv"), ("fs.read", "/secrets/k\(i)"), ("database.query", "")][i % 3]
@@ -56,7 +58,7 @@ import Testing
                 badLines.append(i + 1)
             }
         }
-        #expect(badLines.count == 62)
+        #expect(badLines.count == 207)
 
         let capture = CommandCapture(stdin: Self.lines.joined(separator: "\n") + "\n")
         #expect(RingfenceCLI.run(["eval", "-p", file], io: capture.io) == 2)
