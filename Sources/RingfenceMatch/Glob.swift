@@ -22,7 +22,9 @@
 // later crossing star can absorb whatever an earlier choice skipped (a directoryStar always
 // follows a literal separator). Cost: O(p·s) per alternative without `**`, O(p·s²) at worst with
 // it (p = ops, s = subject bytes); never exponential. No allocation, no String, no recursion.
-// Shortcuts that keep common shapes near one pass: a final `*` or `*suffix` is checked directly
+// Shortcuts that keep common shapes near one pass: a glob that is one literal, or a literal then a
+// final `/**`, never enters the machine (a prefix compare, then an end-or-separator check); a
+// final `*` or `*suffix` is checked directly
 // (suffix compare + memchr for the separator), and a star backtrack skips straight to the next
 // occurrence of the following literal's first byte.
 
