@@ -5,7 +5,8 @@ extension Machine {
     /// applies denies, one that errors denies with code `error`), then allow rules in file order
     /// (the first that applies, passes its ring gate and gets a rate-limit token allows). When no
     /// allow rule decides, the first allow rule stopped by its ring or limit names the code;
-    /// otherwise the default denies. Allocates nothing unless a rate limit is consulted.
+    /// otherwise the default denies. Allocates nothing unless a rate limit is consulted (or a rule
+    /// needs more than 42 registers, whose file then outgrows the 1 KiB kept on the stack).
     public func decide(_ request: borrowing PreparedRequest, limiter: RateLimiter? = nil, now: Double = 0) -> Decision {
         // `now` (the caller's choice of clock, see `Engine.TimeSource`) is read only for rules with
         // limits; callers may skip the clock when `usesRateLimits` is false. The agent's id is
