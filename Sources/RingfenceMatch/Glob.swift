@@ -182,17 +182,7 @@ public final class GlobProgram: @unchecked Sendable {
     @inline(__always)
     private func startsWithLiteral(_ subject: UnsafeBufferPointer<UInt8>) -> Bool {
         guard literalCount > 0, let a = subject.baseAddress else { return true }
-        let b = UnsafeRawPointer(bytes.baseAddress.unsafelyUnwrapped + literalStart), x = UnsafeRawPointer(a)
-        var k = 0
-        while k + 8 <= literalCount {
-            if x.loadUnaligned(fromByteOffset: k, as: UInt64.self) != b.loadUnaligned(fromByteOffset: k, as: UInt64.self) { return false }
-            k += 8
-        }
-        while k < literalCount {
-            if a[k] != bytes[literalStart + k] { return false }
-            k += 1
-        }
-        return true
+        return shortBytesEqual(a, bytes.baseAddress.unsafelyUnwrapped + literalStart, count: literalCount)
     }
 
     deinit {

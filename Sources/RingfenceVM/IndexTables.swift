@@ -1,4 +1,5 @@
 import RingfenceBytecode
+import RingfenceMatch
 
 /// The action index laid out for lookups without allocation: an open-addressing hash table over
 /// the bucket names (a word-at-a-time multiplicative hash of the action's bytes), and each bucket's deny and allow rules as
@@ -104,38 +105,12 @@ struct IndexTables: @unchecked Sendable {
             let b = Int(slots[slot])
             if b < 0 { return nil }
             let start = Int(nameStarts[b]), end = Int(nameStarts[b + 1])
-            if end - start == action.count, IndexTables.same(names.baseAddress.unsafelyUnwrapped + start, action) {
+            if end - start == action.count,
+               action.isEmpty || shortBytesEqual(names.baseAddress.unsafelyUnwrapped + start, action.baseAddress.unsafelyUnwrapped,
+                                                 count: action.count) {
                 return b
             }
             slot = (slot + 1) & mask
-        }
-    }
-
-    /// True when the `action.count` bytes at `name` equal `action`'s (action names are short, so
-    /// a byte loop beats a call to `memcmp`).
-    @inline(__always)
-    static func same(_ name: UnsafePointer<UInt8>, _ action: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard let bytes = action.baseAddress else { return true }
-        var k = 0
-        while k + 8 <= action.count {
-            if UnsafeRawPointer(name + k).loadUnaligned(as: UInt64.self) != UnsafeRawPointer(bytes + k).loadUnaligned(as: UInt64.self) {
-                return false
-            }
-            k += 8
-        }
-        // The last 0–7 bytes: two overlapping loads of the widest size that fits.
-        let a = UnsafeRawPointer(name), b = UnsafeRawPointer(bytes), n = action.count
-        switch n - k {
-        case 4...7:
-            return a.loadUnaligned(fromByteOffset: k, as: UInt32.self) == b.loadUnaligned(fromByteOffset: k, as: UInt32.self)
-                && a.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self) == b.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
-        case 2...3:
-            return a.loadUnaligned(fromByteOffset: k, as: UInt16.self) == b.loadUnaligned(fromByteOffset: k, as: UInt16.self)
-                && a.loadUnaligned(fromByteOffset: n - 2, as: UInt16.self) == b.loadUnaligned(fromByteOffset: n - 2, as: UInt16.self)
-        case 1:
-            return name[k] == bytes[k]
-        default:
-            return true
         }
     }
 

@@ -1,4 +1,5 @@
 import RingfenceBytecode
+import RingfenceMatch
 
 /// The second level of the rule index: for each candidate list (an action bucket's deny rules,
 /// its allow rules, and the same for the wildcards), a radix tree over the literal prefixes of
@@ -151,8 +152,9 @@ struct PrefixTries: @unchecked Sendable {
             let child = nodes[low]
             let length = Int(child.labelCount)
             guard labels[Int(child.labelStart)] == byte, position + length <= resource.count else { return true }
-            guard IndexTables.same(labels.baseAddress.unsafelyUnwrapped + Int(child.labelStart),
-                                   UnsafeBufferPointer(start: subject + position, count: length)) else { return true }
+            guard shortBytesEqual(labels.baseAddress.unsafelyUnwrapped + Int(child.labelStart), subject + position, count: length) else {
+                return true
+            }
             position += length
             node = child
         }

@@ -313,4 +313,24 @@ private let crossingGlobCases: [GlobCase] = [
         #expect(tail.matches("/workspace") && tail.matches("/workspace/a") && !tail.matches("/workspaces"))
         #expect(exact.matches("/etc/passwd") && !exact.matches("/etc/passwd2"))
     }
+
+    /// The shared short compare finds a difference at every position of every length up to 20.
+    @Test func shortBytesEqualSeesEveryByte() {
+        for n in 0...20 {
+            let a = (0..<n).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 1) }
+            a.withUnsafeBufferPointer { x in
+                let same = a
+                same.withUnsafeBufferPointer { y in
+                    #expect(n == 0 || shortBytesEqual(x.baseAddress!, y.baseAddress!, count: n), "length \(n)")
+                }
+                for i in 0..<n {
+                    var other = a
+                    other[i] ^= 0x40
+                    other.withUnsafeBufferPointer { y in
+                        #expect(!shortBytesEqual(x.baseAddress!, y.baseAddress!, count: n), "length \(n), byte \(i)")
+                    }
+                }
+            }
+        }
+    }
 }
