@@ -19,9 +19,14 @@ extension Machine {
         let limiter = limiter.map { Unmanaged.passUnretained($0) }
         let view = self.view.pointer
         return Machine.withInterpreter(request, view, maxRegisters) { vm in
-            Machine.decide(ring: ring, vm, machine, view: view, limiter: limiter) { limiter, rule, limit in
-                let id = String(decoding: UnsafeBufferPointer(rebasing: vm.requestBytes[agent.offset ..< agent.offset + agent.count]), as: UTF8.self)
-                return limiter._withUnsafeGuaranteedRef { $0.consume(rule: rule, agent: id, limit: limit, now: now) }
+            let bucket = view.pointee.index.bucket(for: vm.action)
+            return withUnsafeTemporaryAllocation(of: CandidateRun.self, capacity: 2 * IndexTables.maxRuns) { runs in
+                let candidates = view.pointee.index.candidates(bucket: bucket, resource: vm.resource, runs: runs)
+                return Machine.decide(ring: ring, vm, machine, view: view, limiter: limiter, candidates: candidates) { limiter, rule, limit in
+                    let id = String(decoding: UnsafeBufferPointer(rebasing: vm.requestBytes[agent.offset ..< agent.offset + agent.count]),
+                                    as: UTF8.self)
+                    return limiter._withUnsafeGuaranteedRef { $0.consume(rule: rule, agent: id, limit: limit, now: now) }
+                }
             }
         }
     }
@@ -62,20 +67,10 @@ extension Machine {
 
     /// The decision loop over the index's candidates. Reads only the stable tables, so it
     /// retains nothing; `consume` takes a rate-limit token (called only for limited rules).
-    private static func decide(ring: Int, _ vm: Interpreter, _ machine: Unmanaged<Machine>, view t: UnsafePointer<TableView>,
-                               limiter: Unmanaged<RateLimiter>?, consume: (Unmanaged<RateLimiter>, Int, Limit) -> Bool) -> Decision {
-        let bucket = t.pointee.index.bucket(for: vm.action)
-        return withUnsafeTemporaryAllocation(of: CandidateRun.self, capacity: 2 * IndexTables.maxRuns) { runs in
-            decideAmong(ring: ring, vm, machine, view: t, limiter: limiter, consume: consume,
-                        candidates: t.pointee.index.candidates(bucket: bucket, resource: vm.resource, runs: runs))
-        }
-    }
-
-    /// The decision loop proper, over `candidates`.
     @inline(__always)
-    private static func decideAmong(ring: Int, _ vm: Interpreter, _ machine: Unmanaged<Machine>, view t: UnsafePointer<TableView>,
-                                    limiter: Unmanaged<RateLimiter>?, consume: (Unmanaged<RateLimiter>, Int, Limit) -> Bool,
-                                    candidates: (deny: Candidates, allow: Candidates)) -> Decision {
+    private static func decide(ring: Int, _ vm: Interpreter, _ machine: Unmanaged<Machine>, view t: UnsafePointer<TableView>,
+                               limiter: Unmanaged<RateLimiter>?, candidates: (deny: Candidates, allow: Candidates),
+                               consume: (Unmanaged<RateLimiter>, Int, Limit) -> Bool) -> Decision {
         @inline(__always)
         func decision(_ index: Int, allowed: Bool, _ code: DecisionCode) -> Decision {
             Decision(allowed: allowed, code: code, ring: ring, source: .rule(t.pointee.rules[index].texts))
