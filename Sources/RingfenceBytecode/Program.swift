@@ -225,6 +225,8 @@ public struct SlotEntry: Sendable, Hashable, CustomStringConvertible {
 /// The request fields a slot can read.
 public enum SlotRoot: UInt8, Sendable, Hashable, CaseIterable {
     case agentID = 0, agentTrust, agentRing, agentConsensus, agentRoles, agentAttrs, action, resource, params, context
+    /// A URL resource's query and fragment (SPEC §3.1: readable in `when`, never matched).
+    case resourceQuery, resourceFragment
 
     /// How the root is written in expressions.
     public var spelling: String {
@@ -239,6 +241,8 @@ public enum SlotRoot: UInt8, Sendable, Hashable, CaseIterable {
         case .resource: "resource"
         case .params: "params"
         case .context: "context"
+        case .resourceQuery: "resource_query"
+        case .resourceFragment: "resource_fragment"
         }
     }
 

@@ -19,7 +19,7 @@ struct ExpressionChecker {
         ("id", .string), ("trust", .number), ("ring", .number), ("consensus", .bool), ("roles", .list), ("attrs", .dynamic),
     ]
     /// The roots a path can start with.
-    static let roots = ["agent", "action", "resource", "params", "context"]
+    static let roots = ["agent", "action", "resource", "resource_query", "resource_fragment", "params", "context"]
     /// Every function and its arity.
     static let functions: [String: Int] = [
         "has": 1, "glob": 2, "startsWith": 2, "endsWith": 2, "contains": 2, "lower": 1, "upper": 1, "len": 1,
@@ -225,12 +225,14 @@ struct ExpressionChecker {
         let segments = path.segments
         let root = segments[0]
         switch root.name {
-        case "action", "resource":
+        case "action", "resource", "resource_query", "resource_fragment":
             if segments.count > 1 {
                 report(.unknownField, Messages.noFields(root.name), segments[1].span)
                 return nil
             }
-            return (SlotEntry(root: root.name == "action" ? .action : .resource), .string)
+            let roots: [String: SlotRoot] = ["action": .action, "resource": .resource,
+                                             "resource_query": .resourceQuery, "resource_fragment": .resourceFragment]
+            return (SlotEntry(root: roots[root.name]!), .string)
         case "params", "context":
             guard segments.count > 1 else {
                 report(.unknownField, Messages.needsField(root.name), root.span)

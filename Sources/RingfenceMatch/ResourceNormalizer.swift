@@ -16,20 +16,12 @@
 //    A relative path that resolves to nothing becomes `.`.
 // 4. A resource without any `/` (`sales_db`, `users:42`) is returned unchanged.
 
-/// A resource after normalisation: its canonical text, or the verdict that it climbs above its root.
-public enum NormalizedResource: Sendable, Hashable {
-    /// The canonical resource text.
-    case normalized(String)
-    /// A `..` climbed above the root (absolute) or the start (relative); matches nothing.
-    case climbsAboveRoot
-}
-
 /// Canonicalises paths and URLs so that resource globs cannot be dodged with `.`, `..` or `//`.
 public enum ResourceNormalizer {
     /// Normalises `resource` by the rules at the top of this file.
     public static func normalize(_ resource: String) -> NormalizedResource {
         let utf8 = Array(resource.utf8)
-        guard utf8.contains(UInt8(ascii: "/")) else { return .normalized(resource) }
+        guard utf8.contains(UInt8(ascii: "/")) else { return .path(resource) }
         var output: [UInt8] = []
         output.reserveCapacity(utf8.count)
         if let authorityEnd = urlAuthorityEnd(utf8) {
@@ -40,14 +32,14 @@ public enum ResourceNormalizer {
             }
             if pathEnd > authorityEnd {
                 let path = decodeUnreserved(utf8[authorityEnd ..< pathEnd])
-                guard appendNormalizedPath(path[...], to: &output) else { return .climbsAboveRoot }
+                guard appendNormalizedPath(path[...], to: &output) else { return .unplaceable(reason: "the path climbs above its root") }
             }
             output.append(contentsOf: utf8[pathEnd...])
         } else {
-            guard appendNormalizedPath(utf8[...], to: &output) else { return .climbsAboveRoot }
+            guard appendNormalizedPath(utf8[...], to: &output) else { return .unplaceable(reason: "the path climbs above its root") }
         }
-        if output == utf8 { return .normalized(resource) }
-        return .normalized(String(decoding: output, as: UTF8.self))
+        if output == utf8 { return .path(resource) }
+        return .path(String(decoding: output, as: UTF8.self))
     }
 
     /// The index just past the authority when `bytes` is `scheme://authority…`, else nil.
@@ -103,8 +95,11 @@ public enum ResourceNormalizer {
             if length == 0 || (length == 1 && path[i] == dot) {
                 // empty (from `//` or the leading/trailing `/`) or `.`: dropped
             } else if length == 2 && path[i] == dot && path[i + 1] == dot {
-                guard let start = segmentStarts.popLast() else { return false }
-                output.removeSubrange(start...)
+                if let start = segmentStarts.popLast() {
+                    output.removeSubrange(start...)
+                } else if !absolute {
+                    return false  // a relative path cannot climb above its start
+                }  // at the root of an absolute path, `..` stays at the root (POSIX, RFC 3986)
             } else {
                 segmentStarts.append(output.count)
                 if absolute || output.count > base { output.append(slash) }

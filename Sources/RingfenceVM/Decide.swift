@@ -14,6 +14,9 @@ extension Machine {
         // The closures below capture only trivial values and unmanaged references, so deciding
         // retains no shared object (the machine and the limiter are kept alive by the caller).
         let ring = request.ring
+        if request.tooLarge {
+            return Decision(allowed: false, code: .error, ring: ring, source: .none, fault: .requestTooLarge)
+        }
         let agent = request.agent
         let machine = Unmanaged.passUnretained(self)
         let limiter = limiter.map { Unmanaged.passUnretained($0) }
@@ -21,7 +24,8 @@ extension Machine {
         return Machine.withInterpreter(request, view, maxRegisters) { vm in
             let bucket = view.pointee.index.bucket(for: vm.action)
             return withUnsafeTemporaryAllocation(of: CandidateRun.self, capacity: 2 * IndexTables.maxRuns) { runs in
-                let candidates = view.pointee.index.candidates(bucket: bucket, resource: vm.resource, runs: runs)
+                let candidates = view.pointee.index.candidates(bucket: bucket, resource: vm.resource,
+                                                               unplaceable: vm.resourceUnplaceable, runs: runs)
                 return Machine.decide(ring: ring, vm, machine, view: view, limiter: limiter, candidates: candidates) { limiter, rule, limit in
                     let id = String(decoding: UnsafeBufferPointer(rebasing: vm.requestBytes[agent.offset ..< agent.offset + agent.count]),
                                     as: UTF8.self)
@@ -43,6 +47,7 @@ extension Machine {
                                            _ body: (Interpreter) -> R) -> R {
         let actionRange = request.action
         let resourceRange = request.resource
+        let resourceUnplaceable = request.resourceUnplaceable
         return request.slots.withUnsafeBufferPointer { slots in
             request.arena.bytes.withUnsafeBufferPointer { requestBytes in
                 request.arena.items.withUnsafeBufferPointer { requestItems in
@@ -58,7 +63,7 @@ extension Machine {
                             constantItems: t.pointee.constantItems, registers: registers,
                             globs: t.pointee.globs, globSetStarts: t.pointee.globSetStarts, globSetMembers: t.pointee.globSetMembers,
                             regexes: t.pointee.regexes,
-                            action: action, resource: resource))
+                            action: action, resource: resource, resourceUnplaceable: resourceUnplaceable))
                     }
                 }
             }
@@ -72,14 +77,14 @@ extension Machine {
                                limiter: Unmanaged<RateLimiter>?, candidates: (deny: Candidates, allow: Candidates),
                                consume: (Unmanaged<RateLimiter>, Int, Limit) -> Bool) -> Decision {
         @inline(__always)
-        func decision(_ index: Int, allowed: Bool, _ code: DecisionCode) -> Decision {
-            Decision(allowed: allowed, code: code, ring: ring, source: .rule(t.pointee.rules[index].texts))
+        func decision(_ index: Int, allowed: Bool, _ code: DecisionCode, _ fault: RuleFault? = nil) -> Decision {
+            Decision(allowed: allowed, code: code, ring: ring, source: .rule(t.pointee.rules[index].texts), fault: fault)
         }
         for (index, exact) in candidates.deny {
             switch vm.run(entry: Int(t.pointee.rules[index].entry) &+ (exact ? 1 : 0)) {
             case .doesNotApply: continue
             case .applies: return decision(index, allowed: false, .denyRule)
-            case .error: return decision(index, allowed: false, .error)
+            case .error(let fault): return decision(index, allowed: false, .error, fault)
             }
         }
         // First-match policies (rule documents): the first rule that applies decides for its
@@ -92,7 +97,7 @@ extension Machine {
                 for index in policy.rules {
                     switch vm.run(entry: Int(t.pointee.rules[index].entry)) {
                     case .doesNotApply: continue
-                    case .error: return decision(index, allowed: false, .error)
+                    case .error(let fault): return decision(index, allowed: false, .error, fault)
                     case .applies:
                         if t.pointee.rules[index].isDeny { return decision(index, allowed: false, .denyRule) }
                         if documentAllow == nil { documentAllow = index }

@@ -50,9 +50,9 @@ struct DecisionTexts: Sendable, Hashable {
         limit.map { "rate limit of rule `\(rule ?? "")` is exhausted (\($0.count) per \($0.seconds)s per agent)" } ?? ""
     }
 
-    /// The reason when the rule could not be evaluated.
-    var errorReason: String {
-        "rule `\(rule ?? "")` could not be evaluated (a value in `when` has the wrong type); denied to fail closed"
+    /// The reason when the rule could not be evaluated because of `fault`.
+    func errorReason(_ fault: RuleFault) -> String {
+        "rule `\(rule ?? "")` could not be evaluated (\(fault.phrase)); denied to fail closed"
     }
 
     /// Interned texts by content.

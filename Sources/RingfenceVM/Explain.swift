@@ -46,9 +46,9 @@ private struct RecordingTrace: RuleTrace {
         return Int(target)
     }
 
-    mutating func failed(at pc: Int) -> RuleOutcome {
+    mutating func failed(at pc: Int, _ fault: RuleFault) -> RuleOutcome {
         failedAt = pc
-        return .error
+        return .error(fault)
     }
 }
 
@@ -76,9 +76,9 @@ extension Machine {
                         result = .rateLimit
                         detail = view.pointer.pointee.rules[index].texts.texts.rateLimitReason
                     }
-                case .error:
+                case .error(let fault):
                     result = .whenError
-                    detail = trace.failedAt.map { describeError(at: $0, rule: rule, vm) } ?? "a value has the wrong type"
+                    detail = trace.failedAt.map { describeError(at: $0, fault, rule: rule, vm) } ?? fault.phrase
                 case .doesNotApply:
                     (result, detail) = describeMiss(trace.lastBranch, rule: rule, request: request, vm)
                 }
@@ -95,9 +95,7 @@ extension Machine {
             return (.actionMismatch, "action `\(text(vm.action))` matches none of \(patterns(Int(code[pc].b)))")
         case .matchResource:
             guard let resource = vm.resource else {
-                return (.resourceMismatch, request.resourceClimbs
-                    ? "the resource climbs above its root, so it matches no pattern"
-                    : "the request has no resource; the rule needs one of \(patterns(Int(code[pc].b)))")
+                return (.resourceMismatch, "the request has no resource; the rule needs one of \(patterns(Int(code[pc].b)))")
             }
             return (.resourceMismatch, "resource `\(text(resource))` matches none of \(patterns(Int(code[pc].b)))")
         case .jumpIfTrue:
@@ -109,14 +107,18 @@ extension Machine {
         }
     }
 
-    private func describeError(at pc: Int, rule: RuleEntry, _ vm: Interpreter) -> String {
+    private func describeError(at pc: Int, _ fault: RuleFault, rule: RuleEntry, _ vm: Interpreter) -> String {
         let ins = code[pc]
-        guard let op = ins.op else { return "a value has the wrong type" }
+        guard let op = ins.op else { return fault.phrase }
+        if fault == .unplaceableResource {
+            return "the resource cannot be placed (a path climbing above its start, or a url that cannot be parsed), "
+                + "so a rule that matches on it cannot be evaluated"
+        }
+        if fault == .regexBudget {
+            return "`\(describeInstruction(pc, rule: rule))` went over the decision's regex work budget"
+        }
         if op == .loadSlot {
-            let slot = program.slots[Int(ins.c)]
-            return slot.root == .resource
-                ? "the resource climbs above its root, so `resource` cannot be read"
-                : "`\(slot)` cannot be computed (it is not a string)"
+            return "`\(program.slots[Int(ins.c)])` cannot be computed (it is not a string)"
         }
         let what = op.info.format == .aj ? "`\(describe(Int(ins.a), rule: rule, before: pc))` is not a boolean"
             : "`\(describeInstruction(pc, rule: rule))` has operands of the wrong type"

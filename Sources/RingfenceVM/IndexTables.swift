@@ -165,15 +165,17 @@ extension IndexTables {
     /// The deny and allow candidates of `bucket` (nil: the action has no bucket) and the wildcards
     /// for `resource`, collected into the two halves of `runs` (at least `2 * maxRuns` long).
     @inline(__always)
-    func candidates(bucket: Int?, resource: UnsafeBufferPointer<UInt8>?,
+    func candidates(bucket: Int?, resource: UnsafeBufferPointer<UInt8>?, unplaceable: Bool = false,
                     runs: UnsafeMutableBufferPointer<CandidateRun>) -> (deny: Candidates, allow: Candidates) {
         let half = runs.count / 2
         let w = wildcardBucket
         func gather(_ effect: Int, _ list: UnsafeBufferPointer<Int32>, _ starts: UnsafeBufferPointer<Int32>,
                     into buffer: UnsafeMutableBufferPointer<CandidateRun>) -> Candidates {
             var n = 0
-            var collected = true
-            if let bucket { collected = tries.collect(list: 2 * bucket + effect, resource: resource, exact: true, into: buffer, count: &n) }
+            // An unplaceable resource makes every rule with a resource test an error, so those
+            // rules must run: take the whole lists.
+            var collected = !unplaceable
+            if collected, let bucket { collected = tries.collect(list: 2 * bucket + effect, resource: resource, exact: true, into: buffer, count: &n) }
             if collected { collected = tries.collect(list: 2 * w + effect, resource: resource, exact: false, into: buffer, count: &n) }
             if !collected {
                 // More prefix nodes on the path than runs: take the whole lists (always correct).

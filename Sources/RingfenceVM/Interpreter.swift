@@ -12,19 +12,19 @@ protocol RuleTrace {
     /// The conditional instruction at `pc` branches to `target` (for MACT/MRES: nothing
     /// matched); returns the target.
     mutating func branch(from pc: Int, to target: UInt32) -> Int
-    /// The instruction at `pc` hit a run-time error; returns `.error`.
-    mutating func failed(at pc: Int) -> RuleOutcome
+    /// The instruction at `pc` hit a run-time error (`fault`); returns `.error(fault)`.
+    mutating func failed(at pc: Int, _ fault: RuleFault) -> RuleOutcome
 }
 
 /// The trace of the decision path: records nothing.
 struct NoTrace: RuleTrace {
     @inline(__always) mutating func branch(from pc: Int, to target: UInt32) -> Int { Int(target) }
-    @inline(__always) mutating func failed(at pc: Int) -> RuleOutcome { .error }
+    @inline(__always) mutating func failed(at pc: Int, _ fault: RuleFault) -> RuleOutcome { .error(fault) }
 }
 
 /// How a rule body ended.
-enum RuleOutcome {
-    case applies, doesNotApply, error
+enum RuleOutcome: Equatable {
+    case applies, doesNotApply, error(RuleFault)
 }
 
 /// The dispatch loop over one verified rule body.
@@ -45,7 +45,10 @@ struct Interpreter {
     let globSetMembers: UnsafeBufferPointer<Int32>
     let regexes: UnsafeBufferPointer<Unmanaged<Regex>>
     let action: UnsafeBufferPointer<UInt8>
+    /// The normalised resource's bytes; nil when the request has none or it cannot be placed.
     let resource: UnsafeBufferPointer<UInt8>?
+    /// True when the request has a resource that cannot be placed (matching on it is an error).
+    let resourceUnplaceable: Bool
 
     /// The opcode of a verified instruction. Opcodes are numbered from 0 in declaration order
     /// (`InstructionSetTests` pins this), so the byte is the enum's own representation; reading
@@ -108,12 +111,14 @@ struct Interpreter {
             case .matchResource:
                 if let resource {
                     if !matchesAny(Int(ins.b), resource) { pc = trace.branch(from: pc - 1, to: ins.c) }
+                } else if resourceUnplaceable {
+                    return trace.failed(at: pc - 1, .unplaceableResource)
                 } else {
                     pc = trace.branch(from: pc - 1, to: ins.c)
                 }
             case .loadSlot:
                 let v = slots[Int(ins.c)]
-                if v.tag == .error { return trace.failed(at: pc - 1) }
+                if v.tag == .error { return trace.failed(at: pc - 1, v.fault) }
                 regs[Int(ins.a)] = v
             case .loadConstant:
                 regs[Int(ins.a)] = constants[Int(ins.c)]
@@ -147,7 +152,7 @@ struct Interpreter {
                 } else if x.tag == .string, y.tag == .string {
                     order = compareBytes(bytes(x), bytes(y))
                 } else {
-                    return trace.failed(at: pc - 1)
+                    return trace.failed(at: pc - 1, .typeMismatch)
                 }
                 let result: Bool
                 switch Interpreter.opcode(ins) {
@@ -174,7 +179,7 @@ struct Interpreter {
                 } else if haystack.tag == .string, needle.tag == .string {
                     regs[Int(ins.a)] = .bool(containsBytes(bytes(haystack), bytes(needle)))
                 } else {
-                    return trace.failed(at: pc - 1)
+                    return trace.failed(at: pc - 1, .typeMismatch)
                 }
             case .startsWith, .endsWith:
                 let s = regs[Int(ins.b)], p = regs[Int(ins.c)]
@@ -189,7 +194,7 @@ struct Interpreter {
                     }
                     regs[Int(ins.a)] = .bool(ok)
                 } else {
-                    return trace.failed(at: pc - 1)
+                    return trace.failed(at: pc - 1, .typeMismatch)
                 }
             case .regex:
                 let s = regs[Int(ins.b)]
@@ -199,10 +204,10 @@ struct Interpreter {
                     switch regexes[Int(ins.c)]._withUnsafeGuaranteedRef({ $0.search(bytes(s)) }) {
                     case .match: regs[Int(ins.a)] = .bool(true)
                     case .noMatch: regs[Int(ins.a)] = .bool(false)
-                    case .error: return trace.failed(at: pc - 1)
+                    case .error: return trace.failed(at: pc - 1, .regexBudget)
                     }
                 } else {
-                    return trace.failed(at: pc - 1)
+                    return trace.failed(at: pc - 1, .typeMismatch)
                 }
             case .glob:
                 let s = regs[Int(ins.b)]
@@ -211,7 +216,7 @@ struct Interpreter {
                 } else if s.tag == .string {
                     regs[Int(ins.a)] = .bool(globs[Int(ins.c)]._withUnsafeGuaranteedRef { $0.matches(bytes(s)) })
                 } else {
-                    return trace.failed(at: pc - 1)
+                    return trace.failed(at: pc - 1, .typeMismatch)
                 }
             case .length:
                 let s = regs[Int(ins.b)]
@@ -222,7 +227,7 @@ struct Interpreter {
                     for byte in bytes(s) where byte & 0xC0 != 0x80 { n += 1 }
                     regs[Int(ins.a)] = .number(Double(n))
                 case .list: regs[Int(ins.a)] = .number(Double(s.count))
-                default: return trace.failed(at: pc - 1)
+                default: return trace.failed(at: pc - 1, .typeMismatch)
                 }
             case .jumpIfFalse:
                 let v = regs[Int(ins.a)]
@@ -231,14 +236,14 @@ struct Interpreter {
                 } else if v.tag == .absent {
                     pc = trace.branch(from: pc - 1, to: ins.c)
                 } else {
-                    return trace.failed(at: pc - 1)
+                    return trace.failed(at: pc - 1, .typeMismatch)
                 }
             case .jumpIfTrue:
                 let v = regs[Int(ins.a)]
                 if v.tag == .bool {
                     if v.boolean { pc = trace.branch(from: pc - 1, to: ins.c) }
                 } else if v.tag != .absent {
-                    return trace.failed(at: pc - 1)
+                    return trace.failed(at: pc - 1, .typeMismatch)
                 }
             }
         }

@@ -87,6 +87,28 @@ public enum DecisionCode: String, Sendable, Hashable, CaseIterable {
     case error
 }
 
+/// Why a rule could not be evaluated (a decision with code `error` names one, SPEC §3.2).
+public enum RuleFault: UInt8, Sendable, Hashable, CaseIterable {
+    /// A value in `when` has the wrong type for its operation.
+    case typeMismatch
+    /// Regex matching went over the decision's work budget, or its subject is too long.
+    case regexBudget
+    /// The resource cannot be placed (it climbs above its start, or is a URL that cannot be parsed).
+    case unplaceableResource
+    /// The request is too large to decide (SPEC §3.1): refused whole, before any rule runs.
+    case requestTooLarge
+
+    /// The phrase a generated reason uses, e.g. "a value in `when` has the wrong type".
+    public var phrase: String {
+        switch self {
+        case .typeMismatch: "a value in `when` has the wrong type"
+        case .regexBudget: "regex matching went over its work budget"
+        case .unplaceableResource: "the resource cannot be placed"
+        case .requestTooLarge: "the request is too large to decide"
+        }
+    }
+}
+
 /// The outcome for one request (SPEC §1).
 ///
 /// A decision made by a machine refers to its rule's texts by an interned pointer (see
@@ -101,6 +123,8 @@ public struct Decision: Sendable, Hashable {
     public let code: DecisionCode
     /// The agent's effective ring.
     public let ring: Int
+    /// For code `error`: why the deciding rule could not be evaluated.
+    public let fault: RuleFault?
     /// Where the texts come from.
     let source: Source
 
@@ -136,10 +160,11 @@ public struct Decision: Sendable, Hashable {
 
     /// A machine's decision.
     @inline(__always)
-    init(allowed: Bool, code: DecisionCode, ring: Int, source: Source) {
+    init(allowed: Bool, code: DecisionCode, ring: Int, source: Source, fault: RuleFault? = nil) {
         self.allowed = allowed
         self.code = code
         self.ring = ring
+        self.fault = fault
         self.source = source
     }
 
@@ -164,14 +189,14 @@ public struct Decision: Sendable, Hashable {
     /// The rule's reason or a generated one.
     public var reason: String {
         switch source {
-        case .none: Decision.defaultReason
+        case .none: fault.map { "\($0.phrase); refused to fail closed" } ?? Decision.defaultReason
         case .policyDefault(let ref): ref.texts.decided
         case .given(let given): given.reason
         case .rule(let ref):
             switch code {
             case .ring: ref.texts.ringReason(ring)
             case .rateLimit: ref.texts.rateLimitReason
-            case .error: ref.texts.errorReason
+            case .error: ref.texts.errorReason(fault ?? .typeMismatch)
             case .allow, .denyRule, .default: ref.texts.decided
             }
         }
@@ -185,7 +210,7 @@ public struct Decision: Sendable, Hashable {
 
     /// Equal outcome, ring and texts.
     public static func == (a: Decision, b: Decision) -> Bool {
-        guard a.allowed == b.allowed, a.code == b.code, a.ring == b.ring else { return false }
+        guard a.allowed == b.allowed, a.code == b.code, a.ring == b.ring, a.fault == b.fault else { return false }
         switch (a.source, b.source) {
         case (.none, .none): return true
         case (.rule(let x), .rule(let y)) where x == y: return true
@@ -199,6 +224,7 @@ public struct Decision: Sendable, Hashable {
         hasher.combine(allowed)
         hasher.combine(code)
         hasher.combine(ring)
+        hasher.combine(fault)
         hasher.combine(policy)
         hasher.combine(rule)
         hasher.combine(reason)

@@ -9,13 +9,16 @@ public struct PreparedRequest: Sendable {
     var arena: Arena
     /// The action's bytes in the arena.
     var action: (offset: Int, count: Int)
-    /// The normalised resource's bytes, or nil when absent or climbing above its root.
+    /// The normalised resource's bytes (a URL's canonical form without query and fragment), or
+    /// nil when absent or unplaceable.
     var resource: (offset: Int, count: Int)?
     /// The agent's effective ring (SPEC §3.3).
     public let ring: Int
-    /// True when the request's resource climbs above its root (it then matches nothing).
-    public var resourceClimbs: Bool { resource == nil && resourceWasGiven }
-    private var resourceWasGiven = false
+    /// True when the request has a resource that cannot be placed (SPEC §3.1): every rule that
+    /// matches on the resource then errors.
+    public private(set) var resourceUnplaceable = false
+    /// True when the request is too large to decide (SPEC §3.1): it is refused, never decided.
+    public private(set) var tooLarge = false
     /// The agent id, the rate limiter's key.
     public let agentID: String
     /// The agent id's bytes in the arena (what deciding reads, so it copies no string).
@@ -23,8 +26,10 @@ public struct PreparedRequest: Sendable {
     /// `context.time` as seconds since 1970, when the request carries a valid RFC 3339 time.
     public let time: Double?
 
-    /// The largest arena a request may fill (registers address it with 32-bit offsets).
-    static let maxArenaBytes = 1 << 30
+    /// The most string bytes a request may hold once decoded (documented in docs/language.md).
+    public static let maxRequestBytes = 16 << 20
+    /// The most list items a request may hold once decoded.
+    public static let maxRequestItems = 1 << 20
 
     /// Decodes `request` into the slot layout of `machine`.
     public init(_ request: Request, for machine: Machine) {
@@ -35,15 +40,27 @@ public struct PreparedRequest: Sendable {
         let agentRegister = arena.string(request.agent.id, space: Register.requestSpace)
         agent = (Int(agentRegister.offset), Int(agentRegister.count))
         var resourceRegister = Register.absent
+        var queryRegister = Register.absent
+        var fragmentRegister = Register.absent
+        var resourceText: String?
         resource = nil
         if let raw = request.resource {
-            resourceWasGiven = true
             switch ResourceNormalizer.normalize(raw) {
-            case .normalized(let s):
-                resourceRegister = arena.string(s, space: Register.requestSpace)
+            case .path(let text):
+                resourceText = text
+            case .url(let url):
+                resourceText = url.canonical
+                if let query = url.query { queryRegister = arena.string(query, space: Register.requestSpace) }
+                if let fragment = url.fragment { fragmentRegister = arena.string(fragment, space: Register.requestSpace) }
+            case .unplaceable:
+                resourceRegister = .error(.unplaceableResource)
+                queryRegister = .error(.unplaceableResource)
+                fragmentRegister = .error(.unplaceableResource)
+                resourceUnplaceable = true
+            }
+            if let resourceText {
+                resourceRegister = arena.string(resourceText, space: Register.requestSpace)
                 resource = (Int(resourceRegister.offset), Int(resourceRegister.count))
-            case .climbsAboveRoot:
-                resourceRegister = .error
             }
         }
         ring = PreparedRequest.effectiveRing(request.agent, program.thresholds)
@@ -60,6 +77,8 @@ public struct PreparedRequest: Sendable {
             switch entry.root {
             case .action: reg = actionRegister
             case .resource: reg = resourceRegister
+            case .resourceQuery: reg = queryRegister
+            case .resourceFragment: reg = fragmentRegister
             case .agentRing: reg = .number(Double(ring))
             case .agentID: source = .string(request.agent.id); reg = .absent
             case .agentTrust: source = request.agent.trust.map(Value.number); reg = .absent
@@ -71,13 +90,13 @@ public struct PreparedRequest: Sendable {
             }
             if entry.transforms.isEmpty {
                 if let source { reg = arena.value(source, space: Register.requestSpace) }
-            } else {
+            } else if reg.tag != .error {
                 // lower/upper are applied here, once, so deciding never builds a string.
                 var text: String?
                 if let source {
                     if case .string(let s) = source { text = s }
                 } else if reg.tag == .string {
-                    text = entry.root == .action ? request.action : PreparedRequest.resourceText(request)
+                    text = String(decoding: arena.bytes[Int(reg.offset) ..< Int(reg.offset) + Int(reg.count)], as: UTF8.self)
                 }
                 if var s = text {
                     for t in entry.transforms { s = t == .lower ? s.lowercased() : s.uppercased() }
@@ -88,20 +107,17 @@ public struct PreparedRequest: Sendable {
             }
             slots.append(reg)
         }
-        if arena.bytes.count > PreparedRequest.maxArenaBytes || arena.items.count > PreparedRequest.maxArenaBytes {
-            // Offsets would not fit the registers: make every value an error, which fails closed.
+        if arena.bytes.count > PreparedRequest.maxRequestBytes || arena.items.count > PreparedRequest.maxRequestItems {
+            // Refused whole (SPEC §3.1): `decide` answers deny with code `error` and reads nothing.
+            tooLarge = true
             slots = slots.map { _ in .error }
             arena = Arena()
             action = (0, 0)
+            agent = (0, 0)
             resource = nil
         }
         self.slots = slots
         self.arena = arena
-    }
-
-    private static func resourceText(_ request: Request) -> String? {
-        guard let raw = request.resource, case .normalized(let s) = ResourceNormalizer.normalize(raw) else { return nil }
-        return s
     }
 
     /// Follows `path` through nested objects; nil when any step is missing or not an object.

@@ -39,8 +39,16 @@ struct Register {
 
     /// An absent value.
     static let absent = Register(tag: .absent, space: 0, boolean: false, number: 0, offset: 0, count: 0)
-    /// The error marker.
-    static let error = Register(tag: .error, space: 0, boolean: false, number: 0, offset: 0, count: 0)
+    /// The error marker for a value of the wrong type.
+    static let error = Register.error(.typeMismatch)
+
+    /// The error marker for `fault` (kept in `space`, which errors do not otherwise use).
+    static func error(_ fault: RuleFault) -> Register {
+        Register(tag: .error, space: fault.rawValue, boolean: false, number: 0, offset: 0, count: 0)
+    }
+
+    /// The fault an error marker carries.
+    var fault: RuleFault { RuleFault(rawValue: space) ?? .typeMismatch }
 
     /// A boolean value.
     static func bool(_ b: Bool) -> Register { Register(tag: .bool, space: 0, boolean: b, number: 0, offset: 0, count: 0) }

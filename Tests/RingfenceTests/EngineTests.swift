@@ -80,7 +80,10 @@ import Synchronization
         #expect(escape.code == .default)
         let above = e.evaluate(Request(agent: Agent(id: "a", trust: 0.85), action: "fs.read",
                                        resource: "/../workspace/a", params: ["method": .string("GET")]))
-        #expect(above.code == .default)
+        #expect(above.code == .allow, "`..` at the root stays at the root")
+        let relative = e.evaluate(Request(agent: Agent(id: "a", trust: 0.85), action: "fs.read",
+                                          resource: "../workspace/a", params: ["method": .string("GET")]))
+        #expect(relative.code == .default, "a relative path climbing above its start cannot be placed")
     }
 
     @Test func denyOverridesAndRingGates() throws {
@@ -219,9 +222,10 @@ import Synchronization
         let rule = try #require(read.rules.first { $0.rule == "read-workspace" })
         #expect(rule.result == .whenFalse)
         #expect(rule.detail == #"`params["method"] == "GET"` is false (params["method"] is "POST")"#)
-        let escape = e.explain(Request(agent: Agent(id: "a", trust: 0.9), action: "fs.read", resource: "/../etc"))
-        #expect(escape.rules.first?.result == .resourceMismatch)
-        #expect(escape.rules.first?.detail == "the resource climbs above its root, so it matches no pattern")
+        let escape = e.explain(Request(agent: Agent(id: "a", trust: 0.9), action: "fs.read", resource: "../etc"))
+        #expect(escape.rules.first?.result == .whenError)
+        #expect(escape.rules.first?.detail == "the resource cannot be placed (a path climbing above its start, or a url that "
+            + "cannot be parsed), so a rule that matches on it cannot be evaluated")
         let broken = e.explain(Request(agent: Agent(id: "a", trust: 0.9), action: "database.query", params: ["query": .number(1)]))
         let deny = try #require(broken.rules.first { $0.rule == "block-destructive-sql" })
         #expect(deny.result == .whenError && deny.decided)
