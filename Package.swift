@@ -31,8 +31,9 @@ let package = Package(
         .target(name: "RingfenceCompiler", dependencies: [
             "RingfenceDiagnostics", "RingfenceSyntax", "RingfenceBytecode", "RingfenceMatch",
         ]),
+        .target(name: "RingfenceRuntime", dependencies: ["RingfenceBytecode", "RingfenceVM"]),
         .target(name: "Ringfence", dependencies: [
-            "RingfenceDiagnostics", "RingfenceSyntax", "RingfenceBytecode", "RingfenceVM", "RingfenceCompiler",
+            "RingfenceDiagnostics", "RingfenceSyntax", "RingfenceBytecode", "RingfenceVM", "RingfenceCompiler", "RingfenceRuntime",
         ]),
         .target(name: "CAllocationCounter"),
         .target(name: "RingfenceCommands", dependencies: [
@@ -45,7 +46,7 @@ let package = Package(
         .testTarget(name: "RingfenceTests", dependencies: [
             "CAllocationCounter",
             "Ringfence", "RingfenceCommands", "RingfenceSyntax", "RingfenceMatch",
-            "RingfenceBytecode", "RingfenceVM", "RingfenceCompiler", "RingfenceDiagnostics",
+            "RingfenceBytecode", "RingfenceVM", "RingfenceCompiler", "RingfenceDiagnostics", "RingfenceRuntime",
         ], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]

@@ -2,6 +2,7 @@
 @_exported import RingfenceCompiler
 @_exported import RingfenceDiagnostics
 @_exported import RingfenceVM
+@_exported import RingfenceRuntime
 
 #if canImport(Glibc)
 import Glibc
@@ -99,10 +100,10 @@ public final class Engine: Sendable {
     /// Decides on a request.
     public func evaluate(_ request: Request) -> Decision { evaluate(prepare(request)) }
 
-    /// Decides on a prepared request; allocates nothing unless a rate limit is consulted.
+    /// Decides on a prepared request; allocates nothing unless a rate limit meets a new agent.
     public func evaluate(_ request: borrowing PreparedRequest) -> Decision {
-        let now = machine.usesRateLimits ? currentTime(request) : 0
-        return machine.decide(request, limiter: limiter, now: now)
+        let now = machine.usesRateLimits ? RuleLimitGate.nanoseconds(currentTime(request)) : 0
+        return machine.decide(request, gate: RuleLimitGate(limiter, now: now))
     }
 
     private func currentTime(_ request: borrowing PreparedRequest) -> Double {

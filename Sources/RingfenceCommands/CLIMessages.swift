@@ -23,6 +23,8 @@ enum CLIMessages {
 
     /// An `eval` input without a single request.
     static let noRequests = "the input holds no request; expected a json request or json lines"
+    /// A request over the decoding limits (`PreparedRequest.maxRequestBytes`, `maxRequestItems`).
+    static let requestTooLarge = "the request is too large to decide (more than 16 MiB of text or 1,048,576 list items); refused"
 
     /// `eval` without exactly one of `-p` and `-b`.
     static let policiesOrBundle = "give policies with `-p PATH…` or a bundle with `-b BUNDLE`, not both"

@@ -7,25 +7,7 @@ enum EngineLoader {
     static func load(policies: [String], bundle: String?, timeSource: Engine.TimeSource,
                      clock: @escaping @Sendable () -> Double = Engine.systemClock, io: CommandIO) -> Result<Engine, ExitStatus> {
         if let bundle {
-            let bytes: [UInt8]
-            switch FileAccess.read(bundle) {
-            case .success(let read): bytes = read
-            case .failure(let failure):
-                let diagnostic = Diagnostic(.fileUnreadable, CLIMessages.cannotRead(failure.path, reason: failure.reason),
-                                            at: SourceLocation(file: bundle, line: 1, column: 1))
-                io.err(diagnostic.description + "\n")
-                return .failure(ExitStatus(code: 2))
-            }
-            do {
-                return .success(try Engine(bundle: bytes, timeSource: timeSource, clock: clock))
-            } catch {
-                switch error {
-                case .bundle(let refused): io.err("\(bundle): \(refused.description)\n")
-                case .load(let message): io.err("\(bundle): error[\(DiagnosticCode.bundleMalformed.rawValue)]: \(message)\n")
-                case .compile(let diagnostics, let sources): io.err(DiagnosticRenderer.text(diagnostics, sources: sources) + "\n")
-                }
-                return .failure(ExitStatus(code: 2))
-            }
+            return loadBundle(bundle, timeSource: timeSource, clock: clock, io: io).map(\.engine)
         }
         let result = Compiler.compile(paths: policies)
         PolicyCompilation.report(result, to: io)
@@ -37,6 +19,40 @@ enum EngineLoader {
             io.err(error.description + "\n")
             return .failure(ExitStatus(code: 1))
         }
+    }
+}
+
+extension EngineLoader {
+    /// Reads, decodes and verifies the bundle at `path` and builds its engine — the one way every
+    /// command loads a bundle, so `inspect` shows only what `eval` would run. A file that is
+    /// refused is reported on stderr with exit status 2.
+    static func loadBundle(_ path: String, timeSource: Engine.TimeSource = .clock,
+                           clock: @escaping @Sendable () -> Double = Engine.systemClock,
+                           io: CommandIO) -> Result<(header: Bundle.Header, size: Int, engine: Engine), ExitStatus> {
+        let bytes: [UInt8]
+        switch FileAccess.read(path) {
+        case .success(let read): bytes = read
+        case .failure(let failure):
+            let diagnostic = Diagnostic(.fileUnreadable, CLIMessages.cannotRead(failure.path, reason: failure.reason),
+                                        at: SourceLocation(file: path, line: 1, column: 1))
+            io.err(diagnostic.description + "\n")
+            return .failure(ExitStatus(code: 2))
+        }
+        do {
+            let (header, program) = try Bundle.decode(bytes)
+            return .success((header, bytes.count, try Engine(program: program, timeSource: timeSource, clock: clock)))
+        } catch let refused as BundleError {
+            io.err("\(path): \(refused.description)\n")
+        } catch let error as RingfenceError {
+            switch error {
+            case .bundle(let refused): io.err("\(path): \(refused.description)\n")
+            case .load(let message): io.err("\(path): error[\(DiagnosticCode.bundleMalformed.rawValue)]: \(message)\n")
+            case .compile(let diagnostics, let sources): io.err(DiagnosticRenderer.text(diagnostics, sources: sources) + "\n")
+            }
+        } catch {
+            io.err("\(path): error[\(DiagnosticCode.bundleMalformed.rawValue)]: \(error)\n")
+        }
+        return .failure(ExitStatus(code: 2))
     }
 }
 

@@ -150,6 +150,7 @@ struct EvalCommand: RingfenceSubcommand {
         @Sendable func outcome(_ element: JSONLinesReader.Element) -> Outcome {
             do {
                 let prepared = engine.prepare(try element.request())
+                if prepared.tooLarge { return .failed(tooLarge(element)) }
                 return decideHere ? .decided(engine.evaluate(prepared)) : .prepared(prepared)
             } catch {
                 return .failed(error)
@@ -170,16 +171,23 @@ struct EvalCommand: RingfenceSubcommand {
         return results.take()
     }
 
+    /// The error for a request too large to decide (SPEC §3.1: refused, never decided).
+    static func tooLarge(_ element: JSONLinesReader.Element) -> RequestError {
+        RequestError(code: .requestTooLarge, message: CLIMessages.requestTooLarge, line: element.line)
+    }
+
     /// Requests handed to a thread at a time.
     static let chunkSize = 64
 
     /// Decides and prints one request with its explanation line.
     private func explainOne(_ element: JSONLinesReader.Element, inputName: String, engine: Engine, output: OutputBuffer,
                             io: CommandIO, tally: inout Tally) {
-        do {
+        do throws(RequestError) {
             // Explaining decides exactly as `evaluate` does; each decision is followed by one
             // `{"explain": …}` line so the output stays JSON Lines.
-            let explanation = engine.explain(try element.request())
+            let request = try element.request()
+            if engine.prepare(request).tooLarge { throw Self.tooLarge(element) }
+            let explanation = engine.explain(request)
             output.line(explanation.decision.jsonLine)
             output.line("{\"explain\":" + explanation.jsonText + "}")
             tally.decided += 1

@@ -16,24 +16,14 @@ struct InspectCommand: RingfenceSubcommand {
     @Argument(help: ArgumentHelp("A bundle written by `compile`.", valueName: "bundle"))
     var bundle: String
 
-    /// Reads, verifies and prints the bundle.
+    /// Reads, verifies (exactly as `eval -b` does) and prints the bundle.
     func execute(_ io: CommandIO) -> Int32 {
-        let bytes: [UInt8]
-        switch FileAccess.read(bundle) {
-        case .success(let read): bytes = read
-        case .failure(let failure):
-            let diagnostic = Diagnostic(.fileUnreadable, CLIMessages.cannotRead(failure.path, reason: failure.reason),
-                                        at: SourceLocation(file: bundle, line: 1, column: 1))
-            io.err(diagnostic.description + "\n")
-            return 2
-        }
-        do {
-            let (header, program) = try Bundle.decode(bytes)
-            io.out(BundleReport.render(path: bundle, size: bytes.count, header: header, program: program) + "\n")
+        switch EngineLoader.loadBundle(bundle, io: io) {
+        case .success(let loaded):
+            io.out(BundleReport.render(path: bundle, size: loaded.size, header: loaded.header, program: loaded.engine.program) + "\n")
             return 0
-        } catch {
-            io.err("\(bundle): \(error.description)\n")
-            return 2
+        case .failure(let status):
+            return status.code
         }
     }
 }

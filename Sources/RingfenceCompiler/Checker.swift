@@ -25,7 +25,7 @@ struct ExpressionChecker {
         "has": 1, "glob": 2, "startsWith": 2, "endsWith": 2, "contains": 2, "lower": 1, "upper": 1, "len": 1,
     ]
 
-    private mutating func report(_ code: DiagnosticCode, _ message: String, _ span: Span, help: String? = nil) {
+    mutating func report(_ code: DiagnosticCode, _ message: String, _ span: Span, help: String? = nil) {
         diagnostics.append(Diagnostic(code, message, at: source.location(at: span.start, rawLine: rawLine), length: span.length, help: help))
     }
 

@@ -145,6 +145,7 @@ public enum Compiler {
                     case .success(let expression):
                         var checker = ExpressionChecker(source: when, rawLine: sources[when.location.file]?.line(when.location.line))
                         typed = checker.checkCondition(expression)
+                        if typed != nil, rule.effect.value == .deny { checker.lintAbsentComparisons(expression) }
                         diagnostics += checker.diagnostics
                         if typed == nil { ok = false }
                     }

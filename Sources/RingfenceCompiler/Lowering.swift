@@ -24,9 +24,13 @@ final class ProgramBuilder {
         intern(k, &constantIndex) { program.constants.append($0) }
     }
 
-    /// Returns the index of glob `g`, adding it when new.
+    /// Returns the index of glob `g` (stored in its canonical form, so a URL pattern's literal
+    /// prefix is a prefix of every resource it matches), adding it when new.
     func glob(_ g: GlobEntry) -> UInt32 {
-        intern(g, &globIndex) { program.globs.append($0) }
+        var canonical = g
+        // The checker has compiled every pattern already, so canonicalising cannot fail here.
+        canonical.pattern = (try? Glob.canonicalPattern(g.pattern, separator: g.separator)) ?? g.pattern
+        return intern(canonical, &globIndex) { program.globs.append($0) }
     }
 
     /// Returns the index of regex `x`, adding it when new.

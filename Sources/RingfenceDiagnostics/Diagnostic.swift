@@ -49,7 +49,7 @@ public struct Diagnostic: Sendable, Hashable, Error, CustomStringConvertible {
 
     /// The one-line `file:line:col: error[CODE]: message` form.
     public var description: String {
-        "\(location): \(severity.rawValue)[\(code.rawValue)]: \(message)"
+        TerminalText.escape("\(location): \(severity.rawValue)[\(code.rawValue)]: \(message)")
     }
 }
 

@@ -107,6 +107,7 @@ public struct DiagnosticCode: RawRepresentable, Hashable, Sendable, Comparable {
     public static let notAPath = DiagnosticCode(rawValue: "RF3012")
     public static let expressionTooLarge = DiagnosticCode(rawValue: "RF3013")
     public static let listNotLiteral = DiagnosticCode(rawValue: "RF3014")
+    public static let absentComparison = DiagnosticCode(rawValue: "RF3015")
 
     // MARK: RF4xxx — rules, rings, limits
     public static let ringOutOfRange = DiagnosticCode(rawValue: "RF4001")
@@ -132,6 +133,7 @@ public struct DiagnosticCode: RawRepresentable, Hashable, Sendable, Comparable {
     public static let requestWrongType = DiagnosticCode(rawValue: "RF6004")
     public static let requestOutOfRange = DiagnosticCode(rawValue: "RF6005")
     public static let requestUnknownField = DiagnosticCode(rawValue: "RF6006")
+    public static let requestTooLarge = DiagnosticCode(rawValue: "RF6007")
 
     // MARK: RF7xxx — sagas
     public static let sagaMissingKey = DiagnosticCode(rawValue: "RF7001")
@@ -208,6 +210,8 @@ public struct DiagnosticCode: RawRepresentable, Hashable, Sendable, Comparable {
         e(.notAPath, .error, "not-a-path", "A field access (`.x` or `[\"x\"]`) follows something that is not a path."),
         e(.expressionTooLarge, .error, "expression-too-large", "An expression needs more registers or code than a rule may use."),
         e(.listNotLiteral, .error, "list-not-literal", "A list literal holds something other than string, number, boolean or null literals."),
+        e(.absentComparison, .warning, "absent-comparison",
+          "A deny rule compares a value that may be absent with `!=`; absent makes it false, so the rule does not apply to requests without the value."),
 
         e(.ringOutOfRange, .error, "ring-out-of-range", "A ring is not a whole number from 0 to 3."),
         e(.invalidThresholds, .error, "invalid-thresholds", "Ring thresholds are outside [0, 1] or `privileged` is not above `standard`."),
@@ -228,8 +232,10 @@ public struct DiagnosticCode: RawRepresentable, Hashable, Sendable, Comparable {
         e(.requestNotObject, .error, "request-not-object", "A request is not a JSON object."),
         e(.requestMissingField, .error, "request-missing-field", "A request lacks `agent.id` or `action`."),
         e(.requestWrongType, .error, "request-wrong-type", "A request field has the wrong JSON type."),
-        e(.requestOutOfRange, .error, "request-out-of-range", "`agent.trust` is outside [0, 1] or `agent.ring` outside 0–3."),
+        e(.requestOutOfRange, .error, "request-out-of-range", "`agent.trust` is outside [0, 1], `agent.ring` outside 0–3, or `context.time` is not an RFC 3339 date-time."),
         e(.requestUnknownField, .error, "request-unknown-field", "A request has a field the request shape does not define."),
+        e(.requestTooLarge, .error, "request-too-large",
+          "A request holds more than 16 MiB of text or 1,048,576 list items once decoded: it is refused, never decided."),
 
         e(.sagaMissingKey, .error, "saga-missing-key", "A saga lacks `name`, `session_id` or `steps`, or a step lacks `id`, `action_id` or `agent`."),
         e(.duplicateStepID, .error, "duplicate-step-id", "Two steps of one saga share an id."),

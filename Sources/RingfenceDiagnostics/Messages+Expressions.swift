@@ -42,6 +42,14 @@ extension Messages {
     public static func invalidRegex(_ pattern: String, _ message: String, offset: Int) -> String { "invalid regex `\(pattern)`: \(message) at offset \(offset)" }
     /// Top-level alternation warning.
     public static func regexAlternation(_ pattern: String) -> String { "`|` at the top level of `\(pattern)` splits the whole pattern into alternatives" }
+    /// A deny rule's `!=` reads a value that may be absent.
+    public static func absentComparison(_ path: String) -> String {
+        "`!=` is false when `\(path)` is absent, so this deny rule does not apply to requests without it"
+    }
+    /// How to make such a deny rule apply to requests without the value.
+    public static func absentComparisonHelp(_ path: String) -> String {
+        "write `!has(\(path)) || …` to deny those requests too, or `has(\(path)) && …` to state that they are allowed"
+    }
     /// A glob failed to compile.
     public static func invalidGlob(_ pattern: String, _ message: String) -> String { "invalid glob `\(pattern)`: \(message)" }
     /// Too many registers.

@@ -17,13 +17,19 @@ public enum DiagnosticRenderer {
             let gutter = String(repeating: " ", count: number.count)
             let scalars = Array(line.unicodeScalars)
             let start = max(0, min(d.location.column - 1, scalars.count))
-            // Keep tabs in the padding so the caret lines up under the source.
-            let padding = String(String.UnicodeScalarView(scalars[0..<start].map { $0 == "\t" ? "\t" : " " }))
-            let width = max(1, min(d.length, max(1, scalars.count - start)))
-            out += "\n\(gutter) |\n\(number) | \(line)\n\(gutter) | \(padding)\(String(repeating: "^", count: width))"
-            if let help = d.help { out += "\n\(gutter) = help: \(help)" }
+            // Keep tabs in the padding so the caret lines up under the source; a control byte
+            // is shown escaped, so it is padded (and underlined) by its escape's width.
+            var padding = ""
+            for scalar in scalars[0..<start] {
+                padding += scalar == "\t" ? "\t" : String(repeating: " ", count: TerminalText.width(scalar))
+            }
+            let end = min(scalars.count, start + max(1, d.length))
+            let width = max(1, scalars[start..<end].reduce(0) { $0 + TerminalText.width($1) })
+            out += "\n\(gutter) |\n\(number) | \(TerminalText.escape(String(line), keepingTabs: true))"
+            out += "\n\(gutter) | \(padding)\(String(repeating: "^", count: width))"
+            if let help = d.help { out += "\n\(gutter) = help: \(TerminalText.escape(help))" }
         } else if let help = d.help {
-            out += "\n  = help: \(help)"
+            out += "\n  = help: \(TerminalText.escape(help))"
         }
         return out
     }
@@ -80,5 +86,41 @@ public enum JSONText {
     public static func number(_ x: Double) -> String {
         if x.isFinite, x == x.rounded(), abs(x) < 1e15 { return String(Int64(x)) }
         return x.isFinite ? String(x) : "null"
+    }
+}
+
+/// Text from files and requests made safe to print on a terminal: control characters (C0 but
+/// tab where asked, DEL, C1) and the Unicode bidirectional overrides, which a terminal or editor
+/// would act on instead of showing, are written as `\u{1B}`.
+public enum TerminalText {
+    /// True for a scalar shown escaped.
+    public static func needsEscape(_ scalar: Unicode.Scalar) -> Bool {
+        let v = scalar.value
+        return v < 0x20 || v == 0x7F || (0x80...0x9F).contains(v) || (0x202A...0x202E).contains(v) || (0x2066...0x2069).contains(v)
+    }
+
+    /// The columns `scalar` takes once escaped (1 for a scalar shown as is).
+    static func width(_ scalar: Unicode.Scalar) -> Int {
+        needsEscape(scalar) && scalar != "\t" ? escaped(scalar).count : 1
+    }
+
+    /// `\u{…}` for one scalar (at least four hex digits).
+    static func escaped(_ scalar: Unicode.Scalar) -> String {
+        let digits = String(scalar.value, radix: 16, uppercase: true)
+        return "\\u{" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits + "}"
+    }
+
+    /// `text` with every scalar that `needsEscape` written as `\u{…}` (tabs kept when asked).
+    public static func escape(_ text: String, keepingTabs: Bool = false) -> String {
+        guard text.unicodeScalars.contains(where: { needsEscape($0) && !(keepingTabs && $0 == "\t") }) else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if needsEscape(scalar), !(keepingTabs && scalar == "\t") {
+                out += escaped(scalar)
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 }

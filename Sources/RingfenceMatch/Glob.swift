@@ -50,9 +50,43 @@ public struct Glob: Sendable {
     let program: GlobProgram
 
     /// Compiles `pattern` with segments split by `separator` (an ASCII byte); with
-    /// `starCrossesSeparator`, `*` also matches separators.
+    /// `starCrossesSeparator`, `*` also matches separators. A `/`-separated pattern of the form
+    /// `scheme://…` is a URL pattern, matched part by part (`GlobURLPattern.swift`).
     public static func compile(_ pattern: String, separator: UInt8,
                                starCrossesSeparator: Bool = false) throws(GlobSyntaxError) -> Glob {
+        if separator == 0x2F, let url = try URLGlobPattern.parse(pattern) {
+            let matcher = try URLGlobMatcher(url, starCrossesSeparator: starCrossesSeparator)
+            return Glob(pattern: pattern, url: matcher, canonical: url.text)
+        }
+        return try compileParts(pattern, separator: separator, starCrossesSeparator: starCrossesSeparator)
+    }
+
+    /// The canonical text of `pattern` (SPEC §3.1): a URL pattern with its scheme and host
+    /// lower-cased, a trailing host dot and the default port dropped, an empty path written `/`;
+    /// any other pattern unchanged. Compilers store this form.
+    public static func canonicalPattern(_ pattern: String, separator: UInt8) throws(GlobSyntaxError) -> String {
+        separator == 0x2F ? try URLGlobPattern.canonical(pattern) : pattern
+    }
+
+    /// Assembles a URL pattern's glob.
+    private init(pattern: String, url: URLGlobMatcher, canonical: String) {
+        self.pattern = pattern
+        separator = 0x2F
+        program = GlobProgram(url: url)
+        var prefix = Array(canonical.utf8)
+        let meta = prefix.firstIndex { [0x2A, 0x3F, 0x5B, 0x5D, 0x7B, 0x7D, 0x5C].contains($0) }
+        if let meta {
+            prefix.removeSubrange(meta...)
+            // `a/**` also matches `a`; `host:*` also matches the default port.
+            if prefix.last == 0x2F || prefix.last == 0x3A { prefix.removeLast() }
+        }
+        literalPrefix = prefix
+        isLiteral = meta == nil
+    }
+
+    /// Compiles `pattern` as a plain glob over `separator`-delimited segments (never a URL pattern).
+    static func compileParts(_ pattern: String, separator: UInt8,
+                             starCrossesSeparator: Bool = false) throws(GlobSyntaxError) -> Glob {
         precondition(separator < 0x80, "glob separator must be ASCII")
         let alternatives = try GlobParser.alternatives(of: pattern)
         var builder = GlobBuilder(separator: separator, starCrossesSeparator: starCrossesSeparator)
@@ -119,11 +153,14 @@ public final class GlobProgram: @unchecked Sendable {
     let ranges: UnsafeMutableBufferPointer<ClosedRange<UInt32>>
 
     /// The two commonest shapes, matched without the general machine: one alternative that is
-    /// a single literal (`/etc/passwd`), or a literal then a final `/**` (`/workspace/**`).
+    /// a single literal (`/etc/passwd`), or a literal then a final `/**` (`/workspace/**`); and
+    /// URL patterns, matched part by part.
     enum Shape {
-        case general, exact, literalThenTail
+        case general, exact, literalThenTail, url
     }
     let shape: Shape
+    /// For `url`: the parts' matchers.
+    let url: URLGlobMatcher?
     /// For `exact` and `literalThenTail`: the literal's bytes in the pool.
     let literalStart: Int
     let literalCount: Int
@@ -151,6 +188,21 @@ public final class GlobProgram: @unchecked Sendable {
         self.shape = shape
         literalStart = start
         literalCount = count
+        url = nil
+    }
+
+    /// A URL pattern's program: no instructions of its own, its parts match.
+    init(url: URLGlobMatcher) {
+        let empty = GlobBuilder(separator: 0x2F, starCrossesSeparator: false)
+        separator = 0x2F
+        ops = Self.copy(empty.ops)
+        alternatives = Self.copy(empty.alternatives)
+        bytes = Self.copy(empty.bytes)
+        ranges = Self.copy(empty.ranges)
+        shape = .url
+        literalStart = 0
+        literalCount = 0
+        self.url = url
     }
 
     /// True when `subject` matches one of the glob's alternatives. Allocates nothing.
@@ -162,6 +214,8 @@ public final class GlobProgram: @unchecked Sendable {
             // A final `/**` succeeds where the subject ends or continues with a separator.
             return subject.count >= literalCount && startsWithLiteral(subject)
                 && (subject.count == literalCount || subject[literalCount] == separator)
+        case .url:
+            return url.unsafelyUnwrapped.matches(subject)
         case .general:
             break
         }

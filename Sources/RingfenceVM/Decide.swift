@@ -1,38 +1,58 @@
 import RingfenceBytecode
 
+/// What an allow rule with a `limit` asks before it allows: the caller's rate limiter (SPEC §8.4).
+/// The VM keeps no clock and no limiter; a conformer holds both. Calls come only for rules that
+/// declare a limit, after the rule applies and its ring gate passes.
+public protocol LimitGate {
+    /// Takes one token of `limit` for rule `rule` and the agent whose id is `agent`; false when
+    /// none is left.
+    func admit(rule: Int, limit: Limit, agent: UnsafeBufferPointer<UInt8>) -> Bool
+}
+
+/// The gate of a caller that enforces no limits: every token is granted.
+public struct UnlimitedGate: LimitGate {
+    /// Creates the gate.
+    public init() {}
+
+    /// Grants the token.
+    @inline(__always)
+    public func admit(rule: Int, limit: Limit, agent: UnsafeBufferPointer<UInt8>) -> Bool { true }
+}
+
 extension Machine {
     /// Decides on a prepared request (SPEC §3.2): deny rules first in file order (the first that
     /// applies denies, one that errors denies with code `error`), then allow rules in file order
-    /// (the first that applies, passes its ring gate and gets a rate-limit token allows). When no
-    /// allow rule decides, the first allow rule stopped by its ring or limit names the code;
-    /// otherwise the default denies. Allocates nothing unless a rate limit is consulted (or a rule
-    /// needs more than 42 registers, whose file then outgrows the 1 KiB kept on the stack).
-    public func decide(_ request: borrowing PreparedRequest, limiter: RateLimiter? = nil, now: Double = 0) -> Decision {
-        // `now` (the caller's choice of clock, see `Engine.TimeSource`) is read only for rules with
-        // limits; callers may skip the clock when `usesRateLimits` is false. The agent's id is
-        // read only then too, so deciding copies nothing out of the request.
+    /// (the first that applies, passes its ring gate and gets a token from `gate` allows). When
+    /// no allow rule decides, the first allow rule stopped by its ring or limit names the code;
+    /// otherwise the default denies. A request too large to decide is refused with code `error`.
+    /// Allocates nothing itself (unless a rule needs more than 42 registers, whose file then
+    /// outgrows the 1 KiB kept on the stack); `gate` is asked only for rules with a limit.
+    public func decide<Gate: LimitGate>(_ request: borrowing PreparedRequest, gate: Gate) -> Decision {
         // The closures below capture only trivial values and unmanaged references, so deciding
-        // retains no shared object (the machine and the limiter are kept alive by the caller).
+        // retains no shared object (the machine is kept alive by the caller).
         let ring = request.ring
         if request.tooLarge {
             return Decision(allowed: false, code: .error, ring: ring, source: .none, fault: .requestTooLarge)
         }
         let agent = request.agent
         let machine = Unmanaged.passUnretained(self)
-        let limiter = limiter.map { Unmanaged.passUnretained($0) }
         let view = self.view.pointer
         return Machine.withInterpreter(request, view, maxRegisters) { vm in
             let bucket = view.pointee.index.bucket(for: vm.action)
             return withUnsafeTemporaryAllocation(of: CandidateRun.self, capacity: 2 * IndexTables.maxRuns) { runs in
                 let candidates = view.pointee.index.candidates(bucket: bucket, resource: vm.resource,
                                                                unplaceable: vm.resourceUnplaceable, runs: runs)
-                return Machine.decide(ring: ring, vm, machine, view: view, limiter: limiter, candidates: candidates) { limiter, rule, limit in
-                    let id = String(decoding: UnsafeBufferPointer(rebasing: vm.requestBytes[agent.offset ..< agent.offset + agent.count]),
-                                    as: UTF8.self)
-                    return limiter._withUnsafeGuaranteedRef { $0.consume(rule: rule, agent: id, limit: limit, now: now) }
+                return Machine.decide(ring: ring, vm, machine, view: view, candidates: candidates) { rule, limit in
+                    gate.admit(rule: rule, limit: limit,
+                               agent: UnsafeBufferPointer(rebasing: vm.requestBytes[agent.offset ..< agent.offset + agent.count]))
                 }
             }
         }
+    }
+
+    /// Decides on a prepared request without enforcing rate limits.
+    public func decide(_ request: borrowing PreparedRequest) -> Decision {
+        decide(request, gate: UnlimitedGate())
     }
 
     /// Runs `body` with an interpreter over `request`: request buffers pinned, the machine's
@@ -71,11 +91,10 @@ extension Machine {
     }
 
     /// The decision loop over the index's candidates. Reads only the stable tables, so it
-    /// retains nothing; `consume` takes a rate-limit token (called only for limited rules).
+    /// retains nothing; `admit` takes a rate-limit token (called only for limited rules).
     @inline(__always)
     private static func decide(ring: Int, _ vm: Interpreter, _ machine: Unmanaged<Machine>, view t: UnsafePointer<TableView>,
-                               limiter: Unmanaged<RateLimiter>?, candidates: (deny: Candidates, allow: Candidates),
-                               consume: (Unmanaged<RateLimiter>, Int, Limit) -> Bool) -> Decision {
+                               candidates: (deny: Candidates, allow: Candidates), admit: (Int, Limit) -> Bool) -> Decision {
         @inline(__always)
         func decision(_ index: Int, allowed: Bool, _ code: DecisionCode, _ fault: RuleFault? = nil) -> Decision {
             Decision(allowed: allowed, code: code, ring: ring, source: .rule(t.pointee.rules[index].texts), fault: fault)
@@ -116,8 +135,8 @@ extension Machine {
                 if stopped == nil { stopped = (index, .ring) }
                 continue
             }
-            if gates.limited, let limiter, let limit = machine._withUnsafeGuaranteedRef({ $0.program.rules[index].limit }),
-               !consume(limiter, index, limit) {
+            if gates.limited, let limit = machine._withUnsafeGuaranteedRef({ $0.program.rules[index].limit }),
+               !admit(index, limit) {
                 if stopped == nil { stopped = (index, .rateLimit) }
                 continue
             }

@@ -55,6 +55,10 @@ public final class Machine: Sendable {
             } catch {
                 throw LoadError(message: "glob `\(g.pattern)` does not compile: \(error.message)")
             }
+            // The resource index derives prefixes from the stored text: it must be canonical.
+            guard (try? Glob.canonicalPattern(g.pattern, separator: g.separator)) == g.pattern else {
+                throw LoadError(message: "the program failed verification: url pattern `\(g.pattern)` is not in canonical form")
+            }
         }
         self.globs = globs
         self.globSets = program.globSets.map { $0.map(Int.init) }

@@ -12,6 +12,7 @@ import RingfenceDiagnostics
 //      strings, `attrs` an object (RF6004)
 //   4. `action` a non-empty string (RF6003/RF6004)
 //   5. `resource` a string; `params`, `context` objects                     RF6004
+//   6. `context.time`, when present, an RFC 3339 date-time string             RF6005
 //
 // `null` for an optional field means the field is absent; `null` for a required field is a
 // wrong type. Decoding works on the parsed `Value` only, so the hot path pays nothing for
@@ -61,11 +62,19 @@ extension Request {
         self = try result.get()
     }
 
-    /// Parses and decodes a request from UTF-8 JSON bytes; JSON syntax errors are RF6001.
+    /// The longest request text accepted (SPEC §3.1: a larger request is refused, never decided).
+    public static let maxJSONBytes = 16 << 20
+
+    /// Parses and decodes a request from UTF-8 JSON bytes; JSON syntax errors are RF6001, a text
+    /// longer than `maxJSONBytes` is RF6007.
     ///
     /// A request object is read straight into its members (no dictionaries for the request and
     /// its agent); anything else goes through the general parser to get the same errors.
     public init(jsonBytes bytes: UnsafeBufferPointer<UInt8>) throws(RequestError) {
+        guard bytes.count <= Request.maxJSONBytes else {
+            throw RequestError(code: .requestTooLarge,
+                               message: "the request is too large to decide (\(bytes.count) bytes; the limit is \(Request.maxJSONBytes)); refused")
+        }
         var reader = JSONReader(bytes)
         var members: RequestMembers?
         do throws(JSONScanError) {
@@ -171,6 +180,16 @@ enum RequestDecoder {
         }
         let params = try optionalObject(members.params, name: "params", key: "params", inAgent: false)
         let context = try optionalObject(members.context, name: "context", key: "context", inAgent: false)
+        if let time = context["time"], time != .null {
+            // Rate limits read the request's clock: a time that cannot be read is an error for
+            // this request, never a silent fall-back to another clock.
+            guard case .string(let text) = time, Timestamp.parse(text) != nil else {
+                let found = if case .string(let text) = time { "`\(Messages.excerpt(text))`" } else { time.typeName }
+                throw RequestDecodingFailure(code: .requestOutOfRange,
+                                             message: "`context.time` must be an rfc 3339 date-time such as `2026-11-21T10:00:00Z`, found \(found)",
+                                             path: [.key("context"), .key("time")])
+            }
+        }
         return Request(agent: agent, action: action, resource: resource, params: params, context: context)
     }
 
@@ -394,12 +413,13 @@ struct AgentMembers {
     }
 }
 
-/// The keys seen so far in one object: a bit per known name, a list for the others.
+/// The keys seen so far in one object: a bit per known name, a hash set for the others (so an
+/// object with many unknown keys is read in linear time).
 struct KeySet {
     /// The bits of the known names seen.
     var known: UInt8 = 0
     /// The unknown names seen.
-    var others: [String] = []
+    var others: Set<String> = []
 
     /// Records `key` (whose known-name bit is `bit`, or 0), throwing the duplicate-key error
     /// positioned at `offset` when it was already seen.
@@ -409,8 +429,7 @@ struct KeySet {
             duplicate = known & bit != 0
             known |= bit
         } else {
-            duplicate = others.contains(key)
-            if !duplicate { others.append(key) }
+            duplicate = !others.insert(key).inserted
         }
         if duplicate {
             throw JSONScanError(message: "duplicate key `\(Messages.excerpt(key))`", offset: offset)

@@ -333,7 +333,7 @@ import Testing
         let scratch = try Scratch()
         let file = try scratch.write("workspace.yaml", Self.policy)
         let query = #"{"agent":{"id":"a","trust":0.7},"action":"database.query","params":{"query":"select 1"},"context":{"time":"2026-11-21T10:00:0SZ"}}"#
-        let input = ["0", "1", "2", "3"].map { query.replacingOccurrences(of: "0SZ", with: "\($0)Z") }
+        let input = ["0", "1", "2", "3"].map { query.replacingOccurrences(of: "0SZ", with: "0\($0)Z") }
             + [query.replacingOccurrences(of: "10:00:0SZ", with: "10:05:00Z")]
         let run = ringfence(["eval", "-p", file], stdin: input.joined(separator: "\n"))
         #expect(run.status == 3)

@@ -88,6 +88,8 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
+    rateLimitBenchmarks()
+
     let json = #"{"agent":{"id":"did:mesh:agent-1","trust":0.85,"roles":["analyst"]},"action":"fs.read","resource":"/workspace/data/sales.csv","params":{"method":"GET"}}"#
     let single = engine(Policies.single)
     Benchmark("decode JSON + prepare + decide", configuration: .init(thresholds: [:])) { benchmark in
