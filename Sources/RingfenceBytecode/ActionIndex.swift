@@ -103,9 +103,9 @@ public struct ActionIndex: Sendable, Hashable {
             pc += 1
         }
         guard pc < program.code.count, pc < Int(rule.end), program.code[pc].op == .matchResource, failsToNo(pc, in: program),
-              Int(program.code[pc].b) < program.globSets.count else { return nil }
+              program.code[pc].globSet < program.globSets.count else { return nil }
         var prefixes: [[UInt8]] = []
-        for g in program.globSets[Int(program.code[pc].b)] {
+        for g in program.globSets[program.code[pc].globSet] {
             guard Int(g) < program.globs.count else { return nil }
             prefixes.append(literalPrefix(of: program.globs[Int(g)]))
         }
@@ -116,9 +116,9 @@ public struct ActionIndex: Sendable, Hashable {
     private static func actionPatterns(of rule: RuleEntry, in program: Program) -> [String]? {
         guard Int(rule.entry) < program.code.count else { return nil }
         let first = program.code[Int(rule.entry)]
-        guard first.op == .matchAction, failsToNo(Int(rule.entry), in: program), Int(first.b) < program.globSets.count else { return nil }
+        guard first.op == .matchAction, failsToNo(Int(rule.entry), in: program), first.globSet < program.globSets.count else { return nil }
         var patterns: [String] = []
-        for g in program.globSets[Int(first.b)] {
+        for g in program.globSets[first.globSet] {
             guard Int(g) < program.globs.count else { return nil }
             patterns.append(program.globs[Int(g)].pattern)
         }

@@ -9,9 +9,9 @@ public enum Disassembler {
         case .none: return op.info.mnemonic
         case .j: return "\(m)@\(ins.c)"
         case .gj:
-            let set = Int(ins.b) < p.globSets.count ? p.globSets[Int(ins.b)] : []
+            let set = ins.globSet < p.globSets.count ? p.globSets[ins.globSet] : []
             let pats = set.map { Int($0) < p.globs.count ? "\"\(p.globs[Int($0)].pattern)\"" : "?" }.joined(separator: ", ")
-            return "\(m)G\(ins.b), @\(ins.c) ; [\(pats)]"
+            return "\(m)G\(ins.globSet), @\(ins.c) ; [\(pats)]"
         case .as:
             let slot = Int(ins.c) < p.slots.count ? p.slots[Int(ins.c)].description : "?"
             return "\(m)R\(ins.a), S\(ins.c) ; \(slot)"

@@ -26,8 +26,8 @@ public enum Opcode: UInt8, CaseIterable, Sendable {
         case none
         /// C = jump target.
         case j
-        /// B = glob set, C = jump target taken when nothing matches.
-        case gj
+        /// A:B = glob set (24 bits, A the high byte), C = jump target taken when nothing matches.
+        case gj = "gj24"
         /// A = destination register, C = slot.
         case `as`
         /// A = destination register, C = constant.
@@ -61,8 +61,9 @@ public enum Opcode: UInt8, CaseIterable, Sendable {
         .yes: Info(mnemonic: "YES", format: .none, doc: "the rule applies; stop"),
         .no: Info(mnemonic: "NO", format: .none, doc: "the rule does not apply; stop"),
         .jump: Info(mnemonic: "JMP", format: .j, doc: "pc := C"),
-        .matchAction: Info(mnemonic: "MACT", format: .gj, doc: "if no glob of G[B] matches the action: pc := C"),
-        .matchResource: Info(mnemonic: "MRES", format: .gj, doc: "if the resource is absent or no glob of G[B] matches it: pc := C"),
+        .matchAction: Info(mnemonic: "MACT", format: .gj, doc: "if no glob of G[A:B] matches the action: pc := C"),
+        .matchResource: Info(mnemonic: "MRES", format: .gj,
+                             doc: "if the resource is absent or no glob of G[A:B] matches it: pc := C (error if it cannot be placed)"),
         .loadSlot: Info(mnemonic: "LDS", format: .as, doc: "R[A] := S[C]"),
         .loadConstant: Info(mnemonic: "LDK", format: .ak, doc: "R[A] := K[C]"),
         .has: Info(mnemonic: "HAS", format: .as, doc: "R[A] := S[C] is present"),
@@ -123,4 +124,14 @@ public struct Instruction: Sendable, Hashable {
 
     /// The decoded opcode, or nil for an unknown byte.
     public var op: Opcode? { Opcode(rawValue: opcode) }
+
+    /// The glob set of an `MACT`/`MRES` (format `gj`): 24 bits, A the high byte.
+    @inline(__always)
+    public var globSet: Int { Int(a) << 16 | Int(b) }
+
+    /// An `MACT`/`MRES` testing glob set `set` (below 2^24) and jumping to `target` on no match.
+    public init(_ op: Opcode, globSet set: Int, target: UInt32 = 0) {
+        precondition(set >= 0 && set < 1 << 24, "glob set index out of range")
+        self.init(op, a: UInt8(truncatingIfNeeded: set >> 16), b: UInt16(truncatingIfNeeded: set), c: target)
+    }
 }

@@ -84,7 +84,7 @@ public enum Verifier {
             case .none: break
             case .j: try target(ins.c)
             case .gj:
-                try index(UInt32(ins.b), p.globSets.count, "glob set")
+                try index(UInt32(ins.globSet), p.globSets.count, "glob set")
                 try target(ins.c)
             case .as:
                 try register(Int(ins.a))

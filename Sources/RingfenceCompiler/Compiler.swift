@@ -162,10 +162,10 @@ public enum Compiler {
             var emitter = RuleEmitter(builder: builder, line: UInt32(clamping: rule.location.line))
             let fail = emitter.newLabel()
             let actions = emitter.builder.globSet(rule.actions.map(\.value), separator: 0x2E)
-            emitter.emit(Instruction(.matchAction, b: actions), jumpingTo: fail)
+            emitter.emit(Instruction(.matchAction, globSet: actions), jumpingTo: fail)
             if let resources = rule.resources {
                 let set = emitter.builder.globSet(resources.map(\.value), separator: 0x2F, starCrossesSeparator: rule.starCrossesSeparator)
-                emitter.emit(Instruction(.matchResource, b: set), jumpingTo: fail)
+                emitter.emit(Instruction(.matchResource, globSet: set), jumpingTo: fail)
             }
             if let when {
                 emitter.condition(when, whenFalse: fail)
@@ -184,6 +184,10 @@ public enum Compiler {
                 limit: rule.limit.map { Limit(count: UInt32(clamping: $0.value.count), seconds: UInt32($0.value.unit.seconds)) },
                 reason: rule.reason, entry: entry, end: end, registers: UInt16(registers),
                 line: UInt32(clamping: rule.location.line), column: UInt32(clamping: rule.location.column)))
+        }
+        if builder.tooManyGlobSets {
+            let at = documents.first?.location ?? SourceLocation(file: "<input>", line: 1, column: 1)
+            diagnostics.append(Diagnostic(.programTooLarge, Messages.tooManyGlobSets(ProgramBuilder.maxGlobSets), at: at))
         }
         guard !diagnostics.containsErrors else { return (nil, diagnostics) }
         builder.program.actionIndex = ActionIndex.build(builder.program)

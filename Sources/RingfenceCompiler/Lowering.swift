@@ -11,7 +11,11 @@ final class ProgramBuilder {
     private var slotIndex: [SlotEntry: UInt32] = [:]
     private var constantIndex: [Constant: UInt32] = [:]
     private var globIndex: [GlobEntry: UInt32] = [:]
-    private var globSetIndex: [[UInt32]: UInt16] = [:]
+    private var globSetIndex: [[UInt32]: Int] = [:]
+    /// The most glob sets a program holds (MACT/MRES address them with 24 bits).
+    static let maxGlobSets = 1 << 24
+    /// True once a rule needed a glob set past `maxGlobSets`.
+    private(set) var tooManyGlobSets = false
     private var regexIndex: [String: UInt32] = [:]
 
     /// Returns the index of `entry`, adding it when new.
@@ -41,11 +45,17 @@ final class ProgramBuilder {
         }
     }
 
-    /// Returns the index of the glob set made of `patterns`, adding it when new.
-    func globSet(_ patterns: [String], separator: UInt8, starCrossesSeparator: Bool = false) -> UInt16 {
+    /// Returns the index of the glob set made of `patterns`, adding it when new. A program holds
+    /// at most 2^24 glob sets (the width of `MACT`/`MRES`'s operand): past that, `tooManyGlobSets`
+    /// is set and the compiler reports it.
+    func globSet(_ patterns: [String], separator: UInt8, starCrossesSeparator: Bool = false) -> Int {
         let members = patterns.map { glob(GlobEntry(pattern: $0, separator: separator, starCrossesSeparator: starCrossesSeparator)) }
         if let i = globSetIndex[members] { return i }
-        let i = UInt16(program.globSets.count)
+        guard program.globSets.count < ProgramBuilder.maxGlobSets else {
+            tooManyGlobSets = true
+            return 0
+        }
+        let i = program.globSets.count
         program.globSets.append(members)
         globSetIndex[members] = i
         return i

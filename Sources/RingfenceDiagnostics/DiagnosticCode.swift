@@ -117,6 +117,7 @@ public struct DiagnosticCode: RawRepresentable, Hashable, Sendable, Comparable {
     public static let limitOnDeny = DiagnosticCode(rawValue: "RF4005")
     public static let shadowedRule = DiagnosticCode(rawValue: "RF4006")
     public static let ringOnDeny = DiagnosticCode(rawValue: "RF4007")
+    public static let programTooLarge = DiagnosticCode(rawValue: "RF4008")
 
     // MARK: RF5xxx — bundles
     public static let bundleTruncated = DiagnosticCode(rawValue: "RF5001")
@@ -220,6 +221,8 @@ public struct DiagnosticCode: RawRepresentable, Hashable, Sendable, Comparable {
         e(.limitOnDeny, .error, "limit-on-deny", "A `limit` is given on a deny rule, where it could never apply."),
         e(.shadowedRule, .warning, "shadowed-rule", "An allow rule can never decide: a deny rule always applies where it does."),
         e(.ringOnDeny, .error, "ring-on-deny", "A `ring` gate is given on a deny rule, where it could never apply."),
+        e(.programTooLarge, .error, "program-too-large",
+          "The policies compiled together need more distinct pattern sets (16,777,216) than a bundle can address."),
 
         e(.bundleTruncated, .error, "bundle-truncated", "A bundle file ends before its declared content does."),
         e(.bundleForeign, .error, "bundle-foreign", "A file is not a Ringfence bundle (wrong magic number)."),

@@ -52,6 +52,10 @@ extension Messages {
     }
     /// A glob failed to compile.
     public static func invalidGlob(_ pattern: String, _ message: String) -> String { "invalid glob `\(pattern)`: \(message)" }
+    /// The program needs more glob sets than instructions can address.
+    public static func tooManyGlobSets(_ limit: Int) -> String {
+        "the policies need more than \(limit) distinct action and resource pattern sets, more than a bundle can address; split them into several bundles"
+    }
     /// Too many registers.
     public static let expressionTooLarge = "the rule's `when` is too large (it needs more than 256 registers)"
     /// Allow rule fully shadowed by a deny.

@@ -92,12 +92,12 @@ extension Machine {
         guard let pc, let op = code[pc].op else { return (.whenFalse, "`when` is false") }
         switch op {
         case .matchAction:
-            return (.actionMismatch, "action `\(text(vm.action))` matches none of \(patterns(Int(code[pc].b)))")
+            return (.actionMismatch, "action `\(text(vm.action))` matches none of \(patterns(code[pc].globSet))")
         case .matchResource:
             guard let resource = vm.resource else {
-                return (.resourceMismatch, "the request has no resource; the rule needs one of \(patterns(Int(code[pc].b)))")
+                return (.resourceMismatch, "the request has no resource; the rule needs one of \(patterns(code[pc].globSet))")
             }
-            return (.resourceMismatch, "resource `\(text(resource))` matches none of \(patterns(Int(code[pc].b)))")
+            return (.resourceMismatch, "resource `\(text(resource))` matches none of \(patterns(code[pc].globSet))")
         case .jumpIfTrue:
             return (.whenFalse, "`\(describe(Int(code[pc].a), rule: rule, before: pc))` is true\(values(Int(code[pc].a), rule: rule, before: pc, vm))")
         default:

@@ -107,10 +107,10 @@ struct Interpreter {
             case .no: return .doesNotApply
             case .jump: pc = Int(ins.c)
             case .matchAction:
-                if !matchesAny(Int(ins.b), action) { pc = trace.branch(from: pc - 1, to: ins.c) }
+                if !matchesAny(ins.globSet, action) { pc = trace.branch(from: pc - 1, to: ins.c) }
             case .matchResource:
                 if let resource {
-                    if !matchesAny(Int(ins.b), resource) { pc = trace.branch(from: pc - 1, to: ins.c) }
+                    if !matchesAny(ins.globSet, resource) { pc = trace.branch(from: pc - 1, to: ins.c) }
                 } else if resourceUnplaceable {
                     return trace.failed(at: pc - 1, .unplaceableResource)
                 } else {
