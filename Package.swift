@@ -28,6 +28,7 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "RingfenceVM", dependencies: ["RingfenceDiagnostics", "RingfenceBytecode", "RingfenceMatch"]),
+        .target(name: "RingfenceAudit", dependencies: ["RingfenceVM", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "RingfenceCompiler", dependencies: [
             "RingfenceDiagnostics", "RingfenceSyntax", "RingfenceBytecode", "RingfenceMatch",
         ]),
@@ -48,6 +49,7 @@ let package = Package(
             "Ringfence", "RingfenceCommands", "RingfenceSyntax", "RingfenceMatch",
             "RingfenceBytecode", "RingfenceVM", "RingfenceCompiler", "RingfenceDiagnostics", "RingfenceRuntime",
         ], resources: [.copy("Fixtures")]),
+        .testTarget(name: "RingfenceAuditTests", dependencies: ["RingfenceAudit"], resources: [.copy("Fixtures")]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,0 +1,101 @@
+import RingfenceVM
+
+/// RFC 8785 JSON Canonicalization Scheme (JCS) for `Value`, as UTF-8 bytes.
+///
+/// - no whitespace anywhere;
+/// - `null`, `true`, `false` as literals;
+/// - numbers as ECMAScript's `Number::toString` (`ECMAScriptNumber`); NaN and infinities are an
+///   error, and -0 is written `0`;
+/// - strings between `"`: `\b \t \n \f \r \" \\` as two-character escapes, every other control
+///   character below U+0020 as `\u00xx` with lowercase hex, and everything else — `/`, DEL,
+///   U+2028, all non-ASCII — as its raw UTF-8 bytes, unnormalised;
+/// - object members sorted by the UTF-16 code units of their names (so U+1F600, stored as the
+///   surrogates D83D DE00, sorts before U+FB33), arrays in their own order.
+///
+/// Nesting deeper than `JSONParser.maximumDepth` is an error, so whatever this writes the strict
+/// parser reads back, and recursion is bounded.
+public enum CanonicalJSON {
+    /// The canonical bytes of `value`.
+    public static func encode(_ value: Value) throws(AuditError) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(128)
+        try append(value, to: &output)
+        return output
+    }
+
+    /// The SHA-256 of the canonical bytes of `value` (an entry's `data_hash`).
+    public static func hash(_ value: Value) throws(AuditError) -> AuditHash {
+        AuditHash.sha256(try encode(value))
+    }
+
+    /// Appends the canonical bytes of `value` to `output`.
+    public static func append(_ value: Value, to output: inout [UInt8]) throws(AuditError) {
+        try append(value, depth: 0, to: &output)
+    }
+
+    /// Appends `value`, which sits inside `depth` arrays and objects.
+    static func append(_ value: Value, depth: Int, to output: inout [UInt8]) throws(AuditError) {
+        switch value {
+        case .null:
+            output.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
+        case .bool(let flag):
+            if flag {
+                output.append(contentsOf: [0x74, 0x72, 0x75, 0x65])
+            } else {
+                output.append(contentsOf: [0x66, 0x61, 0x6C, 0x73, 0x65])
+            }
+        case .number(let number):
+            guard number.isFinite else {
+                throw AuditError(.canonicalJSON, AuditMessages.nonFiniteNumber(number))
+            }
+            ECMAScriptNumber.append(number, to: &output)
+        case .string(let text):
+            appendString(text, to: &output)
+        case .list(let items):
+            guard depth < JSONParser.maximumDepth else { throw tooDeep() }
+            output.append(UInt8(ascii: "["))
+            for (position, item) in items.enumerated() {
+                if position > 0 { output.append(UInt8(ascii: ",")) }
+                try append(item, depth: depth + 1, to: &output)
+            }
+            output.append(UInt8(ascii: "]"))
+        case .object(let members):
+            guard depth < JSONParser.maximumDepth else { throw tooDeep() }
+            output.append(UInt8(ascii: "{"))
+            let names = sortedNames(members.keys)
+            for (position, name) in names.enumerated() {
+                if position > 0 { output.append(UInt8(ascii: ",")) }
+                appendString(name, to: &output)
+                output.append(UInt8(ascii: ":"))
+                // Every name came from `members`, so the lookup cannot fail.
+                try append(members[name] ?? .null, depth: depth + 1, to: &output)
+            }
+            output.append(UInt8(ascii: "}"))
+        }
+    }
+
+    /// The error for nesting deeper than the parser accepts.
+    static func tooDeep() -> AuditError {
+        AuditError(.canonicalJSON, AuditMessages.nestingTooDeep(limit: JSONParser.maximumDepth))
+    }
+
+    /// `names` sorted by their UTF-16 code units, as RFC 8785 §3.2.3 requires.
+    static func sortedNames(_ names: Dictionary<String, Value>.Keys) -> [String] {
+        if names.count <= 1 { return Array(names) }
+        let keyed = names.map { (units: Array($0.utf16), name: $0) }
+        return keyed.sorted { $0.units.lexicographicallyPrecedes($1.units) }.map(\.name)
+    }
+
+    /// Appends `text` as a canonical JSON string.
+    public static func appendString(_ text: String, to output: inout [UInt8]) {
+        let bound = CanonicalWriter.bound(ofString: text)
+        let start = output.count
+        output.append(contentsOf: repeatElement(0, count: bound))
+        let written = output.withUnsafeMutableBufferPointer { buffer in
+            var writer = CanonicalWriter(UnsafeMutableBufferPointer(rebasing: buffer[start...]))
+            writer.writeString(text)
+            return writer.count
+        }
+        output.removeLast(bound - written)
+    }
+}
