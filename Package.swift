@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "RingfenceCompiler", dependencies: [
             "RingfenceDiagnostics", "RingfenceSyntax", "RingfenceBytecode", "RingfenceMatch",
         ]),
-        .target(name: "RingfenceRuntime", dependencies: ["RingfenceBytecode", "RingfenceVM"]),
+        .target(name: "RingfenceRuntime", dependencies: ["RingfenceBytecode", "RingfenceVM", "RingfenceAudit"]),
         .target(name: "Ringfence", dependencies: [
             "RingfenceDiagnostics", "RingfenceSyntax", "RingfenceBytecode", "RingfenceVM", "RingfenceCompiler", "RingfenceRuntime",
         ]),

@@ -1,0 +1,190 @@
+import RingfenceAudit
+
+// The store protocol (SPEC §12). Everything the runtime keeps — sessions, elevations, breakers,
+// saga executions, the ledger and the audit log — goes through it, so the runtime holds no SQL
+// and no file format: `MemoryStore` here, `SQLiteStore` (and later PostgreSQL) at the edge.
+//
+// The runtime writes in batches: one `StoreBatch` is one transaction holding the state changes
+// of one or more operations together with their audit entries, the Merkle nodes those entries
+// complete and any checkpoint, so an operation's changes commit together (SPEC §12) and many
+// operations can share one commit (group commit, SPEC §9.4). State is a set of collections of
+// key → bytes rows; the runtime encodes its records itself and keeps whatever indexes it needs
+// as further collections. Audit entries are appended only at the head: a batch's first entry
+// must carry the store's next sequence number and link to its last hash, which the store checks
+// inside the transaction, so two writers can never fork the chain or leave a gap.
+
+/// A place runtime state lives: `memory:`, `sqlite:PATH` or `postgres://…` (SPEC §12).
+public protocol StateStore: AnyObject, Sendable {
+    /// The store's URL, as given to `Stores.open` (for messages).
+    var url: String { get }
+
+    /// Every state row and the audit log's head: what a runtime reads once when it opens the store.
+    func load() throws(StoreError) -> StoreSnapshot
+
+    /// Commits `batch` in one transaction, durably as `durability` says (SPEC §9.4), or throws
+    /// and changes nothing.
+    func commit(_ batch: StoreBatch, durability: Durability) throws(StoreError)
+
+    /// Up to `limit` audit entries from `seq` on, in order, each with its stored data (nil once purged).
+    func auditEntries(from seq: UInt64, limit: Int) throws(StoreError) -> [StoredAuditEntry]
+
+    /// The stored perfect-subtree hashes with these addresses (missing ones are absent from the result).
+    func auditNodes(_ ids: [MerkleNodeID]) throws(StoreError) -> [MerkleNodeID: AuditHash]
+
+    /// Every stored checkpoint, oldest (smallest) first.
+    func checkpoints() throws(StoreError) -> [StoredCheckpoint]
+
+    /// Drops the stored data of entries below `seq` (their envelopes and `data_hash` stay, so
+    /// the log still verifies); returns how many data rows were dropped.
+    func purgeAuditData(before seq: UInt64) throws(StoreError) -> Int
+}
+
+/// How soon an appended entry must be durable (SPEC §9.4).
+public enum Durability: String, Sendable, Hashable, CaseIterable {
+    /// The operation returns after its entries are durable (fsync'd); concurrent operations share one commit.
+    case strict
+    /// The operation returns once its entries are queued; they are durable within 10 ms.
+    case group
+    /// The store's cheapest mode: committed, but not necessarily flushed to disk.
+    case relaxed
+}
+
+/// One transaction's worth of changes.
+public struct StoreBatch: Sendable {
+    /// State rows to write (insert or replace), in order.
+    public var puts: [StateRow] = []
+    /// State rows to delete.
+    public var deletes: [StateKey] = []
+    /// Audit entries to append, in sequence order, with their canonical data.
+    public var entries: [StoredAuditEntry] = []
+    /// Merkle perfect-subtree nodes the entries complete.
+    public var nodes: [MerkleNode] = []
+    /// Checkpoints signed over the log as it stands after this batch.
+    public var checkpoints: [StoredCheckpoint] = []
+
+    /// An empty batch.
+    public init() {}
+
+    /// True when the batch holds nothing.
+    public var isEmpty: Bool { puts.isEmpty && deletes.isEmpty && entries.isEmpty && nodes.isEmpty && checkpoints.isEmpty }
+}
+
+/// The address of a state row.
+public struct StateKey: Sendable, Hashable, Comparable {
+    /// The collection (`sessions`, `vouches`, …).
+    public var collection: String
+    /// The row's key within it.
+    public var key: String
+
+    /// Creates a key.
+    public init(_ collection: String, _ key: String) {
+        self.collection = collection
+        self.key = key
+    }
+
+    /// Orders by collection, then key (the canonical order multi-row writes take).
+    public static func < (a: StateKey, b: StateKey) -> Bool {
+        (a.collection, a.key) < (b.collection, b.key)
+    }
+}
+
+/// A state row: a key and the runtime's encoding of the record.
+public struct StateRow: Sendable, Hashable {
+    /// Where the row lives.
+    public var key: StateKey
+    /// The record's bytes.
+    public var value: [UInt8]
+
+    /// Creates a row.
+    public init(_ key: StateKey, _ value: [UInt8]) {
+        self.key = key
+        self.value = value
+    }
+}
+
+/// An audit entry as stored: its envelope, its hash, and its canonical data unless purged.
+public struct StoredAuditEntry: Sendable, Hashable {
+    /// The envelope (SPEC §9.1).
+    public var entry: AuditEntry
+    /// SHA-256 of the canonical envelope.
+    public var hash: AuditHash
+    /// The canonical (RFC 8785) data, nil once purged.
+    public var data: [UInt8]?
+
+    /// Creates a stored entry.
+    public init(entry: AuditEntry, hash: AuditHash, data: [UInt8]?) {
+        self.entry = entry
+        self.hash = hash
+        self.data = data
+    }
+}
+
+/// A signed (or unsigned) checkpoint as stored: the tree size it covers and its note text.
+public struct StoredCheckpoint: Sendable, Hashable {
+    /// The number of entries the checkpoint covers.
+    public var size: UInt64
+    /// The Merkle root at that size.
+    public var root: AuditHash
+    /// The note text (checkpoint body, blank line, signature lines).
+    public var note: String
+    /// When it was made.
+    public var time: AuditTime
+
+    /// Creates a stored checkpoint.
+    public init(size: UInt64, root: AuditHash, note: String, time: AuditTime) {
+        self.size = size
+        self.root = root
+        self.note = note
+        self.time = time
+    }
+}
+
+/// What a store holds, read at open.
+public struct StoreSnapshot: Sendable {
+    /// Every state row, in key order.
+    public var rows: [StateRow]
+    /// The number of audit entries (the next entry's `seq`).
+    public var auditSize: UInt64
+    /// The hash of the last entry (zeros for an empty log).
+    public var lastHash: AuditHash
+
+    /// Creates a snapshot.
+    public init(rows: [StateRow], auditSize: UInt64, lastHash: AuditHash) {
+        self.rows = rows
+        self.auditSize = auditSize
+        self.lastHash = lastHash
+    }
+}
+
+/// Why a store operation failed.
+public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The kinds of failure callers tell apart.
+    public enum Kind: String, Sendable, Hashable {
+        /// The store cannot be opened or reached (missing directory, refused connection).
+        case unavailable
+        /// The store was written by a newer version of Ringfence.
+        case newerSchema
+        /// The store is not a Ringfence store, or its schema is damaged.
+        case foreignSchema
+        /// A batch's audit entries do not continue the stored log (wrong seq or prev).
+        case auditConflict
+        /// Any other failure of the underlying database.
+        case database
+        /// The URL names no known kind of store.
+        case badURL
+    }
+
+    /// What kind of failure.
+    public var kind: Kind
+    /// One lowercase line for people.
+    public var message: String
+
+    /// Creates an error.
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    /// The message.
+    public var description: String { message }
+}
