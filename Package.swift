@@ -35,6 +35,7 @@ let package = Package(
         .target(name: "RingfenceRuntime", dependencies: ["RingfenceBytecode", "RingfenceVM", "RingfenceAudit"]),
         .target(name: "Ringfence", dependencies: [
             "RingfenceDiagnostics", "RingfenceSyntax", "RingfenceBytecode", "RingfenceVM", "RingfenceCompiler", "RingfenceRuntime",
+            "RingfenceAudit",
         ]),
         .target(name: "CAllocationCounter"),
         .target(name: "RingfenceCommands", dependencies: [
@@ -50,6 +51,7 @@ let package = Package(
             "RingfenceBytecode", "RingfenceVM", "RingfenceCompiler", "RingfenceDiagnostics", "RingfenceRuntime",
         ], resources: [.copy("Fixtures")]),
         .testTarget(name: "RingfenceAuditTests", dependencies: ["RingfenceAudit"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "RingfenceRuntimeTests", dependencies: ["RingfenceRuntime", "RingfenceAudit", "RingfenceVM"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -23,6 +23,12 @@ enum CLIMessages {
 
     /// An `eval` input without a single request.
     static let noRequests = "the input holds no request; expected a json request or json lines"
+    /// `key generate` was given a name the signed-note format cannot carry.
+    static func badKeyName(_ name: String) -> String {
+        "`\(name)` cannot name a key: use printable characters other than space and `+`"
+    }
+    /// `key generate -o` names an existing file.
+    static let keyFileExists = "the file exists; a key file is never overwritten (remove it first, or choose another path)"
     /// A request over the decoding limits (`PreparedRequest.maxRequestBytes`, `maxRequestItems`).
     static let requestTooLarge = "the request is too large to decide (more than 16 MiB of text or 1,048,576 list items); refused"
 

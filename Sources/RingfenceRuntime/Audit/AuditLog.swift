@@ -357,11 +357,18 @@ struct Sequencer {
             head.size += 1
             head.lastHash = hash
             receipts.append(AuditReceipt(seq: entry.seq, hash: hash))
+            // Every `checkpointEvery` entries exactly, wherever the batch ends.
+            if head.size - (batch.checkpoints.last?.size ?? lastCheckpointSize) >= settings.checkpointEvery {
+                batch.checkpoints.append(try Self.checkpoint(size: head.size, root: head.frontier.root, origin: settings.origin,
+                                                             key: signingKey, time: now))
+            }
         }
-        let grown = head.size - lastCheckpointSize
-        let due = grown >= settings.checkpointEvery
-            || (grown > 0 && now.microseconds - lastCheckpointTime.microseconds >= settings.checkpointInterval)
-        if due || (forceCheckpoint && (head.size > lastCheckpointSize || lastCheckpointSize == 0)) {
+        // Or after `checkpointInterval` with new entries (measured from the last checkpoint, or
+        // from when this writer started), or on demand.
+        if lastCheckpointTime == .earliest { lastCheckpointTime = now }
+        let covered = batch.checkpoints.last?.size ?? lastCheckpointSize
+        let stale = head.size > covered && now.microseconds - lastCheckpointTime.microseconds >= settings.checkpointInterval
+        if stale || (forceCheckpoint && (head.size > covered || covered == 0)) {
             batch.checkpoints.append(try Self.checkpoint(size: head.size, root: head.frontier.root, origin: settings.origin,
                                                          key: signingKey, time: now))
         }
@@ -437,5 +444,16 @@ final class Monitor<State: ~Copyable>: @unchecked Sendable {
     /// Wakes every thread sleeping in `wait`.
     func broadcast() {
         pthread_cond_broadcast(condition)
+    }
+}
+
+/// Clocks for audit times.
+public enum AuditClock {
+    /// The system clock (CLOCK_REALTIME), in microseconds.
+    public static let system: @Sendable () -> AuditTime = {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        let micros = Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1_000
+        return (try? AuditTime(microseconds: micros)) ?? .earliest
     }
 }
