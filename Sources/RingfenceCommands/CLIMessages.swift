@@ -1,9 +1,13 @@
 /// Every message the command line writes itself (the library's diagnostics carry their own).
 enum CLIMessages {
-    /// `check`'s closing summary line.
-    static func checkSummary(files: Int, policies: Int, rules: Int, errors: Int, warnings: Int) -> String {
-        "checked \(count(files, "file")): \(count(policies, "policy", "policies")), \(count(rules, "rule")), "
-            + "\(count(errors, "error")), \(count(warnings, "warning"))"
+    /// `check`'s closing summary line; sagas and runtime files are counted only when there are
+    /// any, so a policy-only run reads `checked 2 files: 2 policies, 5 rules, 0 errors, 0 warnings`.
+    static func checkSummary(files: Int, policies: Int, rules: Int, sagas: Int = 0, runtimes: Int = 0, errors: Int, warnings: Int) -> String {
+        var parts = [count(policies, "policy", "policies"), count(rules, "rule")]
+        if sagas > 0 { parts.append(count(sagas, "saga")) }
+        if runtimes > 0 { parts.append(count(runtimes, "runtime file")) }
+        parts += [count(errors, "error"), count(warnings, "warning")]
+        return "checked \(count(files, "file")): " + parts.joined(separator: ", ")
     }
 
     /// `compile`'s closing line.
