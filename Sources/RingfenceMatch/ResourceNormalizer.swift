@@ -128,7 +128,15 @@ public enum ResourceNormalizer {
             }
             return length
         }
-        return climbs ? .unplaceable(reason: Refusal.climbsAboveRoot) : .path(text)
+        if climbs { return .unplaceable(reason: Refusal.climbsAboveRoot) }
+        // Normalising can expose a URL (`./https://evil.com` → `https:/evil.com`, which a browser
+        // reads as https://evil.com/): the result must be a normal form too, so refuse it (P0).
+        var result = text
+        let disguised = result.withUTF8 { out in
+            let schemeEnd = schemeScanEnd(out)
+            return schemeEnd > 0 && schemeEnd < out.count && out[schemeEnd] == UInt8(ascii: ":") && readsAsURLToBrowsers(out)
+        }
+        return disguised ? .unplaceable(reason: Refusal.disguisedURL) : .path(text)
     }
 
     /// True when a WHATWG parser reads `bytes`, which U1 does not take as a URL, as a URL that
