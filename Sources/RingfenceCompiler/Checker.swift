@@ -277,6 +277,12 @@ struct ExpressionChecker {
             report(.invalidRegex, Messages.invalidRegex(pattern, error.message, offset: error.offset), span)
             return false
         }
+        if let group = RegexLint.nestedUnboundedQuantifier(pattern) {
+            let scalars = Array(pattern.unicodeScalars)
+            let text = String(String.UnicodeScalarView(scalars[max(0, group.lowerBound)..<min(scalars.count, group.upperBound)]))
+            report(.regexNestedQuantifier, Messages.regexNestedQuantifier(text), span,
+                   help: "make the inner repeat possessive or atomic, e.g. `(?>a+)+` or `(a++)+`, or bound it")
+        }
         if RegexLint.hasTopLevelAlternation(pattern) {
             report(.regexAlternation, Messages.regexAlternation(pattern), span,
                    help: "wrap the alternatives in a group, e.g. `(?:a|b)`, if they should share the rest of the pattern")

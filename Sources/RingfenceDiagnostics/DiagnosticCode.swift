@@ -111,6 +111,7 @@ public struct DiagnosticCode: RawRepresentable, Hashable, Sendable, Comparable {
     public static let expressionTooLarge = DiagnosticCode(rawValue: "RF3013")
     public static let listNotLiteral = DiagnosticCode(rawValue: "RF3014")
     public static let absentComparison = DiagnosticCode(rawValue: "RF3015")
+    public static let regexNestedQuantifier = DiagnosticCode(rawValue: "RF3016")
 
     // MARK: RF4xxx — rules, rings, limits, runtime settings
     public static let ringOutOfRange = DiagnosticCode(rawValue: "RF4001")
@@ -220,6 +221,8 @@ public struct DiagnosticCode: RawRepresentable, Hashable, Sendable, Comparable {
         e(.notAPath, .error, "not-a-path", "A field access (`.x` or `[\"x\"]`) follows something that is not a path."),
         e(.expressionTooLarge, .error, "expression-too-large", "An expression needs more registers or code than a rule may use."),
         e(.listNotLiteral, .error, "list-not-literal", "A list literal holds something other than string, number, boolean or null literals."),
+        e(.regexNestedQuantifier, .warning, "regex-nested-quantifier",
+          "A regex repeats a group that holds an unbounded repeat (`(a+)+`): it can backtrack without end and will hit the work budget."),
         e(.absentComparison, .warning, "absent-comparison",
           "A deny rule compares a value that may be absent with `!=`; absent makes it false, so the rule does not apply to requests without the value."),
 

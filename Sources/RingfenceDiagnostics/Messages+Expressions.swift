@@ -50,6 +50,10 @@ extension Messages {
     public static func absentComparisonHelp(_ path: String) -> String {
         "write `!has(\(path)) || …` to deny those requests too, or `has(\(path)) && …` to state that they are allowed"
     }
+    /// A regex nests unbounded quantifiers.
+    public static func regexNestedQuantifier(_ group: String) -> String {
+        "`\(group)` repeats a repeat: on some inputs it backtracks until the regex work budget runs out, which fails the rule"
+    }
     /// A glob failed to compile.
     public static func invalidGlob(_ pattern: String, _ message: String) -> String { "invalid glob `\(pattern)`: \(message)" }
     /// The program needs more glob sets than instructions can address.

@@ -61,7 +61,8 @@ extension Machine {
         Machine.withInterpreter(request, view.pointer, maxRegisters, body)
     }
 
-    /// `withInterpreter` over the tables `t`, with `maxRegisters` registers.
+    /// `withInterpreter` over the tables `t`, with `maxRegisters` registers and a fresh regex work
+    /// budget on the stack (one per decision, SPEC §3.2).
     @inline(__always)
     private static func withInterpreter<R>(_ request: borrowing PreparedRequest, _ t: UnsafePointer<TableView>, _ maxRegisters: Int,
                                            _ body: (Interpreter) -> R) -> R {
@@ -77,13 +78,17 @@ extension Machine {
                         let resource = resourceRange.map { range in
                             UnsafeBufferPointer(start: requestBytes.baseAddress.map { $0 + range.offset }, count: range.count)
                         }
-                        return body(Interpreter(
-                            code: t.pointee.code, slots: slots, constants: t.pointee.constants,
-                            requestBytes: requestBytes, constantBytes: t.pointee.constantBytes, requestItems: requestItems,
-                            constantItems: t.pointee.constantItems, registers: registers,
-                            globs: t.pointee.globs, globSetStarts: t.pointee.globSetStarts, globSetMembers: t.pointee.globSetMembers,
-                            regexes: t.pointee.regexes,
-                            action: action, resource: resource, resourceUnplaceable: resourceUnplaceable))
+                        var regexBudget = Interpreter.decisionRegexBudget()
+                        return withUnsafeMutablePointer(to: &regexBudget) { budget in
+                            body(Interpreter(
+                                code: t.pointee.code, slots: slots, constants: t.pointee.constants,
+                                requestBytes: requestBytes, constantBytes: t.pointee.constantBytes, requestItems: requestItems,
+                                constantItems: t.pointee.constantItems, registers: registers,
+                                globs: t.pointee.globs, globSetStarts: t.pointee.globSetStarts, globSetMembers: t.pointee.globSetMembers,
+                                regexes: t.pointee.regexes,
+                                action: action, resource: resource, resourceUnplaceable: resourceUnplaceable,
+                                regexBudget: budget))
+                        }
                     }
                 }
             }

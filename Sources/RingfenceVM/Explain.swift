@@ -59,6 +59,9 @@ extension Machine {
         withInterpreter(request) { vm in
             program.rules.indices.map { index in
                 vm.registers.update(repeating: .absent)
+                // Each rule is explained with a budget of its own (a decision shares one across its
+                // rules, deny rules first, so only a rule that alone exhausts it is shown as such).
+                vm.regexBudget.pointee = Interpreter.decisionRegexBudget()
                 let rule = program.rules[index]
                 var trace = RecordingTrace()
                 let outcome = vm.run(rule, trace: &trace)

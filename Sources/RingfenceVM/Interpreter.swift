@@ -49,6 +49,12 @@ struct Interpreter {
     let resource: UnsafeBufferPointer<UInt8>?
     /// True when the request has a resource that cannot be placed (matching on it is an error).
     let resourceUnplaceable: Bool
+    /// The decision's regex work budget, shared by every `=~` the decision evaluates (SPEC §3.2).
+    let regexBudget: UnsafeMutablePointer<RegexBudget>
+
+    /// A full regex work budget for one decision (`withInterpreter` keeps it on the stack).
+    @inline(__always)
+    static func decisionRegexBudget() -> RegexBudget { RegexBudget() }
 
     /// The opcode of a verified instruction. Opcodes are numbered from 0 in declaration order
     /// (`InstructionSetTests` pins this), so the byte is the enum's own representation; reading
@@ -201,7 +207,8 @@ struct Interpreter {
                 if s.tag == .absent {
                     regs[Int(ins.a)] = .bool(false)
                 } else if s.tag == .string {
-                    switch regexes[Int(ins.c)]._withUnsafeGuaranteedRef({ $0.search(bytes(s)) }) {
+                    let budget = regexBudget
+                    switch regexes[Int(ins.c)]._withUnsafeGuaranteedRef({ $0.search(bytes(s), budget: &budget.pointee) }) {
                     case .match: regs[Int(ins.a)] = .bool(true)
                     case .noMatch: regs[Int(ins.a)] = .bool(false)
                     case .error: return trace.failed(at: pc - 1, .regexBudget)

@@ -55,11 +55,9 @@ import Testing
     }
 
     @Test func catastrophicPatternErrorsInsteadOfHanging() throws {
+        // Bounded by the work budget, not by time (timings belong in Benchmarks/).
         let regex = try Regex.compile("(a+)+$")
-        let clock = ContinuousClock()
-        let start = clock.now
         let outcome = regex.search(String(repeating: "a", count: 32) + "!")
-        #expect(clock.now - start < .seconds(10))
         guard case .error(let code) = outcome else {
             Issue.record("expected a limit error, got \(outcome)")
             return

@@ -109,4 +109,6 @@ let benchmarks: @Sendable () -> Void = {
             }
         }
     }
+
+    regexBudgetBenchmarks()
 }
