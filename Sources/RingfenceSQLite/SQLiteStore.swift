@@ -39,6 +39,9 @@ public final class SQLiteStore: StateStore {
     /// How long a connection waits for another process's lock before it gives up, in seconds.
     public static let busyTimeout = 10
 
+    /// The size (bytes) the WAL file is cut back to after a checkpoint.
+    static let walSizeLimit = 64 << 20
+
     /// The SQLite `synchronous` levels the store uses.
     enum SynchronousLevel: String, Sendable {
         /// An fsync of the WAL at every commit.
@@ -69,6 +72,9 @@ public final class SQLiteStore: StateStore {
         }
         do {
             pool = try DatabasePool(path: path, configuration: configuration)
+            // After a checkpoint, the WAL file shrinks back to this size rather than keep the
+            // size of the largest batch ever written.
+            try pool.writeWithoutTransaction { db in try db.execute(sql: "PRAGMA journal_size_limit = \(Self.walSizeLimit)") }
         } catch {
             throw Self.storeError(error, url: url, action: "open the store")
         }
