@@ -17,8 +17,9 @@ import Darwin
 // `probe/SEED` holding the append's round, and, once the log acknowledges them as durable,
 // prints one line:
 //
-//   acked <last seq of the append> <round>
+//   acked <first seq> <last seq> <round>
 //
+// (the records of one append are committed in one batch, so their seqs are consecutive)
 // written straight to the standard output, so a line the parent reads is an acknowledgement the
 // store has made durable. Exit status: 2 for bad arguments, 1 when the store fails.
 
@@ -84,10 +85,11 @@ for round in 0..<100_000 {
     }
     do {
         let receipts = try log.append(records, rows: [StateRow(rowKey, Array(String(round).utf8))])
-        guard let last = receipts.last, receipts.count == count else {
-            fail("the log acknowledged \(receipts.count) of \(count) records", status: 1)
+        guard let first = receipts.first, let last = receipts.last, receipts.count == count,
+              last.seq - first.seq == UInt64(count - 1) else {
+            fail("the log acknowledged \(receipts.count) of \(count) records, not consecutively", status: 1)
         }
-        emit("acked \(last.seq) \(round)\n", to: 1)
+        emit("acked \(first.seq) \(last.seq) \(round)\n", to: 1)
     } catch {
         fail(error.message, status: 1)
     }

@@ -2,6 +2,7 @@ import Foundation
 import RingfenceAudit
 import RingfenceRuntime
 import RingfenceSQLite
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -11,11 +12,13 @@ import Darwin
 #endif
 
 /// SPEC §9.4: a crash loses no acknowledged entry under `strict`, and never leaves a gap or a
-/// broken link. A child process (`ringfence-store-crash-probe`) appends strict batches through
-/// the runtime's audit log and prints each acknowledgement; the test kills it with SIGKILL at a
-/// moment drawn from a seeded generator, reopens the file and checks every acknowledged entry
-/// is there, the chain is continuous and the Merkle nodes and checkpoints match it. Twenty
-/// kills, all on one file, so each run also recovers after the previous one.
+/// broken link. Child processes (`ringfence-store-crash-probe`) append strict batches through
+/// the runtime's audit log and print each acknowledgement; the test kills them with SIGKILL at
+/// a moment drawn from a seeded generator, reopens the file and checks that every entry ever
+/// acknowledged is there and belongs to the process it was acknowledged to, that the chain is
+/// continuous, and that the Merkle nodes, checkpoints and state rows match it. Twenty kills on
+/// one file, so each run also recovers after the previous one; every fifth run has two
+/// processes appending to the file at once.
 @Suite struct CrashSafetyTests {
     /// The probe executable built beside the test bundle.
     static let probe: String? = {
@@ -33,53 +36,87 @@ import Darwin
         return nil
     }()
 
-    /// What one run of the probe acknowledged before it was killed.
+    /// What one probe acknowledged before it was killed.
     struct Run {
-        /// The highest acknowledged `seq`, if any.
-        var lastSeq: UInt64?
+        /// The probe's seed (its session is `probe-SEED`, its state row `probe/SEED`).
+        var seed: UInt64
+        /// The seqs of each acknowledged append.
+        var acknowledged: [ClosedRange<UInt64>] = []
         /// The highest acknowledged round.
         var lastRound: Int?
-        /// How the process ended.
-        var reason: Process.TerminationReason
-        /// Its exit status or signal.
-        var status: Int32
+        /// True when the process died of SIGKILL, as the test intends.
+        var killed = false
+        /// How it ended otherwise: its exit status or signal.
+        var ending = ""
+        /// True when the safety net had to kill it (it stopped acknowledging).
+        var stalled = false
         /// What it wrote to the standard error.
-        var stderr: String
+        var stderr = ""
     }
 
-    /// Starts the probe on `url` with `seed`, kills it once it has printed `acks` lines and a
-    /// further `delay` microseconds have passed, and reads every acknowledgement it printed.
-    static func run(_ probe: String, url: String, seed: UInt64, acks: Int, delay: UInt32) throws -> Run {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: probe)
-        process.arguments = [url, String(seed)]
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        var text = ""
-        var lines = 0
-        while lines < acks {
-            let chunk = output.fileHandleForReading.availableData
-            if chunk.isEmpty { break }  // the probe ended by itself
-            text += String(decoding: chunk, as: UTF8.self)
-            lines = text.filter { $0 == "\n" }.count
+    /// Starts one probe per seed on `url`, kills them all once each has printed its number of
+    /// `acks` lines and a further `delay` microseconds have passed, and reads every
+    /// acknowledgement they printed.
+    static func run(_ probe: String, url: String, seeds: [UInt64], acks: [Int], delay: UInt32) throws -> [Run] {
+        var processes: [(process: Process, output: Pipe, errors: Pipe)] = []
+        for seed in seeds {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: probe)
+            process.arguments = [url, String(seed)]
+            let output = Pipe(), errors = Pipe()
+            process.standardOutput = output
+            process.standardError = errors
+            try process.run()
+            processes.append((process, output, errors))
+        }
+        // A safety net, not a measurement: a probe that stops acknowledging is killed after a
+        // minute, and the run is marked stalled.
+        let stalled = Mutex(false)
+        let identifiers = processes.map { $0.process.processIdentifier }
+        let safetyNet = DispatchWorkItem {
+            stalled.withLock { $0 = true }
+            for identifier in identifiers { kill(identifier, SIGKILL) }
+        }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: safetyNet)
+        let texts = Mutex(Array(repeating: "", count: seeds.count))
+        let outputs = processes.map { $0.output.fileHandleForReading }
+        DispatchQueue.concurrentPerform(iterations: seeds.count) { index in
+            var text = ""
+            while text.filter({ $0 == "\n" }).count < acks[index] {
+                let chunk = outputs[index].availableData
+                if chunk.isEmpty { break }  // the probe ended
+                text += String(decoding: chunk, as: UTF8.self)
+            }
+            texts.withLock { $0[index] = text }
         }
         usleep(delay)
-        kill(process.processIdentifier, SIGKILL)
-        text += String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        var run = Run(reason: process.terminationReason, status: process.terminationStatus, stderr: stderr)
-        // Only whole lines count: a line cut by the kill was never completely acknowledged.
-        let complete = text[..<(text.lastIndex(of: "\n") ?? text.startIndex)]
-        for line in complete.split(separator: "\n") {
-            let fields = line.split(separator: " ")
-            guard fields.count == 3, fields[0] == "acked", let seq = UInt64(fields[1]), let round = Int(fields[2]) else { continue }
-            run.lastSeq = max(run.lastSeq ?? 0, seq)
-            run.lastRound = max(run.lastRound ?? 0, round)
+        for entry in processes { kill(entry.process.processIdentifier, SIGKILL) }
+        var runs: [Run] = []
+        for (index, entry) in processes.enumerated() {
+            var text = texts.withLock { $0[index] }
+            text += String(decoding: entry.output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            var run = Run(seed: seeds[index])
+            run.stderr = String(decoding: entry.errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            entry.process.waitUntilExit()
+            run.killed = entry.process.terminationReason == .uncaughtSignal && entry.process.terminationStatus == SIGKILL
+            run.ending = "\(entry.process.terminationReason == .exit ? "exit status" : "signal") \(entry.process.terminationStatus)"
+            // Only whole lines count: a line cut by the kill was never completely acknowledged.
+            let complete = text[..<(text.lastIndex(of: "\n") ?? text.startIndex)]
+            for line in complete.split(separator: "\n") {
+                let fields = line.split(separator: " ")
+                guard fields.count == 4, fields[0] == "acked", let first = UInt64(fields[1]), let last = UInt64(fields[2]),
+                      first <= last, let round = Int(fields[3]) else {
+                    Issue.record("the probe printed `\(line)`")
+                    continue
+                }
+                run.acknowledged.append(first...last)
+                run.lastRound = max(run.lastRound ?? 0, round)
+            }
+            runs.append(run)
         }
-        return run
+        safetyNet.cancel()
+        let stalledNow = stalled.withLock { $0 }
+        return runs.map { var run = $0; run.stalled = stalledNow; return run }
     }
 
     @Test func killedStrictWritersLoseNoAcknowledgedEntry() throws {
@@ -90,22 +127,31 @@ import Darwin
         let scratch = try Scratch()
         let path = scratch.file("state.db"), url = "sqlite:\(path)"
         var generator = SeededGenerator(seed: 20_261_121)
-        var acknowledged: UInt64?
+        /// Every entry acknowledged so far, with the session of the probe it was acknowledged to.
+        var owners: [UInt64: String] = [:]
         for iteration in 0..<20 {
-            let seed = UInt64(iteration) + 1
-            let run = try Self.run(probe, url: url, seed: seed, acks: Int.random(in: 1...12, using: &generator),
-                                   delay: UInt32.random(in: 0..<4000, using: &generator))
-            #expect(run.reason == .uncaughtSignal && run.status == SIGKILL, "run \(iteration): the probe ended by itself: \(run.stderr)")
-            #expect(run.lastSeq != nil, "run \(iteration): nothing was acknowledged: \(run.stderr)")
-            if let last = run.lastSeq { acknowledged = max(acknowledged ?? 0, last) }
+            let seeds = iteration % 5 == 4 ? [UInt64(iteration) * 2 + 1, UInt64(iteration) * 2 + 2] : [UInt64(iteration) * 2 + 1]
+            let acks = seeds.map { _ in Int.random(in: 1...12, using: &generator) }
+            let runs = try Self.run(probe, url: url, seeds: seeds, acks: acks, delay: UInt32.random(in: 0..<4000, using: &generator))
+            for run in runs {
+                #expect(run.killed && !run.stalled, "run \(iteration): probe \(run.seed) was not killed as planned (\(run.ending)): \(run.stderr)")
+                #expect(!run.acknowledged.isEmpty, "run \(iteration): probe \(run.seed) acknowledged nothing: \(run.stderr)")
+                for range in run.acknowledged {
+                    for seq in range {
+                        #expect(owners.updateValue("probe-\(run.seed)", forKey: seq) == nil,
+                                "run \(iteration): entry \(seq) was acknowledged twice")
+                    }
+                }
+            }
 
             let store = try SQLiteStore(path: path, url: url)
             let snapshot = try store.load()
-            if let acknowledged {
-                #expect(snapshot.auditSize > acknowledged, "run \(iteration): entry \(acknowledged) was acknowledged but is missing")
-            }
             let entries = try allEntries(store, chunk: 500)
             #expect(UInt64(entries.count) == snapshot.auditSize)
+            for (seq, session) in owners {
+                #expect(seq < entries.count && entries[Int(seq)].entry.session == session,
+                        "run \(iteration): acknowledged entry \(seq) of `\(session)` is missing or replaced")
+            }
             let report = AuditChainVerifier.verify(entries.map { ($0.entry, $0.data) })
             #expect(report.failure == nil, "run \(iteration): \(report.failure?.message ?? "")")
             #expect(report.lastHash == snapshot.lastHash)
@@ -120,11 +166,12 @@ import Darwin
             for checkpoint in try store.checkpoints() {
                 #expect(roots[checkpoint.size] == checkpoint.root, "run \(iteration): checkpoint \(checkpoint.size)")
             }
-            // The state row written in the same transaction as the acknowledged entries.
-            if let round = run.lastRound {
-                let row = snapshot.rows.first { $0.key == StateKey("probe", String(seed)) }
+            // The state row each append wrote in the same transaction as its entries.
+            for run in runs {
+                guard let round = run.lastRound else { continue }
+                let row = snapshot.rows.first { $0.key == StateKey("probe", String(run.seed)) }
                 let stored = row.flatMap { Int(String(decoding: $0.value, as: UTF8.self)) }
-                #expect((stored ?? -1) >= round, "run \(iteration): the row lags its acknowledged round \(round)")
+                #expect((stored ?? -1) >= round, "run \(iteration): probe \(run.seed)'s row lags its acknowledged round \(round)")
             }
             try store.close()
         }
