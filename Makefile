@@ -5,7 +5,7 @@ SWIFT ?= swift
 SWIFT_FLAGS ?=
 BIN = .build/debug/ringfence
 
-.PHONY: all deps build demo test bench-gate release clean
+.PHONY: all deps build demo test bench-gate release clean fuzz fuzz-ci
 
 all: build
 
@@ -35,6 +35,17 @@ test: deps
 bench-gate: deps
 	cd Benchmarks && $(SWIFT) package benchmark thresholds check --path Thresholds \
 		--filter '(decide|resource test).*' --no-progress
+
+# Coverage-guided fuzzing (docs/fuzzing.md): every libFuzzer harness in Fuzz/ for FUZZ_SECONDS
+# each; findings go to Fuzz/.artifacts/ and fail the run.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh run
+
+# A short fuzzing pass for CI: each harness for 25 s, two at a time; fails on any crash, leak,
+# timeout or OOM.
+fuzz-ci: deps
+	FUZZ_SECONDS=25 FUZZ_JOBS=2 bash scripts/fuzz.sh run
 
 release: deps
 	$(SWIFT) build -c release $(SWIFT_FLAGS)

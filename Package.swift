@@ -45,6 +45,7 @@ let package = Package(
         .executableTarget(name: "ringfence-store-crash-probe", dependencies: ["RingfenceStores", "RingfenceRuntime", "RingfenceAudit"]),
         .target(name: "Ringfence", dependencies: [
             "RingfenceDiagnostics", "RingfenceSyntax", "RingfenceBytecode", "RingfenceVM", "RingfenceCompiler", "RingfenceRuntime",
+            "RingfenceAudit",
         ]),
         .target(name: "CAllocationCounter"),
         .target(name: "RingfenceCommands", dependencies: [
@@ -60,6 +61,7 @@ let package = Package(
             "RingfenceBytecode", "RingfenceVM", "RingfenceCompiler", "RingfenceDiagnostics", "RingfenceRuntime",
         ], resources: [.copy("Fixtures")]),
         .testTarget(name: "RingfenceAuditTests", dependencies: ["RingfenceAudit"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "RingfenceRuntimeTests", dependencies: ["RingfenceRuntime", "RingfenceAudit", "RingfenceVM"]),
         .testTarget(name: "RingfenceStoreTests", dependencies: [
             "RingfenceStores", "RingfenceSQLite", "RingfenceRuntime", "RingfenceAudit", "RingfenceVM",
             .product(name: "GRDB", package: "GRDB.swift"),

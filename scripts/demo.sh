@@ -21,5 +21,6 @@ step 0 "$bin" check policies/
 step 0 "$bin" compile policies/ -o "$out/policies.rfb"
 step 3 "$bin" eval -b "$out/policies.rfb" -i examples/requests/mixed.jsonl   # 3: some requests are denied
 step 1 "$bin" check examples/broken/                                        # 1: the file has errors, on purpose
+step 0 "$bin" check examples/runtime/                                       # the runtime file, every setting at its default
 step 0 "$(dirname "$bin")/ringfence-embedding-example"
 exit $failed

@@ -3,6 +3,7 @@
 @_exported import RingfenceDiagnostics
 @_exported import RingfenceVM
 @_exported import RingfenceRuntime
+@_exported import RingfenceAudit
 
 #if canImport(Glibc)
 import Glibc

@@ -32,6 +32,14 @@ public struct AuditChainVerifier: Sendable {
         try append(entry, storedDataHash: canonicalData.map { AuditHash.sha256($0) })
     }
 
+    /// `append(_:canonicalData:)`, also handing `newNode` each perfect-subtree node the entry
+    /// completes (so a verifier can compare a store's nodes without hashing the tree twice).
+    @discardableResult
+    public mutating func append(_ entry: AuditEntry, canonicalData: [UInt8]?,
+                                newNode: (MerkleNode) -> Void) throws(AuditChainFailure) -> AuditHash {
+        try append(entry, storedDataHash: canonicalData.map { AuditHash.sha256($0) }, newNode: newNode)
+    }
+
     /// Verifies the next entry whose stored data is the JSON value `data` (canonicalised here),
     /// or nil once purged; returns its entry hash.
     @discardableResult
@@ -48,13 +56,14 @@ public struct AuditChainVerifier: Sendable {
     }
 
     /// Verifies the next entry, given the SHA-256 of its stored data (nil once purged).
-    private mutating func append(_ entry: AuditEntry, storedDataHash: AuditHash?) throws(AuditChainFailure) -> AuditHash {
+    private mutating func append(_ entry: AuditEntry, storedDataHash: AuditHash?,
+                                 newNode: (MerkleNode) -> Void = { _ in }) throws(AuditChainFailure) -> AuditHash {
         try checkPosition(entry)
         if let storedDataHash, storedDataHash != entry.dataHash {
             throw fail(.dataHashMismatch)
         }
         let hash = entry.hash
-        frontier.append(MerkleHash.leaf(entryHash: hash))
+        frontier.append(MerkleHash.leaf(entryHash: hash), newNode: newNode)
         lastHash = hash
         count += 1
         return hash

@@ -31,12 +31,15 @@ public struct Program: Sendable, Hashable {
     public var sagas: [SagaPlan] = []
     /// Which rules each action can reach (built by the compiler, verified on load).
     public var actionIndex = ActionIndex()
+    /// The runtime's settings (SPEC §7): the deployment's runtime file, or the defaults.
+    public var runtime = RuntimeSettings()
 
     /// Creates a program.
     public init(
         thresholds: Thresholds = Thresholds(), policies: [PolicyEntry] = [], rules: [RuleEntry] = [],
         code: [Instruction] = [], codeLines: [UInt32] = [], constants: [Constant] = [], globs: [GlobEntry] = [],
-        globSets: [[UInt32]] = [], regexes: [String] = [], slots: [SlotEntry] = [], sagas: [SagaPlan] = []
+        globSets: [[UInt32]] = [], regexes: [String] = [], slots: [SlotEntry] = [], sagas: [SagaPlan] = [],
+        runtime: RuntimeSettings = RuntimeSettings()
     ) {
         self.thresholds = thresholds
         self.policies = policies
@@ -49,6 +52,7 @@ public struct Program: Sendable, Hashable {
         self.regexes = regexes
         self.slots = slots
         self.sagas = sagas
+        self.runtime = runtime
     }
 
     /// The largest register count any rule needs.

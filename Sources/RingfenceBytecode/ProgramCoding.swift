@@ -2,8 +2,9 @@
 ///
 /// Content layout, in order (counts are u32, strings are u32 length + UTF-8):
 /// thresholds (2 × f64) · policies · rules · code (8 bytes each) · code lines (u32 each) ·
-/// constants · globs · glob sets · regexes · slots · sagas (see `SagaPlan.swift`) · action index · regex literals. Decoding bounds-checks every read and
-/// refuses trailing bytes; `Verifier` then checks every cross-reference.
+/// constants · globs · glob sets · regexes · slots · sagas (see `SagaPlan.swift`) · action index ·
+/// regex literals · runtime settings (see `RuntimeSettings+Coding.swift`). Decoding bounds-checks
+/// every read and refuses trailing bytes; `Verifier` then checks every cross-reference and range.
 enum ProgramCoding {
     /// Deepest constant-list nesting accepted when decoding.
     static let maxConstantDepth = 8
@@ -95,6 +96,7 @@ enum ProgramCoding {
                 for byte in literal.bytes { w.int(byte) }
             }
         }
+        encodeRuntime(p.runtime, &w)
         return w.bytes
     }
 
@@ -197,6 +199,7 @@ enum ProgramCoding {
                 return RegexLiteral(bytes: bytes, caseless: caseless)
             })
         }
+        p.runtime = try decodeRuntime(&r)
         guard r.atEnd else { throw .init(message: "unexpected bytes after the program") }
         return p
     }

@@ -63,6 +63,7 @@ public enum Verifier {
         // regex library when it loads the program and refuses any difference.
         guard p.regexLiterals.count == p.regexes.count else { throw fail("the regex literals do not match the regexes") }
         try verifySagas(p)
+        try verifyRuntime(p)
     }
 
     private static func verifyBody(_ p: Program, rule: RuleEntry, name: String) throws(Failure) {

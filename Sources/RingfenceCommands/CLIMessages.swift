@@ -1,9 +1,13 @@
 /// Every message the command line writes itself (the library's diagnostics carry their own).
 enum CLIMessages {
-    /// `check`'s closing summary line.
-    static func checkSummary(files: Int, policies: Int, rules: Int, errors: Int, warnings: Int) -> String {
-        "checked \(count(files, "file")): \(count(policies, "policy", "policies")), \(count(rules, "rule")), "
-            + "\(count(errors, "error")), \(count(warnings, "warning"))"
+    /// `check`'s closing summary line; sagas and runtime files are counted only when there are
+    /// any, so a policy-only run reads `checked 2 files: 2 policies, 5 rules, 0 errors, 0 warnings`.
+    static func checkSummary(files: Int, policies: Int, rules: Int, sagas: Int = 0, runtimes: Int = 0, errors: Int, warnings: Int) -> String {
+        var parts = [count(policies, "policy", "policies"), count(rules, "rule")]
+        if sagas > 0 { parts.append(count(sagas, "saga")) }
+        if runtimes > 0 { parts.append(count(runtimes, "runtime file")) }
+        parts += [count(errors, "error"), count(warnings, "warning")]
+        return "checked \(count(files, "file")): " + parts.joined(separator: ", ")
     }
 
     /// `compile`'s closing line.
@@ -23,6 +27,12 @@ enum CLIMessages {
 
     /// An `eval` input without a single request.
     static let noRequests = "the input holds no request; expected a json request or json lines"
+    /// `key generate` was given a name the signed-note format cannot carry.
+    static func badKeyName(_ name: String) -> String {
+        "`\(name)` cannot name a key: use printable characters other than space and `+`"
+    }
+    /// `key generate -o` names an existing file.
+    static let keyFileExists = "the file exists; a key file is never overwritten (remove it first, or choose another path)"
     /// A request over the decoding limits (`PreparedRequest.maxRequestBytes`, `maxRequestItems`).
     static let requestTooLarge = "the request is too large to decide (more than 16 MiB of text or 1,048,576 list items); refused"
 

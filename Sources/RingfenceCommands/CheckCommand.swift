@@ -55,8 +55,8 @@ struct CheckCommand: RingfenceSubcommand {
             let errors = result.diagnostics.count(where: \.isError)
             let warnings = result.diagnostics.count(where: { $0.severity == .warning })
             io.out(CLIMessages.checkSummary(
-                files: result.sources.count, policies: result.documents.count,
-                rules: PolicyCompilation.ruleCount(result), errors: errors, warnings: warnings) + "\n")
+                files: result.sources.count, policies: result.documents.count, rules: PolicyCompilation.ruleCount(result),
+                sagas: result.sagas.count, runtimes: result.runtimes.count, errors: errors, warnings: warnings) + "\n")
         }
         return PolicyCompilation.status(for: result.diagnostics)
     }

@@ -1,7 +1,8 @@
 import ArgumentParser
 import Ringfence
 
-/// `ringfence inspect BUNDLE`: shows a bundle's header, policies, rules and disassembly (SPEC §4).
+/// `ringfence inspect BUNDLE`: shows a bundle's header, policies, rules, runtime settings and
+/// disassembly (SPEC §4).
 ///
 /// The bundle is decoded and verified exactly as `eval -b` does; a file that is refused gets
 /// one `BUNDLE: error[RF5xxx]: message` line on stderr and exit status 2.
@@ -9,7 +10,7 @@ struct InspectCommand: RingfenceSubcommand {
     /// The command's name and summary.
     static let configuration = CommandConfiguration(
         commandName: "inspect",
-        abstract: "Show a bundle's header, policies, rules, tables and disassembly.",
+        abstract: "Show a bundle's header, policies, rules, runtime settings, tables and disassembly.",
         discussion: "Exit status: 0 shown, 2 a usage error or a file that is not a valid bundle.")
 
     /// The bundle file to show.
@@ -30,7 +31,7 @@ struct InspectCommand: RingfenceSubcommand {
 
 /// The text `inspect` prints for a verified bundle.
 enum BundleReport {
-    /// The whole report: header, policies, rules, then the disassembler's tables and code.
+    /// The whole report: header, policies, rules, runtime settings, then the disassembler's tables and code.
     static func render(path: String, size: Int, header: Bundle.Header, program: Program) -> String {
         var out: [String] = []
         out.append("bundle \(path) (\(CLIMessages.count(size, "byte")))")
@@ -46,6 +47,8 @@ enum BundleReport {
         out += table(program.rules.map { rule(
             $0, policy: Int($0.policy) < program.policies.count ? program.policies[Int($0.policy)] : nil) })
         out.append("")
+        out += runtime(program.runtime)
+        out.append("")
         out.append("tables and disassembly")
         out.append(Disassembler.render(program))
         return out.joined(separator: "\n")
@@ -59,6 +62,22 @@ enum BundleReport {
         let limit = rule.limit.map(limitText) ?? "-"
         let reason = rule.reason.map { Disassembler.describe(.string($0)) } ?? "-"
         return [name, location, rule.isDeny ? "deny" : "allow", ring, limit, reason]
+    }
+
+    /// The runtime settings: a heading with the deployment's name, then one line per section of
+    /// the runtime file with every value as the file writes it (`default_ttl=5m`).
+    static func runtime(_ settings: RuntimeSettings) -> [String] {
+        var sections: [(name: String, values: [String])] = []
+        for (key, value) in settings.entries {
+            guard let dot = key.firstIndex(of: ".") else { continue }
+            let section = String(key[..<dot]), setting = String(key[key.index(after: dot)...])
+            let text = key == "audit.origin" ? Disassembler.describe(.string(value)) : value
+            if sections.last?.name != section { sections.append((section, [])) }
+            sections[sections.count - 1].values.append("\(setting)=\(text)")
+        }
+        let width = sections.map(\.name.count).max() ?? 0
+        return ["runtime settings \(Disassembler.describe(.string(settings.name)))"]
+            + sections.map { "  " + $0.name + String(repeating: " ", count: width - $0.name.count) + "  " + $0.values.joined(separator: " ") }
     }
 
     /// A limit as written in policies (`100/hour`), or `N/Ms` for other windows.

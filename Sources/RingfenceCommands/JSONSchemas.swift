@@ -4,7 +4,7 @@
 /// The JSON Schemas (draft-07) of Ringfence's file kinds, printed by `ringfence schema`.
 public enum JSONSchemas {
     /// The file kinds with a schema, in the order `ringfence schema` lists them.
-    public static let kinds = ["policy", "tests", "saga"]
+    public static let kinds = ["policy", "tests", "saga", "runtime"]
 
     /// The schema text for `kind`, or nil when there is none.
     public static func schema(for kind: String) -> String? {
@@ -12,6 +12,7 @@ public enum JSONSchemas {
         case "policy": policy
         case "tests": tests
         case "saga": saga
+        case "runtime": runtime
         default: nil
         }
     }
@@ -263,6 +264,140 @@ public enum JSONSchemas {
             "multiplier": { "type": "number", "minimum": 1, "maximum": 10 },
             "max": { "type": "number", "exclusiveMinimum": 0, "maximum": 86400, "default": 60 },
             "jitter": { "type": "number", "minimum": 0, "maximum": 1 }
+          }
+        }
+      }
+    }
+    """#
+
+    /// The schema of a `kind: runtime` file (SPEC §7), exactly as in `schemas/runtime.schema.json`.
+    public static let runtime = #"""
+    {
+      "$schema": "http://json-schema.org/draft-07/schema#",
+      "title": "Ringfence runtime file",
+      "description": "A `kind: runtime` file (SPEC §7): the runtime's settings, one file per deployment. Every key is optional; the defaults are given. `ringfence check` is authoritative: it also checks what a schema cannot, such as `default_ttl` ≤ `max_ttl` and breach thresholds in order (see docs/runtime-file.md).",
+      "type": "object",
+      "additionalProperties": false,
+      "required": ["ringfence", "kind"],
+      "properties": {
+        "ringfence": { "const": 1, "description": "The file format version." },
+        "kind": { "const": "runtime" },
+        "name": { "type": "string", "pattern": "^[A-Za-z0-9_.:-]+$", "default": "default", "description": "The deployment's name." },
+        "description": { "type": "string" },
+        "rings": {
+          "type": "object",
+          "description": "The ring at join, from the effective trust: above privileged with consensus ring 1, above standard ring 2, else ring 3. privileged must be above standard.",
+          "additionalProperties": false,
+          "properties": {
+            "privileged": { "$ref": "#/definitions/share", "default": 0.95 },
+            "standard": { "$ref": "#/definitions/share", "default": 0.6 }
+          }
+        },
+        "limits": {
+          "type": "object",
+          "description": "Per-ring token buckets: refill per second and capacity.",
+          "additionalProperties": false,
+          "properties": {
+            "ring0": { "$ref": "#/definitions/bucket", "default": { "rate": 100, "burst": 200 } },
+            "ring1": { "$ref": "#/definitions/bucket", "default": { "rate": 50, "burst": 100 } },
+            "ring2": { "$ref": "#/definitions/bucket", "default": { "rate": 20, "burst": 40 } },
+            "ring3": { "$ref": "#/definitions/bucket", "default": { "rate": 5, "burst": 10 } }
+          }
+        },
+        "elevation": {
+          "type": "object",
+          "description": "Temporary rings. ring1 must not be below ring2, nor default_ttl above max_ttl.",
+          "additionalProperties": false,
+          "properties": {
+            "ring1": { "$ref": "#/definitions/share", "default": 0.85, "description": "The least trust to be elevated to ring 1 (an attestation is needed too)." },
+            "ring2": { "$ref": "#/definitions/share", "default": 0.5, "description": "The least trust to be elevated to ring 2." },
+            "default_ttl": { "$ref": "#/definitions/duration", "default": "5m" },
+            "max_ttl": { "$ref": "#/definitions/duration", "default": "1h" }
+          }
+        },
+        "sessions": {
+          "type": "object",
+          "additionalProperties": false,
+          "properties": {
+            "max_participants": { "type": "integer", "minimum": 1, "maximum": 1000, "default": 10 },
+            "ttl": {
+              "description": "From 1s to 7d; an expired session is terminated by the runtime.",
+              "default": "1h",
+              "anyOf": [
+                { "$ref": "#/definitions/durationText" },
+                { "type": "number", "minimum": 1, "maximum": 604800 }
+              ]
+            },
+            "min_trust": { "$ref": "#/definitions/share", "default": 0.6, "description": "Below it an agent joins at ring 3." }
+          }
+        },
+        "breach": {
+          "type": "object",
+          "description": "The breach detector. Thresholds must rise: 0 < low < medium < high < critical ≤ 1.",
+          "additionalProperties": false,
+          "properties": {
+            "window": { "$ref": "#/definitions/duration", "default": "60s" },
+            "min_calls": { "$ref": "#/definitions/count", "default": 5, "description": "No verdict before this many calls in the window." },
+            "low": { "$ref": "#/definitions/positiveShare", "default": 0.3 },
+            "medium": { "$ref": "#/definitions/positiveShare", "default": 0.5 },
+            "high": { "$ref": "#/definitions/positiveShare", "default": 0.7 },
+            "critical": { "$ref": "#/definitions/positiveShare", "default": 0.9 },
+            "cooldown": { "$ref": "#/definitions/duration", "default": "30s", "description": "How long a tripped breaker stays open." },
+            "on_critical": { "enum": ["trip", "kill"], "default": "trip" }
+          }
+        },
+        "liability": {
+          "type": "object",
+          "description": "The joint-liability ledger. probation_risk must be below deny_risk, bond not above max_exposure, and slash_floor below cascade_below unless max_cascade_depth is 0.",
+          "additionalProperties": false,
+          "properties": {
+            "min_voucher_trust": { "$ref": "#/definitions/share", "default": 0.5 },
+            "bond": { "$ref": "#/definitions/share", "default": 0.2, "description": "Share of the voucher's trust bonded by one vouch." },
+            "max_exposure": { "$ref": "#/definitions/share", "default": 0.8, "description": "Bonds of one voucher never exceed this share of its trust." },
+            "vouch_weight": { "$ref": "#/definitions/share", "default": 0.2 },
+            "slash_floor": { "$ref": "#/definitions/share", "default": 0.05 },
+            "cascade_below": { "$ref": "#/definitions/share", "default": 0.06 },
+            "max_cascade_depth": { "type": "integer", "minimum": 0, "maximum": 10, "default": 2 },
+            "quarantine": { "$ref": "#/definitions/duration", "default": "5m" },
+            "deny_risk": { "$ref": "#/definitions/share", "default": 0.6 },
+            "probation_risk": { "$ref": "#/definitions/share", "default": 0.3 },
+            "escalation_severity": { "$ref": "#/definitions/positiveShare", "default": 0.5 }
+          }
+        },
+        "audit": {
+          "type": "object",
+          "description": "The audit log: durability, checkpoint cadence (whichever comes first) and the checkpoint origin.",
+          "additionalProperties": false,
+          "properties": {
+            "durability": { "enum": ["strict", "group", "relaxed"], "default": "group" },
+            "checkpoint_every": { "$ref": "#/definitions/count", "default": 1000 },
+            "checkpoint_interval": { "$ref": "#/definitions/duration", "default": "10s" },
+            "origin": { "type": "string", "minLength": 1, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]+$", "default": "ringfence.local/audit", "description": "The first line of every checkpoint (C2SP tlog-checkpoint)." }
+          }
+        }
+      },
+      "definitions": {
+        "share": { "type": "number", "minimum": 0, "maximum": 1 },
+        "positiveShare": { "type": "number", "exclusiveMinimum": 0, "maximum": 1 },
+        "count": { "type": "integer", "minimum": 1, "maximum": 1000000000 },
+        "durationText": {
+          "type": "string",
+          "pattern": "^[0-9]+(\\.[0-9]+)?(ms|s|m|h|d)$",
+          "description": "A number and a unit: 500ms, 30s, 5m, 1h, 7d."
+        },
+        "duration": {
+          "description": "A duration above 0 and at most 365d: a number and a unit, or a plain number of seconds.",
+          "anyOf": [
+            { "$ref": "#/definitions/durationText" },
+            { "type": "number", "exclusiveMinimum": 0, "maximum": 31536000 }
+          ]
+        },
+        "bucket": {
+          "type": "object",
+          "additionalProperties": false,
+          "properties": {
+            "rate": { "type": "number", "exclusiveMinimum": 0, "maximum": 1000000000, "description": "Tokens refilled per second." },
+            "burst": { "$ref": "#/definitions/count", "description": "Tokens the bucket holds when full." }
           }
         }
       }

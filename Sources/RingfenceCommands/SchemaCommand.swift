@@ -1,16 +1,16 @@
 import ArgumentParser
 
-/// `ringfence schema [policy|tests|saga]`: prints the JSON Schema of a file kind, for editors
+/// `ringfence schema [policy|tests|saga|runtime]`: prints the JSON Schema of a file kind, for editors
 /// (yaml-language-server) and CI validators.
 struct SchemaCommand: RingfenceSubcommand {
     /// The command's name and summary.
     static let configuration = CommandConfiguration(
         commandName: "schema",
         abstract: "Print the JSON Schema (draft-07) of a file kind.",
-        discussion: "Kinds: policy (the default), tests, saga. Exit status: 0, or 2 for an unknown kind.")
+        discussion: "Kinds: policy (the default), tests, saga, runtime. Exit status: 0, or 2 for an unknown kind.")
 
     /// The file kind whose schema to print.
-    @Argument(help: ArgumentHelp("The file kind: policy, tests or saga.", valueName: "kind"))
+    @Argument(help: ArgumentHelp("The file kind: policy, tests, saga or runtime.", valueName: "kind"))
     var kind: String = "policy"
 
     /// Refuses a kind without a schema, suggesting the nearest one.

@@ -16,6 +16,9 @@ public struct CompilationResult: Sendable {
     public var documents: [PolicyDocument]
     /// The saga documents that parsed, in input order (their plans are in `program.sagas`).
     public var sagas: [SagaDocument] = []
+    /// The runtime files read, in input order (at most one compiles; its settings are in
+    /// `program.runtime`).
+    public var runtimes: [RuntimeDocument] = []
 
     /// True when there are errors (warnings allowed).
     public var hasErrors: Bool { diagnostics.containsErrors }
@@ -31,6 +34,7 @@ public enum Compiler {
         var sources: [String: SourceFile] = [:]
         var documents: [PolicyDocument] = []
         var sagas: [SagaDocument] = []
+        var runtimes: [RuntimeDocument] = []
         for file in files {
             switch SourceLoader.read(file) {
             case .failure(let d): diagnostics.append(d)
@@ -44,9 +48,10 @@ public enum Compiler {
                 diagnostics += parseDiagnostics
                 if case .policy(let policy) = document { documents.append(policy) }
                 if case .saga(let saga) = document { sagas.append(saga) }
+                if case .runtime(let runtime) = document { runtimes.append(runtime) }
             }
         }
-        return finish(documents, diagnostics, sources, sagas: sagas)
+        return finish(documents, diagnostics, sources, sagas: sagas, runtimes: runtimes)
     }
 
     /// Compiles policy text held in memory (for tests, the REPL and embedding).
@@ -60,36 +65,46 @@ public enum Compiler {
         var sources: [String: SourceFile] = [:]
         var documents: [PolicyDocument] = []
         var sagas: [SagaDocument] = []
+        var runtimes: [RuntimeDocument] = []
         for (path, text) in files {
             sources[path] = SourceFile(path: path, text: text)
             let (document, parseDiagnostics) = DocumentParser.parse(text: text, file: path)
             diagnostics += parseDiagnostics
             if case .policy(let policy) = document { documents.append(policy) }
             if case .saga(let saga) = document { sagas.append(saga) }
+            if case .runtime(let runtime) = document { runtimes.append(runtime) }
         }
-        return finish(documents, diagnostics, sources, sagas: sagas)
+        return finish(documents, diagnostics, sources, sagas: sagas, runtimes: runtimes)
     }
 
+    /// Checks and lowers the policies, adds the saga plans and the runtime settings, and verifies
+    /// the whole program once more.
     private static func finish(_ documents: [PolicyDocument], _ diagnostics: [Diagnostic], _ sources: [String: SourceFile],
-                               sagas: [SagaDocument] = []) -> CompilationResult {
+                               sagas: [SagaDocument], runtimes: [RuntimeDocument]) -> CompilationResult {
         var all = diagnostics
         var (program, checkDiagnostics) = compile(documents, sources: sources)
         all += checkDiagnostics
         let (plans, sagaDiagnostics) = SagaCompiler.compile(sagas)
         all += sagaDiagnostics
-        if var withSagas = program, !plans.isEmpty {
-            withSagas.sagas = plans
+        let (runtime, runtimeDiagnostics) = RuntimeCompiler.compile(runtimes)
+        all += runtimeDiagnostics
+        // With errors anywhere nothing is compiled, so the extra verification only runs without them.
+        if var complete = program, !all.containsErrors, !plans.isEmpty || !runtimes.isEmpty {
+            complete.sagas = plans
+            complete.runtime = runtime
             do {
-                try Verifier.verify(withSagas)
-                program = withSagas
+                try Verifier.verify(complete)
+                program = complete
             } catch {
-                let at = sagas.first?.location ?? SourceLocation(file: "<input>", line: 1, column: 1)
-                all.append(Diagnostic(.bundleMalformed, "internal error: the compiled sagas failed verification: \(error.message)", at: at))
+                let at = sagas.first?.location ?? runtimes.first?.location ?? SourceLocation(file: "<input>", line: 1, column: 1)
+                all.append(Diagnostic(.bundleMalformed, "internal error: the compiled sagas or runtime settings failed verification: \(error.message)",
+                                      at: at))
             }
         }
         let sorted = all.sortedForOutput()
         var result = CompilationResult(program: sorted.containsErrors ? nil : program, diagnostics: sorted, sources: sources, documents: documents)
         result.sagas = sagas
+        result.runtimes = runtimes
         return result
     }
 

@@ -6,7 +6,7 @@
 /// | RF1xxx | document structure (keys, types)        |
 /// | RF2xxx | expression syntax (`when`)              |
 /// | RF3xxx | expression meaning (paths, types, regex, globs) |
-/// | RF4xxx | rules, rings, limits, policy relations  |
+/// | RF4xxx | rules, rings, limits, policy relations, runtime settings |
 /// | RF5xxx | bundles                                 |
 /// | RF6xxx | requests                                |
 /// | RF7xxx | sagas (steps, fan-outs, dependencies, retries) |
@@ -81,6 +81,9 @@ public struct DiagnosticCode: RawRepresentable, Hashable, Sendable, Comparable {
     public static let ignoredKey = DiagnosticCode(rawValue: "RF1020")
     public static let invalidOperator = DiagnosticCode(rawValue: "RF1021")
     public static let invalidRuleAction = DiagnosticCode(rawValue: "RF1022")
+    public static let invalidDuration = DiagnosticCode(rawValue: "RF1023")
+    public static let invalidChoice = DiagnosticCode(rawValue: "RF1024")
+    public static let multipleRuntimeFiles = DiagnosticCode(rawValue: "RF1025")
 
     // MARK: RF2xxx — expression syntax
     public static let unexpectedCharacter = DiagnosticCode(rawValue: "RF2001")
@@ -109,7 +112,7 @@ public struct DiagnosticCode: RawRepresentable, Hashable, Sendable, Comparable {
     public static let listNotLiteral = DiagnosticCode(rawValue: "RF3014")
     public static let absentComparison = DiagnosticCode(rawValue: "RF3015")
 
-    // MARK: RF4xxx — rules, rings, limits
+    // MARK: RF4xxx — rules, rings, limits, runtime settings
     public static let ringOutOfRange = DiagnosticCode(rawValue: "RF4001")
     public static let invalidThresholds = DiagnosticCode(rawValue: "RF4002")
     public static let conflictingThresholds = DiagnosticCode(rawValue: "RF4003")
@@ -118,6 +121,8 @@ public struct DiagnosticCode: RawRepresentable, Hashable, Sendable, Comparable {
     public static let shadowedRule = DiagnosticCode(rawValue: "RF4006")
     public static let ringOnDeny = DiagnosticCode(rawValue: "RF4007")
     public static let programTooLarge = DiagnosticCode(rawValue: "RF4008")
+    public static let runtimeOutOfRange = DiagnosticCode(rawValue: "RF4009")
+    public static let runtimeConflict = DiagnosticCode(rawValue: "RF4010")
 
     // MARK: RF5xxx — bundles
     public static let bundleTruncated = DiagnosticCode(rawValue: "RF5001")
@@ -171,13 +176,13 @@ public struct DiagnosticCode: RawRepresentable, Hashable, Sendable, Comparable {
 
         e(.unknownDocument, .error, "unknown-document", "A file is neither a Ringfence document nor a recognised seed dialect."),
         e(.unsupportedVersion, .error, "unsupported-version", "The `ringfence:` version is not one this build understands."),
-        e(.unknownKind, .error, "unknown-kind", "The `kind:` is not `policy`, `saga` or `tests`."),
+        e(.unknownKind, .error, "unknown-kind", "The `kind:` is not `policy`, `saga`, `tests` or `runtime`."),
         e(.unknownKey, .error, "unknown-key", "A mapping has a key the format does not define (often a misspelling)."),
         e(.missingKey, .error, "missing-key", "A required key is absent."),
         e(.wrongType, .error, "wrong-type", "A value has the wrong YAML type."),
         e(.conflictingKeys, .error, "conflicting-keys", "Two keys that exclude each other are both given (e.g. `action` and `actions`)."),
         e(.emptyList, .error, "empty-list", "A list that must hold at least one item is empty."),
-        e(.invalidName, .error, "invalid-name", "A policy name or rule id has characters outside `[A-Za-z0-9_.:-]`."),
+        e(.invalidName, .error, "invalid-name", "A policy name, rule id or runtime name has characters outside `[A-Za-z0-9_.:-]`."),
         e(.invalidEffect, .error, "invalid-effect", "A rule's `effect` is not `allow` or `deny`."),
         e(.duplicateRuleID, .error, "duplicate-rule-id", "Two rules in one policy share an id."),
         e(.duplicatePolicyName, .error, "duplicate-policy-name", "Two policies compiled together share a name."),
@@ -187,6 +192,10 @@ public struct DiagnosticCode: RawRepresentable, Hashable, Sendable, Comparable {
         e(.ignoredKey, .warning, "ignored-key", "A seed-dialect file has a key its original system ignored silently; Ringfence ignores it too."),
         e(.invalidOperator, .error, "invalid-operator", "A rule document's `condition.operator` is not one of `eq ne gt lt gte lte in not_in contains matches`."),
         e(.invalidRuleAction, .error, "invalid-rule-action", "A rule document's `action` (or `defaults.action`) is not `allow`, `deny`, `audit` or `block`."),
+        e(.invalidDuration, .error, "invalid-duration",
+          "A duration is not a number and a unit (`500ms`, `30s`, `5m`, `1h`, `7d`) or a plain number of seconds, or is not a whole number of milliseconds."),
+        e(.invalidChoice, .error, "invalid-choice", "A setting that takes one of a few words has another (`breach.on_critical`: `trip` or `kill`; `audit.durability`: `strict`, `group` or `relaxed`)."),
+        e(.multipleRuntimeFiles, .error, "multiple-runtime-files", "More than one `kind: runtime` file is compiled together; a deployment has one."),
 
         e(.unexpectedCharacter, .error, "unexpected-character", "A character that cannot start any token."),
         e(.unterminatedString, .error, "unterminated-string", "A string literal has no closing quote."),
@@ -215,7 +224,7 @@ public struct DiagnosticCode: RawRepresentable, Hashable, Sendable, Comparable {
           "A deny rule compares a value that may be absent with `!=`; absent makes it false, so the rule does not apply to requests without the value."),
 
         e(.ringOutOfRange, .error, "ring-out-of-range", "A ring is not a whole number from 0 to 3."),
-        e(.invalidThresholds, .error, "invalid-thresholds", "Ring thresholds are outside [0, 1] or `privileged` is not above `standard`."),
+        e(.invalidThresholds, .error, "invalid-thresholds", "Ring thresholds (a policy's or the runtime file's `rings`) are outside [0, 1] or `privileged` is not above `standard`."),
         e(.conflictingThresholds, .error, "conflicting-thresholds", "Policies compiled together declare different ring thresholds."),
         e(.invalidLimit, .error, "invalid-limit", "A `limit` is not `N/second|minute|hour|day` with N from 1 to 1000000000."),
         e(.limitOnDeny, .error, "limit-on-deny", "A `limit` is given on a deny rule, where it could never apply."),
@@ -223,6 +232,9 @@ public struct DiagnosticCode: RawRepresentable, Hashable, Sendable, Comparable {
         e(.ringOnDeny, .error, "ring-on-deny", "A `ring` gate is given on a deny rule, where it could never apply."),
         e(.programTooLarge, .error, "program-too-large",
           "The policies compiled together need more distinct pattern sets (16,777,216) than a bundle can address."),
+        e(.runtimeOutOfRange, .error, "runtime-out-of-range", "A runtime file's setting is outside its range (see docs/runtime-file.md), or `audit.origin` is not one line of text."),
+        e(.runtimeConflict, .error, "runtime-conflict",
+          "Runtime settings contradict each other: a default TTL above its cap, ring 1 needing less trust than ring 2, breach thresholds or risks out of order, a cascade that can never happen, a bond above the exposure cap."),
 
         e(.bundleTruncated, .error, "bundle-truncated", "A bundle file ends before its declared content does."),
         e(.bundleForeign, .error, "bundle-foreign", "A file is not a Ringfence bundle (wrong magic number)."),

@@ -116,7 +116,17 @@ struct URLGlobPattern: Sendable {
                 }
                 portText = Array(authority[(close + 2)...])
             }
-            host = .ipv6(String(String.UnicodeScalarView(hostScalars)).lowercased())
+            // Written the way resources are (RFC 5952 via the resource parser), so `[0:0::1]` matches `[::1]`.
+            var literal = Array(String(String.UnicodeScalarView(hostScalars)).utf8)
+            let reading = literal.withUnsafeMutableBufferPointer { bytes in
+                ResourceURLHost.parseIPv6(UnsafeBufferPointer(bytes), from: 1, to: bytes.count - 1)
+            }
+            guard case .host(let canonical) = reading else {
+                throw GlobSyntaxError(message: "`\(String(decoding: literal, as: UTF8.self))` is not an ipv6 address a resource can have",
+                                      offset: authorityStart)
+            }
+            literal = Array(canonical.utf8)
+            host = .ipv6(canonical)
         } else {
             let topInAuthority = top.filter { $0 >= authorityStart && $0 < authorityEnd }
             if let portColon = topInAuthority.last(where: { s[$0] == ":" }) {
@@ -125,6 +135,15 @@ struct URLGlobPattern: Sendable {
             }
             var text = String(String.UnicodeScalarView(hostScalars)).lowercased()
             if text.hasSuffix("."), !text.hasSuffix("\\.") { text.removeLast() }
+            if !text.isEmpty, !text.unicodeScalars.contains(where: { "*?[]{}\\".unicodeScalars.contains($0) }) {
+                // A literal host must be one a resource can have, or the pattern never matches.
+                let reading = Array(text.utf8).withUnsafeBufferPointer {
+                    ResourceURLHost.parse($0, from: 0, to: $0.count, isFile: schemeText.lowercased() == "file")
+                }
+                if case .refused(let reason) = reading {
+                    throw GlobSyntaxError(message: "the host `\(text)` can never match a resource: \(reason)", offset: authorityStart)
+                }
+            }
             host = .glob(text)
         }
         let scheme = schemeText.lowercased()

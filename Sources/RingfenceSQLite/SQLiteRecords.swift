@@ -193,6 +193,22 @@ enum SQLiteRecords {
         return found
     }
 
+    /// The hashes of the entries of `session`, in log order.
+    static func entryHashes(_ db: Database, session: String, url: URL) throws -> [AuditHash] {
+        let statement = RawStatement(try db.cachedStatement(sql: "SELECT seq, hash FROM audit_entries WHERE session = ? ORDER BY seq"))
+        defer { statement.reset() }
+        try statement.bind(1, text: session)
+        var hashes: [AuditHash] = []
+        while try statement.step() {
+            do throws(ColumnProblem) {
+                hashes.append(try statement.hash(1, column: "hash"))
+            } catch {
+                throw StoreError(.foreignSchema, SQLiteMessages.badEntry(url, seq: statement.int64(0), error.detail))
+            }
+        }
+        return hashes
+    }
+
     /// Every checkpoint, smallest first.
     static func checkpoints(_ db: Database, url: URL) throws -> [StoredCheckpoint] {
         let statement = RawStatement(try db.cachedStatement(sql: "SELECT size, root, note, time FROM audit_checkpoints ORDER BY size"))

@@ -10,7 +10,8 @@ import RingfenceRuntime
 //   state_rows         collection, key (PK), value BLOB   the runtime's records
 //   audit_entries      seq INTEGER PK, time (µs), kind,   the envelopes and entry hashes
 //                      session, agent, data_hash, prev,
-//                      hash (32-byte BLOBs)
+//                      hash (32-byte BLOBs); indexed
+//                      by session (then seq)
 //   audit_data         seq INTEGER PK, data TEXT          canonical data, purgeable
 //   audit_nodes        level, idx (PK), hash BLOB         Merkle perfect subtrees
 //   audit_checkpoints  size INTEGER PK, root BLOB,        checkpoints (note text as signed)
@@ -53,6 +54,7 @@ enum SQLiteSchema {
                     prev BLOB NOT NULL,
                     hash BLOB NOT NULL
                 );
+                CREATE INDEX audit_entries_by_session ON audit_entries (session) WHERE session IS NOT NULL;
                 CREATE TABLE audit_data (
                     seq INTEGER NOT NULL PRIMARY KEY,
                     data TEXT NOT NULL

@@ -133,6 +133,13 @@ public final class SQLiteStore: StateStore {
         }
     }
 
+    /// The hashes of `session`'s entries, in log order, read through the session index.
+    public func auditEntryHashes(session: String) throws(StoreError) -> [AuditHash] {
+        try read("read a session's audit entries") { db in
+            try SQLiteRecords.entryHashes(db, session: session, url: url)
+        }
+    }
+
     /// Drops the data of entries below `seq` (durably), keeping their envelopes.
     public func purgeAuditData(before seq: UInt64) throws(StoreError) -> Int {
         try write("purge audit data", level: .full) { db in

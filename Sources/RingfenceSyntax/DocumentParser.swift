@@ -1,8 +1,6 @@
 import RingfenceDiagnostics
 
 /// What a file turned out to be.
-///
-/// Saga, tests and seed-dialect documents join as further cases when their parsers land.
 public enum ParsedDocument: Sendable {
     /// A `kind: policy` document (SPEC §3).
     case policy(PolicyDocument)
@@ -10,13 +8,21 @@ public enum ParsedDocument: Sendable {
     case tests(TestSuiteDocument)
     /// A saga definition: `kind: saga`, or a seed saga recognised by shape (SPEC §5).
     case saga(SagaDocument)
+    /// A `kind: runtime` document (SPEC §7).
+    case runtime(RuntimeDocument)
 
     /// The policy, when this document is one.
     public var policy: PolicyDocument? {
         switch self {
         case .policy(let policy): policy
-        case .tests, .saga: nil
+        case .tests, .saga, .runtime: nil
         }
+    }
+
+    /// The runtime settings, when this document is a runtime file.
+    public var runtime: RuntimeDocument? {
+        if case .runtime(let runtime) = self { return runtime }
+        return nil
     }
 
     /// The saga, when this document is one.
@@ -30,7 +36,7 @@ public enum ParsedDocument: Sendable {
 /// for its kind (SPEC §2).
 public enum DocumentParser {
     /// The kinds a native document may declare, in the order they are suggested.
-    public static let kinds = ["policy", "saga", "tests"]
+    public static let kinds = ["policy", "saga", "tests", "runtime"]
 
     /// Reads the envelope (`ringfence: 1`, `kind`) and dispatches; returns nil document when
     /// errors prevent building one, plus all diagnostics sorted for output. `dialect` forces
@@ -57,7 +63,7 @@ public enum DocumentParser {
         return (document, (loaded.diagnostics + diagnostics).sortedForOutput())
     }
 
-    /// document := mapping with `ringfence: 1` and `kind: policy|saga|tests`, or a seed dialect.
+    /// document := mapping with `ringfence: 1` and `kind: policy|saga|tests|runtime`, or a seed dialect.
     private static func parseUnsorted(_ root: YAMLNode, file: String, dialect: DocumentDialect?) -> (ParsedDocument?, [Diagnostic]) {
         if let dialect, dialect != .native { return parseSeedDialect(root, file: file, as: dialect) }
         var reader = StructureReader(file: file)
@@ -97,6 +103,9 @@ public enum DocumentParser {
         case "saga":
             let (saga, diagnostics) = SagaParser.parse(root, file: file)
             return (saga.map(ParsedDocument.saga), reader.diagnostics + diagnostics)
+        case "runtime":
+            let (runtime, diagnostics) = RuntimeParser.parse(root, file: file)
+            return (runtime.map(ParsedDocument.runtime), reader.diagnostics + diagnostics)
         default:
             reader.error(.unknownKind, Messages.unknownKind(Messages.excerpt(kind.value)), at: kindPair.value,
                          help: Suggestions.didYouMean(kind.value, among: kinds) ?? Messages.expectedOneOf(kinds))

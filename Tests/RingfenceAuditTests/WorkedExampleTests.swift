@@ -2,7 +2,7 @@ import Testing
 @testable import RingfenceAudit
 import RingfenceVM
 
-/// The worked example of docs/audit-formats.md, checked value by value. The expected hashes and
+/// The worked example of docs/audit.md, checked value by value. The expected hashes and
 /// the signature were computed independently (Python's hashlib and Node's Ed25519).
 @Suite struct WorkedExampleTests {
     /// The example's three entries: time, kind, session, agent, data, and the documented

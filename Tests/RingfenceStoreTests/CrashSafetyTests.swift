@@ -12,13 +12,15 @@ import Darwin
 #endif
 
 /// SPEC §9.4: a crash loses no acknowledged entry under `strict`, and never leaves a gap or a
-/// broken link. Child processes (`ringfence-store-crash-probe`) append strict batches through
-/// the runtime's audit log and print each acknowledgement; the test kills them with SIGKILL at
-/// a moment drawn from a seeded generator, reopens the file and checks that every entry ever
-/// acknowledged is there and belongs to the process it was acknowledged to, that the chain is
-/// continuous, and that the Merkle nodes, checkpoints and state rows match it. Twenty kills on
-/// one file, so each run also recovers after the previous one; every fifth run has two
-/// processes appending to the file at once.
+/// broken link. Child processes (`ringfence-store-crash-probe`) append strict batches and print
+/// each acknowledgement; the test kills them with SIGKILL at a moment drawn from a seeded
+/// generator, reopens the file and checks that every entry ever acknowledged is there and
+/// belongs to the process it was acknowledged to, that the chain is continuous, and that the
+/// Merkle nodes, checkpoints and state rows match it. Twenty kills on one file, so each run also
+/// recovers after the previous one. Single probes alternate between appending through the
+/// runtime's audit log and through `StateStore.commit` directly; every fifth run has two
+/// probes appending to the file at once, directly, each re-reading the head when the other
+/// wins a race.
 @Suite struct CrashSafetyTests {
     /// The probe executable built beside the test bundle.
     static let probe: String? = {
@@ -54,15 +56,15 @@ import Darwin
         var stderr = ""
     }
 
-    /// Starts one probe per seed on `url`, kills them all once each has printed its number of
+    /// Starts one probe per seed on `url`, appending in `mode` (`log` or `direct`), kills them all once each has printed its number of
     /// `acks` lines and a further `delay` microseconds have passed, and reads every
     /// acknowledgement they printed.
-    static func run(_ probe: String, url: String, seeds: [UInt64], acks: [Int], delay: UInt32) throws -> [Run] {
+    static func run(_ probe: String, url: String, seeds: [UInt64], mode: String, acks: [Int], delay: UInt32) throws -> [Run] {
         var processes: [(process: Process, output: Pipe, errors: Pipe)] = []
         for seed in seeds {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: probe)
-            process.arguments = [url, String(seed)]
+            process.arguments = [url, String(seed), mode]
             let output = Pipe(), errors = Pipe()
             process.standardOutput = output
             process.standardError = errors
@@ -130,9 +132,12 @@ import Darwin
         /// Every entry acknowledged so far, with the session of the probe it was acknowledged to.
         var owners: [UInt64: String] = [:]
         for iteration in 0..<20 {
-            let seeds = iteration % 5 == 4 ? [UInt64(iteration) * 2 + 1, UInt64(iteration) * 2 + 2] : [UInt64(iteration) * 2 + 1]
+            let together = iteration % 5 == 4
+            let seeds = together ? [UInt64(iteration) * 2 + 1, UInt64(iteration) * 2 + 2] : [UInt64(iteration) * 2 + 1]
+            let mode = together || iteration.isMultiple(of: 2) ? "direct" : "log"
             let acks = seeds.map { _ in Int.random(in: 1...12, using: &generator) }
-            let runs = try Self.run(probe, url: url, seeds: seeds, acks: acks, delay: UInt32.random(in: 0..<4000, using: &generator))
+            let runs = try Self.run(probe, url: url, seeds: seeds, mode: mode, acks: acks,
+                                    delay: UInt32.random(in: 0..<4000, using: &generator))
             for run in runs {
                 #expect(run.killed && !run.stalled, "run \(iteration): probe \(run.seed) was not killed as planned (\(run.ending)): \(run.stderr)")
                 #expect(!run.acknowledged.isEmpty, "run \(iteration): probe \(run.seed) acknowledged nothing: \(run.stderr)")

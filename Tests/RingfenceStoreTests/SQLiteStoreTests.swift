@@ -232,6 +232,8 @@ import Testing
                fragment: "audit entry 2 in `{url}` is damaged: `prev` holds text, not a 32-byte blob"),
         Damage(sql: "UPDATE audit_entries SET hash = zeroblob(33) WHERE seq = 5", read: { _ = try $0.load() },
                fragment: "audit entry 5 in `{url}` is damaged: `hash` holds 33 bytes, not 32"),
+        Damage(sql: "UPDATE audit_entries SET hash = x'01' WHERE seq = 0", read: { _ = try $0.auditEntryHashes(session: "s1") },
+               fragment: "audit entry 0 in `{url}` is damaged: `hash` holds 1 bytes, not 32"),
         Damage(sql: "UPDATE audit_nodes SET hash = x'00' WHERE level = 1 AND idx = 0", read: { _ = try $0.auditNodes([MerkleNodeID(level: 1, index: 0)]) },
                fragment: "merkle node 1/0 in `{url}` is damaged: `hash` holds 1 bytes, not 32"),
         Damage(sql: "UPDATE audit_checkpoints SET root = 'abc'", read: { _ = try $0.checkpoints() },

@@ -237,6 +237,30 @@ import Testing
     }
 
     @Test(arguments: StoreBackend.all)
+    func aSessionsEntryHashesComeInLogOrder(_ backend: StoreBackend) throws {
+        let scratch = try Scratch()
+        let store = try backend.open(in: scratch)
+        var log = LogBuilder()
+        try store.commit(try log.batch(2, session: "s1"), durability: .strict)
+        try store.commit(try log.batch(3, session: "s2"), durability: .strict)
+        try store.commit(try log.batch(1, session: nil), durability: .relaxed)
+        try store.commit(try log.batch(2, session: ""), durability: .group)
+        try store.commit(try log.batch(2, session: "s1"), durability: .strict)
+        /// The hashes of the built entries whose session is `session`.
+        func expected(_ session: String?) -> [AuditHash] {
+            log.entries.filter { $0.entry.session == session }.map(\.hash)
+        }
+        #expect(try store.auditEntryHashes(session: "s1") == expected("s1"))
+        #expect(try store.auditEntryHashes(session: "s1").count == 4)
+        #expect(try store.auditEntryHashes(session: "s2") == expected("s2"))
+        #expect(try store.auditEntryHashes(session: "") == expected(""))
+        #expect(try store.auditEntryHashes(session: "s3").isEmpty)
+        // Purging data keeps the envelopes, so a session's hashes stay.
+        _ = try store.purgeAuditData(before: 100)
+        #expect(try store.auditEntryHashes(session: "s1") == expected("s1"))
+    }
+
+    @Test(arguments: StoreBackend.all)
     func aBuilderOpenedOnTheStoreContinuesIt(_ backend: StoreBackend) throws {
         let scratch = try Scratch()
         let store = try backend.open(in: scratch)

@@ -185,7 +185,7 @@ private func rule(_ extra: String = "", effect: String = "allow") -> String {
         PolicyErrorCase("misspelled kind", "ringfence: 1\nkind: polcy\nname: x\nrules: []\n", [("RF1003", 2, 7)],
                         message: "unknown kind `polcy`", help: "did you mean `policy`?"),
         PolicyErrorCase("unrelated kind", "ringfence: 1\nkind: zebra\n", [("RF1003", 2, 7)],
-                        help: "expected `policy`, `saga` or `tests`"),
+                        help: "expected `policy`, `saga`, `tests` or `runtime`"),
         PolicyErrorCase("kind not a string", "ringfence: 1\nkind: [policy]\n", [("RF1006", 2, 7)],
                         message: "`kind` must be a string, found list"),
         PolicyErrorCase("misspelled name key", "ringfence: 1\nkind: policy\nnmae: x\nrules: []\n",

@@ -363,23 +363,4 @@ import Ringfence
         }
         #expect(decoded > 100)
     }
-
-    /// Every input that once crashed stays handled (`Fixtures/regressions/`).
-    @Test(arguments: CorpusSupport.fixtureNames(in: "regressions", suffixes: [".yaml", ".json", ".bundle"]))
-    func regressionInputsStayHandled(_ name: String) throws {
-        let url = CorpusSupport.fixtures("regressions").appendingPathComponent(name)
-        let bytes = Array(try Data(contentsOf: url))
-        var rng = SeededGenerator(seed: 7)
-        if name.hasSuffix(".yaml") {
-            let result = Compiler.compile(paths: [url.path])
-            #expect(result.program != nil || result.hasErrors)
-            if let program = result.program { Self.probe(try Engine(program: program), &rng) }
-        } else if name.hasSuffix(".json") {
-            if let request = try? Request(json: String(decoding: bytes, as: UTF8.self)) {
-                _ = try EvalCorpus.load("34-paths.yaml").engine(clock: TestClock(0)).evaluate(request)
-            }
-        } else {
-            Self.load(bytes, &rng, name)
-        }
-    }
 }

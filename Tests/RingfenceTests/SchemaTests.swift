@@ -25,7 +25,8 @@ import Testing
     }
 
     @Test func schemaCommandPrintsEachKind() {
-        for (arguments, kind) in [(["schema"], "policy"), (["schema", "policy"], "policy"), (["schema", "tests"], "tests"), (["schema", "saga"], "saga")] {
+        for (arguments, kind) in [(["schema"], "policy"), (["schema", "policy"], "policy"), (["schema", "tests"], "tests"), (["schema", "saga"], "saga"),
+                                  (["schema", "runtime"], "runtime")] {
             let capture = CommandCapture()
             #expect(RingfenceCLI.run(arguments, io: capture.io) == 0)
             #expect(capture.stdout == JSONSchemas.schema(for: kind).map { $0 + "\n" })
@@ -124,7 +125,7 @@ import Testing
 
     @Test func bundledFilesMatchTheirSchemas() throws {
         let root = CorpusSupport.repoRoot
-        let (files, _) = SourceLoader.expand([root.appendingPathComponent("policies").path])
+        let (files, _) = SourceLoader.expand([root.appendingPathComponent("policies").path, root.appendingPathComponent("examples/runtime").path])
         var documents: [(name: String, json: String, kind: String, valid: Bool)] = []
         var kinds: Set<String> = []
         for file in files {
@@ -135,7 +136,7 @@ import Testing
             documents.append((file, Self.json(document), kind, true))
             kinds.insert(kind)
         }
-        #expect(kinds.isSuperset(of: ["policy", "tests"]))
+        #expect(kinds.isSuperset(of: ["policy", "tests", "runtime"]))
         let problems = try Self.validate(documents)
         #expect(problems == [])
     }
@@ -143,6 +144,7 @@ import Testing
     @Test func schemasRejectWhatCheckRejects() throws {
         let policy = "ringfence: 1\nkind: policy\nname: p\nrules:\n  - id: r\n    effect: allow\n    action: a\n"
         let tests = "ringfence: 1\nkind: tests\npolicies: [p.yaml]\ncases:\n  - name: c\n    request: { agent: { id: a }, action: fs.read }\n    expect: allow\n"
+        let runtime = "ringfence: 1\nkind: runtime\n"
         let saga = "name: s\nsession_id: x\nsteps:\n  - { id: a, action_id: x, agent: g, undo_api: u }\n  - { id: b, action_id: y, agent: g, depends_on: [a] }\n"
         func document(_ text: String) throws -> String {
             Self.json(try #require(YAMLLoader.load(text: text, file: "x.yaml").document))
@@ -165,6 +167,26 @@ import Testing
             ("saga one branch", saga + "fan_out: [{ policy: all_must_succeed, branches: [a] }]\n", "saga", false),
             ("saga bad fan-out policy", saga + "fan_outs: [{ policy: most, branch_step_ids: [a, b] }]\n", "saga", false),
             ("saga step without agent", saga.replacingOccurrences(of: ", agent: g, undo_api: u", with: ""), "saga", false),
+            ("runtime empty", runtime, "runtime", true),
+            ("runtime numbers of seconds", runtime + "breach: { window: 90, cooldown: 0.5 }\nsessions: { ttl: 86400 }\n", "runtime", true),
+            ("runtime durations", runtime + "elevation: { default_ttl: 1.5m, max_ttl: 2h }\naudit: { checkpoint_interval: 500ms }\n", "runtime", true),
+            ("runtime typo", runtime + "breach: { windw: 60s }\n", "runtime", false),
+            ("runtime section typo", runtime + "sesions: {}\n", "runtime", false),
+            ("runtime bad duration", runtime + "breach: { window: 5x }\n", "runtime", false),
+            ("runtime compound duration", runtime + "breach: { window: 1h30m }\n", "runtime", false),
+            ("runtime negative seconds", runtime + "breach: { window: -5 }\n", "runtime", false),
+            ("runtime session ttl too long", runtime + "sessions: { ttl: 691200 }\n", "runtime", false),
+            ("runtime bad on_critical", runtime + "breach: { on_critical: kil }\n", "runtime", false),
+            ("runtime bad durability", runtime + "audit: { durability: grup }\n", "runtime", false),
+            ("runtime participants", runtime + "sessions: { max_participants: 0 }\n", "runtime", false),
+            ("runtime fractional burst", runtime + "limits: { ring0: { burst: 2.5 } }\n", "runtime", false),
+            ("runtime zero rate", runtime + "limits: { ring1: { rate: 0 } }\n", "runtime", false),
+            ("runtime threshold above one", runtime + "breach: { critical: 1.5 }\n", "runtime", false),
+            ("runtime zero severity", runtime + "liability: { escalation_severity: 0 }\n", "runtime", false),
+            ("runtime cascade depth", runtime + "liability: { max_cascade_depth: 11 }\n", "runtime", false),
+            ("runtime origin with a newline", runtime + "audit: { origin: \"a\\nb\" }\n", "runtime", false),
+            ("runtime empty origin", runtime + "audit: { origin: '' }\n", "runtime", false),
+            ("runtime bad name", runtime + "name: a b\n", "runtime", false),
         ]
         let documents = try cases.map { (name: $0.0, json: try document($0.1), kind: $0.2, valid: $0.3) }
         #expect(try Self.validate(documents) == [])

@@ -153,19 +153,32 @@ public final class AuditLog: @unchecked Sendable {
     /// Under `strict`, waits until they are durable and returns their receipts.
     @discardableResult
     public func append(_ records: [AuditRecord], rows: [StateRow] = [], deletes: [StateKey] = []) throws(AuditLogError) -> [AuditReceipt] {
-        let strict = settings.durability == .strict
-        let tickets: Range<UInt64>? = try lock.withLock { (s: inout Shared) throws(AuditLogError) -> Range<UInt64>? in
+        let ticket = try enqueue(records, rows: rows, deletes: deletes)
+        guard settings.durability == .strict else { return [] }
+        return try wait(ticket)
+    }
+
+    /// Records queued together: `wait` on it for their commit.
+    public struct Ticket: Sendable {
+        /// The queue positions of the records (or of the state-only item).
+        let range: Range<UInt64>
+    }
+
+    /// Queues `records` (and state changes committed in the same transaction) without waiting:
+    /// a caller that holds its own lock enqueues under it, so the log's order is its order, and
+    /// waits after releasing it.
+    public func enqueue(_ records: [AuditRecord], rows: [StateRow] = [], deletes: [StateKey] = []) throws(AuditLogError) -> Ticket {
+        let range = try lock.withLock { (s: inout Shared) throws(AuditLogError) -> Range<UInt64> in
             if let failure = s.failure { throw AuditLogError(message: failure) }
             guard !s.closing else { throw AuditLogError(message: "the audit log is closed") }
+            let start = s.queued
             if records.isEmpty {
-                if rows.isEmpty && deletes.isEmpty { return nil }
-                // State changes alone ride on an empty record list: keep them in order.
+                if rows.isEmpty && deletes.isEmpty { return start..<start }
+                // State changes alone ride on an item without a record: keep them in order.
                 s.pending.append((AuditRecord(kind: "", time: .earliest, value: .null), rows, deletes))
-                let start = s.queued
                 s.queued += 1
                 return start..<s.queued
             }
-            let start = s.queued
             for (i, record) in records.enumerated() {
                 s.pending.append((record, i == 0 ? rows : [], i == 0 ? deletes : []))
             }
@@ -173,8 +186,14 @@ public final class AuditLog: @unchecked Sendable {
             return start..<s.queued
         }
         lock.broadcast()
-        guard strict, let tickets else { return [] }
-        return try waitFor(tickets)
+        return Ticket(range: range)
+    }
+
+    /// Waits until the ticket's records are committed (durably under `strict` and `group`);
+    /// returns their receipts under `strict` (empty otherwise).
+    @discardableResult
+    public func wait(_ ticket: Ticket) throws(AuditLogError) -> [AuditReceipt] {
+        try waitFor(ticket.range)
     }
 
     /// Signs a checkpoint of the whole log now (after everything queued so far) and returns it.
@@ -357,11 +376,18 @@ struct Sequencer {
             head.size += 1
             head.lastHash = hash
             receipts.append(AuditReceipt(seq: entry.seq, hash: hash))
+            // Every `checkpointEvery` entries exactly, wherever the batch ends.
+            if head.size - (batch.checkpoints.last?.size ?? lastCheckpointSize) >= settings.checkpointEvery {
+                batch.checkpoints.append(try Self.checkpoint(size: head.size, root: head.frontier.root, origin: settings.origin,
+                                                             key: signingKey, time: now))
+            }
         }
-        let grown = head.size - lastCheckpointSize
-        let due = grown >= settings.checkpointEvery
-            || (grown > 0 && now.microseconds - lastCheckpointTime.microseconds >= settings.checkpointInterval)
-        if due || (forceCheckpoint && (head.size > lastCheckpointSize || lastCheckpointSize == 0)) {
+        // Or after `checkpointInterval` with new entries (measured from the last checkpoint, or
+        // from when this writer started), or on demand.
+        if lastCheckpointTime == .earliest { lastCheckpointTime = now }
+        let covered = batch.checkpoints.last?.size ?? lastCheckpointSize
+        let stale = head.size > covered && now.microseconds - lastCheckpointTime.microseconds >= settings.checkpointInterval
+        if stale || (forceCheckpoint && (head.size > covered || covered == 0)) {
             batch.checkpoints.append(try Self.checkpoint(size: head.size, root: head.frontier.root, origin: settings.origin,
                                                          key: signingKey, time: now))
         }
@@ -437,5 +463,16 @@ final class Monitor<State: ~Copyable>: @unchecked Sendable {
     /// Wakes every thread sleeping in `wait`.
     func broadcast() {
         pthread_cond_broadcast(condition)
+    }
+}
+
+/// Clocks for audit times.
+public enum AuditClock {
+    /// The system clock (CLOCK_REALTIME), in microseconds.
+    public static let system: @Sendable () -> AuditTime = {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        let micros = Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1_000
+        return (try? AuditTime(microseconds: micros)) ?? .earliest
     }
 }

@@ -62,6 +62,11 @@ public final class MemoryStore: StateStore {
         state.withLock { s in s.checkpoints.keys.sorted().compactMap { s.checkpoints[$0] } }
     }
 
+    /// The hashes of `session`'s entries, in log order.
+    public func auditEntryHashes(session: String) throws(StoreError) -> [AuditHash] {
+        state.withLock { s in s.entries.filter { $0.entry.session == session }.map(\.hash) }
+    }
+
     /// Drops the data of entries below `seq`.
     public func purgeAuditData(before seq: UInt64) throws(StoreError) -> Int {
         state.withLock { s in

@@ -34,6 +34,10 @@ public protocol StateStore: AnyObject, Sendable {
     /// Every stored checkpoint, oldest (smallest) first.
     func checkpoints() throws(StoreError) -> [StoredCheckpoint]
 
+    /// The entry hashes of the entries whose `session` is `session`, in log order (a session's
+    /// audit root, SPEC §8.1, is the RFC 9162 root over them).
+    func auditEntryHashes(session: String) throws(StoreError) -> [AuditHash]
+
     /// Drops the stored data of entries below `seq` (their envelopes and `data_hash` stay, so
     /// the log still verifies); returns how many data rows were dropped.
     func purgeAuditData(before seq: UInt64) throws(StoreError) -> Int

@@ -1,0 +1,172 @@
+import Foundation
+import RingfenceAudit
+import RingfenceRuntime
+import RingfenceVM
+import Testing
+
+/// The audit log over the memory store: sequencing, durability modes, checkpoints, proofs and
+/// verification (SPEC §9).
+@Suite struct AuditLogTests {
+    /// A clock that starts at 2026-11-21T10:00:00Z and advances 1 ms per reading.
+    final class SteppingClock: @unchecked Sendable {
+        private let lock = NSLock()
+        private var now: Int64 = 1_795_255_200_000_000
+        /// The clock as a closure.
+        var closure: @Sendable () -> AuditTime {
+            { [self] in
+                lock.withLock {
+                    now += 1_000
+                    return try! AuditTime(microseconds: now)
+                }
+            }
+        }
+    }
+
+    static let time = try! AuditTime(microseconds: 1_795_255_200_000_000)
+
+    static func record(_ i: Int) -> AuditRecord {
+        AuditRecord(kind: "delta", session: "s1", agent: "a\(i % 3)", time: time, value: .object(["n": .number(Double(i))]))
+    }
+
+    static let key = try! NoteSigningKey(name: "ringfence.test/audit", seed: Array(repeating: 7, count: 32))
+
+    @Test(arguments: Durability.allCases)
+    func appendedEntriesChainAndVerify(_ durability: Durability) throws {
+        let store = MemoryStore()
+        let log = try AuditLog(store: store, settings: AuditSettings(durability: durability, checkpointEvery: 10, signingKey: Self.key),
+                               clock: SteppingClock().closure)
+        var receipts: [AuditReceipt] = []
+        for i in 0..<25 { receipts += try log.append([Self.record(i)]) }
+        try log.flush()
+        log.close()
+        #expect(log.size == 25)
+        if durability == .strict {
+            #expect(receipts.map(\.seq) == Array(0..<25))
+        } else {
+            #expect(receipts.isEmpty)
+        }
+        let entries = try store.auditEntries(from: 0, limit: 100)
+        #expect(entries.map(\.entry.seq) == Array(0..<25))
+        #expect(entries.first?.entry.prev == .zero)
+        #expect(zip(entries, entries.dropFirst()).allSatisfy { $1.entry.prev == $0.hash })
+        #expect(try store.checkpoints().map(\.size) == [10, 20])
+        let report = AuditVerification.verify(store, keys: [Self.key.verifierKey])
+        #expect(report.intact, "\(String(describing: report.failure))")
+        #expect(report.entries == 25 && report.checkpoints == 2 && report.verifiedSignatures == 2)
+    }
+
+    @Test func strictAppendersShareCommitsAndNeverGap() async throws {
+        let store = MemoryStore()
+        let log = try AuditLog(store: store, settings: AuditSettings(durability: .strict), clock: SteppingClock().closure)
+        let seqs = await withTaskGroup(of: [UInt64].self) { group in
+            for t in 0..<8 {
+                group.addTask {
+                    (0..<200).compactMap { i in try? log.append(Self.record(t * 1000 + i))?.seq }
+                }
+            }
+            return await group.reduce([], +)
+        }
+        log.close()
+        #expect(seqs.sorted() == Array(0..<1600))
+        #expect(AuditVerification.verify(store, keys: []).intact)
+    }
+
+    @Test func stateRowsCommitWithTheirEntries() throws {
+        let store = MemoryStore()
+        let log = try AuditLog(store: store, settings: AuditSettings(durability: .strict), clock: SteppingClock().closure)
+        try log.append(Self.record(1), rows: [StateRow(StateKey("sessions", "s1"), Array("active".utf8))])
+        try log.append([], rows: [StateRow(StateKey("sessions", "s2"), Array("handshaking".utf8))])
+        try log.append(Self.record(2), deletes: [StateKey("sessions", "s1")])
+        log.close()
+        let snapshot = try store.load()
+        #expect(snapshot.rows == [StateRow(StateKey("sessions", "s2"), Array("handshaking".utf8))])
+        #expect(snapshot.auditSize == 2)
+    }
+
+    @Test func twoLogsOnOneStoreNeverFork() throws {
+        let store = MemoryStore()
+        let settings = AuditSettings(durability: .strict)
+        let first = try AuditLog(store: store, settings: settings, clock: SteppingClock().closure)
+        let second = try AuditLog(store: store, settings: settings, clock: SteppingClock().closure)
+        for i in 0..<20 {
+            try (i.isMultiple(of: 2) ? first : second).append(Self.record(i))
+        }
+        first.close()
+        second.close()
+        #expect(try store.load().auditSize == 20)
+        #expect(AuditVerification.verify(store, keys: []).intact)
+    }
+
+    @Test func proofsVerifyAndForgeriesDoNot() throws {
+        let store = MemoryStore()
+        let log = try AuditLog(store: store, settings: AuditSettings(durability: .strict, checkpointEvery: 1000, signingKey: Self.key),
+                               clock: SteppingClock().closure)
+        for i in 0..<37 { try log.append(Self.record(i)) }
+        log.close()
+        #expect(throws: AuditLogError.self) { try AuditInclusionProof.prove(5, in: store, makeCheckpoint: nil) }
+        let signer = try AuditLog(store: store, settings: AuditSettings(durability: .strict, signingKey: Self.key), clock: SteppingClock().closure)
+        let proof = try AuditInclusionProof.prove(5, in: store, makeCheckpoint: { try signer.checkpoint() })
+        signer.close()
+        #expect(proof.checkpoint.size == 37)
+        let text = String(decoding: try CanonicalJSON.encode(proof.json), as: UTF8.self)
+        #expect(AuditProofCheck.check(text, keys: [Self.key.verifierKey]) == .valid(seq: 5, size: 37))
+        let other = try NoteSigningKey(name: "ringfence.test/audit", seed: Array(repeating: 8, count: 32))
+        guard case .invalid = AuditProofCheck.check(text, keys: [other.verifierKey]) else {
+            Issue.record("a proof checked with the wrong key passed")
+            return
+        }
+        // Flip one hex digit of the first proof hash, of the entry's data, of its hash.
+        let hash = proof.proof[0].hex
+        for forged in [text.replacingOccurrences(of: hash, with: String(hash.dropLast()) + (hash.last == "0" ? "1" : "0")),
+                       text.replacingOccurrences(of: #""n":5"#, with: #""n":6"#),
+                       text.replacingOccurrences(of: #""agent":"a2""#, with: #""agent":"a1""#)] {
+            #expect(forged != text)
+            guard case .invalid = AuditProofCheck.check(forged, keys: [Self.key.verifierKey]) else {
+                Issue.record("a forged proof passed")
+                continue
+            }
+        }
+        guard case .unreadable = AuditProofCheck.check("{}", keys: [Self.key.verifierKey]) else {
+            Issue.record("an empty object was read as a proof")
+            return
+        }
+    }
+
+    @Test func verificationWithTheWrongKeyFails() throws {
+        let store = MemoryStore()
+        let log = try AuditLog(store: store, settings: AuditSettings(durability: .strict, checkpointEvery: 5, signingKey: Self.key),
+                               clock: SteppingClock().closure)
+        for i in 0..<6 { try log.append(Self.record(i)) }
+        log.close()
+        let other = try NoteSigningKey(name: "someone.else/audit", seed: Array(repeating: 9, count: 32))
+        let report = AuditVerification.verify(store, keys: [other.verifierKey])
+        #expect(!report.intact)
+        #expect(report.failure?.message.contains("not by the given key") == true)
+    }
+
+    @Test func sinceDetectsARewrittenHistory() throws {
+        let store = MemoryStore()
+        let log = try AuditLog(store: store, settings: AuditSettings(durability: .strict, signingKey: Self.key), clock: SteppingClock().closure)
+        for i in 0..<10 { try log.append(Self.record(i)) }
+        let kept = try SignedNote(parsing: try log.checkpoint().note)
+        for i in 10..<15 { try log.append(Self.record(i)) }
+        log.close()
+        let good = AuditVerification.verify(store, keys: [Self.key.verifierKey], since: kept)
+        #expect(good.intact && good.extendsSince == 10)
+        // The same history rewritten from entry 3 and re-signed: the kept checkpoint exposes it.
+        let rewritten = MemoryStore()
+        let liar = try AuditLog(store: rewritten, settings: AuditSettings(durability: .strict, signingKey: Self.key), clock: SteppingClock().closure)
+        for i in 0..<15 { try liar.append(Self.record(i == 3 ? 99 : i)) }
+        _ = try liar.checkpoint()
+        liar.close()
+        #expect(AuditVerification.verify(rewritten, keys: [Self.key.verifierKey]).intact)
+        let caught = AuditVerification.verify(rewritten, keys: [Self.key.verifierKey], since: kept)
+        #expect(!caught.intact && caught.failure?.message.contains("history was rewritten") == true)
+        // A log shorter than the kept checkpoint: its tail was cut.
+        let short = MemoryStore()
+        let cut = try AuditLog(store: short, settings: AuditSettings(durability: .strict), clock: SteppingClock().closure)
+        for i in 0..<4 { try cut.append(Self.record(i)) }
+        cut.close()
+        #expect(AuditVerification.verify(short, keys: [], since: kept).failure?.message.contains("removed from its tail") == true)
+    }
+}
