@@ -9,12 +9,13 @@ BIN = .build/debug/ringfence
 
 all: build
 
-# Installs the C libraries Ringfence links (libyaml, PCRE2, libedit) when pkg-config cannot find them.
+# Installs the C libraries Ringfence links (libyaml, PCRE2, libedit, SQLite for GRDB) when
+# pkg-config cannot find them.
 deps:
-	@if ! pkg-config --exists yaml-0.1 libpcre2-8 libedit 2>/dev/null; then \
-		echo "installing libyaml-dev, libpcre2-dev and libedit-dev"; \
+	@if ! pkg-config --exists yaml-0.1 libpcre2-8 libedit sqlite3 2>/dev/null; then \
+		echo "installing libyaml-dev, libpcre2-dev, libedit-dev and libsqlite3-dev"; \
 		SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
-		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq pkg-config libyaml-dev libpcre2-dev libedit-dev >/dev/null; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq pkg-config libyaml-dev libpcre2-dev libedit-dev libsqlite3-dev >/dev/null; \
 	fi
 
 build: deps

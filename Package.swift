@@ -6,6 +6,8 @@ import PackageDescription
 //   RingfenceMatch (globs, PCRE2) ← RingfenceCompiler, RingfenceVM
 //   RingfenceBytecode → RingfenceVM            (the VM never imports the compiler)
 //   Ringfence (embedding API) → RingfenceCommands → RingfenceCLI (`ringfence`)
+//   RingfenceRuntime ← RingfenceSQLite (GRDB) ← RingfenceStores (`Stores.open(url:)`): the
+//   runtime never imports a database; only the locator and the commands reach the backends
 let package = Package(
     name: "Ringfence",
     products: [
@@ -15,6 +17,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
     ],
     targets: [
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
@@ -33,6 +36,13 @@ let package = Package(
             "RingfenceDiagnostics", "RingfenceSyntax", "RingfenceBytecode", "RingfenceMatch",
         ]),
         .target(name: "RingfenceRuntime", dependencies: ["RingfenceBytecode", "RingfenceVM", "RingfenceAudit"]),
+        .target(name: "RingfenceSQLite", dependencies: [
+            "RingfenceRuntime", "RingfenceAudit",
+            .product(name: "GRDB", package: "GRDB.swift"),
+            .product(name: "GRDBSQLite", package: "GRDB.swift"),
+        ]),
+        .target(name: "RingfenceStores", dependencies: ["RingfenceRuntime", "RingfenceSQLite"]),
+        .executableTarget(name: "ringfence-store-crash-probe", dependencies: ["RingfenceStores", "RingfenceRuntime", "RingfenceAudit"]),
         .target(name: "Ringfence", dependencies: [
             "RingfenceDiagnostics", "RingfenceSyntax", "RingfenceBytecode", "RingfenceVM", "RingfenceCompiler", "RingfenceRuntime",
             "RingfenceAudit",
@@ -52,6 +62,10 @@ let package = Package(
         ], resources: [.copy("Fixtures")]),
         .testTarget(name: "RingfenceAuditTests", dependencies: ["RingfenceAudit"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RingfenceRuntimeTests", dependencies: ["RingfenceRuntime", "RingfenceAudit", "RingfenceVM"]),
+        .testTarget(name: "RingfenceStoreTests", dependencies: [
+            "RingfenceStores", "RingfenceSQLite", "RingfenceRuntime", "RingfenceAudit", "RingfenceVM",
+            .product(name: "GRDB", package: "GRDB.swift"),
+        ]),
     ],
     swiftLanguageModes: [.v6]
 )

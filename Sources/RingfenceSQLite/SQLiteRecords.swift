@@ -1,0 +1,255 @@
+import GRDB
+import GRDBSQLite
+import RingfenceAudit
+import RingfenceRuntime
+
+/// The statements that write a batch and read records back, over one connection, inside the
+/// transaction the store opened. Damaged content (a hash of the wrong length, a time out of
+/// range, a mistyped column) is reported as `foreignSchema`, naming the record.
+enum SQLiteRecords {
+    /// The store's URL, for messages.
+    typealias URL = String
+
+    // MARK: Writing
+
+    /// Checks that the batch's entries continue the stored log, then writes the whole batch.
+    static func write(_ batch: StoreBatch, to db: Database, url: URL) throws {
+        if !batch.entries.isEmpty {
+            let head = try head(db, url: url)
+            try StoreChecks.continues(batch.entries, size: head.size, lastHash: head.lastHash)
+        }
+        if !batch.puts.isEmpty {
+            let put = try db.cachedStatement(sql: """
+                INSERT INTO state_rows (collection, key, value) VALUES (?, ?, ?)
+                ON CONFLICT (collection, key) DO UPDATE SET value = excluded.value
+                """)
+            for row in batch.puts {
+                let statement = RawStatement(put)
+                try statement.bind(1, text: row.key.collection)
+                try statement.bind(2, text: row.key.key)
+                try row.value.withUnsafeBytes { try statement.bind(3, blob: $0) }
+                try statement.run()
+            }
+        }
+        if !batch.deletes.isEmpty {
+            let delete = try db.cachedStatement(sql: "DELETE FROM state_rows WHERE collection = ? AND key = ?")
+            for key in batch.deletes {
+                let statement = RawStatement(delete)
+                try statement.bind(1, text: key.collection)
+                try statement.bind(2, text: key.key)
+                try statement.run()
+            }
+        }
+        if !batch.entries.isEmpty {
+            try writeEntries(batch.entries, to: db)
+        }
+        if !batch.nodes.isEmpty {
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO audit_nodes (level, idx, hash) VALUES (?, ?, ?)
+                ON CONFLICT (level, idx) DO UPDATE SET hash = excluded.hash
+                """)
+            for node in batch.nodes {
+                let statement = RawStatement(insert)
+                try statement.bind(1, Int64(node.id.level))
+                try statement.bind(2, Int64(bitPattern: node.id.index))
+                try statement.bind(3, hash: node.hash)
+                try statement.run()
+            }
+        }
+        if !batch.checkpoints.isEmpty {
+            let insert = try db.cachedStatement(sql: """
+                INSERT INTO audit_checkpoints (size, root, note, time) VALUES (?, ?, ?, ?)
+                ON CONFLICT (size) DO UPDATE SET root = excluded.root, note = excluded.note, time = excluded.time
+                """)
+            for checkpoint in batch.checkpoints {
+                guard let size = Int64(exactly: checkpoint.size) else {
+                    throw StoreError(.database, SQLiteMessages.outOfRange("checkpoint size", checkpoint.size))
+                }
+                let statement = RawStatement(insert)
+                try statement.bind(1, size)
+                try statement.bind(2, hash: checkpoint.root)
+                try statement.bind(3, text: checkpoint.note)
+                try statement.bind(4, checkpoint.time.microseconds)
+                try statement.run()
+            }
+        }
+    }
+
+    /// Inserts entries (already checked to continue the log) and their data.
+    private static func writeEntries(_ entries: [StoredAuditEntry], to db: Database) throws {
+        let insertEntry = try db.cachedStatement(sql: """
+            INSERT INTO audit_entries (seq, time, kind, session, agent, data_hash, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        let insertData = try db.cachedStatement(sql: "INSERT INTO audit_data (seq, data) VALUES (?, ?)")
+        for stored in entries {
+            // `seq` is at most 2^53 − 1 (`AuditEntry` refuses more), so it always fits.
+            let seq = Int64(stored.entry.seq)
+            let statement = RawStatement(insertEntry)
+            try statement.bind(1, seq)
+            try statement.bind(2, stored.entry.time.microseconds)
+            try statement.bind(3, text: stored.entry.kind)
+            try statement.bind(4, text: stored.entry.session)
+            try statement.bind(5, text: stored.entry.agent)
+            try statement.bind(6, hash: stored.entry.dataHash)
+            try statement.bind(7, hash: stored.entry.prev)
+            try statement.bind(8, hash: stored.hash)
+            try statement.run()
+            if let data = stored.data {
+                let dataStatement = RawStatement(insertData)
+                try dataStatement.bind(1, seq)
+                try data.withUnsafeBytes { try dataStatement.bind(2, textBytes: $0) }
+                try dataStatement.run()
+            }
+        }
+    }
+
+    // MARK: Reading
+
+    /// The log's size (last `seq` + 1) and last hash.
+    static func head(_ db: Database, url: URL) throws -> (size: UInt64, lastHash: AuditHash) {
+        let statement = RawStatement(try db.cachedStatement(sql: "SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1"))
+        defer { statement.reset() }
+        guard try statement.step() else { return (0, .zero) }
+        let seq = statement.int64(0)
+        do throws(ColumnProblem) {
+            let checked = try statement.integer(0, column: "seq")
+            guard checked >= 0, UInt64(checked) <= AuditEntry.maximumSeq else {
+                throw ColumnProblem("`seq` \(checked) is out of range")
+            }
+            return (UInt64(checked) + 1, try statement.hash(1, column: "hash"))
+        } catch {
+            throw StoreError(.foreignSchema, SQLiteMessages.badEntry(url, seq: seq, error.detail))
+        }
+    }
+
+    /// The SELECT that reads entries `seq >= ?1` with their data, `?2` at most, in order.
+    static let entriesSQL = """
+        SELECT e.seq, e.time, e.kind, e.session, e.agent, e.data_hash, e.prev, e.hash, d.data
+        FROM audit_entries AS e LEFT JOIN audit_data AS d ON d.seq = e.seq
+        WHERE e.seq >= ? ORDER BY e.seq LIMIT ?
+        """
+
+    /// Up to `limit` entries from `seq` on.
+    static func entries(_ db: Database, from seq: UInt64, limit: Int, url: URL) throws -> [StoredAuditEntry] {
+        let statement = RawStatement(try db.cachedStatement(sql: entriesSQL))
+        defer { statement.reset() }
+        try statement.bind(1, Int64(seq))
+        try statement.bind(2, Int64(limit))
+        var entries: [StoredAuditEntry] = []
+        entries.reserveCapacity(min(limit, 65_536))
+        while try statement.step() {
+            entries.append(try entry(statement, url: url))
+        }
+        return entries
+    }
+
+    /// Decodes the current row of `entriesSQL`.
+    private static func entry(_ statement: RawStatement, url: URL) throws(StoreError) -> StoredAuditEntry {
+        let seq = statement.int64(0)
+        do throws(ColumnProblem) {
+            _ = try statement.integer(0, column: "seq")
+            guard seq >= 0 else { throw ColumnProblem("`seq` is negative") }
+            let microseconds = try statement.integer(1, column: "time")
+            guard let time = try? AuditTime(microseconds: microseconds) else {
+                throw ColumnProblem("`time` \(microseconds) is outside years 0001 to 9999")
+            }
+            let kind = try statement.string(2, column: "kind")
+            let session = try statement.optionalString(3, column: "session")
+            let agent = try statement.optionalString(4, column: "agent")
+            let dataHash = try statement.hash(5, column: "data_hash")
+            let prev = try statement.hash(6, column: "prev")
+            let hash = try statement.hash(7, column: "hash")
+            let data = try statement.optionalBytes(8, column: "data")
+            let entry: AuditEntry
+            do {
+                entry = try AuditEntry(seq: UInt64(seq), time: time, kind: kind, session: session, agent: agent,
+                                       dataHash: dataHash, prev: prev)
+            } catch {
+                throw ColumnProblem(error.message)
+            }
+            return StoredAuditEntry(entry: entry, hash: hash, data: data)
+        } catch {
+            throw StoreError(.foreignSchema, SQLiteMessages.badEntry(url, seq: seq, error.detail))
+        }
+    }
+
+    /// The stored nodes among `ids`, read with one prepared statement.
+    static func nodes(_ db: Database, _ ids: [MerkleNodeID], url: URL) throws -> [MerkleNodeID: AuditHash] {
+        let select = try db.cachedStatement(sql: "SELECT hash FROM audit_nodes WHERE level = ? AND idx = ?")
+        var found: [MerkleNodeID: AuditHash] = [:]
+        found.reserveCapacity(ids.count)
+        for id in ids {
+            let statement = RawStatement(select)
+            defer { statement.reset() }
+            try statement.bind(1, Int64(id.level))
+            try statement.bind(2, Int64(bitPattern: id.index))
+            guard try statement.step() else { continue }
+            do throws(ColumnProblem) {
+                found[id] = try statement.hash(0, column: "hash")
+            } catch {
+                throw StoreError(.foreignSchema, SQLiteMessages.badNode(url, level: id.level, index: id.index, error.detail))
+            }
+        }
+        return found
+    }
+
+    /// The hashes of the entries of `session`, in log order.
+    static func entryHashes(_ db: Database, session: String, url: URL) throws -> [AuditHash] {
+        let statement = RawStatement(try db.cachedStatement(sql: "SELECT seq, hash FROM audit_entries WHERE session = ? ORDER BY seq"))
+        defer { statement.reset() }
+        try statement.bind(1, text: session)
+        var hashes: [AuditHash] = []
+        while try statement.step() {
+            do throws(ColumnProblem) {
+                hashes.append(try statement.hash(1, column: "hash"))
+            } catch {
+                throw StoreError(.foreignSchema, SQLiteMessages.badEntry(url, seq: statement.int64(0), error.detail))
+            }
+        }
+        return hashes
+    }
+
+    /// Every checkpoint, smallest first.
+    static func checkpoints(_ db: Database, url: URL) throws -> [StoredCheckpoint] {
+        let statement = RawStatement(try db.cachedStatement(sql: "SELECT size, root, note, time FROM audit_checkpoints ORDER BY size"))
+        defer { statement.reset() }
+        var checkpoints: [StoredCheckpoint] = []
+        while try statement.step() {
+            let size = statement.int64(0)
+            do throws(ColumnProblem) {
+                _ = try statement.integer(0, column: "size")
+                guard size >= 0 else { throw ColumnProblem("`size` is negative") }
+                let root = try statement.hash(1, column: "root")
+                let note = try statement.string(2, column: "note")
+                let microseconds = try statement.integer(3, column: "time")
+                guard let time = try? AuditTime(microseconds: microseconds) else {
+                    throw ColumnProblem("`time` \(microseconds) is outside years 0001 to 9999")
+                }
+                checkpoints.append(StoredCheckpoint(size: UInt64(size), root: root, note: note, time: time))
+            } catch {
+                throw StoreError(.foreignSchema, SQLiteMessages.badCheckpoint(url, size: size, error.detail))
+            }
+        }
+        return checkpoints
+    }
+
+    /// Every state row, in key order (byte order of the UTF-8 collection, then key).
+    static func rows(_ db: Database, url: URL) throws -> [StateRow] {
+        let statement = RawStatement(try db.cachedStatement(sql: "SELECT collection, key, value FROM state_rows ORDER BY collection, key"))
+        defer { statement.reset() }
+        var rows: [StateRow] = []
+        while try statement.step() {
+            do throws(ColumnProblem) {
+                let collection = try statement.string(0, column: "collection")
+                let key = try statement.string(1, column: "key")
+                guard let value = try statement.optionalBytes(2, column: "value") else {
+                    throw ColumnProblem(SQLiteMessages.wrongType("value", expected: "a blob", found: "null"))
+                }
+                rows.append(StateRow(StateKey(collection, key), value))
+            } catch {
+                throw StoreError(.foreignSchema, SQLiteMessages.badRow(url, error.detail))
+            }
+        }
+        return rows
+    }
+}

@@ -1,0 +1,184 @@
+import Foundation
+import RingfenceAudit
+import RingfenceRuntime
+import RingfenceSQLite
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// SPEC §9.4: a crash loses no acknowledged entry under `strict`, and never leaves a gap or a
+/// broken link. Child processes (`ringfence-store-crash-probe`) append strict batches and print
+/// each acknowledgement; the test kills them with SIGKILL at a moment drawn from a seeded
+/// generator, reopens the file and checks that every entry ever acknowledged is there and
+/// belongs to the process it was acknowledged to, that the chain is continuous, and that the
+/// Merkle nodes, checkpoints and state rows match it. Twenty kills on one file, so each run also
+/// recovers after the previous one. Single probes alternate between appending through the
+/// runtime's audit log and through `StateStore.commit` directly; every fifth run has two
+/// probes appending to the file at once, directly, each re-reading the head when the other
+/// wins a race.
+@Suite struct CrashSafetyTests {
+    /// The probe executable built beside the test bundle.
+    static let probe: String? = {
+        var candidates: [URL] = []
+        if let main = Foundation.Bundle.main.executableURL { candidates.append(main.deletingLastPathComponent()) }
+        candidates.append(Foundation.Bundle.main.bundleURL.deletingLastPathComponent())
+        candidates.append(Foundation.Bundle.main.bundleURL)
+        if let first = CommandLine.arguments.first { candidates.append(URL(fileURLWithPath: first).deletingLastPathComponent()) }
+        // On Darwin the test runner lives inside `RingfencePackageTests.xctest/Contents/MacOS`.
+        candidates += candidates.map { $0.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
+        for directory in candidates {
+            let path = directory.appendingPathComponent("ringfence-store-crash-probe").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return nil
+    }()
+
+    /// What one probe acknowledged before it was killed.
+    struct Run {
+        /// The probe's seed (its session is `probe-SEED`, its state row `probe/SEED`).
+        var seed: UInt64
+        /// The seqs of each acknowledged append.
+        var acknowledged: [ClosedRange<UInt64>] = []
+        /// The highest acknowledged round.
+        var lastRound: Int?
+        /// True when the process died of SIGKILL, as the test intends.
+        var killed = false
+        /// How it ended otherwise: its exit status or signal.
+        var ending = ""
+        /// True when the safety net had to kill it (it stopped acknowledging).
+        var stalled = false
+        /// What it wrote to the standard error.
+        var stderr = ""
+    }
+
+    /// Starts one probe per seed on `url`, appending in `mode` (`log` or `direct`), kills them all once each has printed its number of
+    /// `acks` lines and a further `delay` microseconds have passed, and reads every
+    /// acknowledgement they printed.
+    static func run(_ probe: String, url: String, seeds: [UInt64], mode: String, acks: [Int], delay: UInt32) throws -> [Run] {
+        var processes: [(process: Process, output: Pipe, errors: Pipe)] = []
+        for seed in seeds {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: probe)
+            process.arguments = [url, String(seed), mode]
+            let output = Pipe(), errors = Pipe()
+            process.standardOutput = output
+            process.standardError = errors
+            try process.run()
+            processes.append((process, output, errors))
+        }
+        // A safety net, not a measurement: a probe that stops acknowledging is killed after a
+        // minute, and the run is marked stalled.
+        let stalled = Mutex(false)
+        let identifiers = processes.map { $0.process.processIdentifier }
+        let safetyNet = DispatchWorkItem {
+            stalled.withLock { $0 = true }
+            for identifier in identifiers { kill(identifier, SIGKILL) }
+        }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: safetyNet)
+        let texts = Mutex(Array(repeating: "", count: seeds.count))
+        let outputs = processes.map { $0.output.fileHandleForReading }
+        DispatchQueue.concurrentPerform(iterations: seeds.count) { index in
+            var text = ""
+            while text.filter({ $0 == "\n" }).count < acks[index] {
+                let chunk = outputs[index].availableData
+                if chunk.isEmpty { break }  // the probe ended
+                text += String(decoding: chunk, as: UTF8.self)
+            }
+            texts.withLock { $0[index] = text }
+        }
+        usleep(delay)
+        for entry in processes { kill(entry.process.processIdentifier, SIGKILL) }
+        var runs: [Run] = []
+        for (index, entry) in processes.enumerated() {
+            var text = texts.withLock { $0[index] }
+            text += String(decoding: entry.output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            var run = Run(seed: seeds[index])
+            run.stderr = String(decoding: entry.errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            entry.process.waitUntilExit()
+            run.killed = entry.process.terminationReason == .uncaughtSignal && entry.process.terminationStatus == SIGKILL
+            run.ending = "\(entry.process.terminationReason == .exit ? "exit status" : "signal") \(entry.process.terminationStatus)"
+            // Only whole lines count: a line cut by the kill was never completely acknowledged.
+            let complete = text[..<(text.lastIndex(of: "\n") ?? text.startIndex)]
+            for line in complete.split(separator: "\n") {
+                let fields = line.split(separator: " ")
+                guard fields.count == 4, fields[0] == "acked", let first = UInt64(fields[1]), let last = UInt64(fields[2]),
+                      first <= last, let round = Int(fields[3]) else {
+                    Issue.record("the probe printed `\(line)`")
+                    continue
+                }
+                run.acknowledged.append(first...last)
+                run.lastRound = max(run.lastRound ?? 0, round)
+            }
+            runs.append(run)
+        }
+        safetyNet.cancel()
+        let stalledNow = stalled.withLock { $0 }
+        return runs.map { var run = $0; run.stalled = stalledNow; return run }
+    }
+
+    @Test func killedStrictWritersLoseNoAcknowledgedEntry() throws {
+        guard let probe = Self.probe else {
+            Issue.record("no `ringfence-store-crash-probe` executable next to the test bundle: build the package first")
+            return
+        }
+        let scratch = try Scratch()
+        let path = scratch.file("state.db"), url = "sqlite:\(path)"
+        var generator = SeededGenerator(seed: 20_261_121)
+        /// Every entry acknowledged so far, with the session of the probe it was acknowledged to.
+        var owners: [UInt64: String] = [:]
+        for iteration in 0..<20 {
+            let together = iteration % 5 == 4
+            let seeds = together ? [UInt64(iteration) * 2 + 1, UInt64(iteration) * 2 + 2] : [UInt64(iteration) * 2 + 1]
+            let mode = together || iteration.isMultiple(of: 2) ? "direct" : "log"
+            let acks = seeds.map { _ in Int.random(in: 1...12, using: &generator) }
+            let runs = try Self.run(probe, url: url, seeds: seeds, mode: mode, acks: acks,
+                                    delay: UInt32.random(in: 0..<4000, using: &generator))
+            for run in runs {
+                #expect(run.killed && !run.stalled, "run \(iteration): probe \(run.seed) was not killed as planned (\(run.ending)): \(run.stderr)")
+                #expect(!run.acknowledged.isEmpty, "run \(iteration): probe \(run.seed) acknowledged nothing: \(run.stderr)")
+                for range in run.acknowledged {
+                    for seq in range {
+                        #expect(owners.updateValue("probe-\(run.seed)", forKey: seq) == nil,
+                                "run \(iteration): entry \(seq) was acknowledged twice")
+                    }
+                }
+            }
+
+            let store = try SQLiteStore(path: path, url: url)
+            let snapshot = try store.load()
+            let entries = try allEntries(store, chunk: 500)
+            #expect(UInt64(entries.count) == snapshot.auditSize)
+            for (seq, session) in owners {
+                #expect(seq < entries.count && entries[Int(seq)].entry.session == session,
+                        "run \(iteration): acknowledged entry \(seq) of `\(session)` is missing or replaced")
+            }
+            let report = AuditChainVerifier.verify(entries.map { ($0.entry, $0.data) })
+            #expect(report.failure == nil, "run \(iteration): \(report.failure?.message ?? "")")
+            #expect(report.lastHash == snapshot.lastHash)
+            #expect(entries.allSatisfy { $0.hash == $0.entry.hash })
+            // The Merkle nodes and every checkpoint committed with the entries.
+            #expect(try MerkleFrontier(size: snapshot.auditSize, source: StoreNodes(store: store)).root == report.root)
+            var frontier = MerkleFrontier(), roots: [UInt64: AuditHash] = [:]
+            for stored in entries {
+                frontier.append(MerkleHash.leaf(entryHash: stored.hash))
+                roots[frontier.size] = frontier.root
+            }
+            for checkpoint in try store.checkpoints() {
+                #expect(roots[checkpoint.size] == checkpoint.root, "run \(iteration): checkpoint \(checkpoint.size)")
+            }
+            // The state row each append wrote in the same transaction as its entries.
+            for run in runs {
+                guard let round = run.lastRound else { continue }
+                let row = snapshot.rows.first { $0.key == StateKey("probe", String(run.seed)) }
+                let stored = row.flatMap { Int(String(decoding: $0.value, as: UTF8.self)) }
+                #expect((stored ?? -1) >= round, "run \(iteration): probe \(run.seed)'s row lags its acknowledged round \(round)")
+            }
+            try store.close()
+        }
+    }
+}

@@ -1,0 +1,326 @@
+import Foundation
+import GRDB
+import RingfenceAudit
+import RingfenceRuntime
+@testable import RingfenceSQLite
+import Synchronization
+import Testing
+
+/// What only the SQLite store does: it persists across opens, shares one file between writers
+/// without forking the log, refuses files that are not its own (or are newer), reports damaged
+/// rows as errors, and sets the fsync level per commit.
+@Suite struct SQLiteStoreTests {
+    /// Opens (or creates) the SQLite store at `path`.
+    static func open(_ path: String) throws -> SQLiteStore {
+        try SQLiteStore(path: path, url: "sqlite:\(path)")
+    }
+
+    /// Runs `sql` on the file at `path` through a separate connection, as a person editing it would.
+    static func edit(_ path: String, _ sql: String) throws {
+        let queue = try DatabaseQueue(path: path)
+        try queue.write { db in try db.execute(sql: sql) }
+        try queue.close()
+    }
+
+    /// The bytes of the file at `path`.
+    static func bytes(_ path: String) throws -> Data {
+        try Data(contentsOf: URL(fileURLWithPath: path))
+    }
+
+    @Test func aReopenedStoreSeesEverythingAndAMissingDirectoryIsCreated() throws {
+        let scratch = try Scratch()
+        let path = scratch.file("nested/deeper/state.db")
+        let store = try Self.open(path)
+        var log = LogBuilder()
+        var batch = try log.batch(9, checkpoint: true)
+        batch.puts = [StateRow(StateKey("sessions", "s1"), [1, 2, 3]), StateRow(StateKey("ledger", "a"), [4])]
+        try store.commit(batch, durability: .strict)
+        try store.commit(try log.batch(4, checkpoint: true), durability: .relaxed)
+        #expect(try store.purgeAuditData(before: 2) == 2)
+        let expected = (snapshot: try store.load(), entries: try store.auditEntries(from: 0, limit: 100))
+        try store.close()
+        // A closed store answers with errors, never a crash.
+        #expect(storeError { _ = try store.load() } != nil)
+        var late = log
+        let lateBatch = try late.batch(1)
+        #expect(storeError { try store.commit(lateBatch, durability: .strict) } != nil)
+
+        let reopened = try Self.open(path)
+        let snapshot = try reopened.load()
+        #expect(snapshot.rows == expected.snapshot.rows && snapshot.auditSize == 13 && snapshot.lastHash == log.lastHash)
+        #expect(try reopened.auditEntries(from: 0, limit: 100) == expected.entries)
+        #expect(try reopened.checkpoints() == log.checkpoints)
+        #expect(try reopened.auditNodes(log.nodes.map(\.id)).count == log.nodes.count)
+        #expect(expected.entries.prefix(2).allSatisfy { $0.data == nil })
+    }
+
+    @Test func twoStoresOnOneFileRefuseTheStaleAppend() throws {
+        let scratch = try Scratch()
+        let path = scratch.file("state.db")
+        let first = try Self.open(path), second = try Self.open(path)
+        var log = LogBuilder()
+        try first.commit(try log.batch(3), durability: .strict)
+        // Both writers believe the log has three entries; the first to commit wins.
+        var viewOfFirst = try LogBuilder(continuing: first), viewOfSecond = try LogBuilder(continuing: second)
+        try first.commit(try viewOfFirst.batch(2), durability: .strict)
+        var stale = try viewOfSecond.batch(2)
+        stale.puts = [StateRow(StateKey("sessions", "loser"), [1])]
+        #expect(storeError { try second.commit(stale, durability: .strict) }?.kind == .auditConflict)
+        #expect(try second.load().rows.isEmpty)
+        // The loser re-reads the head and appends after the winner.
+        var reread = try LogBuilder(continuing: second)
+        try second.commit(try reread.batch(2), durability: .strict)
+        #expect(storeError { try first.commit(try viewOfFirst.batch(1), durability: .strict) }?.kind == .auditConflict)
+        let entries = try allEntries(first)
+        #expect(entries.count == 7)
+        #expect(AuditChainVerifier.verify(entries.map { ($0.entry, $0.data) }).failure == nil)
+    }
+
+    @Test func concurrentWritersOnOneFileNeverForkOrGap() throws {
+        let scratch = try Scratch()
+        let path = scratch.file("state.db")
+        let stores = [try Self.open(path), try Self.open(path)]
+        let appended = Mutex([0, 0]), failures = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 2) { writer in
+            var generator = SeededGenerator(seed: UInt64(writer) + 11)
+            for _ in 0..<40 {
+                do {
+                    var view = try LogBuilder(continuing: stores[writer])
+                    let count = Int.random(in: 1...3, using: &generator)
+                    try stores[writer].commit(try view.batch(count, agent: "writer-\(writer)"), durability: .relaxed)
+                    appended.withLock { $0[writer] += count }
+                } catch let error as StoreError where error.kind == .auditConflict {
+                    continue
+                } catch {
+                    failures.withLock { $0.append("\(error)") }
+                }
+            }
+        }
+        #expect(failures.withLock { $0 }.isEmpty)
+        let total = appended.withLock { $0[0] + $0[1] }
+        let entries = try allEntries(stores[0])
+        #expect(entries.count == total && total > 0)
+        let report = AuditChainVerifier.verify(entries.map { ($0.entry, $0.data) })
+        #expect(report.failure == nil && report.count == UInt64(total))
+        #expect(try MerkleFrontier(size: UInt64(total), source: StoreNodes(store: stores[1])).root == report.root)
+    }
+
+    @Test func aStoreOfANewerSchemaIsRefusedAndLeftAlone() throws {
+        let scratch = try Scratch()
+        let path = scratch.file("state.db")
+        try Self.open(path).close()
+        try Self.edit(path, "UPDATE ringfence_meta SET value = '7' WHERE key = 'schema_version'")
+        let error = storeError { _ = try Self.open(path) }
+        #expect(error?.kind == .newerSchema)
+        #expect(error?.message == "the store `sqlite:\(path)` has schema version 7, newer than version 1 that this ringfence reads: upgrade ringfence to open it")
+        let queue = try DatabaseQueue(path: path)
+        #expect(try queue.read { db in try String.fetchOne(db, sql: "SELECT value FROM ringfence_meta WHERE key = 'schema_version'") } == "7")
+        try queue.close()
+    }
+
+    /// Databases of something else.
+    enum ForeignDatabase: String, CaseIterable, CustomTestStringConvertible {
+        case otherTables, otherGRDBApplication, metaOfAnotherFormat, unreadableSchemaVersion
+        var testDescription: String { rawValue }
+
+        /// The SQL that makes it.
+        var sql: String {
+            switch self {
+            case .otherTables:
+                "CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT); INSERT INTO customers VALUES (1, 'ada')"
+            case .otherGRDBApplication:
+                "CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY); INSERT INTO grdb_migrations VALUES ('v1')"
+            case .metaOfAnotherFormat:
+                "CREATE TABLE ringfence_meta (key TEXT PRIMARY KEY, value TEXT); INSERT INTO ringfence_meta VALUES ('format', 'other')"
+            case .unreadableSchemaVersion:
+                """
+                CREATE TABLE ringfence_meta (key TEXT PRIMARY KEY, value TEXT);
+                INSERT INTO ringfence_meta VALUES ('format', 'ringfence-state'), ('schema_version', 'two')
+                """
+            }
+        }
+
+        /// What the refusal says.
+        var fragment: String {
+            switch self {
+            case .otherTables: "holding other tables (`customers`)"
+            case .otherGRDBApplication: "holding other tables (`grdb_migrations`)"
+            case .metaOfAnotherFormat: "does not mark it as a ringfence state store"
+            case .unreadableSchemaVersion: "schema version `two` is not a positive integer"
+            }
+        }
+    }
+
+    @Test(arguments: ForeignDatabase.allCases)
+    func aDatabaseOfSomethingElseIsRefusedUnchanged(_ database: ForeignDatabase) throws {
+        let scratch = try Scratch()
+        let path = scratch.file("other.db")
+        try Self.edit(path, database.sql)
+        let before = try Self.bytes(path)
+        let error = storeError { _ = try Self.open(path) }
+        #expect(error?.kind == .foreignSchema)
+        #expect(error?.message.hasPrefix("`\(path)` is not a ringfence store") == true)
+        #expect(error?.message.contains(database.fragment) == true, "\(error?.message ?? "no error")")
+        #expect(try Self.bytes(path) == before)
+        #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
+    }
+
+    /// Files that are not SQLite databases.
+    enum ForeignFile: String, CaseIterable, CustomTestStringConvertible {
+        case randomBytes, text, sqliteHeaderThenGarbage, shortFile
+        var testDescription: String { rawValue }
+
+        /// The file's bytes.
+        var bytes: [UInt8] {
+            var generator = SeededGenerator(seed: 3)
+            let noise = (0..<4096).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            switch self {
+            case .randomBytes: return noise
+            case .text: return Array("sessions:\n  - s1\n".utf8)
+            case .sqliteHeaderThenGarbage: return Array("SQLite format 3\0".utf8) + noise
+            case .shortFile: return [0x53]
+            }
+        }
+    }
+
+    @Test(arguments: ForeignFile.allCases)
+    func aFileThatIsNotSQLiteIsRefusedUnchanged(_ file: ForeignFile) throws {
+        let scratch = try Scratch()
+        let path = scratch.file("state.db")
+        try Data(file.bytes).write(to: URL(fileURLWithPath: path))
+        let error = storeError { _ = try Self.open(path) }
+        #expect(error?.kind == .foreignSchema)
+        #expect(error?.message.contains("is not a ringfence store") == true, "\(error?.message ?? "no error")")
+        #expect(try Self.bytes(path) == Data(file.bytes))
+    }
+
+    @Test func aDirectoryOrAnUncreatableDirectoryIsUnavailable() throws {
+        let scratch = try Scratch()
+        #expect(storeError { _ = try Self.open(scratch.path) }?.kind == .unavailable)
+        try Data("x".utf8).write(to: URL(fileURLWithPath: scratch.file("plain")))
+        let below = storeError { _ = try Self.open(scratch.file("plain/state.db")) }
+        #expect(below?.kind == .unavailable)
+    }
+}
+
+/// Stored rows edited by hand: each read that meets one throws `foreignSchema`, naming the record.
+@Suite struct SQLiteDamageTests {
+    /// A hand edit and what reading then reports.
+    struct Damage: Sendable, CustomTestStringConvertible {
+        /// The SQL that damages the store.
+        let sql: String
+        /// The read that meets the damage.
+        let read: @Sendable (StateStore) throws -> Void
+        /// A fragment of the message.
+        let fragment: String
+        /// The name in test results.
+        var testDescription: String { fragment }
+    }
+
+    static let damages: [Damage] = [
+        Damage(sql: "UPDATE audit_entries SET hash = x'0102' WHERE seq = 3", read: { _ = try $0.auditEntries(from: 0, limit: 10) },
+               fragment: "audit entry 3 in `{url}` is damaged: `hash` holds 2 bytes, not 32"),
+        Damage(sql: "UPDATE audit_entries SET time = 999999999999999999 WHERE seq = 2", read: { _ = try $0.auditEntries(from: 0, limit: 10) },
+               fragment: "audit entry 2 in `{url}` is damaged: `time` 999999999999999999 is outside years 0001 to 9999"),
+        Damage(sql: "UPDATE audit_entries SET time = 'yesterday' WHERE seq = 4", read: { _ = try $0.auditEntries(from: 4, limit: 1) },
+               fragment: "audit entry 4 in `{url}` is damaged: `time` holds text, not an integer"),
+        Damage(sql: "UPDATE audit_entries SET kind = '' WHERE seq = 1", read: { _ = try $0.auditEntries(from: 0, limit: 10) },
+               fragment: "audit entry 1 in `{url}` is damaged: "),
+        Damage(sql: "UPDATE audit_entries SET session = x'05' WHERE seq = 0", read: { _ = try $0.auditEntries(from: 0, limit: 10) },
+               fragment: "audit entry 0 in `{url}` is damaged: `session` holds a blob, not text or null"),
+        Damage(sql: "UPDATE audit_entries SET prev = 'abc' WHERE seq = 2", read: { _ = try $0.auditEntries(from: 0, limit: 10) },
+               fragment: "audit entry 2 in `{url}` is damaged: `prev` holds text, not a 32-byte blob"),
+        Damage(sql: "UPDATE audit_entries SET hash = zeroblob(33) WHERE seq = 5", read: { _ = try $0.load() },
+               fragment: "audit entry 5 in `{url}` is damaged: `hash` holds 33 bytes, not 32"),
+        Damage(sql: "UPDATE audit_entries SET hash = x'01' WHERE seq = 0", read: { _ = try $0.auditEntryHashes(session: "s1") },
+               fragment: "audit entry 0 in `{url}` is damaged: `hash` holds 1 bytes, not 32"),
+        Damage(sql: "UPDATE audit_nodes SET hash = x'00' WHERE level = 1 AND idx = 0", read: { _ = try $0.auditNodes([MerkleNodeID(level: 1, index: 0)]) },
+               fragment: "merkle node 1/0 in `{url}` is damaged: `hash` holds 1 bytes, not 32"),
+        Damage(sql: "UPDATE audit_checkpoints SET root = 'abc'", read: { _ = try $0.checkpoints() },
+               fragment: "the checkpoint of size 6 in `{url}` is damaged: `root` holds text, not a 32-byte blob"),
+        Damage(sql: "UPDATE audit_checkpoints SET time = -99999999999999999", read: { _ = try $0.checkpoints() },
+               fragment: "the checkpoint of size 6 in `{url}` is damaged: `time` -99999999999999999 is outside years 0001 to 9999"),
+        Damage(sql: "UPDATE state_rows SET value = 12", read: { _ = try $0.load() },
+               fragment: "a state row in `{url}` is damaged: `value` holds an integer, not text or a blob"),
+        Damage(sql: "DROP TABLE audit_data", read: { _ = try $0.auditEntries(from: 0, limit: 10) },
+               fragment: "the store `{url}` is damaged: no such table: audit_data"),
+    ]
+
+    @Test(arguments: damages)
+    func aDamagedRecordIsAnErrorNamingIt(_ damage: Damage) throws {
+        let scratch = try Scratch()
+        let path = scratch.file("state.db"), url = "sqlite:\(path)"
+        let store = try SQLiteStore(path: path, url: url)
+        var log = LogBuilder()
+        var batch = try log.batch(6, checkpoint: true)
+        batch.puts = [StateRow(StateKey("sessions", "s1"), [1])]
+        try store.commit(batch, durability: .strict)
+        try store.close()
+        try SQLiteStoreTests.edit(path, damage.sql)
+        let reopened = try SQLiteStore(path: path, url: url)
+        let error = storeError { try damage.read(reopened) }
+        #expect(error?.kind == .foreignSchema)
+        let expected = damage.fragment.replacingOccurrences(of: "{url}", with: url)
+        #expect(error?.message.hasPrefix(expected) == true, "\(error?.message ?? "no error")")
+    }
+}
+
+/// How durability maps to `PRAGMA synchronous`, and why the pragma is set between transactions.
+@Suite struct SQLiteDurabilityTests {
+    @Test func eachCommitRunsAtItsDurabilitysLevel() throws {
+        let scratch = try Scratch()
+        let store = try SQLiteStore(path: scratch.file("state.db"))
+        var log = LogBuilder()
+        var levels: [Int] = []
+        for durability in [Durability.strict, .relaxed, .relaxed, .group, .relaxed, .strict] {
+            try store.commit(try log.batch(1), durability: durability)
+            levels.append(try store.writerSynchronous())
+        }
+        #expect(levels == [2, 1, 1, 2, 1, 2])
+        // A purge is always durable.
+        _ = try store.purgeAuditData(before: 1)
+        #expect(try store.writerSynchronous() == 2)
+    }
+
+    /// SQLite refuses the pragma inside a transaction, so it cannot ride inside the batch's own.
+    @Test func sqliteRefusesToChangeTheLevelInsideATransaction() throws {
+        let scratch = try Scratch()
+        let queue = try DatabaseQueue(path: scratch.file("plain.db"))
+        #expect(throws: DatabaseError.self) {
+            try queue.inTransaction(.immediate) { db in
+                try db.execute(sql: "PRAGMA synchronous = FULL")
+                return .commit
+            }
+        }
+        try queue.close()
+    }
+
+    @Test func aWriterWaitsForAnotherConnectionsLockInsteadOfFailing() throws {
+        let scratch = try Scratch()
+        let path = scratch.file("state.db")
+        let store = try SQLiteStore(path: path)
+        let holder = try DatabaseQueue(path: path)
+        let locked = DispatchSemaphore(value: 0), committed = DispatchSemaphore(value: 0)
+        let outcome = Mutex<StoreError?>(nil)
+        DispatchQueue.global().async {
+            locked.wait()
+            var log = LogBuilder()
+            do {
+                try store.commit(try log.batch(2), durability: .strict)
+            } catch {
+                outcome.withLock { $0 = error as? StoreError ?? StoreError(.database, "\(error)") }
+            }
+            committed.signal()
+        }
+        try holder.inTransaction(.immediate) { db in
+            try db.execute(sql: "INSERT INTO state_rows (collection, key, value) VALUES ('held', 'lock', x'01')")
+            locked.signal()
+            usleep(300_000)
+            return .commit
+        }
+        committed.wait()
+        #expect(outcome.withLock { $0 } == nil)
+        #expect(try store.load().auditSize == 2 && store.load().rows.count == 1)
+        try holder.close()
+    }
+}

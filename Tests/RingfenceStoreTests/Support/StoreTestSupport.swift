@@ -1,0 +1,183 @@
+import Foundation
+import RingfenceAudit
+import RingfenceRuntime
+import RingfenceStores
+import Testing
+
+/// A backend of the conformance suite: a store URL in which `{dir}` stands for a fresh scratch
+/// directory. Adding a backend to every conformance test is one line in `all`.
+struct StoreBackend: Sendable, CustomTestStringConvertible {
+    /// Every backend the conformance suite runs against.
+    static let all: [StoreBackend] = [
+        StoreBackend("memory:"),
+        StoreBackend("sqlite:{dir}/state.db"),
+    ]
+
+    /// The URL template.
+    let template: String
+
+    /// Creates a backend from its URL template.
+    init(_ template: String) { self.template = template }
+
+    /// The backend's name in test results.
+    var testDescription: String { template }
+
+    /// The URL for a store in `scratch`.
+    func url(in scratch: Scratch) -> String {
+        template.replacingOccurrences(of: "{dir}", with: scratch.path)
+    }
+
+    /// Opens a new store in `scratch`.
+    func open(in scratch: Scratch) throws -> StateStore {
+        try Stores.open(url: url(in: scratch))
+    }
+
+    /// Opens the store in `scratch` again (for a persistent backend, the same data; for
+    /// `memory:`, the same object, since nothing outlives it).
+    func reopen(_ store: StateStore, in scratch: Scratch) throws -> StateStore {
+        template == "memory:" ? store : try Stores.open(url: url(in: scratch))
+    }
+}
+
+/// A directory under the system's temporary directory, removed when the value goes away.
+final class Scratch: @unchecked Sendable {
+    // Safety: immutable after init.
+    /// The directory's absolute path.
+    let path: String
+
+    /// Creates an empty directory.
+    init() throws {
+        let base = FileManager.default.temporaryDirectory.path
+        path = "\(base)/ringfence-store-tests-\(UUID().uuidString.lowercased())"
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    /// The absolute path of `name` inside the directory.
+    func file(_ name: String) -> String { "\(path)/\(name)" }
+}
+
+/// A seeded SplitMix64 generator, so every randomised test is reproducible.
+struct SeededGenerator: RandomNumberGenerator {
+    /// The state.
+    private var state: UInt64
+
+    /// Creates a generator from `seed`.
+    init(seed: UInt64) { state = seed }
+
+    /// The next 64 random bits.
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Builds valid audit batches the way the runtime's writer does: consecutive entries linked by
+/// `prev`, their Merkle nodes, and checkpoints on request.
+struct LogBuilder {
+    /// The number of entries built so far (the next `seq`).
+    private(set) var size: UInt64 = 0
+    /// The hash of the last entry built.
+    private(set) var lastHash: AuditHash = .zero
+    /// The Merkle frontier over the entries built.
+    private(set) var frontier = MerkleFrontier()
+    /// Every entry built, in order.
+    private(set) var entries: [StoredAuditEntry] = []
+    /// Every node built.
+    private(set) var nodes: [MerkleNode] = []
+    /// Every checkpoint built.
+    private(set) var checkpoints: [StoredCheckpoint] = []
+
+    /// A builder for an empty log.
+    init() {}
+
+    /// A builder that continues the log stored in `store` (its head and Merkle nodes).
+    init(continuing store: StateStore) throws {
+        let snapshot = try store.load()
+        size = snapshot.auditSize
+        lastHash = snapshot.lastHash
+        frontier = try MerkleFrontier(size: snapshot.auditSize, source: StoreNodes(store: store))
+    }
+
+    /// The time of entry `seq`: a fixed base plus `seq` microseconds.
+    static func time(_ seq: UInt64) -> AuditTime {
+        (try? AuditTime(microseconds: 1_800_000_000_000_000 + Int64(seq))) ?? .earliest
+    }
+
+    /// The canonical data of entry `seq`, padded with `padding` bytes of text.
+    static func data(_ seq: UInt64, padding: Int = 0) -> [UInt8] {
+        Array(#"{"n":\#(seq),"pad":""#.utf8) + Array(repeating: UInt8(ascii: "x"), count: padding) + Array(#""}"#.utf8)
+    }
+
+    /// The next `count` entries as a batch (with their nodes, a checkpoint when asked, and
+    /// `puts`/`deletes` beside them).
+    mutating func batch(_ count: Int, kind: String = "decision", session: String? = "s1", agent: String? = nil,
+                        data: ((UInt64) -> [UInt8]?)? = nil, checkpoint: Bool = false,
+                        puts: [StateRow] = [], deletes: [StateKey] = []) throws -> StoreBatch {
+        var batch = StoreBatch()
+        batch.puts = puts
+        batch.deletes = deletes
+        for _ in 0..<count {
+            let bytes = data.map { $0(size) } ?? Self.data(size)
+            let entry = try AuditEntry(seq: size, time: Self.time(size), kind: kind, session: session, agent: agent,
+                                       dataHash: AuditHash.sha256(bytes ?? []), prev: lastHash)
+            let stored = StoredAuditEntry(entry: entry, hash: entry.hash, data: bytes)
+            batch.entries.append(stored)
+            entries.append(stored)
+            let made = frontier.appendReturningNewNodes(MerkleHash.leaf(entryHash: stored.hash))
+            batch.nodes += made
+            nodes += made
+            size += 1
+            lastHash = stored.hash
+        }
+        if checkpoint {
+            let note = try Checkpoint(origin: "ringfence.test/audit", size: size, root: frontier.root).unsignedNote.formatted
+            let made = StoredCheckpoint(size: size, root: frontier.root, note: note, time: Self.time(size))
+            batch.checkpoints.append(made)
+            checkpoints.append(made)
+        }
+        return batch
+    }
+}
+
+/// Merkle nodes read from a store one at a time.
+struct StoreNodes: MerkleNodeSource {
+    /// The store.
+    let store: StateStore
+
+    /// The stored hash of `id`; throws when it is missing.
+    func node(_ id: MerkleNodeID) throws -> AuditHash {
+        guard let hash = try store.auditNodes([id])[id] else { throw StoreError(.foreignSchema, "merkle node \(id) is missing") }
+        return hash
+    }
+}
+
+/// Every entry of `store`, read in chunks of `chunk`.
+func allEntries(_ store: StateStore, chunk: Int = 1000) throws -> [StoredAuditEntry] {
+    var entries: [StoredAuditEntry] = []
+    while true {
+        let next = try store.auditEntries(from: UInt64(entries.count), limit: chunk)
+        if next.isEmpty { return entries }
+        entries += next
+    }
+}
+
+/// Runs `body` and returns the store error it throws, or nil when it throws none (another
+/// error is recorded as a test failure).
+func storeError(_ body: () throws -> Void) -> StoreError? {
+    do {
+        try body()
+        return nil
+    } catch let error as StoreError {
+        return error
+    } catch {
+        Issue.record("expected a store error, got \(error)")
+        return nil
+    }
+}
