@@ -50,7 +50,7 @@ let package = Package(
         .target(name: "CAllocationCounter"),
         .target(name: "RingfenceCommands", dependencies: [
             "CAllocationCounter",
-            "Ringfence", "CEditLine",
+            "Ringfence", "CEditLine", "RingfenceStores",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "RingfenceCLI", dependencies: ["RingfenceCommands"]),

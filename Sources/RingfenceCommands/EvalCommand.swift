@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Ringfence
 import Synchronization
 
@@ -35,6 +36,14 @@ struct EvalCommand: RingfenceSubcommand {
     @Flag(help: "After each decision, print one line {\"explain\": …}: every rule and why it did or did not decide.")
     var explain = false
 
+    /// A store whose audit log records every decision (SPEC §4.1).
+    @Option(name: .customLong("state"), help: ArgumentHelp("Record every decision in this store's audit log: sqlite:PATH, memory: or postgres://… (default: $RINGFENCE_STATE when set).", valueName: "url"))
+    var state: String?
+
+    /// The key that signs the audit log's checkpoints.
+    @Option(name: .customLong("audit-key"), help: ArgumentHelp("A signing key file for the audit checkpoints (default: $RINGFENCE_AUDIT_KEY when set).", valueName: "file"))
+    var auditKey: String?
+
     /// Requires exactly one of `-p` and `-b`.
     func validate() throws {
         if !policies.isEmpty, bundle != nil { throw ValidationError(CLIMessages.policiesOrBundle) }
@@ -64,7 +73,20 @@ struct EvalCommand: RingfenceSubcommand {
             bytes = io.stdin()
             name = "<stdin>"
         }
-        return decide(JSONLinesReader(bytes), inputName: name, engine: engine, io: io)
+        let recorder: DecisionRecorder?
+        do throws(CommandFailure) {
+            recorder = try DecisionRecorder.open(state: state, keyFile: auditKey, settings: engine.program.runtime.audit,
+                                                 environment: ProcessInfo.processInfo.environment)
+        } catch {
+            io.err(error.message + "\n")
+            return error.status
+        }
+        let status = decide(JSONLinesReader(bytes), inputName: name, engine: engine, recorder: recorder, io: io)
+        if let recorder, let problem = recorder.finish() {
+            io.err(problem + "\n")
+            return 2
+        }
+        return status
     }
 
     /// Decides each request of `requests`, printing decisions in chunks.
@@ -75,7 +97,8 @@ struct EvalCommand: RingfenceSubcommand {
     /// in input order, so tokens are taken in the order of the input (SPEC §4.1). This thread
     /// prints batch k while the others decode batch k + 1, then joins the decoding. Output and
     /// error lines come out in input order either way.
-    private func decide(_ requests: JSONLinesReader, inputName: String, engine: Engine, io: CommandIO) -> Int32 {
+    private func decide(_ requests: JSONLinesReader, inputName: String, engine: Engine, recorder: DecisionRecorder?,
+                        io: CommandIO) -> Int32 {
         let output = OutputBuffer(io.out)
         var tally = Tally()
         var rendered = RenderCache()
@@ -88,23 +111,31 @@ struct EvalCommand: RingfenceSubcommand {
         }
         if explain {
             while case let batch = nextBatch(), !batch.isEmpty {
-                for element in batch { explainOne(element, inputName: inputName, engine: engine, output: output, io: io, tally: &tally) }
+                for element in batch {
+                    explainOne(element, inputName: inputName, engine: engine, recorder: recorder, output: output, io: io, tally: &tally)
+                }
             }
         } else {
-            var outcomes = Self.decode(nextBatch(), engine: engine)
+            let auditing = recorder != nil
+            var batch = nextBatch()
+            var outcomes = Self.decode(batch, engine: engine, auditing: auditing)
             while !outcomes.isEmpty {
-                let printing = outcomes
-                outcomes = Self.decode(nextBatch(), engine: engine) {
-                    for outcome in printing {
+                let printing = outcomes, elements = batch
+                batch = nextBatch()
+                outcomes = Self.decode(batch, engine: engine, auditing: auditing) {
+                    for (outcome, element) in zip(printing, elements) {
                         switch outcome {
                         case .failed(let error):
                             output.flush()
                             io.err(error.diagnostic(file: inputName).description + "\n")
                             tally.malformed = true
-                        case .prepared(let prepared):
-                            emit(engine.evaluate(prepared), output: output, rendered: &rendered, tally: &tally)
-                        case .decided(let decision):
+                        case .prepared(let prepared, let who):
+                            let decision = engine.evaluate(prepared)
                             emit(decision, output: output, rendered: &rendered, tally: &tally)
+                            recorder?.record(element, decision, who)
+                        case .decided(let decision, let who):
+                            emit(decision, output: output, rendered: &rendered, tally: &tally)
+                            recorder?.record(element, decision, who)
                         }
                     }
                 }
@@ -132,12 +163,13 @@ struct EvalCommand: RingfenceSubcommand {
         var denied = false
     }
 
-    /// One request of a batch after the parallel phase.
+    /// One request of a batch after the parallel phase; `Who` names its agent and session when
+    /// decisions are recorded.
     enum Outcome: Sendable {
         /// Ready to decide (the engine has rate limits, so deciding waits for input order).
-        case prepared(PreparedRequest)
+        case prepared(PreparedRequest, DecisionRecorder.Who?)
         /// Decided already (no rate limits: every decision depends on its request alone).
-        case decided(Decision)
+        case decided(Decision, DecisionRecorder.Who?)
         /// The request could not be read.
         case failed(RequestError)
     }
@@ -145,13 +177,16 @@ struct EvalCommand: RingfenceSubcommand {
     /// Decodes (and, without rate limits, decides) `batch`, spread over the processors, while
     /// the calling thread first runs `alongside` and then joins in. Work is handed out in chunks
     /// from a shared cursor, so the thread that ran `alongside` simply takes fewer.
-    static func decode(_ batch: [JSONLinesReader.Element], engine: Engine, alongside: () -> Void = {}) -> [Outcome] {
+    static func decode(_ batch: [JSONLinesReader.Element], engine: Engine, auditing: Bool = false,
+                       alongside: () -> Void = {}) -> [Outcome] {
         let decideHere = !engine.machine.usesRateLimits
         @Sendable func outcome(_ element: JSONLinesReader.Element) -> Outcome {
             do {
-                let prepared = engine.prepare(try element.request())
+                let request = try element.request()
+                let prepared = engine.prepare(request)
                 if prepared.tooLarge { return .failed(tooLarge(element)) }
-                return decideHere ? .decided(engine.evaluate(prepared)) : .prepared(prepared)
+                let who = auditing ? DecisionRecorder.Who(request) : nil
+                return decideHere ? .decided(engine.evaluate(prepared), who) : .prepared(prepared, who)
             } catch {
                 return .failed(error)
             }
@@ -180,8 +215,8 @@ struct EvalCommand: RingfenceSubcommand {
     static let chunkSize = 64
 
     /// Decides and prints one request with its explanation line.
-    private func explainOne(_ element: JSONLinesReader.Element, inputName: String, engine: Engine, output: OutputBuffer,
-                            io: CommandIO, tally: inout Tally) {
+    private func explainOne(_ element: JSONLinesReader.Element, inputName: String, engine: Engine, recorder: DecisionRecorder?,
+                            output: OutputBuffer, io: CommandIO, tally: inout Tally) {
         do throws(RequestError) {
             // Explaining decides exactly as `evaluate` does; each decision is followed by one
             // `{"explain": …}` line so the output stays JSON Lines.
@@ -189,6 +224,7 @@ struct EvalCommand: RingfenceSubcommand {
             if engine.prepare(request).tooLarge { throw Self.tooLarge(element) }
             let explanation = engine.explain(request)
             output.line(explanation.decision.jsonLine)
+            recorder?.record(element, explanation.decision, DecisionRecorder.Who(request))
             output.line("{\"explain\":" + explanation.jsonText + "}")
             tally.decided += 1
             if !explanation.decision.allowed { tally.denied = true }

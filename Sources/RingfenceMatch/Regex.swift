@@ -406,6 +406,8 @@ public enum RegexLint {
             var holdsUnbounded = false
             var firstAtoms: [Unicode.Scalar?] = []
             var atBranchStart = true
+            /// `(?>…)`: once matched, never backtracked into.
+            var atomic = false
         }
         var stack: [Frame] = [Frame(start: 0)]
         var i = 0
@@ -439,7 +441,7 @@ public enum RegexLint {
                     i = end
                     continue
                 }
-                stack.append(Frame(start: i))
+                stack.append(Frame(start: i, atomic: i + 2 < s.count && s[i + 1] == "?" && s[i + 2] == ">"))
                 i += 1
                 continue
             case ")":
@@ -464,7 +466,11 @@ public enum RegexLint {
             }
             let quantifier = readQuantifier(s, from: i)
             i = quantifier.end
-            if let group = closed {
+            if var group = closed {
+                if group.atomic {
+                    group.holdsUnbounded = false
+                    group.firstAtoms = []
+                }
                 let ambiguous = group.holdsUnbounded || alternativesOverlap(group.firstAtoms)
                 if quantifier.unbounded, ambiguous { return group.start ..< i }
                 if group.holdsUnbounded || quantifier.unbounded { stack[stack.count - 1].holdsUnbounded = true }
@@ -556,7 +562,9 @@ public enum RegexLint {
         default:
             return (start, false)
         }
-        if i < s.count, s[i] == "?" || s[i] == "+" { i += 1 }
+        if i < s.count, s[i] == "?" { i += 1 }
+        // A possessive repeat (`a++`, `a*+`) gives nothing back, so it cannot backtrack.
+        if i < s.count, s[i] == "+" { return (i + 1, false) }
         return (i, unbounded)
     }
 

@@ -1,4 +1,5 @@
 import RingfenceAudit
+import RingfenceBytecode
 import RingfenceVM
 import Synchronization
 

@@ -1,3 +1,4 @@
+import RingfenceBytecode
 import RingfenceAudit
 
 // The store protocol (SPEC §12). Everything the runtime keeps — sessions, elevations, breakers,
@@ -43,15 +44,11 @@ public protocol StateStore: AnyObject, Sendable {
     func purgeAuditData(before seq: UInt64) throws(StoreError) -> Int
 }
 
-/// How soon an appended entry must be durable (SPEC §9.4).
-public enum Durability: String, Sendable, Hashable, CaseIterable {
-    /// The operation returns after its entries are durable (fsync'd); concurrent operations share one commit.
-    case strict
-    /// The operation returns once its entries are queued; they are durable within 10 ms.
-    case group
-    /// The store's cheapest mode: committed, but not necessarily flushed to disk.
-    case relaxed
-}
+/// How soon an appended entry must be durable (SPEC §9.4): the runtime file's `audit.durability`.
+/// `strict` returns after the entries are fsync'd (concurrent operations share one commit);
+/// `group` once they are queued, durable within 10 ms; `relaxed` is the store's cheapest mode
+/// (committed, not necessarily flushed to disk).
+public typealias Durability = RuntimeSettings.Audit.Durability
 
 /// One transaction's worth of changes.
 public struct StoreBatch: Sendable {
