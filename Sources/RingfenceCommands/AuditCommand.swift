@@ -10,7 +10,7 @@ struct AuditCommand: ParsableCommand {
         commandName: "audit",
         abstract: "Verify, prove, read and checkpoint a store's audit log.",
         subcommands: [AuditVerifyCommand.self, AuditProveCommand.self, AuditVerifyProofCommand.self,
-                      AuditLogCommand.self, AuditCheckpointCommand.self])
+                      AuditLogCommand.self, AuditCheckpointCommand.self, AuditPurgeCommand.self])
 }
 
 /// `--state URL` for the audit commands (default: `RINGFENCE_STATE`, else `sqlite:.ringfence/state.db`).
@@ -262,6 +262,46 @@ struct AuditCheckpointCommand: RingfenceSubcommand {
                                clock: AuditClock.system)
         defer { log.close() }
         return try log.checkpoint()
+    }
+}
+
+/// `ringfence audit purge --before SEQ`: retention (SPEC §9.1).
+struct AuditPurgeCommand: RingfenceSubcommand {
+    /// The command's name and summary.
+    static let configuration = CommandConfiguration(
+        commandName: "purge",
+        abstract: "Drop the stored data of entries below SEQ, keeping their envelopes.",
+        discussion: """
+            Appends an `audit.purged` entry recording the purge, then drops the data rows; the log \
+            still verifies (by each entry's data_hash), and `verify` reports a data row missing \
+            above every recorded purge as tampering. Exit status: 0, 1 when SEQ is past the log, 2.
+            """)
+
+    @OptionGroup var store: StateOption
+
+    /// Entries below this seq lose their data.
+    @Option(help: ArgumentHelp("Purge the data of entries below this seq.", valueName: "seq"))
+    var before: UInt64
+
+    /// Purges and reports.
+    func execute(_ io: CommandIO) -> Int32 {
+        runReporting(io) { () throws(CommandFailure) -> Int32 in
+            let opened = try store.open(io)
+            let log: AuditLog
+            do throws(StoreError) {
+                log = try AuditLog(store: opened, settings: AuditSettings(durability: .strict), clock: AuditClock.system)
+            } catch {
+                throw CommandFailure(status: 2, message: "\(opened.url): error: \(error.message)")
+            }
+            defer { log.close() }
+            do throws(AuditLogError) {
+                let dropped = try log.purge(before: before, time: AuditClock.system())
+                io.out("purged the data of \(dropped) \(dropped == 1 ? "entry" : "entries") below \(before)\n")
+                return 0
+            } catch {
+                throw CommandFailure(status: 1, message: "error: \(error.message)")
+            }
+        }
     }
 }
 

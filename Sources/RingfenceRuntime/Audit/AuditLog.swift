@@ -216,6 +216,25 @@ public final class AuditLog: @unchecked Sendable {
         }
     }
 
+    /// The kind of the entry that records a purge (its data: `{"before": N}`).
+    public static let purgeKind = "audit.purged"
+
+    /// Purges the stored data of entries below `seq` for retention (SPEC §9.1): first appends
+    /// (durably) an `audit.purged` entry saying so, then drops the data rows. Envelopes stay, so
+    /// the log still verifies, and `verify` tells a purged row from a deleted one: only rows below
+    /// a recorded purge may be missing. Returns how many data rows were dropped.
+    public func purge(before seq: UInt64, time: AuditTime) throws(AuditLogError) -> Int {
+        try flush()
+        guard seq <= size else { throw AuditLogError(message: "the log holds \(size) entries; data can be purged only below that") }
+        let ticket = try enqueue([AuditRecord(kind: Self.purgeKind, time: time, value: .object(["before": .number(Double(seq))]))])
+        try wait(ticket)
+        do {
+            return try store.purgeAuditData(before: seq)
+        } catch {
+            throw AuditLogError(message: "the data cannot be purged: \(error.message)")
+        }
+    }
+
     /// Waits until every record queued so far is committed (for `group` and `relaxed` callers
     /// that need a barrier, and before closing).
     public func flush() throws(AuditLogError) {

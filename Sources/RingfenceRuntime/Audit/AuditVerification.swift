@@ -1,4 +1,5 @@
 import RingfenceAudit
+import RingfenceVM
 
 // `ringfence audit verify` (SPEC §9.3): re-derive everything from entry 0 and name the first
 // thing that does not hold.
@@ -71,6 +72,9 @@ public enum AuditVerification {
         }
         var verifier = AuditChainVerifier()
         var pendingCheckpoints = checkpoints[...]
+        // Data may be missing only below a purge the log itself records.
+        var purgedBelow: UInt64 = 0
+        var missingData: [Range<UInt64>] = []  // runs of entries without data (a purge leaves one)
         var position: UInt64 = 0
         // Sizes at which a root must be compared: checkpoints, and the --since size.
         func checkRoots() -> Bool {
@@ -103,7 +107,17 @@ public enum AuditVerification {
                     report.entries = verifier.count
                     return
                 }
-                if stored.data == nil { report.purgedData += 1 }
+                if stored.data == nil {
+                    report.purgedData += 1
+                    let seq = stored.entry.seq
+                    if let last = missingData.last, last.upperBound == seq {
+                        missingData[missingData.count - 1] = last.lowerBound..<seq + 1
+                    } else {
+                        missingData.append(seq..<seq + 1)
+                    }
+                } else if stored.entry.kind == AuditLog.purgeKind, let before = purgeBound(stored.data!) {
+                    purgedBelow = max(purgedBelow, before)
+                }
                 guard hash == stored.hash else {
                     report.failure = (stored.entry.seq, "entry \(stored.entry.seq): the stored entry hash does not match its envelope")
                     report.entries = verifier.count
@@ -127,6 +141,13 @@ public enum AuditVerification {
         }
         report.entries = verifier.count
         report.root = verifier.root
+        if let run = missingData.first(where: { $0.upperBound > purgedBelow }) {
+            let missing = max(run.lowerBound, purgedBelow)
+            report.failure = (missing, purgedBelow == 0
+                ? "entry \(missing): its data row is missing, and the log records no purge"
+                : "entry \(missing): its data row is missing, but the log records purges only below entry \(purgedBelow)")
+            return
+        }
         if let checkpoint = pendingCheckpoints.first {
             report.failure = (nil, "a checkpoint covers \(checkpoint.size) entries but the log holds \(verifier.count): entries were removed from its tail")
             return
@@ -147,6 +168,13 @@ public enum AuditVerification {
             }
             report.extendsSince = sinceCheckpoint.size
         }
+    }
+
+    /// The `before` of an `audit.purged` entry's data, when it has one.
+    private static func purgeBound(_ data: [UInt8]) -> UInt64? {
+        guard case .object(let members)? = try? data.withUnsafeBufferPointer({ try JSONParser.parse($0) }),
+              case .number(let before)? = members["before"], before >= 0, before < 9.007e15 else { return nil }
+        return UInt64(before)
     }
 
     /// Checks one stored checkpoint against the root its entries give; returns the problem, if any.

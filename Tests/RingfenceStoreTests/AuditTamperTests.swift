@@ -1,0 +1,208 @@
+import Foundation
+import GRDB
+import RingfenceAudit
+import RingfenceRuntime
+import RingfenceSQLite
+import RingfenceVM
+import Testing
+
+/// Tampering with a SQLite store's audit log (SPEC §9.3): every edit of a stored envelope or
+/// data row, a deleted or swapped row, a deleted data row and a rewritten, re-signed history is
+/// detected by `AuditVerification`, naming the first bad entry where there is one.
+@Suite(.serialized) struct AuditTamperTests {
+    static let key = try! NoteSigningKey(name: "ringfence.test/audit", seed: Array(repeating: 3, count: 32))
+    static let entries = 60
+
+    /// A clock stepping 1 ms from 2026-11-21T10:00:00Z.
+    final class Clock: @unchecked Sendable {
+        private let lock = NSLock()
+        private var now: Int64 = 1_795_255_200_000_000
+        var closure: @Sendable () -> AuditTime {
+            { [self] in lock.withLock { now += 1_000; return try! AuditTime(microseconds: now) } }
+        }
+    }
+
+    /// Writes a log of `entries` records (some with a session and agent, all with data) signed
+    /// with `key`, a checkpoint every 16 entries; `variant` changes one record's data.
+    static func build(at path: String, key: NoteSigningKey = key, variant: Int? = nil) throws {
+        let store = try SQLiteStore(path: path, url: "sqlite:\(path)")
+        let log = try AuditLog(store: store, settings: AuditSettings(durability: .relaxed, checkpointEvery: 16, signingKey: key),
+                               clock: Clock().closure)
+        let time = try AuditTime(microseconds: 1_795_255_200_000_000)
+        for i in 0..<entries {
+            let data: Value = .object(["n": .number(Double(i == variant ? 999 : i)), "text": .string("entry number \(i)")])
+            try log.append(AuditRecord(kind: i.isMultiple(of: 5) ? "delta" : "decision", session: i.isMultiple(of: 3) ? nil : "s\(i % 4)",
+                                       agent: i.isMultiple(of: 7) ? nil : "agent-\(i % 5)", time: time, value: data))
+        }
+        _ = try log.checkpoint()
+        log.close()
+        try store.close()
+    }
+
+    /// Copies the store at `source` (its WAL files too) to a fresh name in `scratch`.
+    static func copy(_ source: String, in scratch: Scratch, as name: String) throws -> String {
+        let target = scratch.file(name)
+        for suffix in ["", "-wal", "-shm"] where FileManager.default.fileExists(atPath: source + suffix) {
+            try FileManager.default.copyItem(atPath: source + suffix, toPath: target + suffix)
+        }
+        return target
+    }
+
+    /// Runs `sql` on the file at `path` as someone editing it would.
+    static func edit(_ path: String, _ body: (Database) throws -> Void) throws {
+        let queue = try DatabaseQueue(path: path)
+        try queue.write(body)
+        try queue.close()
+    }
+
+    /// Verifies the store at `path` with the test key.
+    static func verify(_ path: String, since: SignedNote? = nil) throws -> AuditVerificationReport {
+        let store = try SQLiteStore(path: path, url: "sqlite:\(path)")
+        defer { try? store.close() }
+        return AuditVerification.verify(store, keys: [key.verifierKey], since: since)
+    }
+
+    @Test func theUntouchedLogIsIntact() throws {
+        let scratch = try Scratch()
+        let path = scratch.file("state.db")
+        try Self.build(at: path)
+        let report = try Self.verify(path)
+        #expect(report.intact, "\(String(describing: report.failure))")
+        #expect(report.entries == UInt64(Self.entries) && report.checkpoints == 4 && report.verifiedSignatures == 4)
+    }
+
+    /// Flips one byte (one bit of it, or one ASCII letter for text) in a random column of a
+    /// random entry or data row, a few hundred times: every edit is detected at its entry.
+    @Test func everySingleByteEditIsDetectedAtItsEntry() throws {
+        let scratch = try Scratch()
+        let original = scratch.file("original.db")
+        try Self.build(at: original)
+        var generator = SeededGenerator(seed: 9_162)
+        let columns = ["time", "kind", "session", "agent", "data_hash", "prev", "hash", "data"]
+        var detected = 0, tried = 0
+        for round in 0..<300 {
+            let seq = Int.random(in: 0..<Self.entries, using: &generator)
+            let column = columns[Int.random(in: 0..<columns.count, using: &generator)]
+            let position = Int.random(in: 0..<32, using: &generator)
+            let bit = UInt8(1) << UInt8.random(in: 0..<8, using: &generator)
+            let path = try Self.copy(original, in: scratch, as: "t\(round).db")
+            var changed = false
+            try Self.edit(path) { db in
+                let table = column == "data" ? "audit_data" : "audit_entries"
+                guard let row = try Row.fetchOne(db, sql: "SELECT \(column) FROM \(table) WHERE seq = ?", arguments: [seq]) else { return }
+                let value: DatabaseValue = row[0]
+                switch value.storage {
+                case .blob(let data):
+                    var bytes = [UInt8](data)
+                    bytes[position % bytes.count] ^= bit
+                    try db.execute(sql: "UPDATE \(table) SET \(column) = ? WHERE seq = ?", arguments: [Data(bytes), seq])
+                    changed = true
+                case .string(let text):
+                    var bytes = Array(text.utf8)
+                    let i = position % bytes.count
+                    // Keep it valid UTF-8 text: swap the byte for another printable ASCII character.
+                    bytes[i] = bytes[i] == UInt8(ascii: "x") ? UInt8(ascii: "y") : UInt8(ascii: "x")
+                    try db.execute(sql: "UPDATE \(table) SET \(column) = ? WHERE seq = ?",
+                                   arguments: [String(decoding: bytes, as: UTF8.self), seq])
+                    changed = true
+                case .int64(let number):
+                    try db.execute(sql: "UPDATE \(table) SET \(column) = ? WHERE seq = ?", arguments: [number ^ Int64(bit), seq])
+                    changed = true
+                case .null, .double:
+                    break  // an entry without a session or agent: nothing to flip
+                }
+            }
+            guard changed else { continue }
+            tried += 1
+            let report = try Self.verify(path)
+            if !report.intact, report.failure?.entry == nil || report.failure?.entry == UInt64(seq) {
+                detected += 1
+            } else {
+                Issue.record("round \(round): a flip in \(column) of entry \(seq) gave \(String(describing: report.failure))")
+            }
+        }
+        #expect(tried >= 200, "only \(tried) edits were made")
+        #expect(detected == tried)
+    }
+
+    @Test func aDeletedEntryIsDetectedWhereTheGapStarts() throws {
+        let scratch = try Scratch()
+        let path = scratch.file("state.db")
+        try Self.build(at: path)
+        try Self.edit(path) { db in try db.execute(sql: "DELETE FROM audit_entries WHERE seq = 23") }
+        let report = try Self.verify(path)
+        #expect(report.failure?.entry == 23)
+        #expect(report.failure?.message.hasPrefix("entry 23:") == true)
+    }
+
+    @Test func swappedEntriesAreDetectedAtTheFirst() throws {
+        let scratch = try Scratch()
+        let path = scratch.file("state.db")
+        try Self.build(at: path)
+        try Self.edit(path) { db in
+            try db.execute(sql: "UPDATE audit_entries SET seq = -1 WHERE seq = 11")
+            try db.execute(sql: "UPDATE audit_entries SET seq = 11 WHERE seq = 30")
+            try db.execute(sql: "UPDATE audit_entries SET seq = 30 WHERE seq = -1")
+        }
+        let report = try Self.verify(path)
+        #expect(!report.intact && report.failure?.entry == 11, "\(String(describing: report.failure))")
+    }
+
+    @Test func aDeletedDataRowIsTamperingUnlessPurged() throws {
+        let scratch = try Scratch()
+        let path = scratch.file("state.db")
+        try Self.build(at: path)
+        let deleted = try Self.copy(path, in: scratch, as: "deleted.db")
+        try Self.edit(deleted) { db in try db.execute(sql: "DELETE FROM audit_data WHERE seq = 7") }
+        let report = try Self.verify(deleted)
+        #expect(report.failure?.entry == 7)
+        #expect(report.failure?.message == "entry 7: its data row is missing, and the log records no purge")
+        // Purged through the log: intact, and a row deleted above the purge is still caught.
+        let store = try SQLiteStore(path: path, url: "sqlite:\(path)")
+        let log = try AuditLog(store: store, settings: AuditSettings(durability: .strict, signingKey: Self.key), clock: Clock().closure)
+        #expect(try log.purge(before: 20, time: AuditTime(microseconds: 1_795_255_300_000_000)) == 20)
+        #expect(throws: AuditLogError.self) { try log.purge(before: 1_000, time: AuditTime(microseconds: 1_795_255_300_000_000)) }
+        log.close()
+        try store.close()
+        let purged = try Self.verify(path)
+        #expect(purged.intact && purged.purgedData == 20, "\(String(describing: purged.failure))")
+        try Self.edit(path) { db in try db.execute(sql: "DELETE FROM audit_data WHERE seq = 33") }
+        let after = try Self.verify(path)
+        #expect(after.failure?.message == "entry 33: its data row is missing, but the log records purges only below entry 20", "\(String(describing: after.failure))")
+    }
+
+    @Test func aRewrittenHistoryResignedWithAnotherKeyIsDetected() throws {
+        let scratch = try Scratch()
+        let honest = scratch.file("honest.db")
+        try Self.build(at: honest)
+        let kept = try SignedNote(parsing: try SQLiteStore(path: honest, url: "sqlite:\(honest)").checkpoints()[1].note)
+        // The same log with entry 10's data changed, every hash recomputed, signed by someone else.
+        let forger = try NoteSigningKey(name: "ringfence.test/audit", seed: Array(repeating: 4, count: 32))
+        let forged = scratch.file("forged.db")
+        try Self.build(at: forged, key: forger, variant: 10)
+        let report = try Self.verify(forged)
+        #expect(!report.intact)
+        #expect(report.failure?.message.contains("does not verify") == true || report.failure?.message.contains("not by the given key") == true,
+                "\(String(describing: report.failure))")
+        // A checkpoint kept elsewhere also exposes it, whoever signed.
+        let store = try SQLiteStore(path: forged, url: "sqlite:\(forged)")
+        defer { try? store.close() }
+        let sinceReport = AuditVerification.verify(store, keys: [forger.verifierKey], since: kept)
+        #expect(sinceReport.failure?.message.contains("history was rewritten") == true, "\(String(describing: sinceReport.failure))")
+    }
+
+    @Test func aTruncatedTailIsCaughtOnlyAgainstACheckpointKeptElsewhere() throws {
+        let scratch = try Scratch()
+        let path = scratch.file("state.db")
+        try Self.build(at: path)
+        let kept = try SignedNote(parsing: try SQLiteStore(path: path, url: "sqlite:\(path)").checkpoints().last!.note)
+        try Self.edit(path) { db in
+            try db.execute(sql: "DELETE FROM audit_entries WHERE seq >= 40")
+            try db.execute(sql: "DELETE FROM audit_data WHERE seq >= 40")
+            try db.execute(sql: "DELETE FROM audit_checkpoints WHERE size > 40")
+        }
+        #expect(try Self.verify(path).intact)
+        let report = try Self.verify(path, since: kept)
+        #expect(report.failure?.message.contains("removed from its tail") == true)
+    }
+}
