@@ -7,13 +7,10 @@ import RingfenceRuntime
 /// transaction the store opened. Damaged content (a hash of the wrong length, a time out of
 /// range, a mistyped column) is reported as `foreignSchema`, naming the record.
 enum SQLiteRecords {
-    /// The store's URL, for messages.
-    typealias URL = String
-
     // MARK: Writing
 
     /// Checks that the batch's entries continue the stored log, then writes the whole batch.
-    static func write(_ batch: StoreBatch, to db: Database, url: URL) throws {
+    static func write(_ batch: StoreBatch, to db: Database, url: String) throws {
         if !batch.entries.isEmpty {
             let head = try head(db, url: url)
             try StoreChecks.continues(batch.entries, size: head.size, lastHash: head.lastHash)
@@ -106,7 +103,7 @@ enum SQLiteRecords {
     // MARK: Reading
 
     /// The log's size (last `seq` + 1) and last hash.
-    static func head(_ db: Database, url: URL) throws -> (size: UInt64, lastHash: AuditHash) {
+    static func head(_ db: Database, url: String) throws -> (size: UInt64, lastHash: AuditHash) {
         let statement = RawStatement(try db.cachedStatement(sql: "SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1"))
         defer { statement.reset() }
         guard try statement.step() else { return (0, .zero) }
@@ -130,7 +127,7 @@ enum SQLiteRecords {
         """
 
     /// Up to `limit` entries from `seq` on.
-    static func entries(_ db: Database, from seq: UInt64, limit: Int, url: URL) throws -> [StoredAuditEntry] {
+    static func entries(_ db: Database, from seq: UInt64, limit: Int, url: String) throws -> [StoredAuditEntry] {
         let statement = RawStatement(try db.cachedStatement(sql: entriesSQL))
         defer { statement.reset() }
         try statement.bind(1, Int64(seq))
@@ -144,7 +141,7 @@ enum SQLiteRecords {
     }
 
     /// Decodes the current row of `entriesSQL`.
-    private static func entry(_ statement: RawStatement, url: URL) throws(StoreError) -> StoredAuditEntry {
+    private static func entry(_ statement: RawStatement, url: String) throws(StoreError) -> StoredAuditEntry {
         let seq = statement.int64(0)
         do throws(ColumnProblem) {
             _ = try statement.integer(0, column: "seq")
@@ -174,7 +171,7 @@ enum SQLiteRecords {
     }
 
     /// The stored nodes among `ids`, read with one prepared statement.
-    static func nodes(_ db: Database, _ ids: [MerkleNodeID], url: URL) throws -> [MerkleNodeID: AuditHash] {
+    static func nodes(_ db: Database, _ ids: [MerkleNodeID], url: String) throws -> [MerkleNodeID: AuditHash] {
         let select = try db.cachedStatement(sql: "SELECT hash FROM audit_nodes WHERE level = ? AND idx = ?")
         var found: [MerkleNodeID: AuditHash] = [:]
         found.reserveCapacity(ids.count)
@@ -194,7 +191,7 @@ enum SQLiteRecords {
     }
 
     /// The hashes of the entries of `session`, in log order.
-    static func entryHashes(_ db: Database, session: String, url: URL) throws -> [AuditHash] {
+    static func entryHashes(_ db: Database, session: String, url: String) throws -> [AuditHash] {
         let statement = RawStatement(try db.cachedStatement(sql: "SELECT seq, hash FROM audit_entries WHERE session = ? ORDER BY seq"))
         defer { statement.reset() }
         try statement.bind(1, text: session)
@@ -210,7 +207,7 @@ enum SQLiteRecords {
     }
 
     /// Every checkpoint, smallest first.
-    static func checkpoints(_ db: Database, url: URL) throws -> [StoredCheckpoint] {
+    static func checkpoints(_ db: Database, url: String) throws -> [StoredCheckpoint] {
         let statement = RawStatement(try db.cachedStatement(sql: "SELECT size, root, note, time FROM audit_checkpoints ORDER BY size"))
         defer { statement.reset() }
         var checkpoints: [StoredCheckpoint] = []
@@ -234,7 +231,7 @@ enum SQLiteRecords {
     }
 
     /// Every state row, in key order (byte order of the UTF-8 collection, then key).
-    static func rows(_ db: Database, url: URL) throws -> [StateRow] {
+    static func rows(_ db: Database, url: String) throws -> [StateRow] {
         let statement = RawStatement(try db.cachedStatement(sql: "SELECT collection, key, value FROM state_rows ORDER BY collection, key"))
         defer { statement.reset() }
         var rows: [StateRow] = []
