@@ -21,7 +21,10 @@ deps:
 build: deps
 	$(SWIFT) build $(SWIFT_FLAGS)
 
+# The demo also edits a copy of a store with the sqlite3 shell to show tampering caught.
 demo: build
+	@command -v sqlite3 >/dev/null || { SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq sqlite3 >/dev/null; }
 	@bash scripts/demo.sh $(BIN)
 
 test: deps
@@ -33,7 +36,7 @@ test: deps
 # The zero-allocation gate: runs the decision benchmarks (release, ordo-one/benchmark) and fails
 # when any of them allocates (mallocCountTotal p90 above the 0 in Benchmarks/Thresholds).
 bench-gate: deps
-	cd Benchmarks && $(SWIFT) package benchmark thresholds check --path Thresholds \
+	cd Benchmarks && $(SWIFT) package benchmark thresholds check --target DecisionBenchmarks --path Thresholds \
 		--filter '(decide|resource test).*' --no-progress
 
 # Coverage-guided fuzzing (docs/fuzzing.md): every libFuzzer harness in Fuzz/ for FUZZ_SECONDS

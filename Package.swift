@@ -12,6 +12,8 @@ let package = Package(
     name: "Ringfence",
     products: [
         .library(name: "Ringfence", targets: ["Ringfence"]),
+        // The stores at the edge (SQLite now, PostgreSQL later), for services that keep runtime state.
+        .library(name: "RingfenceStores", targets: ["RingfenceStores"]),
         .executable(name: "ringfence", targets: ["RingfenceCLI"]),
     ],
     dependencies: [

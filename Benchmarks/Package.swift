@@ -20,5 +20,16 @@ let package = Package(
             path: "Benchmarks/DecisionBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // The audit log on the memory and SQLite stores: append rates, verification, proofs.
+        .executableTarget(
+            name: "AuditBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Ringfence", package: "Ringfence"),
+                .product(name: "RingfenceStores", package: "Ringfence"),
+            ],
+            path: "Benchmarks/AuditBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )

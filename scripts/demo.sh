@@ -23,4 +23,20 @@ step 3 "$bin" eval -b "$out/policies.rfb" -i examples/requests/mixed.jsonl   # 3
 step 1 "$bin" check examples/broken/                                        # 1: the file has errors, on purpose
 step 0 "$bin" check examples/runtime/                                       # the runtime file, every setting at its default
 step 0 "$(dirname "$bin")/ringfence-embedding-example"
+
+# The audit log (SPEC §9): every decision recorded in a SQLite store, its checkpoints signed with
+# a fresh key; the log verified and one entry proven with the verifier key alone; then a copy
+# with one decision edited (allow made deny) is caught.
+state="sqlite:$out/state.db"
+printf '\n\033[1m$ %s\033[0m\n' "$bin key generate demo.ringfence.local/audit -o $out/audit.key"
+verifier=$("$bin" key generate demo.ringfence.local/audit -o "$out/audit.key") || failed=1
+echo "$verifier"
+step 3 "$bin" eval -b "$out/policies.rfb" -i examples/requests/mixed.jsonl --state "$state" --audit-key "$out/audit.key"
+step 0 "$bin" audit log --state "$state" --limit 3
+step 0 "$bin" audit verify --state "$state" --key "$verifier"
+"$bin" audit prove 2 --state "$state" > "$out/proof.json"
+step 0 "$bin" audit verify-proof "$out/proof.json" --key "$verifier"
+cp "$out/state.db" "$out/tampered.db"
+sqlite3 "$out/tampered.db" "UPDATE audit_data SET data = replace(data, '\"decision\":\"allow\"', '\"decision\":\"deny\"') WHERE seq = 0"
+step 1 "$bin" audit verify --state "sqlite:$out/tampered.db" --key "$verifier"   # 1: tampered, on purpose
 exit $failed

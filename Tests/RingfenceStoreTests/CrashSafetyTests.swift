@@ -131,10 +131,10 @@ import Darwin
         var generator = SeededGenerator(seed: 20_261_121)
         /// Every entry acknowledged so far, with the session of the probe it was acknowledged to.
         var owners: [UInt64: String] = [:]
-        for iteration in 0..<20 {
+        for iteration in 0..<50 {
             let together = iteration % 5 == 4
             let seeds = together ? [UInt64(iteration) * 2 + 1, UInt64(iteration) * 2 + 2] : [UInt64(iteration) * 2 + 1]
-            let mode = together || iteration.isMultiple(of: 2) ? "direct" : "log"
+            let mode = iteration.isMultiple(of: 2) ? "direct" : "log"
             let acks = seeds.map { _ in Int.random(in: 1...12, using: &generator) }
             let runs = try Self.run(probe, url: url, seeds: seeds, mode: mode, acks: acks,
                                     delay: UInt32.random(in: 0..<4000, using: &generator))

@@ -314,11 +314,12 @@ public final class AuditLog: @unchecked Sendable {
                     lock.broadcast()
                     break
                 } catch {
-                    attempt += 1
-                    if error.kind == .auditConflict, attempt < 8 {
-                        // Another writer appended first: re-read the head and sequence again.
-                        if (try? sequencer.reload()) != nil { continue }
+                    if error.kind == .auditConflict, (try? sequencer.reload()) != nil {
+                        // Another writer appended first: re-read the head and sequence again. Each
+                        // conflict means the log grew, so this always makes progress.
+                        continue
                     }
+                    attempt += 1
                     if attempt >= 8 {
                         lock.withLock { $0.failure = "the audit log cannot be written: \(error.message)" }
                         lock.broadcast()
@@ -354,7 +355,9 @@ struct Sequencer {
         } catch {
             throw StoreError(.foreignSchema, "the audit log's merkle nodes are incomplete: \(error)")
         }
-        let last = try store.checkpoints().last
+        // Another process may have appended (and checkpointed) since `size` was read: only a
+        // checkpoint within the head this writer knows counts.
+        let last = try store.checkpoints().last { $0.size <= size }
         lastCheckpointSize = last?.size ?? 0
         lastCheckpointTime = last?.time ?? .earliest
     }

@@ -1,0 +1,95 @@
+import Benchmark
+import Dispatch
+import Foundation
+import Ringfence
+import RingfenceStores
+
+// The audit log (SPEC §9): append rates under group and strict durability, verification
+// throughput, and an inclusion proof on a log of a million entries. Each benchmark reports its
+// rate through `throughput` (one iteration = one batch of work, scaled below).
+
+/// A clock that advances one microsecond a reading.
+final class StepClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var now: Int64 = 1_795_255_200_000_000
+    var closure: @Sendable () -> AuditTime {
+        { [self] in lock.withLock { now += 1; return try! AuditTime(microseconds: now) } }
+    }
+}
+
+/// A fresh SQLite store in a temporary directory.
+func temporaryStore(_ label: String) -> StateStore {
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ringfence-bench-\(label)-\(UUID().uuidString)")
+    do {
+        return try Stores.open(url: "sqlite:" + directory.appendingPathComponent("state.db").path)
+    } catch {
+        fatalError("cannot open a SQLite store: \(error)")
+    }
+}
+
+/// A decision-sized record (about 200 bytes of data).
+func record(_ i: Int, time: AuditTime) -> AuditRecord {
+    AuditRecord(kind: "decision", session: "s\(i % 16)", agent: "agent-\(i % 100)", time: time, value: .object([
+        "request": .object(["agent": .object(["id": .string("agent-\(i % 100)"), "trust": .number(0.85)]),
+                            "action": .string("fs.read"), "resource": .string("/workspace/data/\(i).csv")]),
+        "decision": .object(["decision": .string("allow"), "code": .string("allow"), "rule": .string("read-workspace"), "ring": .number(2)]),
+    ]))
+}
+
+let benchmarks: @Sendable () -> Void = {
+    let time = try! AuditTime(microseconds: 1_795_255_200_000_000)
+    let appends = 100_000
+    let rate = Benchmark.Configuration(metrics: [.wallClock, .throughput], timeUnits: .milliseconds, warmupIterations: 1,
+                                       scalingFactor: .one, maxDuration: .seconds(30), maxIterations: 5, thresholds: [:])
+
+    for (name, url) in [("memory", "memory:"), ("sqlite", "")] {
+        Benchmark("audit: 100k appends, group, \(name)", configuration: rate) { benchmark in
+            for _ in benchmark.scaledIterations {
+                let store = url.isEmpty ? temporaryStore("group") : try! Stores.open(url: url)
+                let log = try! AuditLog(store: store, settings: AuditSettings(durability: .group), clock: StepClock().closure)
+                benchmark.startMeasurement()
+                for i in 0..<appends { _ = try? log.enqueue([record(i, time: time)]) }
+                try! log.flush()
+                benchmark.stopMeasurement()
+                log.close()
+            }
+        }
+    }
+
+    Benchmark("audit: 10k appends, strict, 64 concurrent appenders, sqlite", configuration: rate) { benchmark in
+        for _ in benchmark.scaledIterations {
+            let log = try! AuditLog(store: temporaryStore("strict"), settings: AuditSettings(durability: .strict), clock: StepClock().closure)
+            benchmark.startMeasurement()
+            DispatchQueue.concurrentPerform(iterations: 64) { t in
+                for i in 0..<(10_000 / 64 + 1) { _ = try? log.append(record(t * 1000 + i, time: time)) }
+            }
+            benchmark.stopMeasurement()
+            log.close()
+        }
+    }
+
+    // A million entries, written once, for verification and proofs.
+    let big = temporaryStore("big")
+    let builder = try! AuditLog(store: big, settings: AuditSettings(durability: .relaxed, checkpointEvery: 100_000), clock: StepClock().closure)
+    for i in 0..<1_000_000 { _ = try? builder.enqueue([record(i, time: time)]) }
+    _ = try! builder.checkpoint()
+    builder.close()
+
+    Benchmark("audit: verify 1,000,000 entries, sqlite", configuration: rate) { benchmark in
+        for _ in benchmark.scaledIterations {
+            let report = AuditVerification.verify(big, keys: [])
+            precondition(report.intact && report.entries == 1_000_001, "\(String(describing: report.failure))")
+            blackHole(report)
+        }
+    }
+
+    Benchmark("audit: inclusion proof in a 1,000,000-entry log, sqlite",
+              configuration: .init(metrics: [.wallClock], timeUnits: .microseconds, warmupIterations: 10,
+                                   scalingFactor: .one, maxDuration: .seconds(5), maxIterations: 2_000, thresholds: [:])) { benchmark in
+        var seq: UInt64 = 12_345
+        for _ in benchmark.scaledIterations {
+            seq = (seq &* 6_364_136_223_846_793_005 &+ 1) % 1_000_000
+            blackHole(try! AuditInclusionProof.prove(seq, in: big, makeCheckpoint: nil))
+        }
+    }
+}
