@@ -76,7 +76,11 @@ extension Value {
 extension Decision {
     /// The decision as one line of JSON, fields in the order `decision`, `code`, `policy`,
     /// `rule`, `reason`, `ring` (`policy` and `rule` are `null` when no rule decided).
-    public var jsonLine: String {
+    public var jsonLine: String { jsonLine(retryAfter: nil) }
+
+    /// The decision as one line of JSON, followed by `retry_after` (seconds) when given: the
+    /// form of a rate-limited decision made by the runtime (SPEC §8.3). Without it, exactly `jsonLine`.
+    public func jsonLine(retryAfter: Double?) -> String {
         var out = "{\"decision\":\""
         out.reserveCapacity(96 + reason.utf8.count + (policy?.utf8.count ?? 0) + (rule?.utf8.count ?? 0))
         out += allowed ? "allow" : "deny"
@@ -90,6 +94,10 @@ extension Decision {
         JSONWriter.appendQuoted(reason, to: &out)
         out += ",\"ring\":"
         out += String(ring)
+        if let retryAfter {
+            out += ",\"retry_after\":"
+            out += JSONText.number(retryAfter)
+        }
         out += "}"
         return out
     }

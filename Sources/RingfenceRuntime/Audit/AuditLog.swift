@@ -114,6 +114,8 @@ public final class AuditLog: @unchecked Sendable {
         var committed: UInt64 = 0
         /// Receipts of committed records, by ticket, for strict appenders (removed when read).
         var receipts: [UInt64: AuditReceipt] = [:]
+        /// Tickets whose receipts were asked for under `group` or `relaxed` (`enqueue(…, receipts: true)`).
+        var receiptsWanted: Set<UInt64> = []
         /// The size of the committed log.
         var size: UInt64 = 0
         /// Set when the writer has given up on a batch (the store keeps failing): appends fail.
@@ -166,8 +168,10 @@ public final class AuditLog: @unchecked Sendable {
 
     /// Queues `records` (and state changes committed in the same transaction) without waiting:
     /// a caller that holds its own lock enqueues under it, so the log's order is its order, and
-    /// waits after releasing it.
-    public func enqueue(_ records: [AuditRecord], rows: [StateRow] = [], deletes: [StateKey] = []) throws(AuditLogError) -> Ticket {
+    /// waits after releasing it. With `receipts`, `wait` returns the records' receipts under any
+    /// durability (under `strict` it always does).
+    public func enqueue(_ records: [AuditRecord], rows: [StateRow] = [], deletes: [StateKey] = [],
+                        receipts: Bool = false) throws(AuditLogError) -> Ticket {
         let range = try lock.withLock { (s: inout Shared) throws(AuditLogError) -> Range<UInt64> in
             if let failure = s.failure { throw AuditLogError(message: failure) }
             guard !s.closing else { throw AuditLogError(message: "the audit log is closed") }
@@ -183,6 +187,7 @@ public final class AuditLog: @unchecked Sendable {
                 s.pending.append((record, i == 0 ? rows : [], i == 0 ? deletes : []))
             }
             s.queued += UInt64(records.count)
+            if receipts { s.receiptsWanted.formUnion(start..<s.queued) }
             return start..<s.queued
         }
         lock.broadcast()
@@ -190,7 +195,7 @@ public final class AuditLog: @unchecked Sendable {
     }
 
     /// Waits until the ticket's records are committed (durably under `strict` and `group`);
-    /// returns their receipts under `strict` (empty otherwise).
+    /// returns their receipts under `strict` or when they were asked for (empty otherwise).
     @discardableResult
     public func wait(_ ticket: Ticket) throws(AuditLogError) -> [AuditReceipt] {
         try waitFor(ticket.range)
@@ -287,8 +292,11 @@ public final class AuditLog: @unchecked Sendable {
                         s.committed = firstTicket + UInt64(work.count)
                         s.size = sequencer.size
                         if wantCheckpoint { s.checkpointRequested = false }
-                        if strict {
-                            for (i, receipt) in receipts.enumerated() { if let receipt { s.receipts[firstTicket + UInt64(i)] = receipt } }
+                        if strict || !s.receiptsWanted.isEmpty {
+                            for (i, receipt) in receipts.enumerated() {
+                                let ticket = firstTicket + UInt64(i)
+                                if let receipt, strict || s.receiptsWanted.remove(ticket) != nil { s.receipts[ticket] = receipt }
+                            }
                         }
                     }
                     lock.broadcast()
