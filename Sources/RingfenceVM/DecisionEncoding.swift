@@ -30,6 +30,25 @@ enum JSONWriter {
         }
     }
 
+    /// Seconds in plain decimal notation with at most six fractional digits (`0.2`, `20`,
+    /// `0.000001`; never an exponent), as RFC 8785 writes such a number.
+    static func seconds(_ x: Double) -> String {
+        guard x.isFinite, abs(x) < 9e12 else { return JSONText.number(x) }
+        let micros = Int64((abs(x) * 1e6).rounded())
+        var text = (x < 0 && micros > 0 ? "-" : "") + String(micros / 1_000_000)
+        var fraction = micros % 1_000_000
+        if fraction > 0 {
+            var digits = 6
+            while fraction % 10 == 0 {
+                fraction /= 10
+                digits -= 1
+            }
+            let raw = String(fraction)
+            text += "." + String(repeating: "0", count: digits - raw.count) + raw
+        }
+        return text
+    }
+
     /// Appends the compact JSON text of `value` to `out`, with object keys sorted.
     static func write(_ value: Value, into out: inout String) {
         switch value {
@@ -96,7 +115,7 @@ extension Decision {
         out += String(ring)
         if let retryAfter {
             out += ",\"retry_after\":"
-            out += JSONText.number(retryAfter)
+            out += JSONWriter.seconds(retryAfter)
         }
         out += "}"
         return out
