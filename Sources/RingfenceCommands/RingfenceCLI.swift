@@ -55,7 +55,7 @@ struct RingfenceCommand: RingfenceSubcommand {
             3 (eval) at least one request was denied.
             """,
         subcommands: [CheckCommand.self, CompileCommand.self, EvalCommand.self, TestCommand.self, SchemaCommand.self,
-                      InspectCommand.self, ReplCommand.self, BenchCommand.self, KeyCommand.self])
+                      InspectCommand.self, ReplCommand.self, BenchCommand.self, KeyCommand.self, OpsCommand.self])
 
     /// Without a command, prints the usage to stderr: a usage error.
     func execute(_ io: CommandIO) -> Int32 {
