@@ -18,6 +18,12 @@ public struct OperationOutcome: Sendable {
     /// The result, or why it failed.
     public var result: Result<Value, RuntimeError>
 
+    /// An outcome (for transports that run an operation themselves and print its line).
+    public init(op: String?, result: Result<Value, RuntimeError>) {
+        self.op = op
+        self.result = result
+    }
+
     /// True when the operation succeeded.
     public var ok: Bool {
         if case .success = result { return true }

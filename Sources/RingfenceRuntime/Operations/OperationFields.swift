@@ -61,7 +61,7 @@ public enum OperationFieldType: Sendable {
         case .duration: "seconds or duration"
         case .choice(let words): words.map { "`\($0)`" }.joined(separator: " \\| ")
         case .json: "any JSON"
-        case .request: "request (SPEC §1)"
+        case .request: "a request"
         case .sessionConfig: "`{max_participants?, ttl?, min_trust?}`"
         }
     }

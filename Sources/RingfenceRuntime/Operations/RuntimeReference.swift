@@ -37,7 +37,8 @@ public enum RuntimeReference {
         lines.append("|---|---|---|")
         for row in SessionMachine.table {
             let from = row.from.map { "`\($0.rawValue)`" }.joined(separator: ", ")
-            lines.append("| `\(row.event.rawValue)` | \(from) | \(row.to.map { "`\($0.rawValue)`" } ?? "(unchanged)") |")
+            let event = row.event == .archive ? "`archive` (the runtime, ending `session.terminate` or an expiry)" : "`\(row.event.rawValue)`"
+            lines.append("| \(event) | \(from) | \(row.to.map { "`\($0.rawValue)`" } ?? "(unchanged)") |")
         }
         lines.append("| `session.get` | every state | (unchanged) |")
         lines.append("")
