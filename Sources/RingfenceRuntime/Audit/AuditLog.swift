@@ -243,11 +243,10 @@ public final class AuditLog: @unchecked Sendable {
     // MARK: Waiting
 
     private func waitFor(_ tickets: Range<UInt64>, requireCheckpoint: Bool = false) throws(AuditLogError) -> [AuditReceipt] {
-        try lock.withLock { (s: inout Shared) throws(AuditLogError) -> [AuditReceipt] in
-            while s.committed < tickets.upperBound || (requireCheckpoint && s.checkpointRequested) {
-                if let failure = s.failure { throw AuditLogError(message: failure) }
-                lock.wait()
-            }
+        try lock.withLock(waitingUntil: { s in
+            s.failure != nil || (s.committed >= tickets.upperBound && !(requireCheckpoint && s.checkpointRequested))
+        }) { (s: inout Shared) throws(AuditLogError) -> [AuditReceipt] in
+            if let failure = s.failure { throw AuditLogError(message: failure) }
             var receipts: [AuditReceipt] = []
             for ticket in tickets {
                 if let receipt = s.receipts.removeValue(forKey: ticket) { receipts.append(receipt) }
@@ -276,8 +275,9 @@ public final class AuditLog: @unchecked Sendable {
     private func runWriter(_ sequencer: inout Sequencer) {
         let strict = settings.durability == .strict
         while true {
-            let (work, firstTicket, wantCheckpoint, closing) = lock.withLock { (s: inout Shared) in
-                while s.pending.isEmpty && !s.closing && !s.checkpointRequested { lock.wait() }
+            let (work, firstTicket, wantCheckpoint, closing) = lock.withLock(waitingUntil: { s in
+                !s.pending.isEmpty || s.closing || s.checkpointRequested
+            }) { (s: inout Shared) in
                 let work = s.pending
                 s.pending.removeAll(keepingCapacity: true)
                 return (work, s.committed, s.checkpointRequested, s.closing)
@@ -435,7 +435,8 @@ struct StoreNodeSource: MerkleNodeSource {
 }
 
 /// State behind a pthread mutex with one condition variable: `withLock` runs a body holding the
-/// mutex, and inside it `wait` sleeps until another thread calls `broadcast`.
+/// mutex, `withLock(waitingUntil:)` first sleeps until a condition on the state holds, woken by
+/// another thread's `broadcast`.
 final class Monitor<State: ~Copyable>: @unchecked Sendable {
     // Safety: `state` is only touched while `mutex` is held.
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -463,9 +464,15 @@ final class Monitor<State: ~Copyable>: @unchecked Sendable {
         return try body(&state)
     }
 
-    /// Sleeps until a `broadcast`; call only inside `withLock` (the mutex is released meanwhile).
-    func wait() {
-        pthread_cond_wait(condition, mutex)
+    /// Holding the mutex, sleeps (releasing it) until `ready` holds, then runs `body` with the
+    /// state. `ready` reads the state afresh after every wake-up: a loop around a wait inside
+    /// `withLock`'s body would not, since the body's `inout` access lets the optimiser keep the
+    /// state it read before the wait (a release build then sleeps forever).
+    func withLock<R, E: Error>(waitingUntil ready: (borrowing State) -> Bool, _ body: (inout State) throws(E) -> R) throws(E) -> R {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        while !ready(state) { pthread_cond_wait(condition, mutex) }
+        return try body(&state)
     }
 
     /// Wakes every thread sleeping in `wait`.
