@@ -63,13 +63,15 @@ final class BreachWindow: @unchecked Sendable {
     static let slotCount = 64
     /// The length of one slot (µs).
     let slotLength: Int64
-    /// Calls and aimed-above calls per slot, allocated at the first call.
+    /// Calls per slot, allocated at the first call.
     private var calls: [UInt32] = []
+    /// Aimed-above calls per slot.
     private var aimed: [UInt32] = []
     /// The newest slot index counted (time / slotLength).
     private var newest: Int64 = .min
-    /// Totals over the slots in the window.
+    /// Calls over the slots in the window.
     private(set) var totalCalls = 0
+    /// Aimed-above calls over the slots in the window.
     private(set) var totalAimed = 0
     /// The severity last reported.
     var reported = BreachSeverity.none

@@ -53,44 +53,51 @@ extension Runtime {
     /// `decide`: decides `request` in `session` (SPEC §8.3), or outside any session when nil.
     public func decide(_ request: Request, session sid: String? = nil) throws(RuntimeError) -> RuntimeDecision {
         guard let sid else { return try decideOutside(request) }
-        try Self.checkID(sid, "session")
         return try perform { now throws(RuntimeError) in
-            guard let session = sessions[sid] else { throw RuntimeError(.sessionNotFound, RuntimeMessages.sessionNotFound(sid)) }
-            _ = try SessionMachine.next(.decide, from: session.phase)
+            // The session is read in place (its box), not copied; the id's shape is checked only
+            // once the lookup failed, so deciding costs one lookup.
+            guard let box = sessions[sid] else {
+                try Self.checkID(sid, "session")
+                throw RuntimeError(.sessionNotFound, RuntimeMessages.sessionNotFound(sid))
+            }
+            if box.data.phase != .active { _ = try SessionMachine.next(.decide, from: box.data.phase) }
             let agent = request.agent.id
-            guard let participant = session.participants[agent] else {
+            guard let participant = box.data.participants[agent] else {
                 throw RuntimeError(.notAParticipant, RuntimeMessages.notAParticipant("agent", agent, sid))
             }
-            let ring = session.effectiveRing(participant, at: now)
-            var decided = request
-            decided.agent.trust = ledger.effectiveTrust(of: agent, at: now) ?? participant.trustEff
-            decided.agent.ring = ring
-            decided.agent.consensus = participant.consensus
+            var ring = participant.ring
+            if let index = participant.elevation, box.data.elevations[index].phase(at: now) == .active {
+                ring = box.data.elevations[index].ring
+            }
+            let supplied = SuppliedAgent(trust: ledger.effectiveTrust(of: agent, at: now) ?? participant.trustEff, ring: ring,
+                                         consensus: participant.consensus)
             // Steps 1–3: decided before the rules.
             if let kill = participant.kill {
-                let reason = session.kills.first { $0.id == kill }?.reason ?? "manual"
+                let reason = box.data.kills.first { $0.id == kill }?.reason ?? "manual"
                 let outcome = RuntimeDecision(Decision(allowed: false, code: .killed, policy: nil, rule: nil,
                                                        reason: RuntimeMessages.killedReason(agent, sid, reason), ring: ring))
-                try commit([decisionRecord(decided, outcome, session: sid, at: now)], rows: [])
+                try commit([decisionRecord(request, supplied, outcome, session: sid, at: now)], rows: [])
                 return outcome
             }
             if let until = ledger.quarantinedUntil(agent, at: now), until > now {
                 let outcome = RuntimeDecision(Decision(allowed: false, code: .quarantine, policy: nil, rule: nil,
                                                        reason: RuntimeMessages.quarantineReason(agent, until: until), ring: ring))
-                try commit([decisionRecord(decided, outcome, session: sid, at: now)], rows: [])
+                try commit([decisionRecord(request, supplied, outcome, session: sid, at: now)], rows: [])
                 return outcome
             }
             if let until = participant.breakerUntil, until > now {
                 let outcome = RuntimeDecision(Decision(allowed: false, code: .breaker, policy: nil, rule: nil,
                                                        reason: RuntimeMessages.breakerReason(agent, until: until), ring: ring))
-                try commit([decisionRecord(decided, outcome, session: sid, at: now)], rows: [])
+                try commit([decisionRecord(request, supplied, outcome, session: sid, at: now)], rows: [])
                 return outcome
             }
-            // Steps 4–5.
+            // Steps 4–5, on the request with the runtime's agent fields (applied while preparing,
+            // and by the audit entry on the writer thread, so the request is never copied here).
+            let prepared = PreparedRequest(request, for: machine, supplying: (supplied.trust, ring, supplied.consensus))
             let outcome = participant.bucketKey.withUnsafeBufferPointer { key in
-                decideWithRules(PreparedRequest(decided, for: machine), ring: ring, bucketKey: key, now: now)
+                decideWithRules(prepared, ring: ring, bucketKey: key, now: now)
             }
-            try recordCall(decided, outcome, session: session, participant: participant, at: now)
+            try recordCall(request, supplied, outcome, session: box, participant: participant, at: now)
             return outcome
         }
     }
@@ -108,7 +115,7 @@ extension Runtime {
                 let key = [0] + Array(agent.utf8)
                 outcome = key.withUnsafeBufferPointer { decideWithRules(prepared, ring: prepared.ring, bucketKey: $0, now: now) }
             }
-            try commit([decisionRecord(request, outcome, session: nil, at: now)], rows: [])
+            try commit([decisionRecord(request, nil, outcome, session: nil, at: now)], rows: [])
             return outcome
         }
     }
@@ -134,8 +141,8 @@ extension Runtime {
     /// Audits a call decided by the rules and lets the breach detector record it: a rise in
     /// severity writes a `breach` entry, `high` and above open the breaker for `cooldown`, and
     /// `critical` with `on_critical: kill` kills the agent and quarantines it (SPEC §8.5).
-    private func recordCall(_ request: Request, _ outcome: RuntimeDecision, session: SessionData, participant: Participant,
-                            at now: Int64) throws(RuntimeError) {
+    private func recordCall(_ request: Request, _ supplied: SuppliedAgent, _ outcome: RuntimeDecision, session box: SessionBox,
+                            participant: Participant, at now: Int64) throws(RuntimeError) {
         let window = participant.window
         if let rearm = window.rearmAt, now >= rearm {
             window.reported = .none
@@ -144,7 +151,8 @@ extension Runtime {
         let aimedAbove = outcome.decision.code == .ring
         let totals = window.preview(at: now, aimedAbove: aimedAbove)
         let severity = BreachSeverity.of(aimed: totals.aimed, calls: totals.calls, settings: settings.breach)
-        let decisionEntry = decisionRecord(request, outcome, session: session.id, at: now)
+        let sid = box.data.id
+        let decisionEntry = decisionRecord(request, supplied, outcome, session: sid, at: now)
         guard aimedAbove, severity > window.reported else {
             try commit([decisionEntry], rows: [])
             window.record(at: now, aimedAbove: aimedAbove)
@@ -153,15 +161,15 @@ extension Runtime {
         }
         // A verdict.
         let agent = participant.agent
-        var updated = session
+        var updated = box.data
         updated.participants[agent]?.violations += 1
         var until: Int64?
         if severity >= .high {
             until = now + settings.breach.cooldown * 1_000
             updated.participants[agent]?.breakerUntil = until
         }
-        var records = [decisionEntry, record(.breach, session: session.id, agent: agent, at: now, [
-            "session": .string(session.id), "agent": .string(agent), "severity": .string(severity.name),
+        var records = [decisionEntry, record(.breach, session: sid, agent: agent, at: now, [
+            "session": .string(sid), "agent": .string(agent), "severity": .string(severity.name),
             "calls": .number(Double(totals.calls)), "aimed_above": .number(Double(totals.aimed)),
             "share": .number(Double(totals.aimed) / Double(totals.calls)),
             "breaker_until": until.map { .string(RuntimeTime.text($0)) } ?? .null,
@@ -170,21 +178,23 @@ extension Runtime {
         if severity == .critical, settings.breach.onCritical == .kill {
             let killID = try newID(nil, kind: "kill") { killIDs.contains($0) }
             let (kill, change) = applyKill(&updated, agent: agent, reason: "ring_breach", substitute: nil, id: killID, at: now)
-            records.append(record(.kill, session: session.id, agent: agent, at: now, killData(kill, session: session.id)))
+            records.append(record(.kill, session: sid, agent: agent, at: now, killData(kill, session: sid)))
             changes = [change, ledger.quarantine(agent: agent, reason: "ring_breach", at: now)]
             killIDs.insert(killID)
         }
         try commit(records, rows: [try updated.row()], changes: changes)
-        sessions[session.id] = updated
+        box.data = updated
         window.record(at: now, aimedAbove: aimedAbove)
         window.reported = severity
         window.rearmAt = until
     }
 
-    /// The `decision` entry: the request as decided and the decision, built on the writer thread.
-    func decisionRecord(_ request: Request, _ outcome: RuntimeDecision, session: String?, at now: Int64) -> AuditRecord {
+    /// The `decision` entry: the request as decided (`supplied` applied) and the decision, built
+    /// on the writer thread.
+    func decisionRecord(_ request: Request, _ supplied: SuppliedAgent?, _ outcome: RuntimeDecision, session: String?,
+                        at now: Int64) -> AuditRecord {
         AuditRecord(kind: EntryKind.decision.rawValue, session: session, agent: request.agent.id, time: RuntimeTime.auditTime(now)) {
-            .object(["request": RequestValue.value(request), "decision": outcome.value])
+            .object(["request": RequestValue.value(request, supplied: supplied), "decision": outcome.value])
         }
     }
 
@@ -199,8 +209,11 @@ extension Runtime {
 /// index, key = agent id), also noting how long the first refused bucket needs: a `rate_limit`
 /// decision made by the runtime carries `retry_after`.
 struct SessionLimitGate: LimitGate {
+    /// The limiter, unretained (the runtime keeps it alive).
     private let limiter: Unmanaged<RateLimiter>
+    /// The decision's time (ns).
     private let now: Int64
+    /// Where the first refusal's wait (ns) is written; 0 until one happens.
     private let refusal: UnsafeMutablePointer<Int64>
 
     /// A gate over `limiter` at `now` (ns) writing the first refusal's wait to `refusal`.
@@ -220,15 +233,26 @@ struct SessionLimitGate: LimitGate {
     }
 }
 
+/// The agent fields the runtime supplies in a session (SPEC §8.3), replacing the request's.
+public struct SuppliedAgent: Sendable, Hashable {
+    /// σ_eff.
+    public var trust: Double
+    /// The effective ring, elevation included.
+    public var ring: Int
+    /// Whether a consensus stands behind the agent (as given at join).
+    public var consensus: Bool
+}
+
 /// Requests as JSON values, for audit entries.
 public enum RequestValue {
-    /// The request as SPEC §1 writes it; absent optional fields (nil, `false`, empty lists and
-    /// objects) are left out, as `Request.jsonText` does.
-    public static func value(_ request: Request) -> Value {
+    /// The request as SPEC §1 writes it, with the runtime's agent fields when `supplied`;
+    /// absent optional fields (nil, `false`, empty lists and objects) are left out, as
+    /// `Request.jsonText` does.
+    public static func value(_ request: Request, supplied: SuppliedAgent? = nil) -> Value {
         var agent: [String: Value] = ["id": .string(request.agent.id)]
-        if let trust = request.agent.trust { agent["trust"] = .number(trust) }
-        if let ring = request.agent.ring { agent["ring"] = .number(Double(ring)) }
-        if request.agent.consensus { agent["consensus"] = .bool(true) }
+        if let trust = supplied?.trust ?? request.agent.trust { agent["trust"] = .number(trust) }
+        if let ring = supplied?.ring ?? request.agent.ring { agent["ring"] = .number(Double(ring)) }
+        if supplied?.consensus ?? request.agent.consensus { agent["consensus"] = .bool(true) }
         if !request.agent.roles.isEmpty { agent["roles"] = .list(request.agent.roles.map(Value.string)) }
         if !request.agent.attrs.isEmpty { agent["attrs"] = .object(request.agent.attrs) }
         var members: [String: Value] = ["agent": .object(agent), "action": .string(request.action)]

@@ -43,7 +43,7 @@ extension Runtime {
         try Self.checkID(agent, "agent")
         guard (0...3).contains(target) else { throw RuntimeError(.invalidField, "field `ring` must be a whole number from 0 to 3") }
         return try perform { now throws(RuntimeError) in
-            guard var session = sessions[sid] else { throw RuntimeError(.sessionNotFound, RuntimeMessages.sessionNotFound(sid)) }
+            guard var session = sessions[sid]?.data else { throw RuntimeError(.sessionNotFound, RuntimeMessages.sessionNotFound(sid)) }
             _ = try SessionMachine.next(.elevate, from: session.phase)
             guard let participant = session.participants[agent] else {
                 throw RuntimeError(.notAParticipant, RuntimeMessages.notAParticipant("agent", agent, sid))
@@ -80,7 +80,7 @@ extension Runtime {
             if let attestation { data["attestation"] = .string(attestation) }
             if let reason { data["reason"] = .string(reason) }
             try commit([record(.elevationGranted, session: sid, agent: agent, at: now, data)], rows: [try session.row()])
-            sessions[sid] = session
+            keep(session)
             elevationSessions[eid] = sid
             return grant
         }
@@ -96,7 +96,7 @@ extension Runtime {
     public func revokeElevation(_ eid: String) throws(RuntimeError) {
         try Self.checkID(eid, "elevation")
         try perform { now throws(RuntimeError) in
-            guard let sid = elevationSessions[eid], var session = sessions[sid],
+            guard let sid = elevationSessions[eid], var session = sessions[sid]?.data,
                   let index = session.elevations.firstIndex(where: { $0.id == eid }) else {
                 throw RuntimeError(.elevationNotFound, RuntimeMessages.elevationNotFound(eid))
             }
@@ -109,7 +109,7 @@ extension Runtime {
             try commit([record(.elevationRevoked, session: sid, agent: elevation.agent, at: now, [
                 "elevation": .string(eid), "session": .string(sid), "agent": .string(elevation.agent), "ring": .number(Double(elevation.ring)),
             ])], rows: [try session.row()])
-            sessions[sid] = session
+            keep(session)
         }
     }
 
@@ -122,7 +122,7 @@ extension Runtime {
         if let substitute { try Self.checkID(substitute, "substitute") }
         guard Self.killReasons.contains(reason) else { throw RuntimeError(.invalidField, RuntimeMessages.unknownKillReason(reason)) }
         return try perform { now throws(RuntimeError) in
-            guard var session = sessions[sid] else { throw RuntimeError(.sessionNotFound, RuntimeMessages.sessionNotFound(sid)) }
+            guard var session = sessions[sid]?.data else { throw RuntimeError(.sessionNotFound, RuntimeMessages.sessionNotFound(sid)) }
             _ = try SessionMachine.next(.kill, from: session.phase)
             guard let participant = session.participants[agent] else {
                 throw RuntimeError(.notAParticipant, RuntimeMessages.notAParticipant("agent", agent, sid))
@@ -138,7 +138,7 @@ extension Runtime {
             let (kill, change) = applyKill(&session, agent: agent, reason: reason, substitute: substitute, id: kid, at: now)
             try commit([record(.kill, session: sid, agent: agent, at: now, killData(kill, session: sid))], rows: [try session.row()],
                        changes: [change])
-            sessions[sid] = session
+            keep(session)
             killIDs.insert(kid)
             participant.window.clear()
             return KillResult(kill: kid, handoffs: kill.handoffs)
@@ -174,7 +174,7 @@ extension Runtime {
         try Self.checkID(sid, "session")
         try Self.checkID(agent, "agent")
         try perform { now throws(RuntimeError) in
-            guard var session = sessions[sid] else { throw RuntimeError(.sessionNotFound, RuntimeMessages.sessionNotFound(sid)) }
+            guard var session = sessions[sid]?.data else { throw RuntimeError(.sessionNotFound, RuntimeMessages.sessionNotFound(sid)) }
             _ = try SessionMachine.next(.breakerReset, from: session.phase)
             guard let participant = session.participants[agent] else {
                 throw RuntimeError(.notAParticipant, RuntimeMessages.notAParticipant("agent", agent, sid))
@@ -185,7 +185,7 @@ extension Runtime {
             try commit([record(.breakerReset, session: sid, agent: agent, at: now, [
                 "session": .string(sid), "agent": .string(agent), "was_open": .bool(wasOpen),
             ])], rows: [try session.row()])
-            sessions[sid] = session
+            keep(session)
             participant.window.clear()
         }
     }
@@ -201,7 +201,7 @@ extension Runtime {
         if let agent { try Self.checkID(agent, "agent") }
         let ticket = try perform { now throws(RuntimeError) -> AuditLog.Ticket in
             if let sid {
-                guard let session = sessions[sid] else { throw RuntimeError(.sessionNotFound, RuntimeMessages.sessionNotFound(sid)) }
+                guard let session = sessions[sid]?.data else { throw RuntimeError(.sessionNotFound, RuntimeMessages.sessionNotFound(sid)) }
                 _ = try SessionMachine.next(.append, from: session.phase)
             }
             let entry = AuditRecord(kind: kind, session: sid, agent: agent, time: RuntimeTime.auditTime(now), value: data)

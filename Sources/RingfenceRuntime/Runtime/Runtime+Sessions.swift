@@ -64,7 +64,7 @@ extension Runtime {
                 "session": .string(sid), "config": config.value, "expires_at": .string(RuntimeTime.text(session.expiresAt)),
             ])
             try commit([entry], rows: [try session.row()])
-            sessions[sid] = session
+            keep(session)
             expiries.push(session.expiresAt, sid)
             return .object(["session": .string(sid), "state": .string(session.phase.rawValue)])
         }
@@ -78,7 +78,7 @@ extension Runtime {
         if let parent { try Self.checkID(parent, "parent") }
         guard trust >= 0, trust <= 1 else { throw RuntimeError(.invalidField, RuntimeMessages.trustOutOfRange("trust")) }
         return try perform { now throws(RuntimeError) in
-            guard var session = sessions[sid] else { throw RuntimeError(.sessionNotFound, RuntimeMessages.sessionNotFound(sid)) }
+            guard var session = sessions[sid]?.data else { throw RuntimeError(.sessionNotFound, RuntimeMessages.sessionNotFound(sid)) }
             _ = try SessionMachine.next(.join, from: session.phase)
             if let existing = session.participants[agent] {
                 throw existing.kill == nil ? RuntimeError(.alreadyJoined, RuntimeMessages.alreadyJoined(agent, sid))
@@ -111,7 +111,7 @@ extension Runtime {
                 "standing": .string(assessment.standing.rawValue), "parent": parent.map(Value.string) ?? .null,
             ])
             try commit([entry], rows: [try session.row()], changes: [ledger.joined(agent: agent, session: sid, trust: assessment.trust, at: now)])
-            sessions[sid] = session
+            keep(session)
             return JoinResult(ring: ring, trustEff: assessment.trustEff, standing: assessment.standing)
         }
     }
@@ -131,12 +131,12 @@ extension Runtime {
     public func activate(session sid: String) throws(RuntimeError) -> Value {
         try Self.checkID(sid, "session")
         return try perform { now throws(RuntimeError) in
-            guard var session = sessions[sid] else { throw RuntimeError(.sessionNotFound, RuntimeMessages.sessionNotFound(sid)) }
+            guard var session = sessions[sid]?.data else { throw RuntimeError(.sessionNotFound, RuntimeMessages.sessionNotFound(sid)) }
             let next = try SessionMachine.next(.activate, from: session.phase)
             guard session.activeCount > 0 else { throw RuntimeError(.sessionEmpty, RuntimeMessages.sessionEmpty(sid)) }
             session.phase = next
             try commit([record(.sessionActivated, session: sid, agent: nil, at: now, ["session": .string(sid)])], rows: [try session.row()])
-            sessions[sid] = session
+            keep(session)
             return session.view(at: now)
         }
     }
@@ -154,7 +154,7 @@ extension Runtime {
     public func session(_ sid: String) throws(RuntimeError) -> Value {
         try Self.checkID(sid, "session")
         return try perform { now throws(RuntimeError) in
-            guard let session = sessions[sid] else { throw RuntimeError(.sessionNotFound, RuntimeMessages.sessionNotFound(sid)) }
+            guard let session = sessions[sid]?.data else { throw RuntimeError(.sessionNotFound, RuntimeMessages.sessionNotFound(sid)) }
             return session.view(at: now)
         }
     }
@@ -163,7 +163,7 @@ extension Runtime {
     func expireSessions(upTo now: Int64) throws(RuntimeError) {
         while let first = expiries.first, first.at <= now {
             _ = expiries.pop()
-            guard let session = sessions[first.id], session.expiresAt == first.at,
+            guard let session = sessions[first.id]?.data, session.expiresAt == first.at,
                   session.phase == .handshaking || session.phase == .active else { continue }
             _ = try terminateSession(first.id, at: first.at, by: "expiry")
         }
@@ -173,7 +173,7 @@ extension Runtime {
     /// committed, computes its audit root over them, ends its elevations, lets the ledger
     /// release its vouches and count clean sessions, writes `session.terminated` and archives it.
     func terminateSession(_ sid: String, at time: Int64, by cause: String) throws(RuntimeError) -> Value {
-        guard var session = sessions[sid] else { throw RuntimeError(.sessionNotFound, RuntimeMessages.sessionNotFound(sid)) }
+        guard var session = sessions[sid]?.data else { throw RuntimeError(.sessionNotFound, RuntimeMessages.sessionNotFound(sid)) }
         session.phase = try SessionMachine.next(.terminate, from: session.phase)
         // The root covers every entry of the session so far: they were all queued under this
         // lock, so once the log has committed what is queued, the store holds all of them.
@@ -202,7 +202,7 @@ extension Runtime {
             "clean": .list(clean.map(Value.string)),
         ])
         try commit([entry], rows: [try session.row()], changes: [change])
-        sessions[sid] = session
+        keep(session)
         return session.view(at: time)
     }
 }

@@ -61,9 +61,10 @@ public final class Runtime: @unchecked Sendable {
     /// The reasons a kill may give (SPEC §8.6).
     public static let killReasons = ["behavioral_drift", "rate_limit", "ring_breach", "manual", "quarantine_timeout", "session_timeout"]
 
+    /// Guards every `var` of the runtime.
     private let mutex = RuntimeMutex()
-    /// Sessions by id (archived ones included).
-    var sessions: [String: SessionData] = [:]
+    /// Sessions by id (archived ones included), each in a box so reading one copies nothing.
+    var sessions: [String: SessionBox] = [:]
     /// The session of every elevation, by elevation id.
     var elevationSessions: [String: String] = [:]
     /// Every kill id.
@@ -107,7 +108,7 @@ public final class Runtime: @unchecked Sendable {
         let snapshot = try store.load()
         for row in snapshot.rows where row.key.collection == SessionData.collection {
             let session = try SessionData(row: row, window: settings.breach.window * 1_000)
-            sessions[session.id] = session
+            sessions[session.id] = SessionBox(session)
             for elevation in session.elevations { elevationSessions[elevation.id] = session.id }
             for kill in session.kills { killIDs.insert(kill.id) }
             if session.phase == .handshaking || session.phase == .active { expiries.push(session.expiresAt, session.id) }
@@ -157,7 +158,7 @@ public final class Runtime: @unchecked Sendable {
             let now = max(lastTime, pinned ?? clock())
             lastTime = now
             published.value = now
-            try expireSessions(upTo: now)
+            if now >= expiries.earliest { try expireSessions(upTo: now) }
             let result = try body(now)
             return (result, pendingTicket)
         }
@@ -194,6 +195,15 @@ public final class Runtime: @unchecked Sendable {
         } catch {
             mutex.withLock { failure = error.message }
             throw RuntimeError(.auditFailed, error.message)
+        }
+    }
+
+    /// Makes `session` the runtime's state of its session (after its changes were queued).
+    func keep(_ session: SessionData) {
+        if let box = sessions[session.id] {
+            box.data = session
+        } else {
+            sessions[session.id] = SessionBox(session)
         }
     }
 
@@ -268,6 +278,7 @@ extension AuditSettings {
 
 /// The runtime's newest time, readable from the audit writer without the runtime's lock.
 final class PublishedTime: Sendable {
+    /// The time (µs).
     private let time = Atomic<Int64>(0)
 
     /// The newest time (µs).
@@ -280,6 +291,7 @@ final class PublishedTime: Sendable {
 /// A pthread mutex around a closure.
 final class RuntimeMutex: @unchecked Sendable {
     // Safety: the mutex lives at a fixed address for the object's lifetime.
+    /// The mutex, at a fixed address.
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
 
     /// An unlocked mutex.
@@ -301,9 +313,27 @@ final class RuntimeMutex: @unchecked Sendable {
     }
 }
 
+/// A session's state in a box: the runtime reads a session without copying it.
+final class SessionBox: @unchecked Sendable {
+    // Safety: touched only under the runtime's lock.
+    /// The session.
+    var data: SessionData
+
+    /// A box holding `data`.
+    init(_ data: SessionData) {
+        self.data = data
+    }
+}
+
 /// Live sessions ordered by expiry: a binary min-heap of (expires at, session id).
 struct ExpiryQueue {
-    private var heap: [(at: Int64, id: String)] = []
+    /// The heap, in an array (children of i at 2i + 1 and 2i + 2).
+    private var heap: [(at: Int64, id: String)] = [] {
+        didSet { earliest = heap.first?.at ?? .max }
+    }
+    /// The earliest expiry (`Int64.max` when none): one comparison tells an operation whether
+    /// any session is due.
+    private(set) var earliest: Int64 = .max
 
     /// The earliest expiry, if any.
     var first: (at: Int64, id: String)? { heap.first }

@@ -162,6 +162,7 @@ public enum RuntimeID {
 
 /// Makes the ids the runtime generates: `<kind>:<16 lowercase hex>` from 64 random bits.
 public struct IDGenerator: Sendable {
+    /// Where the 64 random bits come from.
     private let source: @Sendable () -> UInt64
 
     /// A generator drawing from `source`.
