@@ -1,7 +1,7 @@
 import RingfenceAudit
 import RingfenceVM
 
-// A session as one state row: `sessions/<id>`, its value the canonical JSON (RFC 8785) of
+// A session as one state row: `sessions/<id>`, its value the compact JSON (keys sorted) of
 //
 //   {"v": 1, "session", "state", "config": {"max_participants", "ttl_ms", "min_trust"},
 //    "created_at", "expires_at",                                  times: the audit text form
@@ -22,13 +22,10 @@ extension SessionData {
     /// The row format's version.
     static let rowVersion = 1
 
-    /// The session's state row.
+    /// The session's state row: compact JSON with object keys sorted (deterministic, and read
+    /// back exactly: numbers in their shortest round-tripping form, times as text).
     func row() throws(RuntimeError) -> StateRow {
-        do {
-            return StateRow(StateKey(Self.collection, id), try CanonicalJSON.encode(rowValue))
-        } catch {
-            throw RuntimeError(.auditFailed, "session `\(id)` cannot be encoded: \(error)")
-        }
+        StateRow(StateKey(Self.collection, id), Array(rowValue.jsonText.utf8))
     }
 
     /// The row's JSON value.
