@@ -30,6 +30,25 @@ enum JSONWriter {
         }
     }
 
+    /// Seconds in plain decimal notation with at most six fractional digits (`0.2`, `20`,
+    /// `0.000001`; never an exponent), as RFC 8785 writes such a number.
+    static func seconds(_ x: Double) -> String {
+        guard x.isFinite, abs(x) < 9e12 else { return JSONText.number(x) }
+        let micros = Int64((abs(x) * 1e6).rounded())
+        var text = (x < 0 && micros > 0 ? "-" : "") + String(micros / 1_000_000)
+        var fraction = micros % 1_000_000
+        if fraction > 0 {
+            var digits = 6
+            while fraction % 10 == 0 {
+                fraction /= 10
+                digits -= 1
+            }
+            let raw = String(fraction)
+            text += "." + String(repeating: "0", count: digits - raw.count) + raw
+        }
+        return text
+    }
+
     /// Appends the compact JSON text of `value` to `out`, with object keys sorted.
     static func write(_ value: Value, into out: inout String) {
         switch value {
@@ -76,7 +95,11 @@ extension Value {
 extension Decision {
     /// The decision as one line of JSON, fields in the order `decision`, `code`, `policy`,
     /// `rule`, `reason`, `ring` (`policy` and `rule` are `null` when no rule decided).
-    public var jsonLine: String {
+    public var jsonLine: String { jsonLine(retryAfter: nil) }
+
+    /// The decision as one line of JSON, followed by `retry_after` (seconds) when given: the
+    /// form of a rate-limited decision made by the runtime (SPEC §8.3). Without it, exactly `jsonLine`.
+    public func jsonLine(retryAfter: Double?) -> String {
         var out = "{\"decision\":\""
         out.reserveCapacity(96 + reason.utf8.count + (policy?.utf8.count ?? 0) + (rule?.utf8.count ?? 0))
         out += allowed ? "allow" : "deny"
@@ -90,6 +113,10 @@ extension Decision {
         JSONWriter.appendQuoted(reason, to: &out)
         out += ",\"ring\":"
         out += String(ring)
+        if let retryAfter {
+            out += ",\"retry_after\":"
+            out += JSONWriter.seconds(retryAfter)
+        }
         out += "}"
         return out
     }

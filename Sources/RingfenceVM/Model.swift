@@ -85,6 +85,12 @@ public enum DecisionCode: String, Sendable, Hashable, CaseIterable {
     case `default`
     /// A deny rule could not be evaluated (fail closed).
     case error
+    /// The runtime: the agent was killed in the session (SPEC §8.3, before the rules).
+    case killed
+    /// The runtime: the agent is quarantined (SPEC §8.3, §11.4).
+    case quarantine
+    /// The runtime: the agent's breaker is open (SPEC §8.3, §8.5).
+    case breaker
 }
 
 /// Why a rule could not be evaluated (a decision with code `error` names one, SPEC §3.2).
@@ -197,7 +203,7 @@ public struct Decision: Sendable, Hashable {
             case .ring: ref.texts.ringReason(ring)
             case .rateLimit: ref.texts.rateLimitReason
             case .error: ref.texts.errorReason(fault ?? .typeMismatch)
-            case .allow, .denyRule, .default: ref.texts.decided
+            case .allow, .denyRule, .default, .killed, .quarantine, .breaker: ref.texts.decided
             }
         }
     }

@@ -33,8 +33,16 @@ public struct PreparedRequest: Sendable {
 
     /// Decodes `request` into the slot layout of `machine`.
     public init(_ request: Request, for machine: Machine) {
+        self.init(request, for: machine, supplying: nil)
+    }
+
+    /// Decodes `request` with the agent's trust, ring and consensus replaced by `supplied`, as a
+    /// runtime session supplies them (SPEC §8.3), without copying the request.
+    public init(_ request: borrowing Request, for machine: Machine, supplying supplied: (trust: Double, ring: Int, consensus: Bool)?) {
         let program = machine.program
         var arena = Arena()
+        // One allocation for the strings every request brings, instead of a few regrowths.
+        arena.bytes.reserveCapacity(request.action.utf8.count + request.agent.id.utf8.count + 2 * (request.resource?.utf8.count ?? 0) + 64)
         let actionRegister = arena.string(request.action, space: Register.requestSpace)
         action = (Int(actionRegister.offset), Int(actionRegister.count))
         let agentRegister = arena.string(request.agent.id, space: Register.requestSpace)
@@ -63,7 +71,7 @@ public struct PreparedRequest: Sendable {
                 resource = (Int(resourceRegister.offset), Int(resourceRegister.count))
             }
         }
-        ring = PreparedRequest.effectiveRing(request.agent, program.thresholds)
+        ring = supplied.map { min(max($0.ring, 0), 3) } ?? PreparedRequest.effectiveRing(request.agent, program.thresholds)
         agentID = request.agent.id
         time = request.context["time"].flatMap { value in
             if case .string(let s) = value { return Timestamp.parse(s) }
@@ -81,8 +89,8 @@ public struct PreparedRequest: Sendable {
             case .resourceFragment: reg = fragmentRegister
             case .agentRing: reg = .number(Double(ring))
             case .agentID: source = .string(request.agent.id); reg = .absent
-            case .agentTrust: source = request.agent.trust.map(Value.number); reg = .absent
-            case .agentConsensus: source = .bool(request.agent.consensus); reg = .absent
+            case .agentTrust: source = (supplied?.trust ?? request.agent.trust).map(Value.number); reg = .absent
+            case .agentConsensus: source = .bool(supplied?.consensus ?? request.agent.consensus); reg = .absent
             case .agentRoles: source = .list(request.agent.roles.map(Value.string)); reg = .absent
             case .agentAttrs: source = PreparedRequest.lookup(entry.path, in: request.agent.attrs); reg = .absent
             case .params: source = PreparedRequest.lookup(entry.path, in: request.params); reg = .absent

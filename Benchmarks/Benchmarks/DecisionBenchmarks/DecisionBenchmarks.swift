@@ -89,6 +89,7 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     rateLimitBenchmarks()
+    runtimeBenchmarks()
 
     let json = #"{"agent":{"id":"did:mesh:agent-1","trust":0.85,"roles":["analyst"]},"action":"fs.read","resource":"/workspace/data/sales.csv","params":{"method":"GET"}}"#
     let single = engine(Policies.single)

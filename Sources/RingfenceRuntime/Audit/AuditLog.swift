@@ -115,6 +115,8 @@ public final class AuditLog: @unchecked Sendable {
         var committed: UInt64 = 0
         /// Receipts of committed records, by ticket, for strict appenders (removed when read).
         var receipts: [UInt64: AuditReceipt] = [:]
+        /// Tickets whose receipts were asked for under `group` or `relaxed` (`enqueue(…, receipts: true)`).
+        var receiptsWanted: Set<UInt64> = []
         /// The size of the committed log.
         var size: UInt64 = 0
         /// Set when the writer has given up on a batch (the store keeps failing): appends fail.
@@ -167,8 +169,10 @@ public final class AuditLog: @unchecked Sendable {
 
     /// Queues `records` (and state changes committed in the same transaction) without waiting:
     /// a caller that holds its own lock enqueues under it, so the log's order is its order, and
-    /// waits after releasing it.
-    public func enqueue(_ records: [AuditRecord], rows: [StateRow] = [], deletes: [StateKey] = []) throws(AuditLogError) -> Ticket {
+    /// waits after releasing it. With `receipts`, `wait` returns the records' receipts under any
+    /// durability (under `strict` it always does).
+    public func enqueue(_ records: [AuditRecord], rows: [StateRow] = [], deletes: [StateKey] = [],
+                        receipts: Bool = false) throws(AuditLogError) -> Ticket {
         let range = try lock.withLock { (s: inout Shared) throws(AuditLogError) -> Range<UInt64> in
             if let failure = s.failure { throw AuditLogError(message: failure) }
             guard !s.closing else { throw AuditLogError(message: "the audit log is closed") }
@@ -184,6 +188,7 @@ public final class AuditLog: @unchecked Sendable {
                 s.pending.append((record, i == 0 ? rows : [], i == 0 ? deletes : []))
             }
             s.queued += UInt64(records.count)
+            if receipts { s.receiptsWanted.formUnion(start..<s.queued) }
             return start..<s.queued
         }
         lock.broadcast()
@@ -191,7 +196,7 @@ public final class AuditLog: @unchecked Sendable {
     }
 
     /// Waits until the ticket's records are committed (durably under `strict` and `group`);
-    /// returns their receipts under `strict` (empty otherwise).
+    /// returns their receipts under `strict` or when they were asked for (empty otherwise).
     @discardableResult
     public func wait(_ ticket: Ticket) throws(AuditLogError) -> [AuditReceipt] {
         try waitFor(ticket.range)
@@ -258,11 +263,10 @@ public final class AuditLog: @unchecked Sendable {
     // MARK: Waiting
 
     private func waitFor(_ tickets: Range<UInt64>, requireCheckpoint: Bool = false) throws(AuditLogError) -> [AuditReceipt] {
-        try lock.withLock { (s: inout Shared) throws(AuditLogError) -> [AuditReceipt] in
-            while s.committed < tickets.upperBound || (requireCheckpoint && s.checkpointRequested) {
-                if let failure = s.failure { throw AuditLogError(message: failure) }
-                lock.wait()
-            }
+        try lock.withLock(waitingUntil: { s in
+            s.failure != nil || (s.committed >= tickets.upperBound && !(requireCheckpoint && s.checkpointRequested))
+        }) { (s: inout Shared) throws(AuditLogError) -> [AuditReceipt] in
+            if let failure = s.failure { throw AuditLogError(message: failure) }
             var receipts: [AuditReceipt] = []
             for ticket in tickets {
                 if let receipt = s.receipts.removeValue(forKey: ticket) { receipts.append(receipt) }
@@ -291,8 +295,9 @@ public final class AuditLog: @unchecked Sendable {
     private func runWriter(_ sequencer: inout Sequencer) {
         let strict = settings.durability == .strict
         while true {
-            let (work, firstTicket, wantCheckpoint, closing) = lock.withLock { (s: inout Shared) in
-                while s.pending.isEmpty && !s.closing && !s.checkpointRequested { lock.wait() }
+            let (work, firstTicket, wantCheckpoint, closing) = lock.withLock(waitingUntil: { s in
+                !s.pending.isEmpty || s.closing || s.checkpointRequested
+            }) { (s: inout Shared) in
                 let work = s.pending
                 s.pending.removeAll(keepingCapacity: true)
                 return (work, s.committed, s.checkpointRequested, s.closing)
@@ -307,8 +312,11 @@ public final class AuditLog: @unchecked Sendable {
                         s.committed = firstTicket + UInt64(work.count)
                         s.size = sequencer.size
                         if wantCheckpoint { s.checkpointRequested = false }
-                        if strict {
-                            for (i, receipt) in receipts.enumerated() { if let receipt { s.receipts[firstTicket + UInt64(i)] = receipt } }
+                        if strict || !s.receiptsWanted.isEmpty {
+                            for (i, receipt) in receipts.enumerated() {
+                                let ticket = firstTicket + UInt64(i)
+                                if let receipt, strict || s.receiptsWanted.remove(ticket) != nil { s.receipts[ticket] = receipt }
+                            }
                         }
                     }
                     lock.broadcast()
@@ -450,7 +458,8 @@ struct StoreNodeSource: MerkleNodeSource {
 }
 
 /// State behind a pthread mutex with one condition variable: `withLock` runs a body holding the
-/// mutex, and inside it `wait` sleeps until another thread calls `broadcast`.
+/// mutex, `withLock(waitingUntil:)` first sleeps until a condition on the state holds, woken by
+/// another thread's `broadcast`.
 final class Monitor<State: ~Copyable>: @unchecked Sendable {
     // Safety: `state` is only touched while `mutex` is held.
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
@@ -478,9 +487,15 @@ final class Monitor<State: ~Copyable>: @unchecked Sendable {
         return try body(&state)
     }
 
-    /// Sleeps until a `broadcast`; call only inside `withLock` (the mutex is released meanwhile).
-    func wait() {
-        pthread_cond_wait(condition, mutex)
+    /// Holding the mutex, sleeps (releasing it) until `ready` holds, then runs `body` with the
+    /// state. `ready` reads the state afresh after every wake-up: a loop around a wait inside
+    /// `withLock`'s body would not, since the body's `inout` access lets the optimiser keep the
+    /// state it read before the wait (a release build then sleeps forever).
+    func withLock<R, E: Error>(waitingUntil ready: (borrowing State) -> Bool, _ body: (inout State) throws(E) -> R) throws(E) -> R {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        while !ready(state) { pthread_cond_wait(condition, mutex) }
+        return try body(&state)
     }
 
     /// Wakes every thread sleeping in `wait`.

@@ -1,0 +1,264 @@
+import RingfenceAudit
+import RingfenceBytecode
+import RingfenceVM
+
+// Deciding in a session (SPEC §8.3): the runtime supplies the agent's trust (σ_eff), ring
+// (elevation included) and consensus, then checks in the table's order —
+//
+//   1 killed in this session        `killed`
+//   2 quarantined (the ledger)      `quarantine`
+//   3 breaker open                  `breaker`
+//   4 the VM, per-rule limits       as Part I
+//   5 an allow takes a ring token   `rate_limit` (with `retry_after`)
+//
+// — then the breach detector records calls decided by steps 4–5, and every decision is
+// audited (`decision`: the request as decided and the decision). Outside a session only steps
+// 2, 4 and 5 run, with the request's own trust and ring.
+
+/// A decision made by the runtime: the decision, and for `rate_limit` how long to wait.
+public struct RuntimeDecision: Sendable, Hashable {
+    /// The decision.
+    public var decision: Decision
+    /// For `rate_limit`: seconds until a token is available (whole microseconds, rounded up).
+    public var retryAfter: Double?
+
+    /// A decision.
+    public init(_ decision: Decision, retryAfter: Double? = nil) {
+        self.decision = decision
+        self.retryAfter = retryAfter
+    }
+
+    /// The decision's JSON line (SPEC §1 order, then `retry_after`).
+    public var jsonLine: String { decision.jsonLine(retryAfter: retryAfter) }
+
+    /// The decision as a JSON value.
+    public var value: Value {
+        var members: [String: Value] = [
+            "decision": .string(decision.decision), "code": .string(decision.code.rawValue),
+            "policy": decision.policy.map(Value.string) ?? .null, "rule": decision.rule.map(Value.string) ?? .null,
+            "reason": .string(decision.reason), "ring": .number(Double(decision.ring)),
+        ]
+        if let retryAfter { members["retry_after"] = .number(retryAfter) }
+        return .object(members)
+    }
+
+    /// Nanoseconds to seconds, rounded up to whole microseconds.
+    static func seconds(_ nanoseconds: Int64) -> Double {
+        let micros = nanoseconds / 1_000 + (nanoseconds % 1_000 > 0 ? 1 : 0)
+        return Double(micros) / 1e6
+    }
+}
+
+extension Runtime {
+    /// `decide`: decides `request` in `session` (SPEC §8.3), or outside any session when nil.
+    public func decide(_ request: Request, session sid: String? = nil) throws(RuntimeError) -> RuntimeDecision {
+        guard let sid else { return try decideOutside(request) }
+        return try perform { now throws(RuntimeError) in
+            // The session is read in place (its box), not copied; the id's shape is checked only
+            // once the lookup failed, so deciding costs one lookup.
+            guard let box = sessions[sid] else {
+                try Self.checkID(sid, "session")
+                throw RuntimeError(.sessionNotFound, RuntimeMessages.sessionNotFound(sid))
+            }
+            if box.data.phase != .active { _ = try SessionMachine.next(.decide, from: box.data.phase) }
+            let agent = request.agent.id
+            guard let participant = box.data.participants[agent] else {
+                throw RuntimeError(.notAParticipant, RuntimeMessages.notAParticipant("agent", agent, sid))
+            }
+            var ring = participant.ring
+            if let index = participant.elevation, box.data.elevations[index].phase(at: now) == .active {
+                ring = box.data.elevations[index].ring
+            }
+            let supplied = SuppliedAgent(trust: ledger.effectiveTrust(of: agent, at: now) ?? participant.trustEff, ring: ring,
+                                         consensus: participant.consensus)
+            // Steps 1–3: decided before the rules.
+            if let kill = participant.kill {
+                let reason = box.data.kills.first { $0.id == kill }?.reason ?? "manual"
+                let outcome = RuntimeDecision(Decision(allowed: false, code: .killed, policy: nil, rule: nil,
+                                                       reason: RuntimeMessages.killedReason(agent, sid, reason), ring: ring))
+                try commit([decisionRecord(request, supplied, outcome, session: sid, at: now)], rows: [])
+                return outcome
+            }
+            if let until = ledger.quarantinedUntil(agent, at: now), until > now {
+                let outcome = RuntimeDecision(Decision(allowed: false, code: .quarantine, policy: nil, rule: nil,
+                                                       reason: RuntimeMessages.quarantineReason(agent, until: until), ring: ring))
+                try commit([decisionRecord(request, supplied, outcome, session: sid, at: now)], rows: [])
+                return outcome
+            }
+            if let until = participant.breakerUntil, until > now {
+                let outcome = RuntimeDecision(Decision(allowed: false, code: .breaker, policy: nil, rule: nil,
+                                                       reason: RuntimeMessages.breakerReason(agent, until: until), ring: ring))
+                try commit([decisionRecord(request, supplied, outcome, session: sid, at: now)], rows: [])
+                return outcome
+            }
+            // Steps 4–5, on the request with the runtime's agent fields (applied while preparing,
+            // and by the audit entry on the writer thread, so the request is never copied here).
+            let prepared = PreparedRequest(request, for: machine, supplying: (supplied.trust, ring, supplied.consensus))
+            let outcome = participant.bucketKey.withUnsafeBufferPointer { key in
+                decideWithRules(prepared, ring: ring, bucketKey: key, now: now)
+            }
+            try recordCall(request, supplied, outcome, session: box, participant: participant, at: now)
+            return outcome
+        }
+    }
+
+    /// A decision outside any session: quarantine, the rules, the ring bucket of (no session, agent).
+    private func decideOutside(_ request: Request) throws(RuntimeError) -> RuntimeDecision {
+        try perform { now throws(RuntimeError) in
+            let agent = request.agent.id
+            let prepared = PreparedRequest(request, for: machine)
+            let outcome: RuntimeDecision
+            if let until = ledger.quarantinedUntil(agent, at: now), until > now {
+                outcome = RuntimeDecision(Decision(allowed: false, code: .quarantine, policy: nil, rule: nil,
+                                                   reason: RuntimeMessages.quarantineReason(agent, until: until), ring: prepared.ring))
+            } else {
+                let key = [0] + Array(agent.utf8)
+                outcome = key.withUnsafeBufferPointer { decideWithRules(prepared, ring: prepared.ring, bucketKey: $0, now: now) }
+            }
+            try commit([decisionRecord(request, nil, outcome, session: nil, at: now)], rows: [])
+            return outcome
+        }
+    }
+
+    /// Steps 4 and 5: the VM with per-rule limits on the runtime's limiter, then a token from
+    /// the ring bucket keyed `bucketKey` for an allow.
+    func decideWithRules(_ prepared: borrowing PreparedRequest, ring: Int, bucketKey: UnsafeBufferPointer<UInt8>, now: Int64) -> RuntimeDecision {
+        let nanoseconds = Self.nanoseconds(now)
+        var refusal: Int64 = 0
+        let decision = withUnsafeMutablePointer(to: &refusal) { pointer in
+            machine.decide(prepared, gate: SessionLimitGate(limiter, now: nanoseconds, refusal: pointer))
+        }
+        if decision.code == .rateLimit { return RuntimeDecision(decision, retryAfter: RuntimeDecision.seconds(refusal)) }
+        guard decision.allowed else { return RuntimeDecision(decision) }
+        let bucketRing = min(max(ring, 0), 3)
+        let admission = limiter.take(namespace: Self.ringNamespace, agent: bucketKey, bucket: ringBuckets[bucketRing], now: nanoseconds)
+        guard !admission.admitted else { return RuntimeDecision(decision) }
+        let limited = Decision(allowed: false, code: .rateLimit, policy: decision.policy, rule: decision.rule,
+                               reason: RuntimeMessages.ringBucketReason(ring: bucketRing, settings.limits[ring: bucketRing]), ring: ring)
+        return RuntimeDecision(limited, retryAfter: RuntimeDecision.seconds(admission.retryAfterNanoseconds))
+    }
+
+    /// Audits a call decided by the rules and lets the breach detector record it: a rise in
+    /// severity writes a `breach` entry, `high` and above open the breaker for `cooldown`, and
+    /// `critical` with `on_critical: kill` kills the agent and quarantines it (SPEC §8.5).
+    private func recordCall(_ request: Request, _ supplied: SuppliedAgent, _ outcome: RuntimeDecision, session box: SessionBox,
+                            participant: Participant, at now: Int64) throws(RuntimeError) {
+        let window = participant.window
+        if let rearm = window.rearmAt, now >= rearm {
+            window.reported = .none
+            window.rearmAt = nil
+        }
+        let aimedAbove = outcome.decision.code == .ring
+        let totals = window.preview(at: now, aimedAbove: aimedAbove)
+        let severity = BreachSeverity.of(aimed: totals.aimed, calls: totals.calls, settings: settings.breach)
+        let sid = box.data.id
+        let decisionEntry = decisionRecord(request, supplied, outcome, session: sid, at: now)
+        guard aimedAbove, severity > window.reported else {
+            try commit([decisionEntry], rows: [])
+            window.record(at: now, aimedAbove: aimedAbove)
+            if severity < window.reported { window.reported = severity }
+            return
+        }
+        // A verdict.
+        let agent = participant.agent
+        var updated = box.data
+        updated.participants[agent]?.violations += 1
+        var until: Int64?
+        if severity >= .high {
+            until = now + settings.breach.cooldown * 1_000
+            updated.participants[agent]?.breakerUntil = until
+        }
+        var records = [decisionEntry, record(.breach, session: sid, agent: agent, at: now, [
+            "session": .string(sid), "agent": .string(agent), "severity": .string(severity.name),
+            "calls": .number(Double(totals.calls)), "aimed_above": .number(Double(totals.aimed)),
+            "share": .number(Double(totals.aimed) / Double(totals.calls)),
+            "breaker_until": until.map { .string(RuntimeTime.text($0)) } ?? .null,
+        ])]
+        var changes: [ChangeSet] = []
+        if severity == .critical, settings.breach.onCritical == .kill {
+            let killID = try newID(nil, kind: "kill") { killIDs.contains($0) }
+            let (kill, change) = applyKill(&updated, agent: agent, reason: "ring_breach", substitute: nil, id: killID, at: now)
+            records.append(record(.kill, session: sid, agent: agent, at: now, killData(kill, session: sid)))
+            changes = [change, ledger.quarantine(agent: agent, reason: "ring_breach", at: now)]
+            killIDs.insert(killID)
+        }
+        try commit(records, rows: [try updated.row()], changes: changes)
+        box.data = updated
+        window.record(at: now, aimedAbove: aimedAbove)
+        window.reported = severity
+        window.rearmAt = until
+    }
+
+    /// The `decision` entry: the request as decided (`supplied` applied) and the decision, built
+    /// on the writer thread.
+    func decisionRecord(_ request: Request, _ supplied: SuppliedAgent?, _ outcome: RuntimeDecision, session: String?,
+                        at now: Int64) -> AuditRecord {
+        AuditRecord(kind: EntryKind.decision.rawValue, session: session, agent: request.agent.id, time: RuntimeTime.auditTime(now)) {
+            .object(["request": RequestValue.value(request, supplied: supplied), "decision": outcome.value])
+        }
+    }
+
+    /// Microseconds to the limiter's nanoseconds, clamped so far-future times cannot overflow.
+    static func nanoseconds(_ microseconds: Int64) -> Int64 {
+        let (ns, overflow) = microseconds.multipliedReportingOverflow(by: 1_000)
+        return overflow ? (microseconds > 0 ? Int64.max / 4 : Int64.min / 4) : ns
+    }
+}
+
+/// Per-rule limits on the runtime's limiter, as `RuleLimitGate` takes them (namespace = rule
+/// index, key = agent id), also noting how long the first refused bucket needs: a `rate_limit`
+/// decision made by the runtime carries `retry_after`.
+struct SessionLimitGate: LimitGate {
+    /// The limiter, unretained (the runtime keeps it alive).
+    private let limiter: Unmanaged<RateLimiter>
+    /// The decision's time (ns).
+    private let now: Int64
+    /// Where the first refusal's wait (ns) is written; 0 until one happens.
+    private let refusal: UnsafeMutablePointer<Int64>
+
+    /// A gate over `limiter` at `now` (ns) writing the first refusal's wait to `refusal`.
+    init(_ limiter: RateLimiter, now: Int64, refusal: UnsafeMutablePointer<Int64>) {
+        self.limiter = Unmanaged.passUnretained(limiter)
+        self.now = now
+        self.refusal = refusal
+    }
+
+    /// Takes a token from the bucket of (`rule`, agent).
+    func admit(rule: Int, limit: Limit, agent: UnsafeBufferPointer<UInt8>) -> Bool {
+        let admission = limiter._withUnsafeGuaranteedRef {
+            $0.take(namespace: UInt64(rule), agent: agent, bucket: RateLimiter.Bucket(count: limit.count, per: limit.seconds), now: now)
+        }
+        if !admission.admitted, refusal.pointee == 0 { refusal.pointee = max(1, admission.retryAfterNanoseconds) }
+        return admission.admitted
+    }
+}
+
+/// The agent fields the runtime supplies in a session (SPEC §8.3), replacing the request's.
+public struct SuppliedAgent: Sendable, Hashable {
+    /// σ_eff.
+    public var trust: Double
+    /// The effective ring, elevation included.
+    public var ring: Int
+    /// Whether a consensus stands behind the agent (as given at join).
+    public var consensus: Bool
+}
+
+/// Requests as JSON values, for audit entries.
+public enum RequestValue {
+    /// The request as SPEC §1 writes it, with the runtime's agent fields when `supplied`;
+    /// absent optional fields (nil, `false`, empty lists and objects) are left out, as
+    /// `Request.jsonText` does.
+    public static func value(_ request: Request, supplied: SuppliedAgent? = nil) -> Value {
+        var agent: [String: Value] = ["id": .string(request.agent.id)]
+        if let trust = supplied?.trust ?? request.agent.trust { agent["trust"] = .number(trust) }
+        if let ring = supplied?.ring ?? request.agent.ring { agent["ring"] = .number(Double(ring)) }
+        if supplied?.consensus ?? request.agent.consensus { agent["consensus"] = .bool(true) }
+        if !request.agent.roles.isEmpty { agent["roles"] = .list(request.agent.roles.map(Value.string)) }
+        if !request.agent.attrs.isEmpty { agent["attrs"] = .object(request.agent.attrs) }
+        var members: [String: Value] = ["agent": .object(agent), "action": .string(request.action)]
+        if let resource = request.resource { members["resource"] = .string(resource) }
+        if !request.params.isEmpty { members["params"] = .object(request.params) }
+        if !request.context.isEmpty { members["context"] = .object(request.context) }
+        return .object(members)
+    }
+}
