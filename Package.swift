@@ -1,17 +1,23 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-// Targets depend one way:
-//   RingfenceDiagnostics → RingfenceSyntax → RingfenceBytecode → RingfenceCompiler
-//   RingfenceMatch (globs, PCRE2) ← RingfenceCompiler, RingfenceVM
-//   RingfenceBytecode → RingfenceVM            (the VM never imports the compiler)
-//   Ringfence (embedding API) → RingfenceCommands → RingfenceCLI (`ringfence`)
-//   RingfenceRuntime ← RingfenceSQLite (GRDB) ← RingfenceStores (`Stores.open(url:)`): the
-//   runtime never imports a database; only the locator and the commands reach the backends
+// Targets depend one way (docs/architecture.md):
+//
+//   Diagnostics ─┬─ Syntax (YAML → AST) ─────────────────┐
+//                ├─ Bytecode (ISA, program, bundle) ──────┼─ Compiler (check → lower → index → emit)
+//   Match (globs, PCRE2, resources) ─────────────────────┘
+//   Bytecode + Match ─ VM (machine, interpreter, decisions) ─ Wire (JSON, requests, decisions)
+//   Wire ─ Audit (canonical JSON, Merkle trees, signed notes) ─ Runtime (engine, sessions, limits,
+//          audit log, stores protocol, operations)             — compiler-free: the `RingfenceRuntime` product
+//   Runtime ─ SQLite (GRDB) ─ Stores (`Stores.open(url:)`)     — the edge: only commands reach databases
+//   Compiler + Runtime ─ Ringfence (facade: compile + decide + runtime) ─ Commands ─ CLI (`ringfence`)
 let package = Package(
     name: "Ringfence",
     products: [
+        // Everything: compile policies from YAML, decide, run the runtime.
         .library(name: "Ringfence", targets: ["Ringfence"]),
+        // Compiler-free: load bundles and decide, sessions, audit — without libyaml or the compiler.
+        .library(name: "RingfenceRuntime", targets: ["RingfenceRuntime"]),
         // The stores at the edge (SQLite now, PostgreSQL later), for services that keep runtime state.
         .library(name: "RingfenceStores", targets: ["RingfenceStores"]),
         .executable(name: "ringfence", targets: ["RingfenceCLI"]),
@@ -32,22 +38,25 @@ let package = Package(
             "RingfenceDiagnostics",
             .product(name: "Crypto", package: "swift-crypto"),
         ]),
-        .target(name: "RingfenceVM", dependencies: ["RingfenceDiagnostics", "RingfenceBytecode", "RingfenceMatch"]),
-        .target(name: "RingfenceAudit", dependencies: ["RingfenceVM", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "RingfenceCompiler", dependencies: [
             "RingfenceDiagnostics", "RingfenceSyntax", "RingfenceBytecode", "RingfenceMatch",
         ]),
-        .target(name: "RingfenceRuntime", dependencies: ["RingfenceBytecode", "RingfenceVM", "RingfenceAudit"]),
+        .target(name: "RingfenceVM", dependencies: ["RingfenceDiagnostics", "RingfenceBytecode", "RingfenceMatch"]),
+        .target(name: "RingfenceWire", dependencies: ["RingfenceDiagnostics", "RingfenceVM"]),
+        .target(name: "RingfenceAudit", dependencies: ["RingfenceVM", "RingfenceWire", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "RingfenceRuntime", dependencies: [
+            "RingfenceDiagnostics", "RingfenceBytecode", "RingfenceVM", "RingfenceWire", "RingfenceAudit",
+        ]),
         .target(name: "RingfenceSQLite", dependencies: [
             "RingfenceRuntime", "RingfenceAudit",
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
         .target(name: "RingfenceStores", dependencies: ["RingfenceRuntime", "RingfenceSQLite"]),
-        .executableTarget(name: "ringfence-store-crash-probe", dependencies: ["RingfenceStores", "RingfenceRuntime", "RingfenceAudit"]),
+        .executableTarget(name: "ringfence-store-crash-probe", dependencies: ["RingfenceStores", "RingfenceRuntime", "RingfenceAudit", "RingfenceVM"]),
         .target(name: "Ringfence", dependencies: [
-            "RingfenceDiagnostics", "RingfenceSyntax", "RingfenceBytecode", "RingfenceVM", "RingfenceCompiler", "RingfenceRuntime",
-            "RingfenceAudit",
+            "RingfenceDiagnostics", "RingfenceSyntax", "RingfenceMatch", "RingfenceBytecode", "RingfenceCompiler",
+            "RingfenceVM", "RingfenceWire", "RingfenceAudit", "RingfenceRuntime",
         ]),
         .target(name: "CAllocationCounter"),
         .target(name: "RingfenceCommands", dependencies: [
@@ -60,10 +69,13 @@ let package = Package(
         .testTarget(name: "RingfenceTests", dependencies: [
             "CAllocationCounter",
             "Ringfence", "RingfenceCommands", "RingfenceSyntax", "RingfenceMatch",
-            "RingfenceBytecode", "RingfenceVM", "RingfenceCompiler", "RingfenceDiagnostics", "RingfenceRuntime",
+            "RingfenceBytecode", "RingfenceVM", "RingfenceWire", "RingfenceCompiler", "RingfenceDiagnostics", "RingfenceRuntime",
         ], resources: [.copy("Fixtures")]),
-        .testTarget(name: "RingfenceAuditTests", dependencies: ["RingfenceAudit"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "RingfenceRuntimeTests", dependencies: ["RingfenceRuntime", "RingfenceAudit", "RingfenceVM"]),
+        .testTarget(name: "RingfenceAuditTests", dependencies: ["RingfenceAudit", "RingfenceVM", "RingfenceWire"], resources: [.copy("Fixtures")]),
+        // No compiler here: the runtime tests build engines from committed bundles (Fixtures/).
+        .testTarget(name: "RingfenceRuntimeTests", dependencies: ["RingfenceRuntime", "RingfenceAudit", "RingfenceBytecode", "RingfenceVM",
+                                                                  "RingfenceWire"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "RingfenceStoreTests", dependencies: [
             "RingfenceStores", "RingfenceSQLite", "RingfenceRuntime", "RingfenceAudit", "RingfenceVM",
             .product(name: "GRDB", package: "GRDB.swift"),

@@ -1,3 +1,4 @@
+import RingfenceWire
 import RingfenceVM
 
 /// An audit log entry's envelope (SPEC §9.1): what is hashed and chained.

@@ -1,3 +1,4 @@
+import RingfenceWire
 import RingfenceVM
 
 /// RFC 8785 JSON Canonicalization Scheme (JCS) for `Value`, as UTF-8 bytes.

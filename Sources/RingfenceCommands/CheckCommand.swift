@@ -1,6 +1,5 @@
 import ArgumentParser
 import Ringfence
-import RingfenceSyntax
 
 /// How `check` prints its findings.
 enum CheckFormat: String, ExpressibleByArgument, CaseIterable, Sendable {

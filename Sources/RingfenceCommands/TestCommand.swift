@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
 import Ringfence
-import RingfenceMatch
-import RingfenceSyntax
 
 /// How `test` prints its results.
 enum TestFormat: String, ExpressibleByArgument, CaseIterable, Sendable {

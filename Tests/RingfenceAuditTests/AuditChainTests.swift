@@ -1,3 +1,4 @@
+import RingfenceWire
 import Testing
 @testable import RingfenceAudit
 import RingfenceVM

@@ -1,3 +1,4 @@
+import RingfenceWire
 import Foundation
 import Testing
 @testable import RingfenceAudit

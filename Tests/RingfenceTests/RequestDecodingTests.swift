@@ -1,3 +1,4 @@
+import RingfenceWire
 import Testing
 import RingfenceDiagnostics
 @testable import RingfenceVM

@@ -78,7 +78,7 @@ let benchmarks: @Sendable () -> Void = {
     Benchmark("audit: verify 1,000,000 entries, sqlite", configuration: rate) { benchmark in
         for _ in benchmark.scaledIterations {
             let report = AuditVerification.verify(big, keys: [])
-            precondition(report.intact && report.entries == 1_000_001, "\(String(describing: report.failure))")
+            precondition(report.intact && report.entries == 1_000_000, "\(String(describing: report.failure))")
             blackHole(report)
         }
     }

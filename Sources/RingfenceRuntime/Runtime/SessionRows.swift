@@ -1,3 +1,4 @@
+import RingfenceWire
 import RingfenceAudit
 import RingfenceVM
 

@@ -1,9 +1,8 @@
+@_exported import RingfenceAudit
 @_exported import RingfenceBytecode
-@_exported import RingfenceCompiler
 @_exported import RingfenceDiagnostics
 @_exported import RingfenceVM
-@_exported import RingfenceRuntime
-@_exported import RingfenceAudit
+@_exported import RingfenceWire
 
 #if canImport(Glibc)
 import Glibc
@@ -61,18 +60,6 @@ public final class Engine: Sendable {
         self.clock = clock
     }
 
-    /// Compiles policy files (directories expand to every `*.yaml`/`*.yml` below them).
-    public convenience init(paths: [String], timeSource: TimeSource = .clock,
-                            clock: @escaping @Sendable () -> Double = Engine.systemClock) throws(RingfenceError) {
-        try self.init(compiled: Compiler.compile(paths: paths), timeSource: timeSource, clock: clock)
-    }
-
-    /// Compiles one policy held in memory.
-    public convenience init(source: String, file: String = "<input>", timeSource: TimeSource = .clock,
-                            clock: @escaping @Sendable () -> Double = Engine.systemClock) throws(RingfenceError) {
-        try self.init(compiled: Compiler.compile(source: source, file: file), timeSource: timeSource, clock: clock)
-    }
-
     /// Loads a bundle's bytes (SPEC §4.2), refusing anything truncated, corrupted or foreign.
     public convenience init(bundle bytes: [UInt8], timeSource: TimeSource = .clock,
                             clock: @escaping @Sendable () -> Double = Engine.systemClock) throws(RingfenceError) {
@@ -85,18 +72,16 @@ public final class Engine: Sendable {
         try self.init(program: program, timeSource: timeSource, clock: clock)
     }
 
-    private convenience init(compiled: CompilationResult, timeSource: TimeSource, clock: @escaping @Sendable () -> Double) throws(RingfenceError) {
-        guard let program = compiled.program else {
-            throw .compile(compiled.diagnostics, sources: compiled.sources)
-        }
-        try self.init(program: program, warnings: compiled.diagnostics, timeSource: timeSource, clock: clock)
-    }
-
     /// The program serialised as a bundle.
     public func bundle() -> [UInt8] { Bundle.encode(program) }
 
-    /// Decodes a request into this engine's slot layout (done once per request).
-    public func prepare(_ request: Request) -> PreparedRequest { PreparedRequest(request, for: machine) }
+    /// Decodes a request into this engine's slot layout (done once per request), with its
+    /// `context.time` read for rate limits that follow request time.
+    public func prepare(_ request: Request) -> PreparedRequest {
+        var prepared = PreparedRequest(request, for: machine)
+        if timeSource == .requestTimeOrClock { prepared.time = Timestamp.time(of: request) }
+        return prepared
+    }
 
     /// Decides on a request.
     public func evaluate(_ request: Request) -> Decision { evaluate(prepare(request)) }

@@ -1,4 +1,5 @@
 import RingfenceDiagnostics
+import RingfenceVM
 
 // Compact JSON output for values, requests and decisions. Output never depends on dictionary
 // order: object keys are written in sorted order, and the fields of requests and decisions in

@@ -1,4 +1,5 @@
 import RingfenceDiagnostics
+import RingfenceVM
 
 /// A strict RFC 8259 JSON parser written over raw bytes.
 ///

@@ -1,4 +1,5 @@
 import RingfenceDiagnostics
+import RingfenceVM
 
 // Decoding requests (SPEC §1) from JSON text or from an already-parsed `Value`.
 //
