@@ -27,7 +27,10 @@ demo: build
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq sqlite3 >/dev/null; }
 	@bash scripts/demo.sh $(BIN)
 
+# The store tests start a throwaway PostgreSQL cluster of their own (scripts/postgres-test-cluster.sh);
+# the server package is installed here first when missing, so its output is not mixed into theirs.
 test: deps
+	bash scripts/postgres-test-cluster.sh install
 	$(SWIFT) build $(SWIFT_FLAGS)
 	$(SWIFT) test $(SWIFT_FLAGS)
 	$(SWIFT) run $(SWIFT_FLAGS) ringfence test policies/tests --coverage --coverage-min 100

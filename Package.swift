@@ -9,7 +9,8 @@ import PackageDescription
 //   Bytecode + Match ─ VM (machine, interpreter, decisions) ─ Wire (JSON, requests, decisions)
 //   Wire ─ Audit (canonical JSON, Merkle trees, signed notes) ─ Runtime (engine, sessions, limits,
 //          audit log, stores protocol, operations)             — compiler-free: the `RingfenceRuntime` product
-//   Runtime ─ SQLite (GRDB) ─ Stores (`Stores.open(url:)`)     — the edge: only commands reach databases
+//   Runtime ─ SQLite (GRDB), Postgres (postgres-nio) ─ Stores (`Stores.open(url:)`)
+//                                                              — the edge: only commands reach databases
 //   Compiler + Runtime ─ Ringfence (facade: compile + decide + runtime) ─ Commands ─ CLI (`ringfence`)
 let package = Package(
     name: "Ringfence",
@@ -18,7 +19,7 @@ let package = Package(
         .library(name: "Ringfence", targets: ["Ringfence"]),
         // Compiler-free: load bundles and decide, sessions, audit — without libyaml or the compiler.
         .library(name: "RingfenceRuntime", targets: ["RingfenceRuntime"]),
-        // The stores at the edge (SQLite now, PostgreSQL later), for services that keep runtime state.
+        // The stores at the edge (SQLite and PostgreSQL), for services that keep runtime state.
         .library(name: "RingfenceStores", targets: ["RingfenceStores"]),
         .executable(name: "ringfence", targets: ["RingfenceCLI"]),
     ],
@@ -26,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
@@ -52,7 +54,11 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
-        .target(name: "RingfenceStores", dependencies: ["RingfenceRuntime", "RingfenceSQLite"]),
+        .target(name: "RingfencePostgres", dependencies: [
+            "RingfenceRuntime", "RingfenceAudit",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+        ]),
+        .target(name: "RingfenceStores", dependencies: ["RingfenceRuntime", "RingfenceSQLite", "RingfencePostgres"]),
         .executableTarget(name: "ringfence-store-crash-probe", dependencies: ["RingfenceStores", "RingfenceRuntime", "RingfenceAudit", "RingfenceVM"]),
         .target(name: "Ringfence", dependencies: [
             "RingfenceDiagnostics", "RingfenceSyntax", "RingfenceMatch", "RingfenceBytecode", "RingfenceCompiler",
@@ -77,7 +83,7 @@ let package = Package(
                                                                   "RingfenceWire"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "RingfenceStoreTests", dependencies: [
-            "RingfenceStores", "RingfenceSQLite", "RingfenceRuntime", "RingfenceAudit", "RingfenceVM",
+            "RingfenceStores", "RingfenceSQLite", "RingfencePostgres", "RingfenceRuntime", "RingfenceAudit", "RingfenceVM",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
     ],

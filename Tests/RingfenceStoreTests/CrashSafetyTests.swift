@@ -1,7 +1,9 @@
 import Foundation
 import RingfenceAudit
+import RingfencePostgres
 import RingfenceRuntime
 import RingfenceSQLite
+import RingfenceStores
 import Synchronization
 import Testing
 
@@ -16,8 +18,9 @@ import Darwin
 /// each acknowledgement; the test kills them with SIGKILL at a moment drawn from a seeded
 /// generator, reopens the file and checks that every entry ever acknowledged is there and
 /// belongs to the process it was acknowledged to, that the chain is continuous, and that the
-/// Merkle nodes, checkpoints and state rows match it. Twenty kills on one file, so each run also
-/// recovers after the previous one. Single probes alternate between appending through the
+/// Merkle nodes, checkpoints and state rows match it. Fifty kills on one store, so each run also
+/// recovers after the previous one; on SQLite (one file) and on PostgreSQL (one database, where
+/// a killed probe is a node dying mid-append). Single probes alternate between appending through the
 /// runtime's audit log and through `StateStore.commit` directly; every fifth run has two
 /// probes appending to the file at once, directly, each re-reading the head when the other
 /// wins a race.
@@ -121,13 +124,20 @@ import Darwin
         return runs.map { var run = $0; run.stalled = stalledNow; return run }
     }
 
-    @Test func killedStrictWritersLoseNoAcknowledgedEntry() throws {
+    /// The stores the probes append to.
+    enum Backend: String, CaseIterable, CustomTestStringConvertible {
+        case sqlite, postgres
+        var testDescription: String { rawValue }
+    }
+
+    @Test(arguments: Backend.allCases)
+    func killedStrictWritersLoseNoAcknowledgedEntry(_ backend: Backend) throws {
         guard let probe = Self.probe else {
             Issue.record("no `ringfence-store-crash-probe` executable next to the test bundle: build the package first")
             return
         }
         let scratch = try Scratch()
-        let path = scratch.file("state.db"), url = "sqlite:\(path)"
+        let url = backend == .sqlite ? "sqlite:\(scratch.file("state.db"))" : try PostgresStoreTests.freshDatabase().url
         var generator = SeededGenerator(seed: 20_261_121)
         /// Every entry acknowledged so far, with the session of the probe it was acknowledged to.
         var owners: [UInt64: String] = [:]
@@ -149,7 +159,7 @@ import Darwin
                 }
             }
 
-            let store = try SQLiteStore(path: path, url: url)
+            let store = try Stores.open(url: url)
             let snapshot = try store.load()
             let entries = try allEntries(store, chunk: 500)
             #expect(UInt64(entries.count) == snapshot.auditSize)
@@ -178,7 +188,8 @@ import Darwin
                 let stored = row.flatMap { Int(String(decoding: $0.value, as: UTF8.self)) }
                 #expect((stored ?? -1) >= round, "run \(iteration): probe \(run.seed)'s row lags its acknowledged round \(round)")
             }
-            try store.close()
+            try (store as? SQLiteStore)?.close()
+            (store as? PostgresStore)?.close()
         }
     }
 }

@@ -2,15 +2,19 @@ import Foundation
 import RingfenceAudit
 import RingfenceRuntime
 import RingfenceStores
+import Synchronization
 import Testing
 
 /// A backend of the conformance suite: a store URL in which `{dir}` stands for a fresh scratch
-/// directory. Adding a backend to every conformance test is one line in `all`.
+/// directory, and `{database}` for a fresh database in the test process's PostgreSQL cluster
+/// (`PostgresTestCluster.shared`, started on first use). Adding a backend to every conformance
+/// test is one line in `all`.
 struct StoreBackend: Sendable, CustomTestStringConvertible {
     /// Every backend the conformance suite runs against.
     static let all: [StoreBackend] = [
         StoreBackend("memory:"),
         StoreBackend("sqlite:{dir}/state.db"),
+        StoreBackend("postgres://postgres@/{database}?host={cluster}"),
     ]
 
     /// The URL template.
@@ -22,9 +26,13 @@ struct StoreBackend: Sendable, CustomTestStringConvertible {
     /// The backend's name in test results.
     var testDescription: String { template }
 
-    /// The URL for a store in `scratch`.
-    func url(in scratch: Scratch) -> String {
-        template.replacingOccurrences(of: "{dir}", with: scratch.path)
+    /// The URL for a store in `scratch` (for PostgreSQL, the scratch's own database, created
+    /// when first asked for).
+    func url(in scratch: Scratch) throws -> String {
+        guard template.contains("{database}") else { return template.replacingOccurrences(of: "{dir}", with: scratch.path) }
+        let cluster = try PostgresTestCluster.require()
+        return template.replacingOccurrences(of: "{database}", with: try scratch.database(in: cluster))
+            .replacingOccurrences(of: "{cluster}", with: cluster.directory)
     }
 
     /// Opens a new store in `scratch`.
@@ -39,11 +47,14 @@ struct StoreBackend: Sendable, CustomTestStringConvertible {
     }
 }
 
-/// A directory under the system's temporary directory, removed when the value goes away.
+/// A directory under the system's temporary directory, removed when the value goes away, and
+/// (when a test asks for one) a database of its own in the test PostgreSQL cluster.
 final class Scratch: @unchecked Sendable {
-    // Safety: immutable after init.
+    // Safety: `path` is immutable after init; `databaseName` is behind a mutex.
     /// The directory's absolute path.
     let path: String
+    /// The scratch's database, once made.
+    private let databaseName = Mutex<String?>(nil)
 
     /// Creates an empty directory.
     init() throws {
@@ -58,6 +69,16 @@ final class Scratch: @unchecked Sendable {
 
     /// The absolute path of `name` inside the directory.
     func file(_ name: String) -> String { "\(path)/\(name)" }
+
+    /// The name of this scratch's database in `cluster`, created on first use.
+    func database(in cluster: PostgresTestCluster) throws -> String {
+        try databaseName.withLock { (name: inout String?) throws -> String in
+            if let name { return name }
+            let made = try cluster.createDatabase()
+            name = made
+            return made
+        }
+    }
 }
 
 /// A seeded SplitMix64 generator, so every randomised test is reproducible.
