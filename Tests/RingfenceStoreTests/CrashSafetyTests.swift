@@ -6,6 +6,7 @@ import RingfenceSQLite
 import RingfenceStores
 import Synchronization
 import Testing
+import RingfenceTestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -25,22 +26,6 @@ import Darwin
 /// probes appending to the file at once, directly, each re-reading the head when the other
 /// wins a race.
 @Suite struct CrashSafetyTests {
-    /// The probe executable built beside the test bundle.
-    static let probe: String? = {
-        var candidates: [URL] = []
-        if let main = Foundation.Bundle.main.executableURL { candidates.append(main.deletingLastPathComponent()) }
-        candidates.append(Foundation.Bundle.main.bundleURL.deletingLastPathComponent())
-        candidates.append(Foundation.Bundle.main.bundleURL)
-        if let first = CommandLine.arguments.first { candidates.append(URL(fileURLWithPath: first).deletingLastPathComponent()) }
-        // On Darwin the test runner lives inside `RingfencePackageTests.xctest/Contents/MacOS`.
-        candidates += candidates.map { $0.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
-        for directory in candidates {
-            let path = directory.appendingPathComponent("ringfence-store-crash-probe").path
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        return nil
-    }()
-
     /// What one probe acknowledged before it was killed.
     struct Run {
         /// The probe's seed (its session is `probe-SEED`, its state row `probe/SEED`).
@@ -132,10 +117,8 @@ import Darwin
 
     @Test(arguments: Backend.allCases)
     func killedStrictWritersLoseNoAcknowledgedEntry(_ backend: Backend) throws {
-        guard let probe = Self.probe else {
-            Issue.record("no `ringfence-store-crash-probe` executable next to the test bundle: build the package first")
-            return
-        }
+        // The probe is built beside the test bundle; a missing one fails the test.
+        let probe = try BuiltBinary.path("ringfence-store-crash-probe")
         let scratch = try Scratch()
         let url = backend == .sqlite ? "sqlite:\(scratch.file("state.db"))" : try PostgresStoreTests.freshDatabase().url
         var generator = SeededGenerator(seed: 20_261_121)

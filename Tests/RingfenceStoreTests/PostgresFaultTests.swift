@@ -2,6 +2,7 @@ import Foundation
 import RingfenceAudit
 @testable import RingfencePostgres
 import RingfenceRuntime
+import RingfenceTestSupport
 import Synchronization
 import Testing
 
@@ -113,8 +114,9 @@ import Darwin
         var batch = try log.batch(3, checkpoint: true)
         batch.puts = [StateRow(StateKey("held", "row"), [1]), StateRow(StateKey("sessions", "s9"), [9])]
         let outcome = Mutex<StoreError??>(nil)
+        let pending = batch
         let committer = Thread {
-            let error = storeError { try store.commit(batch, durability: .strict) }
+            let error = storeError { try store.commit(pending, durability: .strict) }
             outcome.withLock { $0 = .some(error) }
         }
         committer.start()

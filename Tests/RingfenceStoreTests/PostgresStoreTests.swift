@@ -2,6 +2,7 @@ import Foundation
 import RingfenceAudit
 @testable import RingfencePostgres
 import RingfenceRuntime
+import RingfenceTestSupport
 import Synchronization
 import Testing
 

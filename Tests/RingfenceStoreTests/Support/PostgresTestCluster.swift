@@ -1,4 +1,5 @@
 import Foundation
+import RingfenceTestSupport
 import Synchronization
 
 #if canImport(Glibc)
@@ -22,9 +23,8 @@ final class PostgresTestCluster: Sendable {
     /// The cluster's directory (its socket lives there).
     let directory: String
 
-    /// The script, found from this file's path.
-    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("scripts/postgres-test-cluster.sh").path
+    /// The script, in the source checkout.
+    static let script = Repository.url("scripts/postgres-test-cluster.sh").path
 
     /// The cluster of this test process, started on first use.
     static let shared: Result<PostgresTestCluster, Failure> = {
@@ -82,6 +82,20 @@ final class PostgresTestCluster: Sendable {
 
     /// The numbers given to databases made by `createDatabase`, process-wide.
     private static let nextDatabase = Atomic(0)
+
+    /// The databases made for scratch directories, by directory path.
+    private let scratchDatabases = Mutex<[String: String]>([:])
+
+    /// The name of `scratch`'s own database, created when first asked for (so a backend
+    /// opened and reopened in one scratch sees the same data).
+    func database(for scratch: Scratch) throws -> String {
+        try scratchDatabases.withLock { (made: inout [String: String]) throws -> String in
+            if let name = made[scratch.path] { return name }
+            let name = try createDatabase()
+            made[scratch.path] = name
+            return name
+        }
+    }
 
     /// Creates an empty database and returns its name.
     func createDatabase() throws -> String {

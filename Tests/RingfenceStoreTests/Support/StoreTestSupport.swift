@@ -2,7 +2,7 @@ import Foundation
 import RingfenceAudit
 import RingfenceRuntime
 import RingfenceStores
-import Synchronization
+import RingfenceTestSupport
 import Testing
 
 /// A backend of the conformance suite: a store URL in which `{dir}` stands for a fresh scratch
@@ -31,7 +31,7 @@ struct StoreBackend: Sendable, CustomTestStringConvertible {
     func url(in scratch: Scratch) throws -> String {
         guard template.contains("{database}") else { return template.replacingOccurrences(of: "{dir}", with: scratch.path) }
         let cluster = try PostgresTestCluster.require()
-        return template.replacingOccurrences(of: "{database}", with: try scratch.database(in: cluster))
+        return template.replacingOccurrences(of: "{database}", with: try cluster.database(for: scratch))
             .replacingOccurrences(of: "{cluster}", with: cluster.directory)
     }
 
@@ -44,58 +44,6 @@ struct StoreBackend: Sendable, CustomTestStringConvertible {
     /// `memory:`, the same object, since nothing outlives it).
     func reopen(_ store: StateStore, in scratch: Scratch) throws -> StateStore {
         template == "memory:" ? store : try Stores.open(url: url(in: scratch))
-    }
-}
-
-/// A directory under the system's temporary directory, removed when the value goes away, and
-/// (when a test asks for one) a database of its own in the test PostgreSQL cluster.
-final class Scratch: @unchecked Sendable {
-    // Safety: `path` is immutable after init; `databaseName` is behind a mutex.
-    /// The directory's absolute path.
-    let path: String
-    /// The scratch's database, once made.
-    private let databaseName = Mutex<String?>(nil)
-
-    /// Creates an empty directory.
-    init() throws {
-        let base = FileManager.default.temporaryDirectory.path
-        path = "\(base)/ringfence-store-tests-\(UUID().uuidString.lowercased())"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(atPath: path)
-    }
-
-    /// The absolute path of `name` inside the directory.
-    func file(_ name: String) -> String { "\(path)/\(name)" }
-
-    /// The name of this scratch's database in `cluster`, created on first use.
-    func database(in cluster: PostgresTestCluster) throws -> String {
-        try databaseName.withLock { (name: inout String?) throws -> String in
-            if let name { return name }
-            let made = try cluster.createDatabase()
-            name = made
-            return made
-        }
-    }
-}
-
-/// A seeded SplitMix64 generator, so every randomised test is reproducible.
-struct SeededGenerator: RandomNumberGenerator {
-    /// The state.
-    private var state: UInt64
-
-    /// Creates a generator from `seed`.
-    init(seed: UInt64) { state = seed }
-
-    /// The next 64 random bits.
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 
