@@ -116,8 +116,12 @@ final class CallControl: Sendable {
         case abandoned
     }
 
+    /// Where the call stands.
     private let phase = Mutex(Phase.working)
+    /// Whether the task got a connection.
     private let leased = Atomic(false)
+    /// Whether an earlier attempt of this call sent COMMIT and never heard the outcome.
+    private let inDoubt = Atomic(false)
 
     /// Creates a control for a call that has just started.
     init() {}
@@ -127,6 +131,13 @@ final class CallControl: Sendable {
 
     /// Records that the task obtained a connection.
     func markLeased() { leased.store(true, ordering: .releasing) }
+
+    /// True once an attempt of this call sent COMMIT without learning whether it committed:
+    /// only then may a later attempt take entries already stored for its own.
+    var previousCommitInDoubt: Bool { inDoubt.load(ordering: .acquiring) }
+
+    /// Records that an attempt's COMMIT went unanswered.
+    func markCommitInDoubt() { inDoubt.store(true, ordering: .releasing) }
 
     /// True when the caller gave up.
     var isAbandoned: Bool { phase.withLock { $0 == .abandoned } }

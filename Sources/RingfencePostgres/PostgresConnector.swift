@@ -16,7 +16,9 @@ import Synchronization
 //     the server rolled back;
 //   - a connection that broke during COMMIT, only for a batch with audit entries: the new
 //     attempt finds the entries already stored when the first one committed, and then writes
-//     nothing twice (`PostgresRecords.alreadyStored`).
+//     nothing twice (`PostgresRecords.alreadyStored`). Only such a retry looks for its entries
+//     among the stored ones: a first attempt whose entries match stored ones byte for byte is
+//     another writer's stale batch, refused like any other.
 //
 // When no connection can be had before the deadline, the store connects once directly to find
 // out why (connection refused, no socket, the database system is starting up …), and when the
@@ -162,14 +164,15 @@ final class PostgresConnector: Sendable {
                         return try await body(connection, control)
                     }
                 } catch let error as PostgresRecords.CommitInDoubt {
+                    control.markCommitInDoubt()
                     guard retryInDoubt, attempt < Self.attempts, !control.isAbandoned else { throw error }
+                    try? await Task.sleep(for: .milliseconds(10 << (attempt - 1)))
                 } catch {
                     let retry = PostgresErrors.retry(error)
                     guard retry != .never, attempt < Self.attempts, !control.isAbandoned, !Task.isCancelled else { throw error }
-                    if retry == .rolledBack {
-                        // Contention: step aside a little longer each time (1, 2, 4 ms).
-                        try? await Task.sleep(for: .milliseconds(1 << (attempt - 1)))
-                    }
+                    // Contention: step aside a little longer each time (1, 2, 4 ms). A lost
+                    // connection: give the pool time to learn that it is gone (10, 20, 40 ms).
+                    try? await Task.sleep(for: .milliseconds((retry == .rolledBack ? 1 : 10) << (attempt - 1)))
                 }
             }
         }

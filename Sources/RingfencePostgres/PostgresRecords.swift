@@ -189,9 +189,11 @@ enum PostgresRecords {
     }
 
     /// One attempt: BEGIN, lock and check the head, write, COMMIT. Rolls back on any failure
-    /// before COMMIT, and when the caller gave up before COMMIT was sent.
+    /// before COMMIT, and when the caller gave up before COMMIT was sent. Entries that do not
+    /// continue the head are taken as already committed only when an earlier attempt's COMMIT
+    /// went unanswered (or `assumeRetry` says the caller is repeating such a commit).
     static func commitOnce(_ batch: PreparedBatch, durability: Durability, on connection: PostgresConnection,
-                           control: CallControl, url: String) async throws -> CommitReport {
+                           control: CallControl, assumeRetry: Bool, url: String) async throws -> CommitReport {
         _ = try await connection.query("BEGIN", logger: logger)
         do {
             var lock = PostgresBindings(capacity: 1)
@@ -205,7 +207,8 @@ enum PostgresRecords {
             do {
                 try StoreChecks.continues(batch.entries, size: head.size, lastHash: head.lastHash)
             } catch {
-                guard try await alreadyStored(batch.entries, below: head.size, on: connection, url: url) else { throw error }
+                guard control.previousCommitInDoubt || assumeRetry,
+                      try await alreadyStored(batch.entries, below: head.size, on: connection, url: url) else { throw error }
                 recognised = true
             }
             let written = try await PostgresRows.all(connection.query(

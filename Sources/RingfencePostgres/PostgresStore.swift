@@ -28,11 +28,13 @@ import Synchronization
 // returns before the flush; a crash of the server may lose the last ~3 × wal_writer_delay of
 // commits, never part of one). Sessions start with `on`, so purges and anything else are durable.
 //
-// A batch whose audit entries are all already stored, hash for hash at their `seq`, is taken as
-// a retry of a commit whose acknowledgement was lost (the connection broke during COMMIT, or a
-// deadline passed while it ran): its entries are not written again, its other changes are
-// (they are idempotent). This is what makes retrying a commit safe over a network, where a
-// commit can succeed without its caller hearing of it.
+// When an attempt's COMMIT goes unanswered (the connection broke during COMMIT), the store
+// retries, and a batch whose audit entries are then found already stored, hash for hash at
+// their `seq`, is taken as that commit having succeeded: its entries are not written again, its
+// other changes are (they are idempotent). This is what makes retrying a commit safe over a
+// network, where a commit can succeed without its caller hearing of it. Only a retry looks:
+// on a first attempt such a batch is a stale one from another writer and is refused, so two
+// identical events from two nodes are never folded into one entry.
 
 /// A state store in a PostgreSQL database (`postgres://…`).
 public final class PostgresStore: StateStore {
@@ -104,11 +106,18 @@ public final class PostgresStore: StateStore {
     /// Writes the batch in one transaction after locking the head and checking that the
     /// batch's entries continue it; flushed at commit unless `durability` is relaxed.
     public func commit(_ batch: StoreBatch, durability: Durability) throws(StoreError) {
+        try commit(batch, durability: durability, repeatingAnUnansweredCommit: false)
+    }
+
+    /// Commits `batch`; with `repeatingAnUnansweredCommit`, the caller says it sent this batch
+    /// before and never learned the outcome, so entries found stored hash for hash are its own.
+    func commit(_ batch: StoreBatch, durability: Durability, repeatingAnUnansweredCommit: Bool) throws(StoreError) {
         guard !batch.isEmpty else { return }
         let prepared = try PostgresRecords.prepare(batch)
         let url = url
         let report = try connector.call("commit a batch", committing: true, retryInDoubt: !batch.entries.isEmpty) { connection, control in
-            try await PostgresRecords.commitOnce(prepared, durability: durability, on: connection, control: control, url: url)
+            try await PostgresRecords.commitOnce(prepared, durability: durability, on: connection, control: control,
+                                                 assumeRetry: repeatingAnUnansweredCommit, url: url)
         }
         lastSynchronousCommit.withLock { $0 = report.synchronousCommit }
         if report.recognised { recognisedCommits.add(1, ordering: .relaxed) }

@@ -164,4 +164,53 @@ import Darwin
         try store.commit(try log.batch(2), durability: .strict)
         #expect(try allEntries(store) == log.entries)
     }
+
+    /// Makes every write of a state row fail with `states` in turn (a serialization failure,
+    /// a deadlock, …), then succeed: the trigger counts through a sequence, which a rollback
+    /// does not reset.
+    static func injectFailures(_ states: [String], cluster: PostgresTestCluster, database: String) throws {
+        let cases = states.enumerated().map { "WHEN \($0.offset + 1) THEN RAISE EXCEPTION 'injected %', \($0.offset + 1) USING ERRCODE = '\($0.element)';" }
+        try cluster.psql("""
+            CREATE SCHEMA faults; CREATE SEQUENCE faults.attempts;
+            CREATE FUNCTION faults.fail() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN CASE nextval('faults.attempts') \(cases.joined(separator: " ")) ELSE NULL; END CASE; RETURN NEW; END $$;
+            CREATE TRIGGER fail BEFORE INSERT ON ringfence.state_rows FOR EACH ROW EXECUTE FUNCTION faults.fail();
+            """, database: database)
+    }
+
+    @Test func serializationFailuresAndDeadlocksAreRetriedAndTheBatchAppliedOnce() throws {
+        let (cluster, database, url) = try PostgresStoreTests.freshDatabase()
+        let store = try PostgresStore(url: url)
+        var log = LogBuilder()
+        try store.commit(try log.batch(2), durability: .strict)
+        try Self.injectFailures(["40001", "40P01", "40001"], cluster: cluster, database: database)
+        var batch = try log.batch(3, checkpoint: true)
+        batch.puts = [StateRow(StateKey("ledger", "a"), [1]), StateRow(StateKey("ledger", "b"), [2])]
+        try store.commit(batch, durability: .strict)
+        // Three failed attempts, then the fourth wrote both rows.
+        #expect(try cluster.psql("SELECT last_value FROM faults.attempts", database: database)
+            .trimmingCharacters(in: .whitespacesAndNewlines) == "5")
+        #expect(try allEntries(store) == log.entries)
+        #expect(try store.load().rows == batch.puts)
+        #expect(try store.checkpoints() == log.checkpoints)
+    }
+
+    @Test func aBatchThatKeepsFailingToSerializeIsAnErrorAndWritesNothing() throws {
+        let (cluster, database, url) = try PostgresStoreTests.freshDatabase()
+        let store = try PostgresStore(url: url)
+        var log = LogBuilder()
+        try store.commit(try log.batch(1), durability: .strict)
+        try Self.injectFailures(Array(repeating: "40001", count: PostgresConnector.attempts), cluster: cluster, database: database)
+        var attempt = log
+        var batch = try attempt.batch(2)
+        batch.puts = [StateRow(StateKey("ledger", "a"), [1])]
+        let error = storeError { try store.commit(batch, durability: .strict) }
+        #expect(error?.kind == .database)
+        #expect(error?.message == "cannot commit a batch in `\(url)`: injected \(PostgresConnector.attempts) (sqlstate 40001)")
+        let snapshot = try store.load()
+        #expect(snapshot.rows.isEmpty && snapshot.auditSize == 1 && snapshot.lastHash == log.lastHash)
+        // The next commit goes through.
+        try store.commit(batch, durability: .strict)
+        #expect(try store.load().auditSize == 3)
+    }
 }

@@ -68,7 +68,7 @@ import Testing
         // Both nodes believe the log has three entries; the first to commit wins.
         var viewOfFirst = try LogBuilder(continuing: first), viewOfSecond = try LogBuilder(continuing: second)
         try first.commit(try viewOfFirst.batch(2), durability: .strict)
-        var stale = try viewOfSecond.batch(2)
+        var stale = try viewOfSecond.batch(2, agent: "second node")
         stale.puts = [StateRow(StateKey("sessions", "loser"), [1])]
         let error = storeError { try second.commit(stale, durability: .strict) }
         #expect(error?.kind == .auditConflict)
@@ -91,9 +91,12 @@ import Testing
         batch.puts = [StateRow(StateKey("sessions", "s1"), [1])]
         try store.commit(batch, durability: .strict)
         #expect(store.recognisedCommitCount == 0)
-        // The same batch again, as a caller does when it never heard back: nothing is appended twice.
+        // The same batch again as a first attempt: another writer's stale batch, refused.
         batch.puts = [StateRow(StateKey("sessions", "s1"), [2])]
-        try store.commit(batch, durability: .strict)
+        #expect(storeError { try store.commit(batch, durability: .strict) }?.kind == .auditConflict)
+        #expect(store.recognisedCommitCount == 0)
+        // Again as the repeat of a commit whose answer was lost: nothing is appended twice.
+        try store.commit(batch, durability: .strict, repeatingAnUnansweredCommit: true)
         #expect(store.recognisedCommitCount == 1)
         #expect(try allEntries(store) == log.entries)
         #expect(try store.load().rows == [StateRow(StateKey("sessions", "s1"), [2])])
@@ -102,12 +105,12 @@ import Testing
         var partly = batch
         var next = log
         partly.entries.append(try next.batch(1).entries[0])
-        #expect(storeError { try store.commit(partly, durability: .strict) }?.kind == .auditConflict)
+        #expect(storeError { try store.commit(partly, durability: .strict, repeatingAnUnansweredCommit: true) }?.kind == .auditConflict)
         // Nor is a batch whose entries differ from the stored ones at their seqs.
         var fork = LogBuilder()
         _ = try fork.batch(2)
         let other = try fork.batch(3, agent: "someone else")
-        #expect(storeError { try store.commit(other, durability: .strict) }?.kind == .auditConflict)
+        #expect(storeError { try store.commit(other, durability: .strict, repeatingAnUnansweredCommit: true) }?.kind == .auditConflict)
         #expect(try store.load().auditSize == 5)
     }
 
@@ -192,7 +195,7 @@ import Testing
     /// Every relation of `database` outside the system schemas, as `schema.name kind`.
     static func relations(_ cluster: PostgresTestCluster, _ database: String) throws -> String {
         try cluster.psql("""
-            SELECT n.nspname || '.' || c.relname || ' ' || c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            SELECT n.nspname || '.' || c.relname || ' ' || c.relkind::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
             WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_toast%' ORDER BY 1
             """, database: database)
     }
