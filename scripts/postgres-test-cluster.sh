@@ -28,6 +28,17 @@
 # /usr/lib/postgresql/*/bin, else the PATH).
 set -euo pipefail
 
+# Pipes and sockets inherited from the caller beyond the standard three are closed at once: a
+# test process running several children at a time may hand us another child's pipe, and the
+# watcher (which lives as long as the caller) would keep it open, so its reader never saw EOF.
+for inherited in /proc/$$/fd/*; do
+    number=${inherited##*/}
+    [ "$number" -gt 2 ] 2>/dev/null || continue
+    case "$(readlink "$inherited" 2>/dev/null || true)" in
+        pipe:*|socket:*) eval "exec $number>&-" 2>/dev/null || true ;;
+    esac
+done
+
 BASE=/tmp            # a short path: a socket's path must stay under 108 bytes
 PREFIX=ringfence-pg.
 PORT=5432            # only names the socket file (.s.PGSQL.5432): there is no TCP listener
