@@ -31,5 +31,16 @@ let package = Package(
             path: "Benchmarks/AuditBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // Sagas from start to end: in-process no-op steps on memory and SQLite, and the full pipeline.
+        .executableTarget(
+            name: "SagaBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Ringfence", package: "Ringfence"),
+                .product(name: "RingfenceStores", package: "Ringfence"),
+            ],
+            path: "Benchmarks/SagaBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
     ]
 )

@@ -1,0 +1,172 @@
+import Foundation
+import Ringfence
+import RingfenceStores
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// SPEC §10.6: `ringfence saga run` (the real binary, on SQLite) killed with SIGKILL at a moment
+/// drawn from a seeded generator — before, during or after its steps and compensations — then
+/// `ringfence saga resume --all`, 100 times on one store. Every saga must end as its script
+/// dictates, and the service must have seen every step's effect at most once per idempotency
+/// key, with only well-formed requests, each undo only of a step that took effect.
+@Suite(.serialized) struct SagaCrashTests {
+    /// The `ringfence` executable built beside the test bundle.
+    static let binary: String? = {
+        var candidates: [URL] = []
+        if let main = Foundation.Bundle.main.executableURL { candidates.append(main.deletingLastPathComponent()) }
+        candidates.append(Foundation.Bundle.main.bundleURL.deletingLastPathComponent())
+        candidates.append(Foundation.Bundle.main.bundleURL)
+        if let first = CommandLine.arguments.first { candidates.append(URL(fileURLWithPath: first).deletingLastPathComponent()) }
+        candidates += candidates.map { $0.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
+        return candidates.map { $0.appendingPathComponent("ringfence").path }.first { FileManager.default.isExecutableFile(atPath: $0) }
+    }()
+
+    /// One saga script: its steps and the state it must end in, whatever the kills.
+    struct Script {
+        /// The steps (YAML list items, endpoints relative to the base URL).
+        var steps: String
+        /// The saga's end.
+        var expected: SagaState
+        /// The steps whose execute must have taken effect, and whether each must have been undone.
+        var effects: [String: Bool]
+    }
+
+    static let scripts: [Script] = [
+        Script(steps: """
+              - {id: a, action_id: svc.a, agent: did:a, execute_api: /slow/20/a, undo_api: /ok/ua}
+              - {id: b, action_id: svc.b, agent: did:b, execute_api: /slow/20/b, undo_api: /ok/ub}
+              - {id: c, action_id: svc.c, agent: did:c, execute_api: /slow/20/c, undo_api: /ok/uc}
+            """, expected: .completed, effects: ["a": false, "b": false, "c": false]),
+        Script(steps: """
+              - {id: a, action_id: svc.a, agent: did:a, execute_api: /slow/20/a, undo_api: /slow/20/ua}
+              - {id: b, action_id: svc.b, agent: did:b, execute_api: /slow/20/b, undo_api: /slow/20/ub}
+              - {id: c, action_id: svc.c, agent: did:c, execute_api: /fail/422/c, undo_api: /ok/uc}
+            """, expected: .compensated, effects: ["a": true, "b": true]),
+        Script(steps: """
+              - {id: a, action_id: svc.a, agent: did:a, execute_api: /slow/20/a, undo_api: /fail/500/ua}
+              - {id: b, action_id: svc.b, agent: did:b, execute_api: /flaky/2/503/b, undo_api: /slow/20/ub, retries: 4}
+              - {id: c, action_id: svc.c, agent: did:c, execute_api: /fail/400/c, undo_api: /ok/uc}
+            """, expected: .escalated, effects: ["a": false, "b": true]),
+        Script(steps: """
+              - {id: a, action_id: svc.a, agent: did:a, execute_api: /flaky/2/503/a, undo_api: /ok/ua, retries: 4}
+              - {id: x, action_id: svc.x, agent: did:b, execute_api: /slow/30/x, undo_api: /ok/ux}
+              - {id: y, action_id: svc.y, agent: did:c, execute_api: /fail/500/y, undo_api: /ok/uy}
+              - {id: z, action_id: svc.z, agent: did:a, execute_api: /slow/10/z, undo_api: /ok/uz}
+            fan_out:
+              - {policy: majority_must_succeed, branches: [x, y, z]}
+            """, expected: .completed, effects: ["a": false, "x": false, "z": false]),
+    ]
+
+    /// Runs `arguments` with the binary; when `killAfter` is given, sends SIGKILL after that many µs.
+    static func run(_ binary: String, _ arguments: [String], killAfter: UInt32? = nil) throws -> (status: Int32, signalled: Bool, out: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        if let killAfter {
+            usleep(killAfter)
+            kill(process.processIdentifier, SIGKILL)
+        }
+        let data = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, process.terminationReason == .uncaughtSignal, String(decoding: data, as: UTF8.self))
+    }
+
+    @Test func killedRunsResumeToTheEndTheirScriptsDictate() async throws {
+        let binary = try #require(Self.binary, "the ringfence executable is not built beside the tests")
+        let service = try SagaService()
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ringfence-saga-crash-\(getpid())")
+        try? FileManager.default.removeItem(at: directory)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let policy = directory.appendingPathComponent("policy.yaml").path
+        try SagaFixture.policy.write(toFile: policy, atomically: true, encoding: .utf8)
+        let state = "sqlite:" + directory.appendingPathComponent("state.db").path
+        let rounds = 100
+        let outcomes = await onThread { () -> Result<Int, any Error> in
+            Result {
+                var random = SplitMix(seed: 20_261_205)
+                var kills = 0
+                for round in 0..<rounds {
+                    let script = Self.scripts[round % Self.scripts.count]
+                    let file = directory.appendingPathComponent("r\(round).yaml").path
+                    try """
+                        ringfence: 1
+                        kind: saga
+                        name: r\(round)
+                        session_id: s-r\(round)
+                        saga_id: r\(round)
+                        base_url: \(service.baseURL)
+                        retry: {initial: 10ms, multiplier: 2, max: 40ms}
+                        on_compensation_failure: {attempts: 2}
+                        steps:
+                        \(script.steps)
+                        """.write(toFile: file, atomically: true, encoding: .utf8)
+                    // A moment from 0 to 400 ms into the run: before the session exists, during
+                    // steps, retries and compensations, or after the end.
+                    let delay = UInt32(random.next() % 400_000)
+                    let ran = try Self.run(binary, ["saga", "run", file, "-p", policy, "--state", state, "--join", "did:a=0.85",
+                                                    "--join", "did:b=0.85", "--join", "did:c=0.85"], killAfter: delay)
+                    if ran.signalled { kills += 1 }
+                    let resumed = try Self.run(binary, ["saga", "resume", "--all", "-p", policy, "--state", state])
+                    guard !resumed.signalled, [0, 4, 5].contains(resumed.status) else {
+                        throw SagaService.ServiceFailure(message: "round \(round): resume exited \(resumed.status): \(resumed.out)")
+                    }
+                }
+                return kills
+            }
+        }
+        let killed = try outcomes.get()
+        #expect(killed >= 30, "only \(killed) of \(rounds) runs were killed before they ended")
+        let results = try SagaResult.stored(in: try Stores.open(url: state))
+        let stats = try await service.stats()
+        #expect(stats.violations.isEmpty, "\(stats.violations)")
+        for (key, entry) in stats.keys { #expect(entry.effects <= 1, "\(key) took effect \(entry.effects) times") }
+        var started = 0
+        for round in 0..<rounds {
+            let script = Self.scripts[round % Self.scripts.count]
+            guard let result = results.first(where: { $0.saga == "r\(round)" }) else {
+                // Killed before the saga was written: nothing of it may have reached the service.
+                #expect(!stats.keys.keys.contains { $0.hasPrefix("r\(round)/") }, "round \(round) left effects without a saga")
+                continue
+            }
+            started += 1
+            #expect(result.state == script.expected, "round \(round): \(result.value.jsonText)")
+            for (step, undone) in script.effects {
+                #expect(stats.keys["r\(round)/\(step)/execute"]?.effects == 1, "round \(round): step \(step) did not take effect once")
+                if undone { #expect(stats.keys["r\(round)/\(step)/undo"]?.effects == 1, "round \(round): step \(step) was not undone once") }
+            }
+            for key in stats.keys.keys where key.hasPrefix("r\(round)/") && key.hasSuffix("/undo") {
+                let execute = key.dropLast("undo".count) + "execute"
+                #expect(stats.keys[String(execute)]?.effects == 1, "round \(round): \(key) undid a step that never took effect")
+            }
+        }
+        #expect(started >= 50, "only \(started) of \(rounds) sagas were started before their kill")
+    }
+}
+
+/// SplitMix64: the test's seeded generator of kill moments.
+struct SplitMix {
+    /// The state.
+    var state: UInt64
+
+    /// A generator from `seed`.
+    init(seed: UInt64) { state = seed }
+
+    /// The next number.
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
