@@ -1,6 +1,7 @@
 import Foundation
 import Ringfence
 import RingfenceStores
+import RingfenceTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -15,17 +16,6 @@ import Darwin
 /// dictates, and the service must have seen every step's effect at most once per idempotency
 /// key, with only well-formed requests, each undo only of a step that took effect.
 @Suite(.serialized) struct SagaCrashTests {
-    /// The `ringfence` executable built beside the test bundle.
-    static let binary: String? = {
-        var candidates: [URL] = []
-        if let main = Foundation.Bundle.main.executableURL { candidates.append(main.deletingLastPathComponent()) }
-        candidates.append(Foundation.Bundle.main.bundleURL.deletingLastPathComponent())
-        candidates.append(Foundation.Bundle.main.bundleURL)
-        if let first = CommandLine.arguments.first { candidates.append(URL(fileURLWithPath: first).deletingLastPathComponent()) }
-        candidates += candidates.map { $0.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
-        return candidates.map { $0.appendingPathComponent("ringfence").path }.first { FileManager.default.isExecutableFile(atPath: $0) }
-    }()
-
     /// One saga script: its steps and the state it must end in, whatever the kills.
     struct Script {
         /// The steps (YAML list items, endpoints relative to the base URL).
@@ -81,19 +71,17 @@ import Darwin
     }
 
     @Test func killedRunsResumeToTheEndTheirScriptsDictate() async throws {
-        let binary = try #require(Self.binary, "the ringfence executable is not built beside the tests")
+        let binary = try BuiltBinary.path("ringfence")
         let service = try SagaService()
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ringfence-saga-crash-\(getpid())")
-        try? FileManager.default.removeItem(at: directory)
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
+        let scratch = try Scratch("saga-crash")
+        let directory = scratch.url
         let policy = directory.appendingPathComponent("policy.yaml").path
         try SagaFixture.policy.write(toFile: policy, atomically: true, encoding: .utf8)
         let state = "sqlite:" + directory.appendingPathComponent("state.db").path
         let rounds = 100
         let outcomes = await onThread { () -> Result<Int, any Error> in
             Result {
-                var random = SplitMix(seed: 20_261_205)
+                var random = SeededGenerator(seed: 20_261_205)
                 var kills = 0
                 for round in 0..<rounds {
                     let script = Self.scripts[round % Self.scripts.count]
@@ -150,23 +138,6 @@ import Darwin
             }
         }
         #expect(started >= 50, "only \(started) of \(rounds) sagas were started before their kill")
-    }
-}
-
-/// SplitMix64: the test's seeded generator of kill moments.
-struct SplitMix {
-    /// The state.
-    var state: UInt64
-
-    /// A generator from `seed`.
-    init(seed: UInt64) { state = seed }
-
-    /// The next number.
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        withExtendedLifetime(scratch) {}
     }
 }

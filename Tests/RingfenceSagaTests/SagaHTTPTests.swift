@@ -291,15 +291,12 @@ import Testing
               - {id: a, action_id: svc.a, agent: did:a, execute_api: /ok/a, undo_api: /ok/ua}
             """)])
         let runtime = try SagaFixture.runtime(engine, environment: SagaEnvironment(executors: SagaExecutors(fallback: Self.http)))
-        await #expect(throws: RuntimeError.self) { try await runtime.runSaga(try SagaFixture.plan(engine, "nobase"), session: "s1") }
-        do {
-            _ = try await runtime.runSaga(try SagaFixture.plan(engine, "nobase"), session: "s1")
-        } catch {
-            #expect(error.code == .invalidSaga && error.message.contains("no base url"), "\(error)")
-        }
+        let plan = try SagaFixture.plan(engine, "nobase")
+        let error = await #expect(throws: RuntimeError.self) { try await runtime.runSaga(plan, session: "s1") }
+        #expect(error?.code == .invalidSaga && error?.message.contains("no base url") == true, "\(String(describing: error))")
         #expect(try runtime.unfinishedSagas().isEmpty)
         // `--base-url` (here the run's base URL) fixes it.
-        let result = try await runtime.runSaga(try SagaFixture.plan(engine, "nobase"), session: "s1", id: "t-nobase",
+        let result = try await runtime.runSaga(plan, session: "s1", id: "t-nobase",
                                                baseURL: try Self.service.get().baseURL)
         #expect(result.state == .completed)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Ringfence
+import RingfenceTestSupport
 import Synchronization
 import Testing
 
@@ -7,12 +8,22 @@ import Testing
 /// kill switch's handoffs, escalations through the ledger's seam, resuming from the store, and
 /// the `saga.*` operations.
 @Suite struct SagaRuntimeTests {
+    /// The calls closures saw, in order.
+    final class CallLog: Sendable {
+        /// The entries.
+        private let mutex = Mutex<[String]>([])
+        /// Adds an entry.
+        func append(_ entry: String) { mutex.withLock { $0.append(entry) } }
+        /// The entries so far.
+        var entries: [String] { mutex.withLock { $0 } }
+    }
+
     /// Closures that succeed, returning `{step, phase, attempt}`, for every action named.
     static func succeeding(_ actions: [String], isolation: InProcessStep.Isolation = .inline,
-                           log: Mutex<[String]>? = nil) -> [String: InProcessStep] {
+                           log: CallLog? = nil) -> [String: InProcessStep] {
         Dictionary(uniqueKeysWithValues: actions.map { action in
             (action, InProcessStep(isolation: isolation) { call in
-                log?.withLock { $0.append("\(call.step)/\(call.phase.rawValue)/\(call.agent)") }
+                log?.append("\(call.step)/\(call.phase.rawValue)/\(call.agent)")
                 return .object(["step": .string(call.step), "phase": .string(call.phase.rawValue), "attempt": .number(Double(call.attempt))])
             })
         })
@@ -42,7 +53,7 @@ import Testing
     }
 
     @Test func docsDrawTheTablesTheRuntimeRunsOn() throws {
-        let url = repositoryRoot.appendingPathComponent("docs/sagas.md")
+        let url = Repository.url("docs/sagas.md")
         let text = try String(contentsOf: url, encoding: .utf8)
         guard let start = text.range(of: SagaReference.begin), let end = text.range(of: SagaReference.end) else {
             Issue.record("docs/sagas.md has no generated section")
@@ -60,16 +71,17 @@ import Testing
 
     @Test func aSequentialSagaRunsInOrderAndRecordsEveryTransition() async throws {
         let engine = try SagaFixture.engine([Self.threeSteps])
-        let log = Mutex<[String]>([])
+        let log = CallLog()
         let runtime = try SagaFixture.runtime(engine, environment: SagaEnvironment(executors: SagaExecutors(
             inProcess: Self.succeeding(["svc.a", "svc.b", "svc.c"], log: log))))
         let result = try await runtime.runSaga(try SagaFixture.plan(engine, "three"), session: "s1", input: .object(["n": .number(1)]))
         #expect(result.state == .completed && result.saga.hasPrefix("saga:"))
-        #expect(log.withLock { $0 } == ["a/execute/did:a", "b/execute/did:b", "c/execute/did:c"])
+        #expect(log.entries == ["a/execute/did:a", "b/execute/did:b", "c/execute/did:c"])
         try runtime.log.flush()
         let kinds = try runtime.store.auditEntries(from: 0, limit: 1_000).map(\.entry.kind).filter { $0.hasPrefix("saga.") || $0 == "decision" }
-        #expect(kinds == ["saga.started"] + Array(repeating: ["decision", "saga.step.executing", "saga.step.committed"], count: 3).flatMap { $0 }
-                + ["saga.ended"])
+        let perStep: [String] = ["decision", "saga.step.executing", "saga.step.committed"]
+        let expected: [String] = ["saga.started"] + perStep + perStep + perStep + ["saga.ended"]
+        #expect(kinds == expected)
     }
 
     @Test func jitterStaysWithinItsBandAndRepeatsFromItsSeed() async throws {
@@ -128,14 +140,14 @@ import Testing
               - {id: b, action_id: svc.b, agent: did:a, undo_api: /ub}
             """)
         let engine = try SagaFixture.engine([yaml])
-        let log = Mutex<[String]>([])
+        let log = CallLog()
         let holder = Mutex<Runtime?>(nil)
         // The first attempt of `a` kills its own agent, handing its steps to `did:sub`, and fails.
         let stepA = InProcessStep(isolation: .inline) { (call: StepCall) throws(StepFailure) -> Value? in
-            log.withLock { $0.append("a/\(call.attempt)/\(call.agent)") }
+            log.append("a/\(call.attempt)/\(call.agent)")
             if call.attempt == 1 {
                 let kill = try? holder.withLock { $0 }?.kill(session: "s1", agent: "did:a", reason: "manual", substitute: "did:sub")
-                log.withLock { $0.append("handoffs \(kill?.handoffs.map { "\($0.step):\($0.outcome.rawValue)" } ?? [])") }
+                log.append("handoffs \(kill?.handoffs.map { "\($0.step):\($0.outcome.rawValue)" } ?? [])")
                 throw StepFailure("connection", "reset", retryable: true)
             }
             return nil
@@ -147,7 +159,7 @@ import Testing
         holder.withLock { $0 = runtime }
         let result = try await runtime.runSaga(try SagaFixture.plan(engine, "handoff"), session: "s1")
         #expect(result.state == .completed)
-        #expect(log.withLock { $0 } == ["a/1/did:a", "handoffs [\"a:handed_off\", \"b:handed_off\"]", "a/2/did:sub", "b/execute/did:sub"])
+        #expect(log.entries == ["a/1/did:a", "handoffs [\"a:handed_off\", \"b:handed_off\"]", "a/2/did:sub", "b/execute/did:sub"])
     }
 
     @Test func aKillWithoutASubstituteCompensatesTheSaga() async throws {
@@ -236,14 +248,14 @@ import Testing
         while !reached.withLock({ $0 }) { try await Task.sleep(nanoseconds: 1_000_000) }
         try first.log.flush()
         // A second runtime reads the store: `a` committed, `b` executing with its attempt in doubt.
-        let calls = Mutex<[String]>([])
+        let calls = CallLog()
         let second = try SagaFixture.runtime(engine, store: store, environment: SagaEnvironment(executors: SagaExecutors(
             inProcess: Self.succeeding(["svc.a", "svc.b", "svc.c"], log: calls))), session: false)
         #expect(try second.unfinishedSagas() == ["t-doubt"])
         #expect(try second.sagaResult("t-doubt").states == ["a": .committed, "b": .executing, "c": .pending])
         let result = try await second.resumeSaga("t-doubt")
         #expect(result.state == .completed && result.steps.map(\.attempts) == [1, 1, 1], "the attempt in doubt ran again as attempt 1")
-        #expect(calls.withLock { $0 } == ["b/execute/did:b", "c/execute/did:c"])
+        #expect(calls.entries == ["b/execute/did:b", "c/execute/did:c"])
         await #expect(throws: RuntimeError.self) { try await second.resumeSaga("t-nope") }
     }
 

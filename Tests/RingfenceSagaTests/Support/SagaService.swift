@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Ringfence
+import RingfenceTestSupport
 import Synchronization
 import Testing
 
@@ -9,10 +10,6 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-
-/// The repository's root (three levels above this file).
-let repositoryRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent()
 
 /// `examples/sagas/service.py` started on a loopback port chosen when it starts, for one suite:
 /// it counts requests and effects per idempotency key and fails on command (docs in the script).
@@ -45,7 +42,7 @@ final class SagaService: @unchecked Sendable {
     init() throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", repositoryRoot.appendingPathComponent("examples/sagas/service.py").path, "--port", "0"]
+        process.arguments = ["python3", Repository.url("examples/sagas/service.py").path, "--port", "0"]
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
