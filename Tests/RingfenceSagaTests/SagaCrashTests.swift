@@ -45,10 +45,10 @@ import Darwin
         Script(steps: """
               - {id: a, action_id: svc.a, agent: did:a, execute_api: /flaky/2/503/a, undo_api: /ok/ua, retries: 4}
               - {id: x, action_id: svc.x, agent: did:b, execute_api: /slow/30/x, undo_api: /ok/ux}
-              - {id: y, action_id: svc.y, agent: did:c, execute_api: /fail/500/y, undo_api: /ok/uy}
+              - {id: "y", action_id: svc.y, agent: did:c, execute_api: /fail/500/y, undo_api: /ok/uy}
               - {id: z, action_id: svc.z, agent: did:a, execute_api: /slow/10/z, undo_api: /ok/uz}
             fan_out:
-              - {policy: majority_must_succeed, branches: [x, y, z]}
+              - {policy: majority_must_succeed, branches: [x, "y", z]}
             """, expected: .completed, effects: ["a": false, "x": false, "z": false]),
     ]
 

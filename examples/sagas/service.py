@@ -12,7 +12,8 @@ its own failures:
   /garbage/...                  bytes that are not HTTP, then closes
   /redirect/...                 302 to itself, forever
   /huge/...                     200 with an endless chunked body (stops when the client leaves)
-  /rendezvous/GROUP/N/...       200 once N requests of GROUP are waiting together (503 after 5 s)
+  /rendezvous/GROUP/N/MS/...    200 once N requests of GROUP are waiting together; 503 for one
+                                that waited MS milliseconds (it then no longer counts)
 
 The service is idempotent as a real one must be: the first 2xx for an idempotency key is the
 step's effect, and later requests with that key get the same answer without a second effect.
@@ -32,13 +33,13 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOCK = threading.Condition()
-STATE = {"keys": {}, "effects": [], "violations": [], "answers": {}, "groups": {}}
+STATE = {"keys": {}, "effects": [], "violations": [], "answers": {}, "groups": {}, "met": set()}
 FIELDS = {"saga", "step", "action", "agent", "attempt", "phase", "input"}
 
 
 def reset():
     with LOCK:
-        STATE.update({"keys": {}, "effects": [], "violations": [], "answers": {}, "groups": {}})
+        STATE.update({"keys": {}, "effects": [], "violations": [], "answers": {}, "groups": {}, "met": set()})
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -115,7 +116,7 @@ class Handler(BaseHTTPRequestHandler):
         if verb == "huge":
             return self.huge()
         if verb == "rendezvous":
-            if not self.rendezvous(parts[1], int(parts[2])):
+            if not self.rendezvous(parts[1], int(parts[2]), int(parts[3])):
                 return self.reply(503, {"error": "nobody came to the rendezvous"})
         answer = {"ok": True, "key": key, "step": body["step"], "phase": body["phase"], "attempt": body["attempt"]}
         with LOCK:
@@ -147,11 +148,17 @@ class Handler(BaseHTTPRequestHandler):
             pass
         self.close_connection = True
 
-    def rendezvous(self, group, n):
+    def rendezvous(self, group, n, wait_ms):
+        """True once N requests of GROUP are waiting at the same time; a request that has waited
+        WAIT_MS gives up and no longer counts for later arrivals."""
         with LOCK:
             STATE["groups"][group] = STATE["groups"].get(group, 0) + 1
             LOCK.notify_all()
-            return LOCK.wait_for(lambda: STATE["groups"][group] >= n, timeout=5)
+            if LOCK.wait_for(lambda: group in STATE["met"] or STATE["groups"][group] >= n, timeout=wait_ms / 1000):
+                STATE["met"].add(group)
+                return True
+            STATE["groups"][group] -= 1
+            return False
 
 
 def main():
