@@ -22,11 +22,14 @@ It checks every request (the body's fields, the key = saga/step/phase) and recor
   GET  /_stats    {"keys": {KEY: {"requests", "effects"}}, "effects": [KEY in order], "violations": [...]}
   POST /_reset    forgets everything
 
-Run: service.py [--port N] (0 picks a free port); the first line printed is `listening on URL`.
+Run: service.py [--port N] [--stop-on-eof] (port 0 picks a free port); the first line printed is
+`listening on URL`. With --stop-on-eof it exits when its standard input ends.
 """
 import argparse
 import json
+import os
 import select
+import signal
 import sys
 import threading
 import time
@@ -164,7 +167,13 @@ class Handler(BaseHTTPRequestHandler):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=8787)
+    parser.add_argument("--stop-on-eof", action="store_true", help="exit when standard input ends (its parent has gone)")
     args = parser.parse_args()
+    # A parent may have blocked or ignored signals (test runners do); the service must stop when told.
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if args.stop_on_eof:
+        threading.Thread(target=lambda: (sys.stdin.buffer.read(), os._exit(0)), daemon=True).start()
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     server.daemon_threads = True
     print("listening on http://127.0.0.1:%d" % server.server_address[1], flush=True)

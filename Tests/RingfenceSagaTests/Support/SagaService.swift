@@ -42,7 +42,9 @@ final class SagaService: @unchecked Sendable {
     init() throws {
         process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Repository.url("examples/sagas/service.py").path, "--port", "0"]
+        process.arguments = ["python3", Repository.url("examples/sagas/service.py").path, "--port", "0", "--stop-on-eof"]
+        // Its standard input ends when this process does, so a service never outlives its tests.
+        process.standardInput = Pipe()
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = FileHandle.nullDevice
@@ -63,7 +65,7 @@ final class SagaService: @unchecked Sendable {
     }
 
     deinit {
-        process.terminate()
+        kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
     }
 
