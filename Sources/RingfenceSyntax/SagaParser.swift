@@ -152,6 +152,7 @@ public enum SagaParser {
         reader.checkKeys(pairs, allowed: native ? nativeStepKeys : seedStepKeys, context: "saga step")
         var id: Located<String>?, actionID: Located<String>?, agent: Located<String>?
         var executeAPI: String?, undoAPI: String?, checkpointGoal: String?
+        var malformedUndo = false
         var timeout = SagaStep.defaultTimeout, retries = SagaStep.defaultRetries
         var dependsOn: [Located<String>] = []
         var retry: RetryPolicy?
@@ -166,6 +167,8 @@ public enum SagaParser {
                 if let endpoint, let problem = SagaURLSyntax.problem(endpoint: endpoint) {
                     reader.error(.invalidSagaURL, Messages.invalidEndpoint(pair.key, Messages.excerpt(endpoint), problem), at: pair.value,
                                  help: Messages.endpointHelp)
+                    // A malformed `undo_api` is that error alone, not also a step without one.
+                    if pair.key == "undo_api" { malformedUndo = true }
                 } else if pair.key == "execute_api" {
                     executeAPI = endpoint
                 } else {
@@ -200,7 +203,7 @@ public enum SagaParser {
             reader.error(.sagaMissingKey, Messages.sagaMissingKey(key, in: context), at: item.location)
         }
         guard let id, let actionID, let agent, !broken else { return nil }
-        if undoAPI == nil {
+        if undoAPI == nil, !malformedUndo {
             reader.error(.noCompensation, Messages.noUndoAPI(Messages.excerpt(id.value)), at: id.location,
                          length: id.length, help: Messages.noUndoAPIHelp)
         }

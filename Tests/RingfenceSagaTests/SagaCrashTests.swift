@@ -52,8 +52,8 @@ import Darwin
             """, expected: .completed, effects: ["a": false, "x": false, "z": false]),
     ]
 
-    /// Runs `arguments` with the binary; when `killAfter` is given, sends SIGKILL after that many µs.
-    static func run(_ binary: String, _ arguments: [String], killAfter: UInt32? = nil) throws -> (status: Int32, signalled: Bool, out: String) {
+    /// Runs `arguments` with the binary; when `killWhen` is given, sends SIGKILL once it returns.
+    static func run(_ binary: String, _ arguments: [String], killWhen: (() -> Void)? = nil) throws -> (status: Int32, signalled: Bool, out: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
@@ -61,8 +61,8 @@ import Darwin
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
         try process.run()
-        if let killAfter {
-            usleep(killAfter)
+        if let killWhen {
+            killWhen()
             kill(process.processIdentifier, SIGKILL)
         }
         let data = out.fileHandleForReading.readDataToEndOfFile()
@@ -98,11 +98,18 @@ import Darwin
                         steps:
                         \(script.steps)
                         """.write(toFile: file, atomically: true, encoding: .utf8)
-                    // A moment from 0 to 400 ms into the run: before the session exists, during
-                    // steps, retries and compensations, or after the end.
-                    let delay = UInt32(random.next() % 400_000)
+                    // The kill's moment, measured from progress rather than from the start, so a
+                    // loaded machine's slow start-up does not shift it: one run in five within
+                    // 150 ms of starting (before the session or the saga exist, or just after);
+                    // the others 0–250 ms after the service saw the saga's first request (during
+                    // steps, retries and compensations, or after the end).
+                    let early = random.chance(1, in: 5)
+                    let delay = UInt32(random.below(early ? 150_000 : 250_000))
                     let ran = try Self.run(binary, ["saga", "run", file, "-p", policy, "--state", state, "--join", "did:a=0.85",
-                                                    "--join", "did:b=0.85", "--join", "did:c=0.85"], killAfter: delay)
+                                                    "--join", "did:b=0.85", "--join", "did:c=0.85"]) {
+                        if !early { service.waitForRequest(prefix: "r\(round)/", upTo: 20) }
+                        usleep(delay)
+                    }
                     if ran.signalled { kills += 1 }
                     let resumed = try Self.run(binary, ["saga", "resume", "--all", "-p", policy, "--state", state])
                     guard !resumed.signalled, [0, 4, 5].contains(resumed.status) else {
