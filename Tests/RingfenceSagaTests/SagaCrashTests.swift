@@ -107,7 +107,7 @@ import Darwin
                     let delay = UInt32(random.below(early ? 150_000 : 250_000))
                     let ran = try Self.run(binary, ["saga", "run", file, "-p", policy, "--state", state, "--join", "did:a=0.85",
                                                     "--join", "did:b=0.85", "--join", "did:c=0.85"]) {
-                        if !early { service.waitForRequest(prefix: "r\(round)/", upTo: 20) }
+                        if !early { service.waitForRequest(prefix: "r\(round)/") }
                         usleep(delay)
                     }
                     if ran.signalled { kills += 1 }

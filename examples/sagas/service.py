@@ -20,6 +20,7 @@ step's effect, and later requests with that key get the same answer without a se
 It checks every request (the body's fields, the key = saga/step/phase) and records what it saw:
 
   GET  /_stats    {"keys": {KEY: {"requests", "effects"}}, "effects": [KEY in order], "violations": [...]}
+  GET  /_wait/P   {"seen": true} once a request whose key starts with P has arrived ({"seen": false} after 20 s)
   POST /_reset    forgets everything
 
 Run: service.py [--port N] [--stop-on-eof] (port 0 picks a free port); the first line printed is
@@ -62,7 +63,12 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def do_GET(self):
-        if self.path == "/_stats":
+        if self.path.startswith("/_wait/"):
+            prefix = self.path[len("/_wait/"):]
+            with LOCK:
+                seen = LOCK.wait_for(lambda: any(key.startswith(prefix) for key in STATE["keys"]), timeout=20)
+            self.reply(200, {"seen": seen})
+        elif self.path == "/_stats":
             with LOCK:
                 snapshot = {"keys": STATE["keys"], "effects": STATE["effects"], "violations": STATE["violations"]}
                 self.reply(200, snapshot)
@@ -91,6 +97,7 @@ class Handler(BaseHTTPRequestHandler):
             entry = STATE["keys"].setdefault(key, {"requests": 0, "effects": 0})
             entry["requests"] += 1
             count = entry["requests"]
+            LOCK.notify_all()
             answered = STATE["answers"].get(key)
         if problem:
             return self.reply(400, {"error": problem})

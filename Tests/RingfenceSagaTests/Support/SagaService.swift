@@ -77,31 +77,16 @@ final class SagaService: @unchecked Sendable {
         var description: String { message }
     }
 
-    /// Blocks until the service has seen a request whose idempotency key starts with `prefix`,
-    /// or `seconds` have passed (polling every 5 ms); call it from a thread of your own.
-    func waitForRequest(prefix: String, upTo seconds: Double) {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            let seen = Seen()
-            let done = DispatchSemaphore(value: 0)
-            Task {
-                if let stats = try? await self.stats() { seen.set(stats.keys.keys.contains { $0.hasPrefix(prefix) }) }
-                done.signal()
-            }
-            done.wait()
-            if seen.value { return }
-            usleep(5_000)
+    /// Blocks until the service has seen a request whose idempotency key starts with `prefix`
+    /// (at most 20 s, the service's own limit); call it from a thread of your own.
+    func waitForRequest(prefix: String) {
+        let done = DispatchSemaphore(value: 0)
+        let url = baseURL + "/_wait/" + prefix
+        Task {
+            _ = try? await HTTPClient.shared.execute(HTTPClientRequest(url: url), timeout: .seconds(30)).body.collect(upTo: 1 << 10)
+            done.signal()
         }
-    }
-
-    /// A flag set by a task and read by the thread that waited for it.
-    final class Seen: Sendable {
-        /// The flag.
-        private let state = Mutex(false)
-        /// Sets it.
-        func set(_ value: Bool) { state.withLock { $0 = value } }
-        /// Reads it.
-        var value: Bool { state.withLock { $0 } }
+        done.wait()
     }
 
     /// What the service has seen so far.
