@@ -79,10 +79,10 @@ func plan(_ name: String) -> SagaPlan {
 
 let benchmarks: @Sendable () -> Void = {
     let three = plan("three"), one = plan("one")
-    // Latency as a caller sees it: each sample runs 100 sagas while the audit writer commits on
+    // Latency as a caller sees it: each sample runs 1,000 sagas while the audit writer commits on
     // the other core, then lets it catch up untimed.
     let latency = Benchmark.Configuration(metrics: [.wallClock, .mallocCountTotal, .throughput], timeUnits: .microseconds,
-                                          warmupIterations: 5, scalingFactor: .hundred, maxDuration: .seconds(3), maxIterations: 200,
+                                          warmupIterations: 5, scalingFactor: .kilo, maxDuration: .seconds(3), maxIterations: 200,
                                           thresholds: [:])
     for (label, isolation) in [("inline", InProcessStep.Isolation.inline), ("task", .task)] {
         let memory = runtime(MemoryStore(), isolation)
