@@ -29,7 +29,7 @@ def test_server_conforms_to_its_openapi_document(policies, tmp_path):
              "--checks", "not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,"
                          "response_headers_conformance,ignored_auth",
              "--request-timeout", "10", "--no-color"],
-            capture_output=True, text=True, timeout=900, env={**os.environ, "SCHEMATHESIS_HOOKS": ""})
+            capture_output=True, text=True, timeout=900, cwd=tmp_path, env={**os.environ, "SCHEMATHESIS_HOOKS": ""})
     finally:
         status = running.stop()
     print(f"schemathesis: {time.monotonic() - started:.1f} s, {EXAMPLES} examples per operation")
