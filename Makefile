@@ -55,6 +55,7 @@ test: deps
 	$(SWIFT) run $(SWIFT_FLAGS) ringfence test policies/tests --coverage --coverage-min 100
 	$(MAKE) test-python
 	$(MAKE) bench-gate
+	$(MAKE) fuzz-ci
 
 # The zero-allocation gate: runs the decision benchmarks (release, ordo-one/benchmark) and fails
 # when any of them allocates (mallocCountTotal p90 above the 0 in Benchmarks/Thresholds).

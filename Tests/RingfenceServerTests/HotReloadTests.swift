@@ -1,4 +1,5 @@
 import Foundation
+import RingfenceTestSupport
 import Synchronization
 import Testing
 
@@ -13,7 +14,7 @@ import Testing
     }
 
     @Test func fourClientsDecideThroughFiftyReloads() throws {
-        let scratch = try ScratchDirectory()
+        let scratch = try Scratch("server")
         let policies = try TestPolicies.directory(scratch, version: "a")
         let server = try ServerProcess(["-p", policies, "--state", "memory:"])
         let expected = [

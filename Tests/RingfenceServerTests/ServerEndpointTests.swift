@@ -1,10 +1,11 @@
 import Foundation
+import RingfenceTestSupport
 import Testing
 
 /// The real binary on a loopback port, driven over HTTP: every endpoint of SPEC §14.1.
 @Suite(.serialized) struct ServerEndpointTests {
     @Test func decidesAllowsAndDenialsAndEchoesTheRequestID() throws {
-        let scratch = try ScratchDirectory()
+        let scratch = try Scratch("server")
         let server = try ServerProcess(["-p", try TestPolicies.directory(scratch), "--state", "memory:"])
         let allowed = try server.post("/v1/decide", TestPolicies.decide(), headers: ["x-request-id": "req-42"])
         #expect(allowed.status == 200)
@@ -21,7 +22,7 @@ import Testing
     }
 
     @Test func runsOperationsThroughTheDispatcher() throws {
-        let scratch = try ScratchDirectory()
+        let scratch = try Scratch("server")
         let server = try ServerProcess(["-p", try TestPolicies.directory(scratch), "--state", "memory:"])
         let created = try server.post("/v1/ops/session.create", #"{"session":"s1"}"#)
         #expect(created.status == 200)
@@ -56,7 +57,7 @@ import Testing
     }
 
     @Test func answersAuthZENEvaluationsWithAllThreeSemantics() throws {
-        let scratch = try ScratchDirectory()
+        let scratch = try Scratch("server")
         let server = try ServerProcess(["-p", try TestPolicies.directory(scratch), "--state", "memory:"])
         let one = try server.post("/access/v1/evaluation",
                                   #"{"subject":{"type":"agent","id":"a1","properties":{"trust":0.8,"team":"data"}},"action":{"name":"fs.read"},"resource":{"type":"file","id":"/workspace/a"}}"#)
@@ -88,7 +89,7 @@ import Testing
     }
 
     @Test func readsTheAuditLogAndProvesAnEntry() throws {
-        let scratch = try ScratchDirectory()
+        let scratch = try Scratch("server")
         let server = try ServerProcess(["-p", try TestPolicies.directory(scratch), "--state", "sqlite:\(scratch.path)/state.db"])
         for _ in 0..<3 { #expect(try server.post("/v1/decide", TestPolicies.decide()).status == 200) }
         let entries = try server.request("GET", "/v1/audit/entries?from=1&limit=2")
@@ -111,17 +112,12 @@ import Testing
         #expect(((checkpoint.json as? [String: Any])?["size"] as? Int ?? 0) >= 3)
         #expect(server.stop().status == 0)
         // The log the server wrote verifies with the CLI, every decision in it.
-        let verify = Process()
-        verify.executableURL = URL(fileURLWithPath: try ServerProcess.executable())
-        verify.arguments = ["audit", "verify", "--state", "sqlite:\(scratch.path)/state.db"]
-        verify.standardOutput = FileHandle.nullDevice
-        try verify.run()
-        verify.waitUntilExit()
-        #expect(verify.terminationStatus == 0)
+        let verify = try BuiltBinary.run("ringfence", ["audit", "verify", "--state", "sqlite:\(scratch.path)/state.db"])
+        #expect(verify.status == 0, "\(verify.stdout) \(verify.stderr)")
     }
 
     @Test func healthReadinessMetricsAndTheDocument() throws {
-        let scratch = try ScratchDirectory()
+        let scratch = try Scratch("server")
         let server = try ServerProcess(["-p", try TestPolicies.directory(scratch), "--state", "memory:"])
         #expect(try server.request("GET", "/health").body == #"{"status":"ok"}"#)
         let ready = try server.request("GET", "/health/ready")
@@ -138,7 +134,7 @@ import Testing
         #expect(metrics.body.contains("ringfence_audit_queue_depth "))
         #expect(metrics.body.contains("ringfence_sagas{state=\"running\"} 0\n"))
         let document = try server.request("GET", "/openapi.json")
-        let file = try String(contentsOfFile: ServerProcess.repoRoot.path + "/openapi/ringfence.json", encoding: .utf8)
+        let file = try Repository.text("openapi/ringfence.json")
         #expect(document.body + "\n" == file, "the served document differs from openapi/ringfence.json: run `python3 scripts/embed-openapi.py`")
         #expect(server.stop().status == 0)
     }

@@ -1,4 +1,5 @@
 import Foundation
+import RingfenceTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -9,7 +10,7 @@ import Glibc
 /// crash, no hang, nothing allowed — and the server still answers afterwards.
 @Suite(.serialized) struct ServerFaultTests {
     @Test func refusesBadInputAndKeepsAnswering() throws {
-        let scratch = try ScratchDirectory()
+        let scratch = try Scratch("server")
         let server = try ServerProcess(["-p", try TestPolicies.directory(scratch), "--state", "memory:",
                                         "--max-body", "4096", "--request-timeout", "1"])
         let cases: [(String, HTTPReply, Int, String)] = [
@@ -62,7 +63,7 @@ import Glibc
     }
 
     @Test func bearerTokensGuardEverythingButHealthAndTheDocuments() throws {
-        let scratch = try ScratchDirectory()
+        let scratch = try Scratch("server")
         let tokens = try scratch.write("tokens", "# operators\nfirst-token-0123456789\n\n  second-token-abcdef  \n")
         let server = try ServerProcess(["-p", try TestPolicies.directory(scratch), "--state", "memory:", "--token-file", tokens])
         let none = try server.post("/v1/decide", TestPolicies.decide())
@@ -84,9 +85,9 @@ import Glibc
     }
 
     @Test func refusesUnsafeOrBrokenStarts() throws {
-        let scratch = try ScratchDirectory()
+        let scratch = try Scratch("server")
         let policies = try TestPolicies.directory(scratch)
-        let executable = try ServerProcess.executable()
+        let executable = try BuiltBinary.path("ringfence")
         func run(_ arguments: [String]) throws -> (Int32, String) {
             let process = Process()
             process.executableURL = URL(fileURLWithPath: executable)
@@ -115,7 +116,7 @@ import Glibc
     }
 
     @Test func reloadSwapsPoliciesAndAFailedReloadKeepsTheOldOnes() throws {
-        let scratch = try ScratchDirectory()
+        let scratch = try Scratch("server")
         let policies = try TestPolicies.directory(scratch, version: "a")
         let server = try ServerProcess(["-p", policies, "--state", "memory:"])
         #expect(try server.post("/v1/decide", TestPolicies.decide()).body.contains(#""rule":"read-a""#))
@@ -149,7 +150,7 @@ import Glibc
     }
 
     @Test func sigtermDrainsARequestInFlightThenExitsZero() throws {
-        let scratch = try ScratchDirectory()
+        let scratch = try Scratch("server")
         let server = try ServerProcess(["-p", try TestPolicies.directory(scratch), "--state", "memory:"])
         let idle = try server.connect()
         #expect(try idle.request("GET", "/health").status == 200)

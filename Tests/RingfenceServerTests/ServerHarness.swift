@@ -1,4 +1,5 @@
 import Foundation
+import RingfenceTestSupport
 import Testing
 
 #if canImport(Glibc)
@@ -8,23 +9,7 @@ import Glibc
 /// A `ringfence serve` process on a free loopback port, started from the built binary, and a
 /// raw HTTP/1.1 client for it (so tests can also send what no well-behaved client would).
 final class ServerProcess: @unchecked Sendable {
-    // Safety: `process` is set once in `init`; `stderrText` is read after the process ended.
-    /// The package root.
-    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-
-    /// The `ringfence` executable built next to the tests; a test fails when it is missing.
-    static func executable() throws -> String {
-        var candidates: [URL] = []
-        if let main = Foundation.Bundle.main.executableURL { candidates.append(main.deletingLastPathComponent()) }
-        candidates.append(Foundation.Bundle.main.bundleURL.deletingLastPathComponent())
-        if let first = CommandLine.arguments.first { candidates.append(URL(fileURLWithPath: first).deletingLastPathComponent()) }
-        for directory in candidates {
-            let path = directory.appendingPathComponent("ringfence").path
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        throw HarnessError("no `ringfence` executable next to the test bundle in \(candidates.map(\.path)); run `swift build` first")
-    }
-
+    // Safety: `process`, `port` and `banner` are set once in `init`; stderr is read after the process ended.
     /// The process.
     let process = Process()
     /// The port it listens on.
@@ -35,7 +20,7 @@ final class ServerProcess: @unchecked Sendable {
 
     /// Starts `ringfence serve` with `arguments` (after `serve`), listening on a free port.
     init(_ arguments: [String]) throws {
-        process.executableURL = URL(fileURLWithPath: try Self.executable())
+        process.executableURL = URL(fileURLWithPath: try BuiltBinary.path("ringfence"))
         process.arguments = ["serve", "--listen", "127.0.0.1:0"] + arguments
         let output = Pipe()
         process.standardOutput = output
@@ -216,29 +201,6 @@ final class HTTPConnection {
     }
 }
 
-/// A scratch directory removed when the value is released.
-final class ScratchDirectory {
-    /// Its path.
-    let path: String
-
-    /// A new empty directory.
-    init() throws {
-        path = NSTemporaryDirectory() + "ringfence-server-" + UUID().uuidString
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    /// Writes `text` to `name` inside; returns the file's path.
-    @discardableResult
-    func write(_ name: String, _ text: String) throws -> String {
-        let file = path + "/" + name
-        try FileManager.default.createDirectory(atPath: (file as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-        try text.write(toFile: file, atomically: true, encoding: .utf8)
-        return file
-    }
-}
-
 /// Policies for the server tests.
 enum TestPolicies {
     /// Ring buckets wide enough that continuous deciding is never rate-limited.
@@ -276,7 +238,7 @@ enum TestPolicies {
     }
 
     /// A policy directory with the runtime file and the workspace policy.
-    static func directory(_ scratch: ScratchDirectory, version: String = "a", readEffect: String = "allow") throws -> String {
+    static func directory(_ scratch: Scratch, version: String = "a", readEffect: String = "allow") throws -> String {
         try scratch.write("policies/runtime.yaml", runtime)
         try scratch.write("policies/workspace.yaml", workspace(version: version, readEffect: readEffect))
         return scratch.path + "/policies"
