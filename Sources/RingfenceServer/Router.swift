@@ -73,7 +73,7 @@ final class Router: Sendable {
         case .authzenConfiguration:
             let base = headers.first(name: "host").map { "http://" + $0 } ?? "http://\(configuration.host):\(configuration.port)"
             return .json(AuthZEN.configuration(base: base))
-        case .decide: return operation("decide", body: body)
+        case .decide: return operation("decide", body: body, bodyRequired: true)
         case .op(let name): return operation(name, body: body)
         case .batch: return batch(body)
         case .evaluation: return evaluation(body)
@@ -87,10 +87,11 @@ final class Router: Sendable {
 
     // MARK: Operations
 
-    /// Runs one operation whose fields are the body's members.
-    private func operation(_ name: String, body: ByteBuffer?) -> Answer {
+    /// Runs one operation whose fields are the body's members; an empty body is `{}` unless
+    /// `bodyRequired` (a decision needs its request), when it is refused as `invalid_json`.
+    private func operation(_ name: String, body: ByteBuffer?, bodyRequired: Bool = false) -> Answer {
         var members: [String: Value] = [:]
-        if let body, body.readableBytes > 0 {
+        if bodyRequired || (body?.readableBytes ?? 0) > 0 {
             switch Self.parseObject(body) {
             case .success(let parsed): members = parsed
             case .failure(let refusal): return refusal.answer
