@@ -11,6 +11,18 @@ import Testing
     struct Tally {
         var byVersion: [String: Int] = [:]
         var failures: [String] = []
+        /// Every answer counted, failures included.
+        var answers: Int { byVersion.values.reduce(0, +) + failures.count }
+    }
+
+    /// Waits until the clients have given more than `count` answers between them, or failed;
+    /// false when they have not after 20 s.
+    static func waitForAnswers(after count: Int, in tally: borrowing Mutex<Tally>) -> Bool {
+        for _ in 0..<4000 {
+            if tally.withLock({ $0.answers > count || !$0.failures.isEmpty }) { return true }
+            usleep(5_000)
+        }
+        return false
     }
 
     @Test func fourClientsDecideThroughFiftyReloads() throws {
@@ -44,16 +56,25 @@ import Testing
             }
         }
         var reloadFailures: [String] = []
+        var stalled = 0
         for round in 0..<50 {
+            // Each policy set decides at least four requests (one a client, on average) before
+            // the next reload, so the reloads land among requests in flight.
+            let before = tally.withLock { $0.answers }
+            if !Self.waitForAnswers(after: before + 3, in: tally) { stalled += 1 }
             let version = round % 2 == 0 ? "b" : "a"
             try scratch.write("policies/workspace.yaml", TestPolicies.workspace(version: version, readEffect: version == "a" ? "allow" : "deny"))
             let reply = try server.request("POST", "/v1/reload")
             if reply.status != 200 { reloadFailures.append("round \(round): \(reply.status) \(reply.body)") }
         }
+        let finalCount = tally.withLock { $0.answers }
+        let answeredAfterTheLast = Self.waitForAnswers(after: finalCount + 3, in: tally)
+        #expect(answeredAfterTheLast, "the clients stopped answering after the last reload")
         done.store(true, ordering: .relaxed)
         group.wait()
         let result = tally.withLock { $0 }
         #expect(reloadFailures.isEmpty, "\(reloadFailures)")
+        #expect(stalled == 0, "the clients stopped answering during \(stalled) of the 50 reloads")
         #expect(result.failures.isEmpty, "\(result.failures.prefix(5))")
         #expect((result.byVersion["a"] ?? 0) > 0 && (result.byVersion["b"] ?? 0) > 0, "\(result.byVersion)")
         let metrics = try server.request("GET", "/metrics").body
