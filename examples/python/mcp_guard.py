@@ -6,6 +6,7 @@ Run a server first:  ringfence serve -p examples/python/policies --state memory:
 Then:                python examples/python/mcp_guard.py [URL]
 """
 
+import logging
 import sys
 
 import anyio
@@ -19,6 +20,8 @@ from ringfence.integrations.mcp import guard_server
 url = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8787"
 
 server = MCPServer("files")
+# The MCP server turns on INFO logging, which shows every HTTP request the client makes.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 @server.tool()
