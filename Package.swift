@@ -67,10 +67,17 @@ let package = Package(
             "RingfenceDiagnostics", "RingfenceSyntax", "RingfenceMatch", "RingfenceBytecode", "RingfenceCompiler",
             "RingfenceVM", "RingfenceWire", "RingfenceAudit", "RingfenceRuntime",
         ]),
+        // The decision server at the edge (SPEC §14): SwiftNIO's HTTP/1.1 over the runtime; the runtime never imports it.
+        .target(name: "RingfenceServer", dependencies: [
+            "RingfenceRuntime",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
         .target(name: "CAllocationCounter"),
         .target(name: "RingfenceCommands", dependencies: [
             "CAllocationCounter",
-            "Ringfence", "CEditLine", "RingfenceStores", "RingfenceHTTPExecutor",
+            "Ringfence", "CEditLine", "RingfenceStores", "RingfenceServer", "RingfenceHTTPExecutor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "RingfenceCLI", dependencies: ["RingfenceCommands"]),
@@ -106,6 +113,8 @@ let package = Package(
         .testTarget(name: "RingfenceRuntimeTests", dependencies: [
             "RingfenceTestSupport", "RingfenceRuntime", "RingfenceAudit", "RingfenceBytecode", "RingfenceVM", "RingfenceWire",
         ], resources: [.copy("Fixtures")]),
+        // Starts the built `ringfence serve` on a loopback port and drives it over HTTP.
+        .testTarget(name: "RingfenceServerTests", dependencies: ["RingfenceTestSupport"]),
         // Sagas against a local HTTP service (examples/sagas/service.py), in-process executors, and
         // `ringfence saga` killed and resumed.
         .testTarget(name: "RingfenceSagaTests", dependencies: [
