@@ -86,6 +86,7 @@ import Darwin
                 for round in 0..<rounds {
                     let script = Self.scripts[round % Self.scripts.count]
                     let file = directory.appendingPathComponent("r\(round).yaml").path
+                    // Agents of their own each round: an escalation quarantines its step's agent (SPEC §10.6).
                     try """
                         ringfence: 1
                         kind: saga
@@ -96,7 +97,7 @@ import Darwin
                         retry: {initial: 10ms, multiplier: 2, max: 40ms}
                         on_compensation_failure: {attempts: 2}
                         steps:
-                        \(script.steps)
+                        \(script.steps.replacingOccurrences(of: "agent: did:", with: "agent: did:r\(round)-"))
                         """.write(toFile: file, atomically: true, encoding: .utf8)
                     // The kill's moment, measured from progress rather than from the start, so a
                     // loaded machine's slow start-up does not shift it: one run in five within
@@ -105,8 +106,8 @@ import Darwin
                     // steps, retries and compensations, or after the end).
                     let early = random.chance(1, in: 5)
                     let delay = UInt32(random.below(early ? 150_000 : 250_000))
-                    let ran = try Self.run(binary, ["saga", "run", file, "-p", policy, "--state", state, "--join", "did:a=0.85",
-                                                    "--join", "did:b=0.85", "--join", "did:c=0.85"]) {
+                    let ran = try Self.run(binary, ["saga", "run", file, "-p", policy, "--state", state, "--join", "did:r\(round)-a=0.85",
+                                                    "--join", "did:r\(round)-b=0.85", "--join", "did:r\(round)-c=0.85"]) {
                         if !early { service.waitForRequest(prefix: "r\(round)/") }
                         usleep(delay)
                     }

@@ -224,6 +224,13 @@ import Testing
         let result = try await runtime.runSaga(try SagaFixture.plan(engine, "esc"), session: "s1", id: "t-esc")
         #expect(result.state == .escalated && result.escalations.map(\.key) == ["t-esc/b", "t-esc/a"])
         #expect(ledger.seen.withLock { $0 } == ["t-esc/b", "t-esc/a"])
+        // The runtime's liability ledger slashed and quarantined both agents, and not `did:c`.
+        for agent in ["did:a", "did:b"] {
+            guard case .object(let statement) = try runtime.ledgerStatement(agent: agent) else { Issue.record("no statement"); continue }
+            #expect(statement["quarantined_until"] != nil && statement["trust"] != .number(0.85), "\(agent): \(Value.object(statement).jsonText)")
+        }
+        guard case .object(let clean) = try runtime.ledgerStatement(agent: "did:c") else { Issue.record("no statement"); return }
+        #expect(clean["quarantined_until"] == nil || clean["quarantined_until"] == .null)
         // Resuming an ended saga changes nothing and raises nothing again.
         #expect(try await runtime.resumeSaga("t-esc") == result)
         try runtime.log.flush()

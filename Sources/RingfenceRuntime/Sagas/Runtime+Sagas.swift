@@ -308,7 +308,7 @@ extension Runtime {
     }
 
     /// Writes `compensation_failed` for step `i` and, once per `<saga>/<step>`, its escalation
-    /// (SPEC §10.6) with the ledger's changes, in one transaction.
+    /// (SPEC §10.6) with the ledger's slash and quarantine and the handler's changes, in one transaction.
     private func commitUndoFailure(_ saga: SagaRecord, _ i: Int, _ step: StepRecord, at now: Int64) throws(RuntimeError) {
         let error = step.undoError ?? StepError(code: "executor_error", message: "the undo failed")
         var changes = [stepChange(saga, i, step, .stepCompensationFailed, at: now, ["error": error.value])]
@@ -323,6 +323,11 @@ extension Runtime {
                     "severity": .number(escalation.severity), "target": .string("liability"), "error": error.value,
                 ]),
             ]) { saga.escalations = escalations })
+            // The liability ledger slashes and quarantines the step's agent (SPEC §10.6, §11); a
+            // host's handler may add its own changes. Both commit with the escalation's entry.
+            let (_, slash) = try ledger.escalate([EscalationRequest(saga: saga.id, step: stepID, agent: step.agent,
+                                                                    severity: escalation.severity)], at: now)
+            changes.append(slash)
             changes.append(sagaEnvironment.escalations.escalated(escalation, at: now))
         }
         try commit([], rows: [], changes: changes)

@@ -225,15 +225,15 @@ public struct SystemSagaRandom: SagaRandom {
     public func unit() -> Double { Double.random(in: 0..<1) }
 }
 
-/// What the liability ledger does with an escalation (SPEC §10.6: slash the step's agent with
-/// `escalation_severity` and quarantine it). Called under the runtime's lock, once per
-/// `<saga>/<step>`; the changes it returns commit with the escalation's own audit entry.
+/// What a host does besides the liability ledger with an escalation (the runtime's `LedgerView`
+/// slashes and quarantines the step's agent, SPEC §10.6). Called under the runtime's lock, once
+/// per `<saga>/<step>`; the changes it returns commit with the escalation's own audit entry.
 public protocol SagaEscalationHandler: Sendable {
     /// The ledger's changes for `escalation`.
     func escalated(_ escalation: SagaEscalation, at now: Int64) -> ChangeSet
 }
 
-/// Escalations recorded and audited by the saga executor alone, until a ledger takes them.
+/// No more than the ledger's slash and quarantine and the executor's own `saga.escalation` entry.
 public struct RecordedEscalations: SagaEscalationHandler {
     /// Creates it.
     public init() {}
@@ -249,11 +249,11 @@ public struct SagaEnvironment: Sendable {
     public var timer: any SagaTimer
     /// Jitter.
     public var random: any SagaRandom
-    /// Where escalations go.
+    /// A host's own handling of escalations, beside the ledger's slash and quarantine.
     public var escalations: any SagaEscalationHandler
 
-    /// An environment; by default no executors, the system's clock and randomness, and
-    /// escalations recorded only.
+    /// An environment; by default no executors, the system's clock and randomness, and no
+    /// escalation handling beyond the ledger's.
     public init(executors: SagaExecutors = SagaExecutors(), timer: any SagaTimer = SystemSagaTimer(),
                 random: any SagaRandom = SystemSagaRandom(), escalations: any SagaEscalationHandler = RecordedEscalations()) {
         self.executors = executors
