@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
@@ -59,15 +61,29 @@ let package = Package(
             .product(name: "PostgresNIO", package: "postgres-nio"),
         ]),
         .target(name: "RingfenceStores", dependencies: ["RingfenceRuntime", "RingfenceSQLite", "RingfencePostgres"]),
+        // Saga steps over HTTP (SPEC §10.2): async-http-client stays out of the runtime's core.
+        .target(name: "RingfenceHTTPExecutor", dependencies: [
+            "RingfenceRuntime", "RingfenceVM",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
         .executableTarget(name: "ringfence-store-crash-probe", dependencies: ["RingfenceStores", "RingfenceRuntime", "RingfenceAudit", "RingfenceVM"]),
         .target(name: "Ringfence", dependencies: [
             "RingfenceDiagnostics", "RingfenceSyntax", "RingfenceMatch", "RingfenceBytecode", "RingfenceCompiler",
             "RingfenceVM", "RingfenceWire", "RingfenceAudit", "RingfenceRuntime",
         ]),
+        // The decision server at the edge (SPEC §14): SwiftNIO's HTTP/1.1 over the runtime; the runtime never imports it.
+        .target(name: "RingfenceServer", dependencies: [
+            "RingfenceRuntime",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
         .target(name: "CAllocationCounter"),
         .target(name: "RingfenceCommands", dependencies: [
             "CAllocationCounter",
-            "Ringfence", "CEditLine", "RingfenceStores",
+            "Ringfence", "CEditLine", "RingfenceStores", "RingfenceServer", "RingfenceHTTPExecutor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "RingfenceCLI", dependencies: ["RingfenceCommands"]),
@@ -103,6 +119,14 @@ let package = Package(
         .testTarget(name: "RingfenceRuntimeTests", dependencies: [
             "RingfenceTestSupport", "RingfenceRuntime", "RingfenceAudit", "RingfenceBytecode", "RingfenceVM", "RingfenceWire",
         ], resources: [.copy("Fixtures")]),
+        // Starts the built `ringfence serve` on a loopback port and drives it over HTTP.
+        .testTarget(name: "RingfenceServerTests", dependencies: ["RingfenceTestSupport"]),
+        // Sagas against a local HTTP service (examples/sagas/service.py), in-process executors, and
+        // `ringfence saga` killed and resumed.
+        .testTarget(name: "RingfenceSagaTests", dependencies: [
+            "RingfenceTestSupport", "Ringfence", "RingfenceRuntime", "RingfenceHTTPExecutor", "RingfenceCommands", "RingfenceStores",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
         .testTarget(name: "RingfenceStoreTests", dependencies: [
             "RingfenceTestSupport",
             "RingfenceStores", "RingfenceSQLite", "RingfencePostgres", "RingfenceRuntime", "RingfenceAudit", "RingfenceVM",

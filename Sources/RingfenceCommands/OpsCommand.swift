@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Ringfence
+import RingfenceHTTPExecutor
 import RingfenceStores
 
 /// `ringfence ops (-p PATH… | -b BUNDLE) [--state URL] [-i FILE|-] [--seed N] [--audit-key FILE]`:
@@ -29,7 +30,7 @@ struct OpsCommand: RingfenceSubcommand {
     var bundle: String?
 
     /// The state store.
-    @Option(name: .customLong("state"), help: ArgumentHelp("The state store (default: $RINGFENCE_STATE, else `memory:`).", valueName: "url"))
+    @Option(name: .customLong("state"), help: ArgumentHelp("The state store (default: $RINGFENCE_STATE, else `sqlite:.ringfence/state.db`).", valueName: "url"))
     var state: String?
 
     /// The operations file (`-` or absent: stdin).
@@ -88,7 +89,13 @@ struct OpsCommand: RingfenceSubcommand {
             io.err(error.message + "\n")
             return 2
         }
-        defer { runtime.close() }
+        // `saga.start` and `saga.resume` send steps over HTTP (SPEC §10.2).
+        let http = HTTPStepExecutor()
+        runtime.sagaEnvironment = SagaEnvironment(executors: SagaExecutors(fallback: http))
+        defer {
+            runtime.close()
+            http.shutdown()
+        }
         let dispatcher = OperationDispatcher(runtime)
         let output = OutputBuffer(io.out)
         var count = 0

@@ -71,8 +71,26 @@ public struct RuntimeError: Error, Sendable, Hashable, CustomStringConvertible {
         case elevationEnded = "elevation_ended"
         /// `audit.append` with a kind the runtime writes itself.
         case reservedKind = "reserved_kind"
+        /// The ledger does not know the agent.
+        case unknownAgent = "unknown_agent"
+        /// A vouch for oneself.
+        case selfVouch = "self_vouch"
+        /// The voucher's σ is below `min_voucher_trust`.
+        case voucherTrust = "voucher_trust"
+        /// The vouch would close a cycle of vouches.
+        case vouchCycle = "vouch_cycle"
+        /// The voucher's bonds would exceed `σ × max_exposure`.
+        case exposure
+        /// No vouch has the id.
+        case vouchNotFound = "vouch_not_found"
         /// The audit log or the store failed.
         case auditFailed = "audit_failed"
+        /// No saga has the id, or the bundle no saga of the name.
+        case sagaNotFound = "saga_not_found"
+        /// A saga cannot run: a step no executor can run, an endpoint that does not resolve, an agent not in the session.
+        case invalidSaga = "invalid_saga"
+        /// The saga is being run already.
+        case sagaRunning = "saga_running"
 
         /// What the code means, in one line (the table `docs/runtime.md` shows).
         public var meaning: String {
@@ -103,7 +121,16 @@ public struct RuntimeError: Error, Sendable, Hashable, CustomStringConvertible {
             case .elevationNotFound: "no elevation has that id"
             case .elevationEnded: "the elevation has expired or was revoked already"
             case .reservedKind: "`audit.append` cannot write a kind the runtime writes itself"
+            case .unknownAgent: "the ledger does not know the agent: it has never joined a session nor been given a trust with `ledger.trust`"
+            case .selfVouch: "an agent cannot vouch for itself"
+            case .voucherTrust: "the voucher's σ is below `liability.min_voucher_trust`"
+            case .vouchCycle: "the vouchee already reaches the voucher through a chain of active vouches (of any length): the vouch would close a cycle"
+            case .exposure: "the voucher's active bonds plus this one would exceed σ × `liability.max_exposure` (the message gives current, requested and limit)"
+            case .vouchNotFound: "no vouch has that id"
             case .auditFailed: "the audit log or the store could not record the operation; the runtime stops taking operations"
+            case .sagaNotFound: "no saga has that id (`saga.get`, `saga.resume`), or the bundle has no saga of that name (`saga.start`)"
+            case .invalidSaga: "the saga cannot run: a step no executor can run, a path with no base url, a url that does not parse, or a step agent that is not a participant"
+            case .sagaRunning: "the saga is being run already (by this runtime)"
             }
         }
     }
