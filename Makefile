@@ -49,7 +49,10 @@ test-python: $(VENV)/.stamp
 bench-server:
 	bash scripts/bench-server.sh
 
+# The store tests start a throwaway PostgreSQL cluster of their own (scripts/postgres-test-cluster.sh);
+# the server package is installed here first when missing, so its output is not mixed into theirs.
 test: deps
+	bash scripts/postgres-test-cluster.sh install
 	$(SWIFT) build $(SWIFT_FLAGS)
 	$(SWIFT) test $(SWIFT_FLAGS)
 	$(SWIFT) run $(SWIFT_FLAGS) ringfence test policies/tests --coverage --coverage-min 100
