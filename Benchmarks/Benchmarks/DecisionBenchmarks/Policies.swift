@@ -2,7 +2,6 @@ import Ringfence
 
 /// Synthetic policies for the benchmarks, built as YAML text so they go through the real compiler.
 enum Policies {
-    /// One allow rule with a glob, a ring gate and a numeric `when` (the issue's "1 rule").
     /// policies/workspace.yaml, the policy of the `eval` figure.
     static let workspace = """
     ringfence: 1
@@ -37,6 +36,7 @@ enum Policies {
         reason: agents do not rewrite repository history
     """
 
+    /// One allow rule with a glob, a ring gate and a numeric `when` (the issue's "1 rule").
     static let single = """
     ringfence: 1
     kind: policy
