@@ -112,8 +112,11 @@ final class PlainThread: @unchecked Sendable {
 
     /// Starts `body` on a new thread.
     init(_ body: @escaping @Sendable () -> Void) throws {
+        /// The closure, boxed to cross into the thread.
         final class Work {
+            /// The closure.
             let body: @Sendable () -> Void
+            /// Boxes `body`.
             init(_ body: @escaping @Sendable () -> Void) { self.body = body }
         }
         let context = Unmanaged.passRetained(Work(body)).toOpaque()
