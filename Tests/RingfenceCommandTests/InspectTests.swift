@@ -42,7 +42,7 @@ import RingfenceTestSupport
         let (header, program) = try Bundle.decode(bytes)
         let lines = run.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         #expect(lines.first == "bundle \(bundle) (\(bytes.count) bytes)")
-        #expect(lines.contains("  format version   3"))
+        #expect(lines.contains("  format version   4"))
         #expect(lines.contains("  isa fingerprint  \(Bundle.hex(Bundle.fingerprint))"))
         #expect(lines.contains("  content length   \(bytes.count - 64) bytes"))
         #expect(lines.contains("  content sha256   \(Bundle.hex(Bundle.sha256(Array(bytes[32..<(bytes.count - 32)]))))"))

@@ -5,7 +5,7 @@ import RingfenceBytecode
 import RingfenceCorpusSupport
 import RingfenceDiagnostics
 
-/// Runtime settings in bundles (format version 3): the round trip, the verifier running the same
+/// Runtime settings in bundles (since format version 3): the round trip, the verifier running the same
 /// range rules as `check`, refused older versions (the commands' `RuntimeBundleTests` show what
 /// `check`, `compile` and `inspect` make of them).
 @Suite struct RuntimeBundleTests {
@@ -18,7 +18,7 @@ import RingfenceDiagnostics
         program.runtime = custom
         let bytes = RingfenceBytecode.Bundle.encode(program)
         let decoded = try RingfenceBytecode.Bundle.decode(bytes)
-        #expect(decoded.header.version == 3)
+        #expect(decoded.header.version == 4)
         #expect(decoded.program.runtime == custom)
         #expect(decoded.program == program)
         // A program without a runtime file carries the defaults through a bundle too.
@@ -106,11 +106,12 @@ import RingfenceDiagnostics
         #expect(throws: Never.self) { try RingfenceBytecode.Bundle.decode(RobustnessTests.wrap(content)) }
     }
 
-    /// Bundles of format versions 1 and 2 (before the runtime section) are refused with RF5003.
+    /// Bundles of format versions 1 to 3 (before millisecond saga timeouts and base URLs) and
+    /// later ones are refused with RF5003.
     @Test func olderFormatVersionsAreRefused() throws {
         let bytes = RingfenceBytecode.Bundle.encode(Program())
-        #expect(bytes[8] == 3 && bytes[9] == 0)
-        for version: UInt8 in [1, 2, 4] {
+        #expect(bytes[8] == 4 && bytes[9] == 0)
+        for version: UInt8 in [1, 2, 3, 5] {
             var old = bytes
             old[8] = version
             do {
@@ -118,7 +119,7 @@ import RingfenceDiagnostics
                 Issue.record("version \(version) was accepted")
             } catch {
                 #expect(error.code == .bundleVersion)
-                #expect(error.message == "bundle format version \(version) is not supported (this build reads version 3)")
+                #expect(error.message == "bundle format version \(version) is not supported (this build reads version 4)")
             }
         }
     }
