@@ -46,7 +46,7 @@ let package = Package(
             "RingfenceDiagnostics", "RingfenceSyntax", "RingfenceBytecode", "RingfenceMatch",
         ]),
         .target(name: "RingfenceVM", dependencies: ["RingfenceDiagnostics", "RingfenceBytecode", "RingfenceMatch"]),
-        .target(name: "RingfenceWire", dependencies: ["RingfenceDiagnostics", "RingfenceVM"]),
+        .target(name: "RingfenceWire", dependencies: ["RingfenceDiagnostics", "RingfenceBytecode", "RingfenceVM"]),
         .target(name: "RingfenceAudit", dependencies: ["RingfenceVM", "RingfenceWire", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "RingfenceRuntime", dependencies: [
             "RingfenceDiagnostics", "RingfenceBytecode", "RingfenceVM", "RingfenceWire", "RingfenceAudit",

@@ -125,6 +125,20 @@ public struct PreparedRequest: Sendable {
         self.arena = arena
     }
 
+    /// Assembles a prepared request from parts already laid out (`PreparedRequestBuilder`).
+    init(slots: [Register], arena: Arena, action: (offset: Int, count: Int), resource: (offset: Int, count: Int)?,
+         ring: Int, resourceUnplaceable: Bool, tooLarge: Bool, agentID: String, agent: (offset: Int, count: Int)) {
+        self.slots = slots
+        self.arena = arena
+        self.action = action
+        self.resource = resource
+        self.ring = ring
+        self.resourceUnplaceable = resourceUnplaceable
+        self.tooLarge = tooLarge
+        self.agentID = agentID
+        self.agent = agent
+    }
+
     /// Follows `path` through nested objects; nil when any step is missing or not an object.
     static func lookup(_ path: [String], in object: [String: Value]) -> Value? {
         var current: [String: Value] = object
@@ -140,9 +154,14 @@ public struct PreparedRequest: Sendable {
     /// SPEC §3.3: an explicit ring is used as is; otherwise trust > privileged with consensus → 1,
     /// trust > standard → 2, else 3 (strict comparisons; ring 0 only when given explicitly).
     public static func effectiveRing(_ agent: Agent, _ t: Thresholds) -> Int {
-        if let ring = agent.ring { return min(max(ring, 0), 3) }
-        guard let trust = agent.trust else { return 3 }
-        if trust > t.privileged && agent.consensus { return 1 }
+        effectiveRing(ring: agent.ring, trust: agent.trust, consensus: agent.consensus, t)
+    }
+
+    /// SPEC §3.3 from the agent's explicit ring, trust and consensus.
+    public static func effectiveRing(ring: Int?, trust: Double?, consensus: Bool, _ t: Thresholds) -> Int {
+        if let ring { return min(max(ring, 0), 3) }
+        guard let trust else { return 3 }
+        if trust > t.privileged && consensus { return 1 }
         if trust > t.standard { return 2 }
         return 3
     }

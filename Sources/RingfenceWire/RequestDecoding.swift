@@ -625,8 +625,7 @@ public struct JSONLinesReader: Sequence, Sendable {
         /// Returns the next request's text, or nil at the end of the input.
         public mutating func next() -> Element? {
             while position < buffer.count {
-                var lineEnd = position
-                while lineEnd < buffer.count, buffer[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
+                let lineEnd = buffer.withUnsafeBufferPointer { JSONLinesReader.lineFeed(in: $0, from: position) }
                 let start = position
                 let number = line
                 position = lineEnd + 1
@@ -673,5 +672,24 @@ public struct JSONLinesReader: Sequence, Sendable {
     /// Returns an iterator over the requests' texts.
     public func makeIterator() -> Iterator {
         Iterator(buffer: buffer, singleDocument: isSingleDocument)
+    }
+
+    /// The offset of the first line feed in `bytes` at or after `start`, or `bytes.count`; eight
+    /// bytes at a time.
+    static func lineFeed(in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        var index = start
+        if let base = bytes.baseAddress {
+            let raw = UnsafeRawPointer(base)
+            while index + 8 <= bytes.count {
+                // A byte of `word` is zero where the input holds a line feed; the lowest flagged
+                // byte is always a true one.
+                let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)) ^ 0x0A0A_0A0A_0A0A_0A0A
+                let flags = (word &- 0x0101_0101_0101_0101) & ~word & 0x8080_8080_8080_8080
+                if flags != 0 { return index + flags.trailingZeroBitCount >> 3 }
+                index += 8
+            }
+        }
+        while index < bytes.count, bytes[index] != UInt8(ascii: "\n") { index += 1 }
+        return index
     }
 }
