@@ -55,7 +55,7 @@ enum PostgresErrors {
         let url = location.redactedURL
         if let error = error as? StoreError { return error }
         if let problem = error as? ColumnProblem {
-            return StoreError(.foreignSchema, PostgresMessages.damaged(url, problem.detail))
+            return StoreError(.foreignSchema, StoreMessages.damaged(url, problem.detail))
         }
         if let error = error as? BridgeError, error == .calledFromEventLoop {
             return StoreError(.database, PostgresMessages.calledFromEventLoop)
@@ -64,14 +64,14 @@ enum PostgresErrors {
         if let state = sqlState(error) {
             switch state {
             case "42P01", "42703", "3F000", "42883":
-                return StoreError(.foreignSchema, PostgresMessages.damaged(url, why))
+                return StoreError(.foreignSchema, StoreMessages.damaged(url, why))
             case "3D000", "55P03", "57014", "25P03", "42501":
                 return StoreError(.unavailable, PostgresMessages.unavailable(url, action, why))
             default:
                 if state.hasPrefix("08") || state.hasPrefix("57") || state.hasPrefix("53") || state.hasPrefix("28") {
                     return StoreError(.unavailable, PostgresMessages.unavailable(url, action, why))
                 }
-                return StoreError(.database, PostgresMessages.failed(url, action, why))
+                return StoreError(.database, StoreMessages.failed(url, action, why))
             }
         }
         if error is CancellationError || error is BridgeError {
@@ -83,10 +83,10 @@ enum PostgresErrors {
                  .sslUnsupported, .failedToAddSSLHandler, .authMechanismRequiresPassword, .unsupportedAuthMechanism, .saslError:
                 return StoreError(.unavailable, PostgresMessages.unavailable(url, action, why))
             default:
-                return StoreError(.database, PostgresMessages.failed(url, action, why))
+                return StoreError(.database, StoreMessages.failed(url, action, why))
             }
         }
-        return StoreError(.database, PostgresMessages.failed(url, action, why))
+        return StoreError(.database, StoreMessages.failed(url, action, why))
     }
 
     /// One lowercase phrase saying what went wrong.

@@ -131,7 +131,7 @@ enum PostgresRecords {
         var checkpointSizes: [Int64] = [], roots: [[UInt8]?] = [], notes: [[UInt8]] = [], checkpointTimes: [Int64] = []
         for size in checkpointsBySize.keys.sorted() {
             let checkpoint = checkpointsBySize[size]!
-            guard let stored = Int64(exactly: size) else { throw StoreError(.database, PostgresMessages.outOfRange("checkpoint size", size)) }
+            guard let stored = Int64(exactly: size) else { throw StoreError(.database, StoreMessages.outOfRange("checkpoint size", size)) }
             guard !checkpoint.note.utf8.contains(0) else {
                 throw StoreError(.database, "the note of the checkpoint of size \(size) holds a nul character, which the store cannot keep as text")
             }
@@ -294,7 +294,7 @@ enum PostgresRecords {
                 do throws(ColumnProblem) {
                     rows.append(StateRow(StateKey(try PostgresRows.name(row[0]), try PostgresRows.name(row[1])), try PostgresRows.bytes(row[2])))
                 } catch {
-                    throw StoreError(.foreignSchema, PostgresMessages.badRow(url, error.detail))
+                    throw StoreError(.foreignSchema, StoreMessages.badRow(url, error.detail))
                 }
             }
             _ = try await connection.query("COMMIT", logger: logger)
@@ -343,7 +343,7 @@ enum PostgresRecords {
             }
             return StoredAuditEntry(entry: entry, hash: hash, data: data)
         } catch {
-            throw StoreError(.foreignSchema, PostgresMessages.badEntry(url, seq: seq, error.detail))
+            throw StoreError(.foreignSchema, StoreMessages.badEntry(url, seq: seq, error.detail))
         }
     }
 
@@ -354,7 +354,7 @@ enum PostgresRecords {
         do throws(ColumnProblem) {
             return try read(row)
         } catch {
-            throw StoreError(.foreignSchema, PostgresMessages.badEntry(url, seq: seq, error.detail))
+            throw StoreError(.foreignSchema, StoreMessages.badEntry(url, seq: seq, error.detail))
         }
     }
 
@@ -376,13 +376,13 @@ enum PostgresRecords {
                 level = try PostgresRows.int64(row[0])
                 index = try PostgresRows.int64(row[1])
             } catch {
-                throw StoreError(.foreignSchema, PostgresMessages.badNode(url, level: -1, index: -1, error.detail))
+                throw StoreError(.foreignSchema, StoreMessages.badNode(url, level: -1, index: UInt64(bitPattern: -1), error.detail))
             }
             guard let id = wanted[level]?[index] else { continue }
             do throws(ColumnProblem) {
                 found[id] = try PostgresRows.hash(row[2])
             } catch {
-                throw StoreError(.foreignSchema, PostgresMessages.badNode(url, level: level, index: index, error.detail))
+                throw StoreError(.foreignSchema, StoreMessages.badNode(url, level: Int(level), index: UInt64(bitPattern: index), error.detail))
             }
         }
         return found
@@ -405,7 +405,7 @@ enum PostgresRecords {
                 }
                 checkpoints.append(StoredCheckpoint(size: UInt64(size), root: root, note: note, time: time))
             } catch {
-                throw StoreError(.foreignSchema, PostgresMessages.badCheckpoint(url, size: size, error.detail))
+                throw StoreError(.foreignSchema, StoreMessages.badCheckpoint(url, size: size, error.detail))
             }
         }
         return checkpoints
@@ -433,7 +433,7 @@ enum PostgresRecords {
         do throws(ColumnProblem) {
             return Int(try PostgresRows.int64(row[0]))
         } catch {
-            throw StoreError(.database, PostgresMessages.failed(url, "purge audit data", error.detail))
+            throw StoreError(.database, StoreMessages.failed(url, "purge audit data", error.detail))
         }
     }
 }

@@ -1,5 +1,6 @@
 import PostgresNIO
 import RingfenceAudit
+import RingfenceRuntime
 
 /// What is wrong with one column of a stored row (becomes part of a `foreignSchema` message
 /// naming the record).
@@ -39,7 +40,7 @@ enum PostgresRows {
     static func raw(_ cell: PostgresCell, _ types: [PostgresDataType], expected: String) throws(ColumnProblem) -> ByteBuffer? {
         guard let bytes = cell.bytes else { return nil }
         guard types.contains(cell.dataType), cell.format == .binary else {
-            throw ColumnProblem(PostgresMessages.wrongType(cell.columnName, expected: expected, found: typeName(cell)))
+            throw ColumnProblem(StoreMessages.wrongType(cell.columnName, expected: expected, found: typeName(cell)))
         }
         return bytes
     }
@@ -47,7 +48,7 @@ enum PostgresRows {
     /// A non-null bigint.
     static func int64(_ cell: PostgresCell) throws(ColumnProblem) -> Int64 {
         guard var bytes = try raw(cell, [.int8], expected: "a bigint") else {
-            throw ColumnProblem(PostgresMessages.wrongType(cell.columnName, expected: "a bigint", found: "null"))
+            throw ColumnProblem(StoreMessages.wrongType(cell.columnName, expected: "a bigint", found: "null"))
         }
         guard bytes.readableBytes == 8, let value = bytes.readInteger(as: Int64.self) else {
             throw ColumnProblem("`\(cell.columnName)` holds \(bytes.readableBytes) bytes, not the 8 of a bigint")
@@ -58,7 +59,7 @@ enum PostgresRows {
     /// A non-null boolean.
     static func bool(_ cell: PostgresCell) throws(ColumnProblem) -> Bool {
         guard var bytes = try raw(cell, [.bool], expected: "a boolean"), bytes.readableBytes == 1, let byte = bytes.readInteger(as: UInt8.self) else {
-            throw ColumnProblem(PostgresMessages.wrongType(cell.columnName, expected: "a boolean", found: typeName(cell)))
+            throw ColumnProblem(StoreMessages.wrongType(cell.columnName, expected: "a boolean", found: typeName(cell)))
         }
         return byte != 0
     }
@@ -66,7 +67,7 @@ enum PostgresRows {
     /// The bytes of a non-null bytea.
     static func bytes(_ cell: PostgresCell) throws(ColumnProblem) -> [UInt8] {
         guard let bytes = try optionalBytes(cell) else {
-            throw ColumnProblem(PostgresMessages.wrongType(cell.columnName, expected: "bytea", found: "null"))
+            throw ColumnProblem(StoreMessages.wrongType(cell.columnName, expected: "bytea", found: "null"))
         }
         return bytes
     }
@@ -80,14 +81,14 @@ enum PostgresRows {
     /// A 32-byte hash held in a non-null bytea.
     static func hash(_ cell: PostgresCell) throws(ColumnProblem) -> AuditHash {
         let bytes = try bytes(cell)
-        guard let hash = AuditHash(bytes: bytes) else { throw ColumnProblem(PostgresMessages.wrongHashLength(cell.columnName, bytes.count)) }
+        guard let hash = AuditHash(bytes: bytes) else { throw ColumnProblem(StoreMessages.wrongHashLength(cell.columnName, bytes.count)) }
         return hash
     }
 
     /// UTF-8 text held in a non-null bytea (a name the store keeps as bytes).
     static func name(_ cell: PostgresCell) throws(ColumnProblem) -> String {
         guard let name = try optionalName(cell) else {
-            throw ColumnProblem(PostgresMessages.wrongType(cell.columnName, expected: "bytea", found: "null"))
+            throw ColumnProblem(StoreMessages.wrongType(cell.columnName, expected: "bytea", found: "null"))
         }
         return name
     }
@@ -102,7 +103,7 @@ enum PostgresRows {
     /// A non-null text column.
     static func text(_ cell: PostgresCell) throws(ColumnProblem) -> String {
         guard let buffer = try raw(cell, [.text, .varchar, .name], expected: "text") else {
-            throw ColumnProblem(PostgresMessages.wrongType(cell.columnName, expected: "text", found: "null"))
+            throw ColumnProblem(StoreMessages.wrongType(cell.columnName, expected: "text", found: "null"))
         }
         guard let text = String(validating: buffer.readableBytesView, as: UTF8.self) else {
             throw ColumnProblem(PostgresMessages.notText(cell.columnName))

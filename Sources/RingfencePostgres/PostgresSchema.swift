@@ -140,7 +140,7 @@ enum PostgresSchema {
     static func contents(_ connection: PostgresConnection, url: String, logger: Logger) async throws -> Contents {
         let presence = try await PostgresRows.all(connection.query(PostgresQuery(unsafeSQL: presenceSQL), logger: logger))
         guard let first = presence.first, first.count == 2 else {
-            throw StoreError(.database, PostgresMessages.failed(url, "read the database's schemas", "the catalog query returned no row"))
+            throw StoreError(.database, StoreMessages.failed(url, "read the database's schemas", "the catalog query returned no row"))
         }
         let hasSchema = try PostgresRows.bool(first[0]), hasMeta = try PostgresRows.bool(first[1])
         if hasSchema && !hasMeta {
@@ -180,7 +180,7 @@ enum PostgresSchema {
             case .foreign(let message):
                 throw StoreError(.foreignSchema, message)
             case .ringfence(let version) where version > Self.version:
-                throw StoreError(.newerSchema, PostgresMessages.newerSchema(url, found: version, supported: Self.version))
+                throw StoreError(.newerSchema, StoreMessages.newerSchema(url, found: version, supported: Self.version))
             case .ringfence(let version):
                 from = version
             case .empty:

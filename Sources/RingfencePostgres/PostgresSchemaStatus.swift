@@ -28,7 +28,7 @@ extension PostgresStore {
         case .finished(.success(.foreign(let message))):
             throw StoreError(.foreignSchema, message)
         case .finished(.success(.ringfence(let version))) where version > PostgresSchema.version:
-            throw StoreError(.newerSchema, PostgresMessages.newerSchema(url, found: version, supported: PostgresSchema.version))
+            throw StoreError(.newerSchema, StoreMessages.newerSchema(url, found: version, supported: PostgresSchema.version))
         case .finished(.success(.ringfence(let version))):
             return version
         case .finished(.failure(let error)):

@@ -29,7 +29,7 @@ extension SQLiteStore {
         case .foreign(let message):
             throw StoreError(.foreignSchema, message)
         case .ringfence(let version) where version > SQLiteSchema.version:
-            throw StoreError(.newerSchema, SQLiteMessages.newerSchema(url, found: version, supported: SQLiteSchema.version))
+            throw StoreError(.newerSchema, StoreMessages.newerSchema(url, found: version, supported: SQLiteSchema.version))
         case .ringfence(let version):
             return version
         }
