@@ -48,30 +48,9 @@ public struct PreparedRequest: Sendable {
         action = (Int(actionRegister.offset), Int(actionRegister.count))
         let agentRegister = arena.string(request.agent.id, space: Register.requestSpace)
         agent = (Int(agentRegister.offset), Int(agentRegister.count))
-        var resourceRegister = Register.absent
-        var queryRegister = Register.absent
-        var fragmentRegister = Register.absent
-        var resourceText: String?
-        resource = nil
-        if let raw = request.resource {
-            switch ResourceNormalizer.normalize(raw) {
-            case .path(let text):
-                resourceText = text
-            case .url(let url):
-                resourceText = url.canonical
-                if let query = url.query { queryRegister = arena.string(query, space: Register.requestSpace) }
-                if let fragment = url.fragment { fragmentRegister = arena.string(fragment, space: Register.requestSpace) }
-            case .unplaceable:
-                resourceRegister = .error(.unplaceableResource)
-                queryRegister = .error(.unplaceableResource)
-                fragmentRegister = .error(.unplaceableResource)
-                resourceUnplaceable = true
-            }
-            if let resourceText {
-                resourceRegister = arena.string(resourceText, space: Register.requestSpace)
-                resource = (Int(resourceRegister.offset), Int(resourceRegister.count))
-            }
-        }
+        let placed = PlacedResource(request.resource, in: &arena)
+        resource = placed.span
+        resourceUnplaceable = placed.unplaceable
         ring = supplied.map { min(max($0.ring, 0), 3) } ?? PreparedRequest.effectiveRing(request.agent, program.thresholds)
         agentID = request.agent.id
         var slots: [Register] = []
@@ -81,9 +60,9 @@ public struct PreparedRequest: Sendable {
             var source: Value?
             switch entry.root {
             case .action: reg = actionRegister
-            case .resource: reg = resourceRegister
-            case .resourceQuery: reg = queryRegister
-            case .resourceFragment: reg = fragmentRegister
+            case .resource: reg = placed.resource
+            case .resourceQuery: reg = placed.query
+            case .resourceFragment: reg = placed.fragment
             case .agentRing: reg = .number(Double(ring))
             case .agentID: source = .string(request.agent.id); reg = .absent
             case .agentTrust: source = (supplied?.trust ?? request.agent.trust).map(Value.number); reg = .absent
@@ -164,5 +143,42 @@ public struct PreparedRequest: Sendable {
         if trust > t.privileged && consensus { return 1 }
         if trust > t.standard { return 2 }
         return 3
+    }
+}
+
+/// A request's resource laid out in an arena (SPEC §3.1): its normal form with a URL's query and
+/// fragment beside it, or the unplaceable-resource error in all three registers.
+struct PlacedResource {
+    /// The normalised resource (absent, a string, or the unplaceable-resource error).
+    var resource = Register.absent
+    /// A URL resource's query.
+    var query = Register.absent
+    /// A URL resource's fragment.
+    var fragment = Register.absent
+    /// The normalised resource's bytes in the arena.
+    var span: (offset: Int, count: Int)?
+    /// True when the resource cannot be placed.
+    var unplaceable = false
+
+    /// Normalises `raw` (nil: the request has no resource) and appends what it yields to `arena`.
+    init(_ raw: String?, in arena: inout Arena) {
+        guard let raw else { return }
+        let text: String
+        switch ResourceNormalizer.normalize(raw) {
+        case .path(let path):
+            text = path
+        case .url(let url):
+            text = url.canonical
+            if let query = url.query { self.query = arena.string(query, space: Register.requestSpace) }
+            if let fragment = url.fragment { self.fragment = arena.string(fragment, space: Register.requestSpace) }
+        case .unplaceable:
+            resource = .error(.unplaceableResource)
+            query = .error(.unplaceableResource)
+            fragment = .error(.unplaceableResource)
+            unplaceable = true
+            return
+        }
+        resource = arena.string(text, space: Register.requestSpace)
+        span = (Int(resource.offset), Int(resource.count))
     }
 }

@@ -1,5 +1,4 @@
 import RingfenceBytecode
-import RingfenceMatch
 
 /// Builds a `PreparedRequest` from parts a decoder has read, laid out exactly as
 /// `PreparedRequest(_:for:)` lays out the same request: the action, the agent id and the resource
@@ -21,16 +20,8 @@ public struct PreparedRequestBuilder {
     private let actionRegister: Register
     /// The agent id's register.
     private let agentRegister: Register
-    /// The normalised resource's register (absent, a string, or an unplaceable-resource error).
-    private var resourceRegister = Register.absent
-    /// A URL resource's query.
-    private var queryRegister = Register.absent
-    /// A URL resource's fragment.
-    private var fragmentRegister = Register.absent
-    /// The normalised resource's bytes in the arena.
-    private var resource: (offset: Int, count: Int)?
-    /// True when the resource cannot be placed.
-    private var resourceUnplaceable = false
+    /// The normalised resource, a URL's query and fragment, in the arena.
+    private var placed: PlacedResource
     /// The agent's effective ring.
     private let ring: Int
     /// The agent id.
@@ -59,26 +50,7 @@ public struct PreparedRequestBuilder {
         arena.bytes.reserveCapacity(action.count + agentID.utf8.count + 2 * (rawResource?.utf8.count ?? 0) + 64 + extraBytes)
         actionRegister = arena.append(action)
         agentRegister = arena.string(agentID, space: Register.requestSpace)
-        if let rawResource {
-            var resourceText: String?
-            switch ResourceNormalizer.normalize(rawResource) {
-            case .path(let text):
-                resourceText = text
-            case .url(let url):
-                resourceText = url.canonical
-                if let query = url.query { queryRegister = arena.string(query, space: Register.requestSpace) }
-                if let fragment = url.fragment { fragmentRegister = arena.string(fragment, space: Register.requestSpace) }
-            case .unplaceable:
-                resourceRegister = .error(.unplaceableResource)
-                queryRegister = .error(.unplaceableResource)
-                fragmentRegister = .error(.unplaceableResource)
-                resourceUnplaceable = true
-            }
-            if let resourceText {
-                resourceRegister = arena.string(resourceText, space: Register.requestSpace)
-                resource = (Int(resourceRegister.offset), Int(resourceRegister.count))
-            }
-        }
+        placed = PlacedResource(rawResource, in: &arena)
         self.ring = PreparedRequest.effectiveRing(ring: ring, trust: trust, consensus: consensus, thresholds)
         self.agentID = agentID
         self.trust = trust
@@ -97,9 +69,9 @@ public struct PreparedRequestBuilder {
         var source: Value?
         switch root {
         case .action: reg = actionRegister
-        case .resource: reg = resourceRegister
-        case .resourceQuery: reg = queryRegister
-        case .resourceFragment: reg = fragmentRegister
+        case .resource: reg = placed.resource
+        case .resourceQuery: reg = placed.query
+        case .resourceFragment: reg = placed.fragment
         case .agentRing: reg = .number(Double(ring))
         case .agentID: source = .string(agentID)
         case .agentTrust: source = trust.map(Value.number)
@@ -208,10 +180,10 @@ public struct PreparedRequestBuilder {
         swap(&arena, &self.arena)
         if arena.bytes.count > PreparedRequest.maxRequestBytes || arena.items.count > PreparedRequest.maxRequestItems {
             return PreparedRequest(slots: slots.map { _ in .error }, arena: Arena(), action: (0, 0), resource: nil, ring: ring,
-                                   resourceUnplaceable: resourceUnplaceable, tooLarge: true, agentID: agentID, agent: (0, 0))
+                                   resourceUnplaceable: placed.unplaceable, tooLarge: true, agentID: agentID, agent: (0, 0))
         }
         return PreparedRequest(slots: slots, arena: arena, action: (Int(actionRegister.offset), Int(actionRegister.count)),
-                               resource: resource, ring: ring, resourceUnplaceable: resourceUnplaceable, tooLarge: false,
+                               resource: placed.span, ring: ring, resourceUnplaceable: placed.unplaceable, tooLarge: false,
                                agentID: agentID, agent: (Int(agentRegister.offset), Int(agentRegister.count)))
     }
 
