@@ -21,18 +21,8 @@ struct ServeCommand: RingfenceSubcommand {
             usage error, an unreadable file or a store that cannot be opened.
             """)
 
-    /// Policy files or directories to compile.
-    @Option(name: [.customShort("p"), .customLong("policy")], parsing: .upToNextOption,
-            help: ArgumentHelp("Policy files or directories (repeatable); a runtime file among them sets the runtime.", valueName: "path"))
-    var policies: [String] = []
-
-    /// A compiled bundle.
-    @Option(name: [.customShort("b"), .customLong("bundle")], help: ArgumentHelp("A bundle written by `compile`.", valueName: "bundle"))
-    var bundle: String?
-
-    /// The state store.
-    @Option(name: .customLong("state"), help: ArgumentHelp("The state store (default: $RINGFENCE_STATE, else sqlite:.ringfence/state.db).", valueName: "url"))
-    var state: String?
+    /// Policies, bundle and store.
+    @OptionGroup var options: RuntimeSourceOptions
 
     /// The address to listen on.
     @Option(name: .customLong("listen"), help: ArgumentHelp("HOST:PORT to listen on (port 0 picks a free one).", valueName: "host:port"))
@@ -64,8 +54,7 @@ struct ServeCommand: RingfenceSubcommand {
 
     /// Requires exactly one of `-p` and `-b`, and sane limits.
     func validate() throws {
-        if !policies.isEmpty, bundle != nil { throw ValidationError(CLIMessages.policiesOrBundle) }
-        if policies.isEmpty, bundle == nil { throw ValidationError(CLIMessages.missingPolicies) }
+        try options.requireSource()
         if maxBody < 1 { throw ValidationError("--max-body must be at least 1") }
         if !(requestTimeout > 0 && requestTimeout <= 3600) { throw ValidationError("--request-timeout must be between 0 and 3600 seconds") }
         if threads < 0 || threads > 256 { throw ValidationError("--threads must be from 0 to 256") }
@@ -73,7 +62,7 @@ struct ServeCommand: RingfenceSubcommand {
 
     /// Loads the policies, opens the store, serves until SIGTERM.
     func execute(_ io: CommandIO) -> Int32 {
-        let loader = PolicyLoader(policies: policies, bundle: bundle)
+        let loader = PolicyLoader(policies: options.policies, bundle: options.bundle)
         let first: PolicySet
         switch loader.load() {
         case .success(let set): first = set
@@ -104,7 +93,7 @@ struct ServeCommand: RingfenceSubcommand {
             }
             let environment = ProcessInfo.processInfo.environment
             let key = try (auditKey ?? environment["RINGFENCE_AUDIT_KEY"]).map { path throws(CommandFailure) in try KeyFiles.signingKey(path) }
-            let url = Stores.url(given: state, environment: environment)
+            let url = Stores.url(given: options.state, environment: environment)
             let host: RuntimeHost
             do {
                 host = try RuntimeHost(policies: first, store: try Stores.open(url: url), signingKey: key, loader: { loader.load() })
