@@ -198,32 +198,9 @@ struct RequestScanner {
 
     /// `agent.roles`: a list of strings.
     private mutating func scanRoles() throws(JSONScanError) {
-        try enterContainer()
-        reader.index += 1
-        reader.skipWhitespace()
-        try needByte()
-        if byte == UInt8(ascii: "]") {
-            reader.index += 1
-            reader.depth -= 1
-            return
-        }
-        while true {
-            try needByte()
-            guard byte == UInt8(ascii: "\"") else { throw Self.notTaken }
-            _ = try scanString()
-            reader.skipWhitespace()
-            try needByte()
-            switch byte {
-            case UInt8(ascii: ","):
-                reader.index += 1
-                reader.skipWhitespace()
-            case UInt8(ascii: "]"):
-                reader.index += 1
-                reader.depth -= 1
-                return
-            default:
-                throw Self.notTaken
-            }
+        try scanList { scanner throws(JSONScanError) in
+            guard scanner.byte == UInt8(ascii: "\"") else { throw Self.notTaken }
+            _ = try scanner.scanString()
         }
     }
 
@@ -304,33 +281,18 @@ struct RequestScanner {
 
     /// Checks a list without keeping it.
     private mutating func skipList() throws(JSONScanError) {
-        try enterContainer()
-        reader.index += 1
-        reader.skipWhitespace()
-        try needByte()
-        if byte == UInt8(ascii: "]") {
-            reader.index += 1
-            reader.depth -= 1
-            return
-        }
-        while true {
+        try scanList { scanner throws(JSONScanError) in try scanner.skipValue() }
+    }
+
+    /// list = `[` [ value *( `,` value ) ] `]`, as `JSONReader.parseList` reads it; `item` reads
+    /// each value (a byte is there).
+    @inline(__always)
+    private mutating func scanList(_ item: (inout RequestScanner) throws(JSONScanError) -> Void) throws(JSONScanError) {
+        guard try openContainer(closing: UInt8(ascii: "]")) else { return }
+        repeat {
             try needByte()
-            try skipValue()
-            reader.skipWhitespace()
-            try needByte()
-            switch byte {
-            case UInt8(ascii: ","):
-                reader.index += 1
-                reader.skipWhitespace()
-                try needByte()
-            case UInt8(ascii: "]"):
-                reader.index += 1
-                reader.depth -= 1
-                return
-            default:
-                throw Self.notTaken
-            }
-        }
+            try item(&self)
+        } while try nextItem(closing: UInt8(ascii: "]"))
     }
 
     /// A string at the reader's position (its opening quote), checked as `JSONReader.parseString`
@@ -366,16 +328,8 @@ struct RequestScanner {
     /// reads each value (a byte is there) given its key.
     @inline(__always)
     private mutating func scanObject(_ member: (inout RequestScanner, KeySpan) throws(JSONScanError) -> Void) throws(JSONScanError) {
-        try enterContainer()
-        reader.index += 1
-        reader.skipWhitespace()
-        try needByte()
-        if byte == UInt8(ascii: "}") {
-            reader.index += 1
-            reader.depth -= 1
-            return
-        }
-        while true {
+        guard try openContainer(closing: UInt8(ascii: "}")) else { return }
+        repeat {
             try needByte()
             guard byte == UInt8(ascii: "\"") else { throw Self.notTaken }
             let key = try scanKey()
@@ -386,20 +340,38 @@ struct RequestScanner {
             reader.skipWhitespace()
             try needByte()
             try member(&self, key)
+        } while try nextItem(closing: UInt8(ascii: "}"))
+    }
+
+    /// Enters the container whose opening bracket is at the reader's position; false when it
+    /// closes at once with `closing` (and is left), true when an item follows.
+    @inline(__always)
+    private mutating func openContainer(closing: UInt8) throws(JSONScanError) -> Bool {
+        try enterContainer()
+        reader.index += 1
+        reader.skipWhitespace()
+        try needByte()
+        guard byte == closing else { return true }
+        reader.index += 1
+        reader.depth -= 1
+        return false
+    }
+
+    /// After an item: true on `,` (another item follows), false on `closing` (the container is
+    /// left); anything else is not taken.
+    @inline(__always)
+    private mutating func nextItem(closing: UInt8) throws(JSONScanError) -> Bool {
+        reader.skipWhitespace()
+        try needByte()
+        if byte == UInt8(ascii: ",") {
+            reader.index += 1
             reader.skipWhitespace()
-            try needByte()
-            switch byte {
-            case UInt8(ascii: ","):
-                reader.index += 1
-                reader.skipWhitespace()
-            case UInt8(ascii: "}"):
-                reader.index += 1
-                reader.depth -= 1
-                return
-            default:
-                throw Self.notTaken
-            }
+            return true
         }
+        guard byte == closing else { throw Self.notTaken }
+        reader.index += 1
+        reader.depth -= 1
+        return false
     }
 
     /// A key of printable ASCII without escapes (anything else is left to the general path, where
