@@ -150,3 +150,16 @@ func storeError(_ body: () throws -> Void) -> StoreError? {
         return nil
     }
 }
+
+/// A stored row edited by hand in SQL, the read that meets it, and a fragment of the message
+/// that read must give (`{url}` stands for the store's URL): the damage suites of every backend.
+struct StoreDamage: Sendable, CustomTestStringConvertible {
+    /// The SQL that damages the store.
+    let sql: String
+    /// The read that meets the damage.
+    let read: @Sendable (StateStore) throws -> Void
+    /// A fragment of the message.
+    let fragment: String
+    /// The name in test results.
+    var testDescription: String { fragment }
+}
