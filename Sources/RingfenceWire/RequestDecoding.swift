@@ -473,57 +473,6 @@ extension JSONReader {
         }
         return members
     }
-
-    /// object = `{` [ member *( `,` member ) ] `}` — like `parseObject`, but hands each key (and
-    /// its offset) to `member`, which must read the value.
-    mutating func parseMembers(
-        _ member: (inout JSONReader, String, Int) throws(JSONScanError) -> Void
-    ) throws(JSONScanError) {
-        depth += 1
-        if depth > JSONParser.maximumDepth {
-            throw JSONScanError(message: "nesting deeper than \(JSONParser.maximumDepth) levels", offset: index)
-        }
-        index += 1
-        skipWhitespace()
-        guard index < end else { throw JSONScanError(message: "unexpected end of input", offset: end, isEndOfInput: true) }
-        if bytes[index] == UInt8(ascii: "}") {
-            index += 1
-            depth -= 1
-            return
-        }
-        while true {
-            guard index < end else { throw JSONScanError(message: "unexpected end of input", offset: end, isEndOfInput: true) }
-            guard bytes[index] == UInt8(ascii: "\"") else {
-                if bytes[index] == UInt8(ascii: "}") {
-                    throw JSONScanError(message: "trailing comma in object", offset: index)
-                }
-                throw JSONScanError(message: "expected a string key in object, found \(describe(at: index))", offset: index)
-            }
-            let keyStart = index
-            let key = try parseString()
-            skipWhitespace()
-            guard index < end else { throw JSONScanError(message: "unexpected end of input", offset: end, isEndOfInput: true) }
-            guard bytes[index] == UInt8(ascii: ":") else {
-                throw JSONScanError(message: "expected `:` after object key", offset: index)
-            }
-            index += 1
-            skipWhitespace()
-            try member(&self, key, keyStart)
-            skipWhitespace()
-            guard index < end else { throw JSONScanError(message: "unexpected end of input", offset: end, isEndOfInput: true) }
-            switch bytes[index] {
-            case UInt8(ascii: ","):
-                index += 1
-                skipWhitespace()
-            case UInt8(ascii: "}"):
-                index += 1
-                depth -= 1
-                return
-            default:
-                throw JSONScanError(message: "expected `,` or `}` after object member", offset: index)
-            }
-        }
-    }
 }
 
 extension JSONReader {
