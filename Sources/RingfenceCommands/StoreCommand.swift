@@ -40,12 +40,13 @@ struct StoreMigrateCommand: RingfenceSubcommand {
             else, is refused unchanged. Exit status: 0 done, 2 refused or unreachable.
             """)
 
+    /// The store.
     @OptionGroup var store: StateOption
 
     /// Migrates and reports.
     func execute(_ io: CommandIO) -> Int32 {
         runReporting(io) { () throws(CommandFailure) -> Int32 in
-            let url = Stores.url(given: store.state, environment: ProcessInfo.processInfo.environment)
+            let url = store.url
             let before: StoreSchemaStatus
             do throws(StoreError) {
                 before = try Stores.migrate(url: url)
@@ -75,12 +76,13 @@ struct StoreCheckCommand: RingfenceSubcommand {
             and readable, 1 no store yet or an older schema, 2 refused, damaged or unreachable.
             """)
 
+    /// The store.
     @OptionGroup var store: StateOption
 
     /// Checks and reports.
     func execute(_ io: CommandIO) -> Int32 {
         runReporting(io) { () throws(CommandFailure) -> Int32 in
-            let url = Stores.url(given: store.state, environment: ProcessInfo.processInfo.environment)
+            let url = store.url
             let status: StoreSchemaStatus
             do throws(StoreError) {
                 status = try Stores.schemaStatus(url: url)
