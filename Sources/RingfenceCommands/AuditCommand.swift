@@ -33,12 +33,12 @@ struct StateOption: ParsableArguments {
     }
 }
 
-/// Runs `body`, printing a `CommandFailure`'s message and returning its status.
+/// Runs `body`, printing a `CommandFailure`'s message (an empty one: already reported) and returning its status.
 func runReporting(_ io: CommandIO, _ body: () throws(CommandFailure) -> Int32) -> Int32 {
     do {
         return try body()
     } catch {
-        io.err(error.message + "\n")
+        if !error.message.isEmpty { io.err(error.message + "\n") }
         return error.status
     }
 }
