@@ -149,20 +149,20 @@ enum PostgresRecords {
             bindings.append(ByteaArray(putCollections))
             bindings.append(ByteaArray(putKeys))
             bindings.append(ByteaArray(putValues))
-            bindings.append(BigintArray(withEntries ? seqs : []))
-            bindings.append(BigintArray(withEntries ? times : []))
+            bindings.append(withEntries ? seqs : [])
+            bindings.append(withEntries ? times : [])
             for column in [kinds, sessions, agents, dataHashes, prevs, hashes] {
                 bindings.append(ByteaArray(withEntries ? column : []))
             }
-            bindings.append(BigintArray(withEntries ? dataSeqs : []))
+            bindings.append(withEntries ? dataSeqs : [])
             bindings.append(TextArray(withEntries ? data : []))
-            bindings.append(BigintArray(nodeIDs.map { Int64($0.level) }))
-            bindings.append(BigintArray(nodeIDs.map { Int64(bitPattern: $0.index) }))
+            bindings.append(nodeIDs.map { Int64($0.level) })
+            bindings.append(nodeIDs.map { Int64(bitPattern: $0.index) })
             bindings.append(ByteaArray(nodeIDs.map { nodesByID[$0]!.bytes }))
-            bindings.append(BigintArray(checkpointSizes))
+            bindings.append(checkpointSizes)
             bindings.append(ByteaArray(roots))
             bindings.append(TextArray(notes))
-            bindings.append(BigintArray(checkpointTimes))
+            bindings.append(checkpointTimes)
             let movesHead = withEntries && !batch.entries.isEmpty
             bindings.append(movesHead)
             bindings.append(movesHead ? Int64(batch.entries.last!.entry.seq) + 1 : 0)
@@ -363,8 +363,8 @@ enum PostgresRecords {
         var wanted: [Int64: [Int64: MerkleNodeID]] = [:]
         for id in ids { wanted[Int64(id.level), default: [:]][Int64(bitPattern: id.index)] = id }
         var binds = PostgresBindings(capacity: 2)
-        binds.append(BigintArray(ids.map { Int64($0.level) }))
-        binds.append(BigintArray(ids.map { Int64(bitPattern: $0.index) }))
+        binds.append(ids.map { Int64($0.level) })
+        binds.append(ids.map { Int64(bitPattern: $0.index) })
         let query = PostgresQuery(unsafeSQL: """
             SELECT n.level, n.idx, n.hash FROM unnest($1::bigint[], $2::bigint[]) AS q(level, idx)
             JOIN ringfence.audit_nodes AS n ON n.level = q.level AND n.idx = q.idx

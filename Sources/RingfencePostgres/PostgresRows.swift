@@ -152,35 +152,8 @@ struct ByteaArray: PostgresNonThrowingEncodable, PostgresDynamicTypeEncodable {
     }
 }
 
-/// A one-dimensional `bigint[]` bind.
-struct BigintArray: PostgresNonThrowingEncodable, PostgresDynamicTypeEncodable {
-    /// The elements.
-    var elements: [Int64]
-
-    /// An array of these elements.
-    init(_ elements: [Int64]) { self.elements = elements }
-
-    /// `bigint[]`.
-    static var psqlType: PostgresDataType { .int8Array }
-    /// Binary.
-    static var psqlFormat: PostgresFormat { .binary }
-
-    /// Writes the array in PostgreSQL's binary array format.
-    func encode<JSONEncoder: PostgresJSONEncoder>(into buffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
-        buffer.writeInteger(elements.isEmpty ? 0 : 1, as: Int32.self)
-        buffer.writeInteger(0, as: Int32.self)
-        buffer.writeInteger(PostgresDataType.int8.rawValue)
-        guard !elements.isEmpty else { return }
-        buffer.writeInteger(Int32(elements.count))
-        buffer.writeInteger(1, as: Int32.self)
-        for element in elements {
-            buffer.writeInteger(8, as: Int32.self)
-            buffer.writeInteger(element)
-        }
-    }
-}
-
-/// A one-dimensional `text[]` bind of UTF-8 bytes already checked to be text without nul.
+/// A one-dimensional `text[]` bind of UTF-8 bytes already checked to be text without nul, written
+/// as they are (postgres-nio's `[String]` would first copy each entry's data into a `String`).
 struct TextArray: PostgresNonThrowingEncodable, PostgresDynamicTypeEncodable {
     /// The elements' UTF-8 bytes.
     var elements: [[UInt8]]
