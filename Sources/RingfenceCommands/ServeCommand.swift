@@ -64,11 +64,12 @@ struct ServeCommand: RingfenceSubcommand {
     func execute(_ io: CommandIO) -> Int32 {
         let loader = PolicyLoader(policies: options.policies, bundle: options.bundle)
         let first: PolicySet
-        switch loader.load() {
+        switch loader.loadWithStatus() {
         case .success(let set): first = set
-        case .failure(let failure):
+        case .failure(let refused):
+            let failure = refused.failure
             io.err((failure.diagnostics.isEmpty ? "error: \(failure.message)" : failure.diagnostics.joined(separator: "\n")) + "\n")
-            return loader.status(of: failure)
+            return refused.status
         }
         for warning in first.warnings { io.err(warning + "\n") }
         do throws(CommandFailure) {
@@ -126,21 +127,37 @@ struct PolicyLoader: Sendable {
     /// The bundle to read.
     var bundle: String?
 
-    /// The policies, or why they cannot be loaded.
+    /// A failure to load, with the exit status it means at start: 2 for input that cannot be
+    /// read (a bundle, a missing file), 1 for policies with errors.
+    struct Refusal: Error {
+        /// What the server reports.
+        var failure: PolicyLoadFailure
+        /// The exit status at start.
+        var status: Int32
+    }
+
+    /// The policies, or why they cannot be loaded (what a reload reports).
     func load() -> Result<PolicySet, PolicyLoadFailure> {
-        if let bundle { return loadBundle(bundle) }
+        loadWithStatus().mapError(\.failure)
+    }
+
+    /// The policies, or why they cannot be loaded with the exit status that means at start.
+    func loadWithStatus() -> Result<PolicySet, Refusal> {
+        if let bundle { return loadBundle(bundle).mapError { Refusal(failure: $0, status: 2) } }
         let result = Compiler.compile(paths: policies)
         let errors = result.diagnostics.filter(\.isError)
         guard errors.isEmpty, let program = result.program else {
             let count = errors.count
-            return .failure(PolicyLoadFailure(message: "the policies have \(count) \(count == 1 ? "error" : "errors"); the old policies stay in force",
-                                              diagnostics: result.diagnostics.map(\.description)))
+            let failure = PolicyLoadFailure(message: "the policies have \(count) \(count == 1 ? "error" : "errors"); the old policies stay in force",
+                                            diagnostics: result.diagnostics.map(\.description))
+            return .failure(Refusal(failure: failure, status: max(PolicyCompilation.status(for: result.diagnostics), 1)))
         }
         do {
             let engine = try Engine(program: program, warnings: result.diagnostics)
             return .success(Self.policySet(engine, warnings: result.diagnostics.filter { !$0.isError }.map(\.description)))
         } catch {
-            return .failure(PolicyLoadFailure(message: "the policies cannot be loaded: \(error.description)", diagnostics: []))
+            return .failure(Refusal(failure: PolicyLoadFailure(message: "the policies cannot be loaded: \(error.description)", diagnostics: []),
+                                    status: 1))
         }
     }
 
@@ -156,13 +173,6 @@ struct PolicyLoader: Sendable {
                 return .failure(PolicyLoadFailure(message: "\(path): \(error.description)", diagnostics: []))
             }
         }
-    }
-
-    /// The exit status for a failure at start: 1 for policy errors, 2 for an unreadable bundle.
-    func status(of failure: PolicyLoadFailure) -> Int32 {
-        if bundle != nil { return 2 }
-        let unreadable = PolicyCompilation.unreadableInputCodes.map { "error[\($0.rawValue)]" }
-        return failure.diagnostics.contains { line in unreadable.contains { line.contains($0) } } ? 2 : 1
     }
 
     /// The set the server runs: the engine, its bundle's SHA-256 and its policies' names.
