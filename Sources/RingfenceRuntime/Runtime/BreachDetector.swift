@@ -63,16 +63,8 @@ final class BreachWindow: @unchecked Sendable {
     static let slotCount = 64
     /// The length of one slot (µs).
     let slotLength: Int64
-    /// Calls per slot, allocated at the first call.
-    private var calls: [UInt32] = []
-    /// Aimed-above calls per slot.
-    private var aimed: [UInt32] = []
-    /// The newest slot index counted (time / slotLength).
-    private var newest: Int64 = .min
-    /// Calls over the slots in the window.
-    private(set) var totalCalls = 0
-    /// Aimed-above calls over the slots in the window.
-    private(set) var totalAimed = 0
+    /// The counters, one value, so a call reads or updates the object once.
+    private var counts = BreachCounts()
     /// The severity last reported.
     var reported = BreachSeverity.none
     /// When the breaker this window tripped closes: from then on the detector is re-armed.
@@ -83,45 +75,14 @@ final class BreachWindow: @unchecked Sendable {
         slotLength = max(1, (max(length, 1) + Int64(Self.slotCount) - 1) / Int64(Self.slotCount))
     }
 
-    /// Drops the slots that left the window by `now`.
-    private func advance(to now: Int64) {
-        if calls.isEmpty {
-            calls = Array(repeating: 0, count: Self.slotCount)
-            aimed = Array(repeating: 0, count: Self.slotCount)
-        }
-        let current = slotIndex(now)
-        guard current > newest else { return }
-        if newest == .min || current - newest >= Int64(Self.slotCount) {
-            for i in 0..<Self.slotCount { calls[i] = 0; aimed[i] = 0 }
-            totalCalls = 0
-            totalAimed = 0
-        } else {
-            var slot = newest + 1
-            while slot <= current {
-                let i = Self.position(slot)
-                totalCalls -= Int(calls[i])
-                totalAimed -= Int(aimed[i])
-                calls[i] = 0
-                aimed[i] = 0
-                slot += 1
-            }
-        }
-        newest = current
-    }
+    /// Calls over the slots in the window.
+    var totalCalls: Int { counts.totalCalls }
+    /// Aimed-above calls over the slots in the window.
+    var totalAimed: Int { counts.totalAimed }
 
     /// The totals in the window at `now` (nothing is recorded).
     func totals(at now: Int64) -> (calls: Int, aimed: Int) {
-        let current = slotIndex(now)
-        if calls.isEmpty || newest == .min || current - newest >= Int64(Self.slotCount) { return (0, 0) }
-        var c = totalCalls, a = totalAimed
-        var slot = newest + 1
-        while slot <= current {
-            let i = Self.position(slot)
-            c -= Int(calls[i])
-            a -= Int(aimed[i])
-            slot += 1
-        }
-        return (c, a)
+        counts.totals(at: slotIndex(now))
     }
 
     /// The totals the window would hold after a call at `now` (nothing is recorded).
@@ -132,15 +93,7 @@ final class BreachWindow: @unchecked Sendable {
 
     /// Records a call at `now`.
     func record(at now: Int64, aimedAbove: Bool) {
-        advance(to: now)
-        let i = Self.position(newest)
-        guard calls[i] < UInt32.max else { return }
-        calls[i] += 1
-        totalCalls += 1
-        if aimedAbove {
-            aimed[i] += 1
-            totalAimed += 1
-        }
+        counts.record(at: slotIndex(now), aimedAbove: aimedAbove)
     }
 
     /// The slot index of `time` (floor division, so times before 1970 work too).
@@ -149,19 +102,80 @@ final class BreachWindow: @unchecked Sendable {
         return time % slotLength < 0 ? q - 1 : q
     }
 
-    /// Where slot `slot` lives in the arrays.
-    private static func position(_ slot: Int64) -> Int {
-        Int(((slot % Int64(slotCount)) + Int64(slotCount)) % Int64(slotCount))
-    }
-
     /// Empties the window and re-arms the detector (`breaker.reset`, a kill).
     func clear() {
-        calls = []
-        aimed = []
-        newest = .min
-        totalCalls = 0
-        totalAimed = 0
+        counts = BreachCounts()
         reported = .none
         rearmAt = nil
+    }
+}
+
+/// A window's counters by slot index (time / slot length): the calls and aimed-above calls of
+/// the 64 newest slots, and their totals.
+struct BreachCounts {
+    /// Calls and aimed-above calls per slot, side by side (slot position p at 2p and 2p + 1);
+    /// allocated at the first call.
+    private var slots: [UInt32] = []
+    /// The newest slot index counted.
+    private var newest: Int64 = .min
+    /// Calls over the slots in the window.
+    private(set) var totalCalls = 0
+    /// Aimed-above calls over the slots in the window.
+    private(set) var totalAimed = 0
+
+    /// The totals at slot index `current` (nothing is recorded).
+    func totals(at current: Int64) -> (calls: Int, aimed: Int) {
+        if current == newest { return (totalCalls, totalAimed) }
+        if slots.isEmpty || newest == .min || current - newest >= Int64(BreachWindow.slotCount) { return (0, 0) }
+        var c = totalCalls, a = totalAimed
+        var slot = newest + 1
+        while slot <= current {
+            let p = Self.position(slot)
+            c -= Int(slots[p])
+            a -= Int(slots[p + 1])
+            slot += 1
+        }
+        return (c, a)
+    }
+
+    /// Records a call at slot index `current`.
+    mutating func record(at current: Int64, aimedAbove: Bool) {
+        advance(to: current)
+        let p = Self.position(newest)
+        guard slots[p] < UInt32.max else { return }
+        slots[p] += 1
+        totalCalls += 1
+        if aimedAbove {
+            slots[p + 1] += 1
+            totalAimed += 1
+        }
+    }
+
+    /// Drops the slots that left the window by slot index `current`.
+    private mutating func advance(to current: Int64) {
+        if slots.isEmpty { slots = Array(repeating: 0, count: 2 * BreachWindow.slotCount) }
+        guard current > newest else { return }
+        if newest == .min || current - newest >= Int64(BreachWindow.slotCount) {
+            for i in slots.indices { slots[i] = 0 }
+            totalCalls = 0
+            totalAimed = 0
+        } else {
+            var slot = newest + 1
+            while slot <= current {
+                let p = Self.position(slot)
+                totalCalls -= Int(slots[p])
+                totalAimed -= Int(slots[p + 1])
+                slots[p] = 0
+                slots[p + 1] = 0
+                slot += 1
+            }
+        }
+        newest = current
+    }
+
+    /// Where slot index `slot`'s calls live in `slots` (its aimed-above calls follow).
+    private static func position(_ slot: Int64) -> Int {
+        let count = Int64(BreachWindow.slotCount)
+        return 2 * Int(((slot % count) + count) % count)
     }
 }

@@ -34,11 +34,14 @@ public struct RuntimeDecision: Sendable, Hashable {
 
     /// The decision as a JSON value.
     public var value: Value {
-        var members: [String: Value] = [
-            "decision": .string(decision.decision), "code": .string(decision.code.rawValue),
-            "policy": decision.policy.map(Value.string) ?? .null, "rule": decision.rule.map(Value.string) ?? .null,
-            "reason": .string(decision.reason), "ring": .number(Double(decision.ring)),
-        ]
+        // Sized once for every member, so building it allocates one table.
+        var members = [String: Value](minimumCapacity: retryAfter == nil ? 6 : 7)
+        members["decision"] = .string(decision.decision)
+        members["code"] = .string(decision.code.rawValue)
+        members["policy"] = decision.policy.map(Value.string) ?? .null
+        members["rule"] = decision.rule.map(Value.string) ?? .null
+        members["reason"] = .string(decision.reason)
+        members["ring"] = .number(Double(decision.ring))
         if let retryAfter { members["retry_after"] = .number(retryAfter) }
         return .object(members)
     }
@@ -58,9 +61,10 @@ extension Runtime {
     }
 
     /// Decides `request` in session `sid` inside an operation; `then` gives the changes that
-    /// commit with the decision's own entry (a saga step's transition), in one transaction.
+    /// commit with the decision's own entry (a saga step's transition), in one transaction —
+    /// nil (the default) for none, so a plain decision queues its entry alone.
     func decideInSession(_ request: Request, session sid: String, at now: Int64,
-                         then: (RuntimeDecision) -> ChangeSet = { _ in .none }) throws(RuntimeError) -> RuntimeDecision {
+                         then: (RuntimeDecision) -> ChangeSet? = { _ in nil }) throws(RuntimeError) -> RuntimeDecision {
         do {
             // The session is read in place (its box), not copied; the id's shape is checked only
             // once the lookup failed, so deciding costs one lookup.
@@ -84,19 +88,19 @@ extension Runtime {
                 let reason = box.data.kills.first { $0.id == kill }?.reason ?? "manual"
                 let outcome = RuntimeDecision(Decision(allowed: false, code: .killed, policy: nil, rule: nil,
                                                        reason: RuntimeMessages.killedReason(agent, sid, reason), ring: ring))
-                try commit([decisionRecord(request, supplied, outcome, session: sid, at: now)], rows: [], changes: [then(outcome)])
+                try commitDecision([decisionRecord(request, supplied, outcome, session: sid, at: now)], with: then(outcome))
                 return outcome
             }
             if let until = ledger.quarantinedUntil(agent, at: now), until > now {
                 let outcome = RuntimeDecision(Decision(allowed: false, code: .quarantine, policy: nil, rule: nil,
                                                        reason: RuntimeMessages.quarantineReason(agent, until: until), ring: ring))
-                try commit([decisionRecord(request, supplied, outcome, session: sid, at: now)], rows: [], changes: [then(outcome)])
+                try commitDecision([decisionRecord(request, supplied, outcome, session: sid, at: now)], with: then(outcome))
                 return outcome
             }
             if let until = participant.breakerUntil, until > now {
                 let outcome = RuntimeDecision(Decision(allowed: false, code: .breaker, policy: nil, rule: nil,
                                                        reason: RuntimeMessages.breakerReason(agent, until: until), ring: ring))
-                try commit([decisionRecord(request, supplied, outcome, session: sid, at: now)], rows: [], changes: [then(outcome)])
+                try commitDecision([decisionRecord(request, supplied, outcome, session: sid, at: now)], with: then(outcome))
                 return outcome
             }
             // Steps 4–5, on the request with the runtime's agent fields (applied while preparing,
@@ -120,8 +124,13 @@ extension Runtime {
                 outcome = RuntimeDecision(Decision(allowed: false, code: .quarantine, policy: nil, rule: nil,
                                                    reason: RuntimeMessages.quarantineReason(agent, until: until), ring: prepared.ring))
             } else {
-                let key = [0] + Array(agent.utf8)
-                outcome = key.withUnsafeBufferPointer { decideWithRules(prepared, ring: prepared.ring, bucketKey: $0, now: now) }
+                // The bucket key — a zero byte (no session), then the agent id — on the stack.
+                let id = agent.utf8
+                outcome = withUnsafeTemporaryAllocation(of: UInt8.self, capacity: id.count + 1) { key in
+                    key[0] = 0
+                    _ = UnsafeMutableBufferPointer(rebasing: key[1...]).initialize(fromContentsOf: id)
+                    return decideWithRules(prepared, ring: prepared.ring, bucketKey: UnsafeBufferPointer(key), now: now)
+                }
             }
             try commit([decisionRecord(request, nil, outcome, session: nil, at: now)], rows: [])
             return outcome
@@ -150,7 +159,7 @@ extension Runtime {
     /// severity writes a `breach` entry, `high` and above open the breaker for `cooldown`, and
     /// `critical` with `on_critical: kill` kills the agent and quarantines it (SPEC §8.5).
     private func recordCall(_ request: Request, _ supplied: SuppliedAgent, _ outcome: RuntimeDecision, session box: SessionBox,
-                            participant: Participant, at now: Int64, then: ChangeSet = .none) throws(RuntimeError) {
+                            participant: Participant, at now: Int64, then: ChangeSet?) throws(RuntimeError) {
         let window = participant.window
         if let rearm = window.rearmAt, now >= rearm {
             window.reported = .none
@@ -160,9 +169,9 @@ extension Runtime {
         let totals = window.preview(at: now, aimedAbove: aimedAbove)
         let severity = BreachSeverity.of(aimed: totals.aimed, calls: totals.calls, settings: settings.breach)
         let sid = box.data.id
-        let decisionEntry = decisionRecord(request, supplied, outcome, session: sid, at: now)
         guard aimedAbove, severity > window.reported else {
-            try commit([decisionEntry], rows: [], changes: [then])
+            // The entry is made in place in the list it is queued with, so it is never copied.
+            try commitDecision([decisionRecord(request, supplied, outcome, session: sid, at: now)], with: then)
             window.record(at: now, aimedAbove: aimedAbove)
             if severity < window.reported { window.reported = severity }
             return
@@ -176,7 +185,7 @@ extension Runtime {
             until = now + settings.breach.cooldown * 1_000
             updated.participants[agent]?.breakerUntil = until
         }
-        var records = [decisionEntry, record(.breach, session: sid, agent: agent, at: now, [
+        var records = [decisionRecord(request, supplied, outcome, session: sid, at: now), record(.breach, session: sid, agent: agent, at: now, [
             "session": .string(sid), "agent": .string(agent), "severity": .string(severity.name),
             "calls": .number(Double(totals.calls)), "aimed_above": .number(Double(totals.aimed)),
             "share": .number(Double(totals.aimed) / Double(totals.calls)),
@@ -190,11 +199,22 @@ extension Runtime {
             changes = [change, ledger.quarantine(agent: agent, reason: "ring_breach", at: now)]
             killIDs.insert(killID)
         }
-        try commit(records, rows: [try updated.row()], changes: changes + [then])
+        try commitDecision(records, rows: [try updated.row()], changes: changes, with: then)
         box.data = updated
         window.record(at: now, aimedAbove: aimedAbove)
         window.reported = severity
         window.rearmAt = until
+    }
+
+    /// Queues a decision's entries with `rows` and `changes`, and the changes `then` gave for it
+    /// when it gave any (a plain decision gives none, and queues no change set).
+    private func commitDecision(_ records: [AuditRecord], rows: [StateRow] = [], changes: [ChangeSet] = [],
+                                with then: ChangeSet?) throws(RuntimeError) {
+        if let then {
+            try commit(records, rows: rows, changes: changes + [then])
+        } else {
+            try commit(records, rows: rows, changes: changes)
+        }
     }
 
     /// The `decision` entry: the request as decided (`supplied` applied) and the decision, built
@@ -257,13 +277,23 @@ public enum RequestValue {
     /// absent optional fields (nil, `false`, empty lists and objects) are left out, as
     /// `Request.jsonText` does.
     public static func value(_ request: Request, supplied: SuppliedAgent? = nil) -> Value {
-        var agent: [String: Value] = ["id": .string(request.agent.id)]
-        if let trust = supplied?.trust ?? request.agent.trust { agent["trust"] = .number(trust) }
-        if let ring = supplied?.ring ?? request.agent.ring { agent["ring"] = .number(Double(ring)) }
-        if supplied?.consensus ?? request.agent.consensus { agent["consensus"] = .bool(true) }
-        if !request.agent.roles.isEmpty { agent["roles"] = .list(request.agent.roles.map(Value.string)) }
-        if !request.agent.attrs.isEmpty { agent["attrs"] = .object(request.agent.attrs) }
-        var members: [String: Value] = ["agent": .object(agent), "action": .string(request.action)]
+        // Each object is sized once for the members it will hold, so it allocates one table.
+        let trust = supplied?.trust ?? request.agent.trust
+        let ring = supplied?.ring ?? request.agent.ring
+        let consensus = supplied?.consensus ?? request.agent.consensus
+        let roles = request.agent.roles, attrs = request.agent.attrs
+        var agent = [String: Value](minimumCapacity: 1 + (trust == nil ? 0 : 1) + (ring == nil ? 0 : 1) + (consensus ? 1 : 0)
+                                        + (roles.isEmpty ? 0 : 1) + (attrs.isEmpty ? 0 : 1))
+        agent["id"] = .string(request.agent.id)
+        if let trust { agent["trust"] = .number(trust) }
+        if let ring { agent["ring"] = .number(Double(ring)) }
+        if consensus { agent["consensus"] = .bool(true) }
+        if !roles.isEmpty { agent["roles"] = .list(roles.map(Value.string)) }
+        if !attrs.isEmpty { agent["attrs"] = .object(attrs) }
+        var members = [String: Value](minimumCapacity: 2 + (request.resource == nil ? 0 : 1) + (request.params.isEmpty ? 0 : 1)
+                                          + (request.context.isEmpty ? 0 : 1))
+        members["agent"] = .object(agent)
+        members["action"] = .string(request.action)
         if let resource = request.resource { members["resource"] = .string(resource) }
         if !request.params.isEmpty { members["params"] = .object(request.params) }
         if !request.context.isEmpty { members["context"] = .object(request.context) }
