@@ -2,7 +2,7 @@
 ///
 /// Content layout, in order (counts are u32, strings are u32 length + UTF-8):
 /// thresholds (2 × f64) · policies · rules · code (8 bytes each) · code lines (u32 each) ·
-/// constants · globs · glob sets · regexes · slots · sagas (see `SagaPlan.swift`) · action index ·
+/// source table (texts, then one entry of 3 × u32 per instruction, see `SourceTable`) · constants · globs · glob sets · regexes · slots · sagas (see `SagaPlan.swift`) · action index ·
 /// regex literals · runtime settings (see `RuntimeSettings+Coding.swift`). Decoding bounds-checks
 /// every read and refuses trailing bytes; `Verifier` then checks every cross-reference and range.
 enum ProgramCoding {
@@ -46,6 +46,14 @@ enum ProgramCoding {
         }
         w.count(p.codeLines.count)
         for line in p.codeLines { w.int(line) }
+        w.count(p.sourceTable.texts.count)
+        for text in p.sourceTable.texts { w.string(text) }
+        w.count(p.sourceTable.entries.count)
+        for entry in p.sourceTable.entries {
+            w.int(entry.text)
+            w.int(entry.left)
+            w.int(entry.right)
+        }
         w.count(p.constants.count)
         for k in p.constants { encodeConstant(k, &w) }
         w.count(p.globs.count)
@@ -147,6 +155,10 @@ enum ProgramCoding {
             p.code.append(Instruction(raw: try r.int(), a: try r.int(), b: try r.int(), c: try r.int()))
         }
         for _ in 0..<(try r.count(minimumItemSize: 4)) { p.codeLines.append(try r.int()) }
+        for _ in 0..<(try r.count(minimumItemSize: 4)) { p.sourceTable.texts.append(try r.string()) }
+        for _ in 0..<(try r.count(minimumItemSize: 12)) {
+            p.sourceTable.entries.append(SourceTable.Entry(text: try r.int(), left: try r.int(), right: try r.int()))
+        }
         for _ in 0..<(try r.count()) { p.constants.append(try decodeConstant(&r, depth: 0)) }
         for _ in 0..<(try r.count(minimumItemSize: 6)) {
             p.globs.append(GlobEntry(pattern: try r.string(), separator: try r.int(), starCrossesSeparator: try r.bool()))

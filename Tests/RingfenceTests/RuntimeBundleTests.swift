@@ -5,7 +5,7 @@ import RingfenceBytecode
 import RingfenceCommands
 import RingfenceDiagnostics
 
-/// Runtime settings in bundles (format version 3): the round trip, the verifier running the same
+/// Runtime settings in bundles (since format version 3): the round trip, the verifier running the same
 /// range rules as `check`, refused older versions, and what `check`, `compile` and `inspect` show.
 @Suite struct RuntimeBundleTests {
     /// Settings with every value moved off its default (and still valid).
@@ -67,9 +67,9 @@ import RingfenceDiagnostics
         program.runtime = custom
         let bytes = RingfenceBytecode.Bundle.encode(program)
         let decoded = try RingfenceBytecode.Bundle.decode(bytes)
-        #expect(decoded.header.version == 3)
+        #expect(decoded.header.version == 4)
         #expect(decoded.program.runtime == custom)
-        #expect(decoded.program == program)
+        #expect(decoded.program.program == program)
         // A program without a runtime file carries the defaults through a bundle too.
         program.runtime = RuntimeSettings()
         #expect(try RingfenceBytecode.Bundle.decode(RingfenceBytecode.Bundle.encode(program)).program.runtime == RuntimeSettings())
@@ -198,11 +198,12 @@ import RingfenceDiagnostics
         #expect(throws: Never.self) { try RingfenceBytecode.Bundle.decode(RobustnessTests.wrap(content)) }
     }
 
-    /// Bundles of format versions 1 and 2 (before the runtime section) are refused with RF5003.
+    /// Bundles of format versions 1 and 2 (before the runtime section) and 3 (before the source
+    /// table) are refused with RF5003, as is any later version.
     @Test func olderFormatVersionsAreRefused() throws {
         let bytes = RingfenceBytecode.Bundle.encode(Program())
-        #expect(bytes[8] == 3 && bytes[9] == 0)
-        for version: UInt8 in [1, 2, 4] {
+        #expect(bytes[8] == 4 && bytes[9] == 0)
+        for version: UInt8 in [1, 2, 3, 5] {
             var old = bytes
             old[8] = version
             do {
@@ -210,7 +211,7 @@ import RingfenceDiagnostics
                 Issue.record("version \(version) was accepted")
             } catch {
                 #expect(error.code == .bundleVersion)
-                #expect(error.message == "bundle format version \(version) is not supported (this build reads version 3)")
+                #expect(error.message == "bundle format version \(version) is not supported (this build reads version 4)")
             }
         }
     }

@@ -82,7 +82,7 @@ public struct ReplSession {
             return out.joined(separator: "\n")
         }
         do {
-            engine = try Engine(program: program, warnings: result.diagnostics, timeSource: .requestTimeOrClock)
+            engine = try Engine(compilation: result, timeSource: .requestTimeOrClock)
         } catch {
             out.append(error.description)
             out.append(ReplMessages.loadFailed(errors: 1, kept: engine != nil))
