@@ -32,6 +32,7 @@ test: deps
 	$(SWIFT) test $(SWIFT_FLAGS)
 	$(SWIFT) run $(SWIFT_FLAGS) ringfence test policies/tests --coverage --coverage-min 100
 	$(MAKE) bench-gate
+	$(MAKE) fuzz-ci
 
 # The zero-allocation gate: runs the decision benchmarks (release, ordo-one/benchmark) and fails
 # when any of them allocates (mallocCountTotal p90 above the 0 in Benchmarks/Thresholds).

@@ -66,17 +66,39 @@ let package = Package(
         ]),
         .executableTarget(name: "RingfenceCLI", dependencies: ["RingfenceCommands"]),
         .executableTarget(name: "ringfence-embedding-example", dependencies: ["Ringfence"], path: "examples/embedding"),
-        .testTarget(name: "RingfenceTests", dependencies: [
-            "CAllocationCounter",
-            "Ringfence", "RingfenceCommands", "RingfenceSyntax", "RingfenceMatch",
-            "RingfenceBytecode", "RingfenceVM", "RingfenceWire", "RingfenceCompiler", "RingfenceDiagnostics", "RingfenceRuntime",
-        ], resources: [.copy("Fixtures")]),
-        .testTarget(name: "RingfenceAuditTests", dependencies: ["RingfenceAudit", "RingfenceVM", "RingfenceWire"], resources: [.copy("Fixtures")]),
-        // No compiler here: the runtime tests build engines from committed bundles (Fixtures/).
-        .testTarget(name: "RingfenceRuntimeTests", dependencies: ["RingfenceRuntime", "RingfenceAudit", "RingfenceBytecode", "RingfenceVM",
-                                                                  "RingfenceWire"],
+        // Test support: fixtures (Tests/Fixtures, by path), scratch folders, the seeded generator,
+        // clocks and built executables; the corpora's readers (no compiler); the in-process CLI.
+        .target(name: "RingfenceTestSupport", path: "Tests/RingfenceTestSupport"),
+        .target(name: "RingfenceCorpusSupport", dependencies: [
+            "RingfenceTestSupport", "RingfenceSyntax", "RingfenceBytecode", "RingfenceVM", "RingfenceWire",
+        ], path: "Tests/RingfenceCorpusSupport"),
+        .target(name: "RingfenceCLITestSupport", dependencies: [
+            "RingfenceTestSupport", "RingfenceCorpusSupport", "RingfenceCommands", "RingfenceWire",
+        ], path: "Tests/RingfenceCLITestSupport"),
+        // The tests by layer: syntax and compiler, matching, the VM from committed bundles (no
+        // compiler), the wire format, and the commands end to end.
+        .testTarget(name: "RingfenceCompilerTests", dependencies: [
+            "RingfenceTestSupport", "RingfenceCorpusSupport",
+            "Ringfence", "RingfenceDiagnostics", "RingfenceSyntax", "RingfenceCompiler", "RingfenceBytecode", "RingfenceMatch",
+            "RingfenceVM", "RingfenceWire", "RingfenceRuntime",
+        ]),
+        .testTarget(name: "RingfenceMatchTests", dependencies: ["RingfenceTestSupport", "RingfenceMatch"]),
+        .testTarget(name: "RingfenceVMTests", dependencies: [
+            "RingfenceTestSupport", "RingfenceCorpusSupport", "RingfenceBytecode", "RingfenceVM", "RingfenceWire", "RingfenceRuntime",
+        ]),
+        .testTarget(name: "RingfenceWireTests", dependencies: ["RingfenceTestSupport", "RingfenceWire", "RingfenceVM", "RingfenceDiagnostics"]),
+        .testTarget(name: "RingfenceCommandTests", dependencies: [
+            "RingfenceTestSupport", "RingfenceCorpusSupport", "RingfenceCLITestSupport",
+            "CAllocationCounter", "Ringfence", "RingfenceCommands",
+        ]),
+        .testTarget(name: "RingfenceAuditTests", dependencies: ["RingfenceTestSupport", "RingfenceAudit", "RingfenceVM", "RingfenceWire"],
                     resources: [.copy("Fixtures")]),
+        // No compiler here: the runtime tests build engines from committed bundles (Fixtures/).
+        .testTarget(name: "RingfenceRuntimeTests", dependencies: [
+            "RingfenceTestSupport", "RingfenceRuntime", "RingfenceAudit", "RingfenceBytecode", "RingfenceVM", "RingfenceWire",
+        ], resources: [.copy("Fixtures")]),
         .testTarget(name: "RingfenceStoreTests", dependencies: [
+            "RingfenceTestSupport",
             "RingfenceStores", "RingfenceSQLite", "RingfenceRuntime", "RingfenceAudit", "RingfenceVM",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),

@@ -24,6 +24,10 @@ step 1 "$bin" check examples/broken/                                        # 1:
 step 0 "$bin" check examples/runtime/                                       # the runtime file, every setting at its default
 step 0 "$(dirname "$bin")/ringfence-embedding-example"
 
+# The runtime (SPEC §8, §13): a session, joins at different trust (a child capped by its parent),
+# an elevation that expires, a breach that trips the breaker, a kill — decisions printed.
+step 0 "$bin" ops -p policies/ --state memory: -i examples/ops/session.jsonl
+
 # The audit log (SPEC §9): every decision recorded in a SQLite store, its checkpoints signed with
 # a fresh key; the log verified and one entry proven with the verifier key alone; then a copy
 # with one decision edited (allow made deny) is caught.

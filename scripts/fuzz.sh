@@ -8,10 +8,10 @@
 #   scripts/fuzz.sh seeds                                   rewrite Fuzz/Corpus/ from the fixtures
 #
 # TARGET is request, policy, normalizer or bundle (all four when none is given). Each run reads the
-# committed seeds (Fuzz/Corpus/TARGET), past findings (Tests/RingfenceTests/Fixtures/regressions/
-# fuzz/TARGET) and the growing corpus (Fuzz/.corpus/TARGET, not committed), and writes crash,
-# leak, timeout and OOM inputs to Fuzz/.artifacts/TARGET/. The exit status is non-zero when any
-# target found something.
+# committed seeds (Fuzz/Corpus/TARGET), past findings (Tests/Fixtures/regressions/fuzz/TARGET)
+# and the growing corpus (Fuzz/.corpus/TARGET, not committed), and writes crash, leak, timeout
+# and OOM inputs to Fuzz/.artifacts/TARGET/. The exit status is non-zero when any target found
+# something.
 #
 # Environment: FUZZ_SECONDS (default 60), FUZZ_JOBS (targets at once, default 1), FUZZ_TIMEOUT
 # (seconds one input may take before it is a hang, default 10), FUZZ_RSS_MB (default 2048),
@@ -32,7 +32,7 @@ SANITIZERS="${FUZZ_SANITIZERS:-fuzzer,address}"
 SCRATCH="${FUZZ_SCRATCH:-$FUZZ/.build}"
 CORPUS="${FUZZ_CORPUS:-$FUZZ/.corpus}"
 ARTIFACTS="${FUZZ_ARTIFACTS:-$FUZZ/.artifacts}"
-REGRESSIONS="$ROOT/Tests/RingfenceTests/Fixtures/regressions/fuzz"
+REGRESSIONS="$ROOT/Tests/Fixtures/regressions/fuzz"
 SWIFT="${SWIFT:-swift}"
 BIN="$SCRATCH/$CONFIG"
 # libFuzzer reports crashes itself (with the sanitizer's stack trace); Swift's own backtracer would

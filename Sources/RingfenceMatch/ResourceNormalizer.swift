@@ -91,14 +91,7 @@ public enum ResourceNormalizer {
                bytes[schemeEnd + 1] == UInt8(ascii: "/"), bytes[schemeEnd + 2] == UInt8(ascii: "/") {
                 return ResourceURLParser.parse(bytes, schemeEnd: schemeEnd)
             }
-            // P0 can only apply when the resource starts with a control or space, or its leading
-            // scheme-like run stops at `:`, a tab or a newline.
-            if let first = bytes.first, first <= 0x20
-                || (schemeEnd > 0 && schemeEnd < bytes.count
-                    && (bytes[schemeEnd] == UInt8(ascii: ":") || ByteClass.isTabOrNewline(bytes[schemeEnd]))),
-                readsAsURLToBrowsers(bytes) {
-                return .unplaceable(reason: Refusal.disguisedURL)
-            }
+            if isDisguisedURL(bytes, schemeEnd: schemeEnd) { return .unplaceable(reason: Refusal.disguisedURL) }
             return normalizePath(bytes, original: resource)
         }
     }
@@ -132,11 +125,19 @@ public enum ResourceNormalizer {
         // Normalising can expose a URL (`./https://evil.com` → `https:/evil.com`, which a browser
         // reads as https://evil.com/): the result must be a normal form too, so refuse it (P0).
         var result = text
-        let disguised = result.withUTF8 { out in
-            let schemeEnd = schemeScanEnd(out)
-            return schemeEnd > 0 && schemeEnd < out.count && out[schemeEnd] == UInt8(ascii: ":") && readsAsURLToBrowsers(out)
-        }
+        let disguised = result.withUTF8 { out in isDisguisedURL(out, schemeEnd: schemeScanEnd(out)) }
         return disguised ? .unplaceable(reason: Refusal.disguisedURL) : .path(text)
+    }
+
+    /// P0 for `bytes`, whose leading scheme-like run ends at `schemeEnd`: the full check runs only
+    /// when the resource starts with a control or space, or that run stops at `:`, a tab or a
+    /// newline (WHATWG drops tabs and newlines, so `h\r:` is the scheme `h`).
+    @inline(__always) static func isDisguisedURL(_ bytes: UnsafeBufferPointer<UInt8>, schemeEnd: Int) -> Bool {
+        guard let first = bytes.first else { return false }
+        let mayBeURL = first <= 0x20
+            || (schemeEnd > 0 && schemeEnd < bytes.count
+                && (bytes[schemeEnd] == UInt8(ascii: ":") || ByteClass.isTabOrNewline(bytes[schemeEnd])))
+        return mayBeURL && readsAsURLToBrowsers(bytes)
     }
 
     /// True when a WHATWG parser reads `bytes`, which U1 does not take as a URL, as a URL that

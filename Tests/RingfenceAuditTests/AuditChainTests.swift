@@ -2,6 +2,7 @@ import RingfenceWire
 import Testing
 @testable import RingfenceAudit
 import RingfenceVM
+import RingfenceTestSupport
 
 /// A well-formed log: envelopes and their canonical data.
 struct TestLog {

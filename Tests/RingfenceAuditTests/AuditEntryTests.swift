@@ -2,6 +2,7 @@ import RingfenceWire
 import Testing
 @testable import RingfenceAudit
 import RingfenceVM
+import RingfenceTestSupport
 
 /// A valid envelope in JSON, with `replacing` members swapped in (nil removes a member).
 private func envelopeText(_ replacing: [String: String?] = [:]) -> String {

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import RingfenceAudit
+import RingfenceTestSupport
 
 /// The first line of fixture `path`, without its newline.
 private func keyText(_ path: String) -> String {
@@ -70,7 +71,7 @@ private func noteError(_ text: String) -> String? {
 
     @Test func verifiesRealSumGolangOrgCheckpoints() throws {
         let key = try NoteVerifierKey(parsing: keyText("notes/sum.golang.org/verifier.key"))
-        let names = AuditFixtures.names(in: "notes/sum.golang.org", suffix: ".note")
+        let names = try AuditFixtures.names(in: "notes/sum.golang.org", suffix: ".note")
         #expect(names.count == 8)
         for name in names {
             let bytes = AuditFixtures.bytes("notes/sum.golang.org/" + name)

@@ -3,23 +3,14 @@ import RingfenceAudit
 import RingfenceRuntime
 import RingfenceVM
 import Testing
+import RingfenceTestSupport
 
 /// The audit log over the memory store: sequencing, durability modes, checkpoints, proofs and
 /// verification (SPEC §9).
 @Suite struct AuditLogTests {
     /// A clock that starts at 2026-11-21T10:00:00Z and advances 1 ms per reading.
-    final class SteppingClock: @unchecked Sendable {
-        private let lock = NSLock()
-        private var now: Int64 = 1_795_255_200_000_000
-        /// The clock as a closure.
-        var closure: @Sendable () -> AuditTime {
-            { [self] in
-                lock.withLock {
-                    now += 1_000
-                    return try! AuditTime(microseconds: now)
-                }
-            }
-        }
+    static func clock() -> @Sendable () -> AuditTime {
+        SteppingClock().closure { try! AuditTime(microseconds: $0) }
     }
 
     static let time = try! AuditTime(microseconds: 1_795_255_200_000_000)
@@ -34,7 +25,7 @@ import Testing
     func appendedEntriesChainAndVerify(_ durability: Durability) throws {
         let store = MemoryStore()
         let log = try AuditLog(store: store, settings: AuditSettings(durability: durability, checkpointEvery: 10, signingKey: Self.key),
-                               clock: SteppingClock().closure)
+                               clock: Self.clock())
         var receipts: [AuditReceipt] = []
         for i in 0..<25 { receipts += try log.append([Self.record(i)]) }
         try log.flush()
@@ -57,7 +48,7 @@ import Testing
 
     @Test func strictAppendersShareCommitsAndNeverGap() async throws {
         let store = MemoryStore()
-        let log = try AuditLog(store: store, settings: AuditSettings(durability: .strict), clock: SteppingClock().closure)
+        let log = try AuditLog(store: store, settings: AuditSettings(durability: .strict), clock: Self.clock())
         let seqs = await withTaskGroup(of: [UInt64].self) { group in
             for t in 0..<8 {
                 group.addTask {
@@ -73,7 +64,7 @@ import Testing
 
     @Test func stateRowsCommitWithTheirEntries() throws {
         let store = MemoryStore()
-        let log = try AuditLog(store: store, settings: AuditSettings(durability: .strict), clock: SteppingClock().closure)
+        let log = try AuditLog(store: store, settings: AuditSettings(durability: .strict), clock: Self.clock())
         try log.append(Self.record(1), rows: [StateRow(StateKey("sessions", "s1"), Array("active".utf8))])
         try log.append([], rows: [StateRow(StateKey("sessions", "s2"), Array("handshaking".utf8))])
         try log.append(Self.record(2), deletes: [StateKey("sessions", "s1")])
@@ -86,8 +77,8 @@ import Testing
     @Test func twoLogsOnOneStoreNeverFork() throws {
         let store = MemoryStore()
         let settings = AuditSettings(durability: .strict)
-        let first = try AuditLog(store: store, settings: settings, clock: SteppingClock().closure)
-        let second = try AuditLog(store: store, settings: settings, clock: SteppingClock().closure)
+        let first = try AuditLog(store: store, settings: settings, clock: Self.clock())
+        let second = try AuditLog(store: store, settings: settings, clock: Self.clock())
         for i in 0..<20 {
             try (i.isMultiple(of: 2) ? first : second).append(Self.record(i))
         }
@@ -100,11 +91,11 @@ import Testing
     @Test func proofsVerifyAndForgeriesDoNot() throws {
         let store = MemoryStore()
         let log = try AuditLog(store: store, settings: AuditSettings(durability: .strict, checkpointEvery: 1000, signingKey: Self.key),
-                               clock: SteppingClock().closure)
+                               clock: Self.clock())
         for i in 0..<37 { try log.append(Self.record(i)) }
         log.close()
         #expect(throws: AuditLogError.self) { try AuditInclusionProof.prove(5, in: store, makeCheckpoint: nil) }
-        let signer = try AuditLog(store: store, settings: AuditSettings(durability: .strict, signingKey: Self.key), clock: SteppingClock().closure)
+        let signer = try AuditLog(store: store, settings: AuditSettings(durability: .strict, signingKey: Self.key), clock: Self.clock())
         let proof = try AuditInclusionProof.prove(5, in: store, makeCheckpoint: { try signer.checkpoint() })
         signer.close()
         #expect(proof.checkpoint.size == 37)
@@ -135,7 +126,7 @@ import Testing
     @Test func verificationWithTheWrongKeyFails() throws {
         let store = MemoryStore()
         let log = try AuditLog(store: store, settings: AuditSettings(durability: .strict, checkpointEvery: 5, signingKey: Self.key),
-                               clock: SteppingClock().closure)
+                               clock: Self.clock())
         for i in 0..<6 { try log.append(Self.record(i)) }
         log.close()
         let other = try NoteSigningKey(name: "someone.else/audit", seed: Array(repeating: 9, count: 32))
@@ -146,7 +137,7 @@ import Testing
 
     @Test func sinceDetectsARewrittenHistory() throws {
         let store = MemoryStore()
-        let log = try AuditLog(store: store, settings: AuditSettings(durability: .strict, signingKey: Self.key), clock: SteppingClock().closure)
+        let log = try AuditLog(store: store, settings: AuditSettings(durability: .strict, signingKey: Self.key), clock: Self.clock())
         for i in 0..<10 { try log.append(Self.record(i)) }
         let kept = try SignedNote(parsing: try log.checkpoint().note)
         for i in 10..<15 { try log.append(Self.record(i)) }
@@ -155,7 +146,7 @@ import Testing
         #expect(good.intact && good.extendsSince == 10)
         // The same history rewritten from entry 3 and re-signed: the kept checkpoint exposes it.
         let rewritten = MemoryStore()
-        let liar = try AuditLog(store: rewritten, settings: AuditSettings(durability: .strict, signingKey: Self.key), clock: SteppingClock().closure)
+        let liar = try AuditLog(store: rewritten, settings: AuditSettings(durability: .strict, signingKey: Self.key), clock: Self.clock())
         for i in 0..<15 { try liar.append(Self.record(i == 3 ? 99 : i)) }
         _ = try liar.checkpoint()
         liar.close()
@@ -164,7 +155,7 @@ import Testing
         #expect(!caught.intact && caught.failure?.message.contains("history was rewritten") == true)
         // A log shorter than the kept checkpoint: its tail was cut.
         let short = MemoryStore()
-        let cut = try AuditLog(store: short, settings: AuditSettings(durability: .strict), clock: SteppingClock().closure)
+        let cut = try AuditLog(store: short, settings: AuditSettings(durability: .strict), clock: Self.clock())
         for i in 0..<4 { try cut.append(Self.record(i)) }
         cut.close()
         #expect(AuditVerification.verify(short, keys: [], since: kept).failure?.message.contains("removed from its tail") == true)

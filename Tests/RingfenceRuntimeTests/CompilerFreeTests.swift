@@ -4,7 +4,7 @@ import Testing
 
 /// The compiler-free product (`RingfenceRuntime`): a deployment that ships bundles loads one and
 /// decides without the compiler or libyaml. This test target links no compiler; the bundle is
-/// `policies/workspace.yaml` compiled and committed (`RingfenceTests`' `CommittedBundleTests`
+/// `policies/workspace.yaml` compiled and committed (`RingfenceCompilerTests`' `CommittedBundleTests`
 /// keeps it equal to a fresh compile).
 @Suite struct CompilerFreeTests {
     static func bundle() throws -> [UInt8] {

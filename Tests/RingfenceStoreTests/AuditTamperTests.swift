@@ -5,6 +5,7 @@ import RingfenceRuntime
 import RingfenceSQLite
 import RingfenceVM
 import Testing
+import RingfenceTestSupport
 
 /// Tampering with a SQLite store's audit log (SPEC §9.3): every edit of a stored envelope or
 /// data row, a deleted or swapped row, a deleted data row and a rewritten, re-signed history is
@@ -14,12 +15,8 @@ import Testing
     static let entries = 60
 
     /// A clock stepping 1 ms from 2026-11-21T10:00:00Z.
-    final class Clock: @unchecked Sendable {
-        private let lock = NSLock()
-        private var now: Int64 = 1_795_255_200_000_000
-        var closure: @Sendable () -> AuditTime {
-            { [self] in lock.withLock { now += 1_000; return try! AuditTime(microseconds: now) } }
-        }
+    static func clock() -> @Sendable () -> AuditTime {
+        SteppingClock().closure { try! AuditTime(microseconds: $0) }
     }
 
     /// Writes a log of `entries` records (some with a session and agent, all with data) signed
@@ -27,7 +24,7 @@ import Testing
     static func build(at path: String, key: NoteSigningKey = key, variant: Int? = nil) throws {
         let store = try SQLiteStore(path: path, url: "sqlite:\(path)")
         let log = try AuditLog(store: store, settings: AuditSettings(durability: .relaxed, checkpointEvery: 16, signingKey: key),
-                               clock: Clock().closure)
+                               clock: Self.clock())
         let time = try AuditTime(microseconds: 1_795_255_200_000_000)
         for i in 0..<entries {
             let data: Value = .object(["n": .number(Double(i == variant ? 999 : i)), "text": .string("entry number \(i)")])
@@ -159,7 +156,7 @@ import Testing
         #expect(report.failure?.message == "entry 7: its data row is missing, and the log records no purge")
         // Purged through the log: intact, and a row deleted above the purge is still caught.
         let store = try SQLiteStore(path: path, url: "sqlite:\(path)")
-        let log = try AuditLog(store: store, settings: AuditSettings(durability: .strict, signingKey: Self.key), clock: Clock().closure)
+        let log = try AuditLog(store: store, settings: AuditSettings(durability: .strict, signingKey: Self.key), clock: Self.clock())
         #expect(try log.purge(before: 20, time: AuditTime(microseconds: 1_795_255_300_000_000)) == 20)
         #expect(throws: AuditLogError.self) { try log.purge(before: 1_000, time: AuditTime(microseconds: 1_795_255_300_000_000)) }
         log.close()

@@ -4,6 +4,7 @@ import RingfenceRuntime
 import RingfenceSQLite
 import Synchronization
 import Testing
+import RingfenceTestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -22,22 +23,6 @@ import Darwin
 /// probes appending to the file at once, directly, each re-reading the head when the other
 /// wins a race.
 @Suite struct CrashSafetyTests {
-    /// The probe executable built beside the test bundle.
-    static let probe: String? = {
-        var candidates: [URL] = []
-        if let main = Foundation.Bundle.main.executableURL { candidates.append(main.deletingLastPathComponent()) }
-        candidates.append(Foundation.Bundle.main.bundleURL.deletingLastPathComponent())
-        candidates.append(Foundation.Bundle.main.bundleURL)
-        if let first = CommandLine.arguments.first { candidates.append(URL(fileURLWithPath: first).deletingLastPathComponent()) }
-        // On Darwin the test runner lives inside `RingfencePackageTests.xctest/Contents/MacOS`.
-        candidates += candidates.map { $0.deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
-        for directory in candidates {
-            let path = directory.appendingPathComponent("ringfence-store-crash-probe").path
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
-        }
-        return nil
-    }()
-
     /// What one probe acknowledged before it was killed.
     struct Run {
         /// The probe's seed (its session is `probe-SEED`, its state row `probe/SEED`).
@@ -122,10 +107,8 @@ import Darwin
     }
 
     @Test func killedStrictWritersLoseNoAcknowledgedEntry() throws {
-        guard let probe = Self.probe else {
-            Issue.record("no `ringfence-store-crash-probe` executable next to the test bundle: build the package first")
-            return
-        }
+        // The probe is built beside the test bundle; a missing one fails the test.
+        let probe = try BuiltBinary.path("ringfence-store-crash-probe")
         let scratch = try Scratch()
         let path = scratch.file("state.db"), url = "sqlite:\(path)"
         var generator = SeededGenerator(seed: 20_261_121)

@@ -5,6 +5,7 @@ import RingfenceRuntime
 @testable import RingfenceSQLite
 import Synchronization
 import Testing
+import RingfenceTestSupport
 
 /// What only the SQLite store does: it persists across opens, shares one file between writers
 /// without forking the log, refuses files that are not its own (or are newer), reports damaged

@@ -1,6 +1,7 @@
 import RingfenceAudit
 import RingfenceRuntime
 import Testing
+import RingfenceTestSupport
 
 /// What every store must do (SPEC §12), run against each backend in `StoreBackend.all`: rows,
 /// audit appends that continue the log or change nothing, exact read-back, purges and chunked

@@ -2,6 +2,7 @@ import RingfenceRuntime
 import RingfenceSQLite
 import RingfenceStores
 import Testing
+import RingfenceTestSupport
 
 /// `Stores.open(url:)` and `RINGFENCE_STATE` (SPEC §12): which URLs name which store, and the
 /// plain refusals for the rest.

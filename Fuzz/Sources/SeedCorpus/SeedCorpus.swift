@@ -44,12 +44,11 @@ struct SeedSources {
     let root: URL
 
     /// Policy folders and files whose YAML documents seed the policy fuzzer.
-    static let policyFolders = ["policies", "examples/broken", "Tests/RingfenceTests/Fixtures/check",
-                                "Tests/RingfenceTests/Fixtures/golden", "Tests/RingfenceTests/Fixtures/dialects",
-                                "Tests/RingfenceTests/Fixtures/sagas"]
+    static let policyFolders = ["policies", "examples/broken", "Tests/Fixtures/check", "Tests/Fixtures/golden",
+                                "Tests/Fixtures/dialects", "Tests/Fixtures/sagas"]
 
     /// Fixtures holding test cases (each with a `request`) and, for the evaluation corpus, policies.
-    static let caseFolders = ["Tests/RingfenceTests/Fixtures/eval", "policies/tests"]
+    static let caseFolders = ["Tests/Fixtures/eval", "policies/tests"]
 
     /// Resources that stress normalisation: dot segments, escapes, URLs with ports, userinfo,
     /// IPv6 hosts, queries and fragments, odd schemes, and text that only looks like a path.
@@ -89,7 +88,8 @@ struct SeedSources {
     /// `url`'s path below the root, with `/` turned into `_`, for a seed file name.
     func seedName(_ url: URL, prefix: String = "") -> String {
         let relative = url.path.hasPrefix(root.path + "/") ? String(url.path.dropFirst(root.path.count + 1)) : url.lastPathComponent
-        let short = relative.hasPrefix("Tests/RingfenceTests/Fixtures/") ? "fixtures/" + relative.dropFirst(30) : relative
+        let fixtures = "Tests/Fixtures/"
+        let short = relative.hasPrefix(fixtures) ? "fixtures/" + relative.dropFirst(fixtures.count) : relative
         return prefix + short.replacingOccurrences(of: "/", with: "_")
     }
 
@@ -166,7 +166,7 @@ struct SeedSources {
     func bundles() throws -> [(String, [UInt8])] {
         var programs: [(String, Program)] = []
         let singles = yamlFiles(below: "policies").filter { !$0.path.contains("/tests/") }
-            + yamlFiles(below: "Tests/RingfenceTests/Fixtures/golden")
+            + yamlFiles(below: "Tests/Fixtures/golden")
         for url in singles {
             if let program = Compiler.compile(paths: [url.path]).program { programs.append((seedName(url, prefix: "policy-"), program)) }
         }

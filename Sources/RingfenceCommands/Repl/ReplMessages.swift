@@ -27,6 +27,8 @@ enum ReplMessages {
 
     /// `:reload` before any `:load`.
     static let nothingToReload = "error: nothing to reload; load policies with `:load PATH…`"
+    /// A session command without a current session.
+    static let noSession = "error: no session yet; create one with `:session [ID]`"
 
     /// The summary after a successful load.
     static func loaded(files: Int, policies: Int, rules: Int, warnings: Int) -> String {

@@ -32,6 +32,7 @@ public struct ReplSession {
         Command(name: ":eval", usage: ":eval", summary: "decide the current request: the decision json line, then why each rule did or did not decide"),
         Command(name: ":bytecode", usage: ":bytecode RULE", summary: "show one rule's bytecode (RULE is `id` or `policy/id`)"),
         Command(name: ":when", usage: ":when EXPR", summary: "evaluate a `when` expression against the current request"),
+    ] + runtimeCommands + [
         Command(name: ":help", usage: ":help", summary: "show this help"),
         Command(name: ":quit", usage: ":quit", summary: "leave (ctrl-d too)"),
     ]
@@ -42,6 +43,8 @@ public struct ReplSession {
     private(set) var engine: Engine?
     /// The request being built.
     private(set) var request = ReplRequest()
+    /// The runtime behind the session commands, made on first use for the loaded engine.
+    private var runtime: ReplRuntime?
     /// True once `:quit` was given.
     public private(set) var isFinished = false
 
@@ -83,6 +86,7 @@ public struct ReplSession {
         }
         do {
             engine = try Engine(compilation: result, timeSource: .requestTimeOrClock)
+            runtime = nil  // sessions start over on the new policies
         } catch {
             out.append(error.description)
             out.append(ReplMessages.loadFailed(errors: 1, kept: engine != nil))
@@ -123,6 +127,7 @@ public struct ReplSession {
             isFinished = true
             return ""
         default:
+            if let output = runtimeCommand(name, words, argument) { return output }
             return ReplMessages.unknownCommand(name, suggestion: Suggestions.closest(to: name, among: Self.commands.map(\.name)))
         }
     }
@@ -240,5 +245,15 @@ extension String {
         while let first = scalars.first, first.isWhitespace { scalars = scalars.dropFirst() }
         while let last = scalars.last, last.isWhitespace { scalars = scalars.dropLast() }
         return String(scalars)
+    }
+}
+
+extension ReplSession {
+    /// The runtime for the loaded engine, made on first use; nil when no policies are loaded.
+    mutating func replRuntime() -> ReplRuntime? {
+        if let runtime { return runtime }
+        guard let engine else { return nil }
+        runtime = try? ReplRuntime(engine: engine)
+        return runtime
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 @testable import RingfenceAudit
+import RingfenceTestSupport
 import RingfenceVM
 
 /// Where the audit fixtures live and how to read them.
@@ -21,39 +22,25 @@ enum AuditFixtures {
         String(decoding: bytes(path), as: UTF8.self)
     }
 
-    /// The names of the files directly in fixture folder `folder` ending in `suffix`, sorted.
-    static func names(in folder: String, suffix: String) -> [String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: url(folder).path)) ?? []
-        return names.filter { !$0.hasPrefix(".") && $0.hasSuffix(suffix) }.sorted()
+    /// The names of the files directly in fixture folder `folder` ending in `suffix`, sorted;
+    /// throws when there are none, so a test driven by them fails instead of running no case.
+    static func names(in folder: String, suffix: String) throws -> [String] {
+        let names = try FileManager.default.contentsOfDirectory(atPath: url(folder).path)
+            .filter { !$0.hasPrefix(".") && $0.hasSuffix(suffix) }.sorted()
+        guard !names.isEmpty else { throw FixtureError("Fixtures/\(folder) holds no `\(suffix)` file") }
+        return names
     }
 
     /// The paths (relative to the fixtures folder) of every file under `folder` ending in
-    /// `suffix`, sorted.
-    static func paths(under folder: String, suffix: String) -> [String] {
-        guard let walker = FileManager.default.enumerator(atPath: url(folder).path) else { return [] }
+    /// `suffix`, sorted; throws when there are none.
+    static func paths(under folder: String, suffix: String) throws -> [String] {
+        guard let walker = FileManager.default.enumerator(atPath: url(folder).path) else { throw FixtureError("cannot list Fixtures/\(folder)") }
         var found: [String] = []
         while let relative = walker.nextObject() as? String {
             if relative.hasSuffix(suffix) { found.append(folder + "/" + relative) }
         }
+        guard !found.isEmpty else { throw FixtureError("Fixtures/\(folder) holds no `\(suffix)` file") }
         return found.sorted()
-    }
-}
-
-/// A seeded SplitMix64 generator, so every randomised test is reproducible.
-struct SeededGenerator: RandomNumberGenerator {
-    /// The state.
-    private var state: UInt64
-
-    /// Creates a generator from `seed`.
-    init(seed: UInt64) { state = seed }
-
-    /// The next 64 random bits.
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

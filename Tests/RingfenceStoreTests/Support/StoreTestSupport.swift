@@ -2,6 +2,7 @@ import Foundation
 import RingfenceAudit
 import RingfenceRuntime
 import RingfenceStores
+import RingfenceTestSupport
 import Testing
 
 /// A backend of the conformance suite: a store URL in which `{dir}` stands for a fresh scratch
@@ -36,45 +37,6 @@ struct StoreBackend: Sendable, CustomTestStringConvertible {
     /// `memory:`, the same object, since nothing outlives it).
     func reopen(_ store: StateStore, in scratch: Scratch) throws -> StateStore {
         template == "memory:" ? store : try Stores.open(url: url(in: scratch))
-    }
-}
-
-/// A directory under the system's temporary directory, removed when the value goes away.
-final class Scratch: @unchecked Sendable {
-    // Safety: immutable after init.
-    /// The directory's absolute path.
-    let path: String
-
-    /// Creates an empty directory.
-    init() throws {
-        let base = FileManager.default.temporaryDirectory.path
-        path = "\(base)/ringfence-store-tests-\(UUID().uuidString.lowercased())"
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(atPath: path)
-    }
-
-    /// The absolute path of `name` inside the directory.
-    func file(_ name: String) -> String { "\(path)/\(name)" }
-}
-
-/// A seeded SplitMix64 generator, so every randomised test is reproducible.
-struct SeededGenerator: RandomNumberGenerator {
-    /// The state.
-    private var state: UInt64
-
-    /// Creates a generator from `seed`.
-    init(seed: UInt64) { state = seed }
-
-    /// The next 64 random bits.
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 
