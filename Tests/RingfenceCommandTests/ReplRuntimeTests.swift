@@ -1,6 +1,7 @@
 import Foundation
 import Ringfence
 import RingfenceCommands
+import RingfenceTestSupport
 import Testing
 
 /// The REPL's session commands: the runtime driven by hand through the operation dispatcher.
@@ -11,7 +12,7 @@ import Testing
     }
 
     @Test func aSessionByHand() {
-        let policies = CorpusSupport.repoRoot.appendingPathComponent("policies").path
+        let policies = Repository.url("policies").path
         let out = Self.run([
             ":decide", ":load \(policies)", ":decide", ":at 2026-11-21T10:00:00Z", ":session s1", ":join a1 0.85", ":join a2 0.4 parent=a1",
             ":activate", "agent.id = a1", "action = fs.read", "resource = /workspace/a.csv", ":decide",
@@ -31,7 +32,7 @@ import Testing
     }
 
     @Test func reloadingStartsSessionsOver() {
-        let policies = CorpusSupport.repoRoot.appendingPathComponent("policies").path
+        let policies = Repository.url("policies").path
         let out = Self.run([":load \(policies)", ":session s1", ":reload", ":session s1"])
         #expect(out[1].contains(#""ok":true"#) && out[3].contains(#""ok":true"#))
     }
