@@ -6,18 +6,22 @@ import RingfenceSyntax
 /// What compiling a set of files produced: a program when there were no errors, every
 /// diagnostic (sorted), the sources for rendering snippets, and the compiled patterns.
 public struct CompilationResult: Sendable {
-    /// The program, or nil when any error was found. Setting it drops `verifiedProgram`, so an
-    /// engine built from the result verifies the replacement itself.
+    /// The program, or nil when any error was found. Setting it drops `verifiedProgram` and
+    /// `bundle`, so an engine built from the result verifies the replacement itself.
     public var program: Program? {
         get { verifiedProgram?.program ?? replacement }
         set {
             verifiedProgram = nil
+            bundle = nil
             replacement = newValue
         }
     }
     /// The program as the compiler's last stage verified it (nil with errors, or once `program`
     /// was replaced): a machine takes it without verifying again.
     public private(set) var verifiedProgram: VerifiedProgram?
+    /// The program's bundle bytes as the emit stage encoded them (nil with errors, or once
+    /// `program` was replaced): `compile` writes them without encoding again.
+    public private(set) var bundle: [UInt8]?
     /// A program set in place of the compiled one.
     private var replacement: Program?
     /// Every problem found, sorted by file, line and column.
@@ -39,9 +43,10 @@ public struct CompilationResult: Sendable {
     public var hasErrors: Bool { diagnostics.containsErrors }
 
     /// Assembles a result.
-    init(verifiedProgram: VerifiedProgram?, diagnostics: [Diagnostic], sources: [String: SourceFile], documents: [PolicyDocument],
-         patterns: PatternCache) {
+    init(verifiedProgram: VerifiedProgram?, bundle: [UInt8]?, diagnostics: [Diagnostic], sources: [String: SourceFile],
+         documents: [PolicyDocument], patterns: PatternCache) {
         self.verifiedProgram = verifiedProgram
+        self.bundle = bundle
         self.diagnostics = diagnostics
         self.sources = sources
         self.documents = documents
@@ -56,7 +61,8 @@ public struct CompilationResult: Sendable {
 /// Check     policy ASTs → checked rules with typed `when`; every pattern compiled   Check.swift
 /// Lower     checked rules → code, tables and the pc-to-source table                Lower.swift
 /// Index     program → program with its action index and resource prefixes         Index.swift
-/// Emit      program + sagas + runtime → VerifiedProgram (the one verification)     Emit.swift
+/// Emit      program + sagas + runtime → VerifiedProgram and its bundle bytes       Emit.swift
+///           (the one verification, the one encoding; a bundle past 256 MiB is RF4008)
 /// ```
 ///
 /// One `PatternCache` per compilation carries the compiled globs and regexes from the check
@@ -97,18 +103,17 @@ public enum Compiler {
         let resolution = Resolve.run(policies: input.policies, sagas: input.sagas, runtimes: input.runtimes)
         let (program, policyDiagnostics) = policyProgram(resolution, sources: input.sources, patterns: patterns)
         var diagnostics = input.diagnostics + policyDiagnostics + resolution.sagaDiagnostics + resolution.runtimeDiagnostics
-        var verified: VerifiedProgram?
+        var emitted = Emit.Output(diagnostics: [])
         // With errors anywhere nothing is emitted.
         if var complete = program, !diagnostics.containsErrors {
             complete.sagas = resolution.sagas
             complete.runtime = resolution.runtime
             let at = input.policies.first?.location ?? input.sagas.first?.location ?? input.runtimes.first?.location ?? unplaced
-            let emitted = Emit.run(complete, at: at)
-            verified = emitted.program
+            emitted = Emit.run(complete, at: at)
             diagnostics += emitted.diagnostics
         }
-        var result = CompilationResult(verifiedProgram: verified, diagnostics: diagnostics.sortedForOutput(), sources: input.sources,
-                                       documents: input.policies, patterns: patterns)
+        var result = CompilationResult(verifiedProgram: emitted.program, bundle: emitted.bundle, diagnostics: diagnostics.sortedForOutput(),
+                                       sources: input.sources, documents: input.policies, patterns: patterns)
         result.sagas = input.sagas
         result.runtimes = input.runtimes
         return result

@@ -1,7 +1,7 @@
 import Testing
 import Ringfence
 import RingfenceBytecode
-import RingfenceCompiler
+@testable import RingfenceCompiler
 import RingfenceDiagnostics
 import RingfenceMatch
 
@@ -78,6 +78,32 @@ import RingfenceMatch
         result.program = broken
         #expect(result.verifiedProgram == nil)
         #expect(throws: RingfenceError.self) { try Engine(compilation: result) }
+    }
+
+    /// The emit stage encodes the bundle once: `compile` writes the result's bytes, which are the
+    /// program's encoding; a replaced program drops them.
+    @Test func theEmittedBundleIsTheProgramsEncoding() throws {
+        var result = Compiler.compile(source: EngineTests.workspace, file: "workspace.yaml")
+        let program = try #require(result.program)
+        #expect(result.bundle == RingfenceBytecode.Bundle.encode(program))
+        result.program = program
+        #expect(result.bundle == nil)
+    }
+
+    /// A program whose bundle would be larger than a bundle may be is RF4008, not a bundle the
+    /// loader refuses later (the limit is lowered here; the real one is 256 MiB).
+    @Test func aBundleTooLargeToLoadIsADiagnostic() throws {
+        let program = try #require(Compiler.compile(source: EngineTests.workspace, file: "workspace.yaml").program)
+        let size = RingfenceBytecode.Bundle.encode(program).count
+        let at = SourceLocation(file: "workspace.yaml", line: 1, column: 1)
+        let fits = Emit.run(program, at: at, maxBundleSize: size)
+        #expect(fits.program != nil && fits.bundle?.count == size && fits.diagnostics.isEmpty)
+        let tooLarge = Emit.run(program, at: at, maxBundleSize: size - 1)
+        #expect(tooLarge.program == nil && tooLarge.bundle == nil)
+        #expect(tooLarge.diagnostics.map(\.code) == [.programTooLarge])
+        #expect(tooLarge.diagnostics.first?.message == "the policies compile to a bundle of \(size) bytes, more than the \(size - 1) bytes "
+            + "a bundle may hold; split them into several bundles")
+        #expect(tooLarge.diagnostics.first?.severity == .error)
     }
 
     /// Each instruction's source-table entry names what it stands for: the match instructions
