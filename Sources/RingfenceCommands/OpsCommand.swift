@@ -29,7 +29,7 @@ struct OpsCommand: RingfenceSubcommand {
     var bundle: String?
 
     /// The state store.
-    @Option(name: .customLong("state"), help: ArgumentHelp("The state store (default: $RINGFENCE_STATE, else `memory:`).", valueName: "url"))
+    @Option(name: .customLong("state"), help: ArgumentHelp("The state store (default: $RINGFENCE_STATE, else `sqlite:.ringfence/state.db`).", valueName: "url"))
     var state: String?
 
     /// The operations file (`-` or absent: stdin).
