@@ -4,8 +4,10 @@
 SWIFT ?= swift
 SWIFT_FLAGS ?=
 BIN = .build/debug/ringfence
+PYTHON ?= python3
+VENV = .build/python-venv
 
-.PHONY: all deps build demo test bench-gate release clean fuzz fuzz-ci
+.PHONY: all deps build demo test test-python bench-gate bench-server release clean fuzz fuzz-ci
 
 all: build
 
@@ -21,16 +23,37 @@ deps:
 build: deps
 	$(SWIFT) build $(SWIFT_FLAGS)
 
-# The demo also edits a copy of a store with the sqlite3 shell to show tampering caught.
-demo: build
+# The demo also edits a copy of a store with the sqlite3 shell to show tampering caught, and
+# drives `ringfence serve` from the Python client.
+demo: build $(VENV)/.stamp
 	@command -v sqlite3 >/dev/null || { SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
 		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq sqlite3 >/dev/null; }
-	@bash scripts/demo.sh $(BIN)
+	@bash scripts/demo.sh $(BIN) $(VENV)/bin/python
+
+# The Python client and the frameworks its guards are tested through, in a venv under .build
+# (never committed); made once and reused until pyproject.toml or the requirements change.
+$(VENV)/.stamp: clients/python/pyproject.toml clients/python/requirements-test.txt
+	@echo "creating $(VENV) (the client, pytest, langchain-core, mcp, openai-agents, schemathesis)"
+	@start=$$(date +%s); $(PYTHON) -m venv $(VENV) \
+		&& $(VENV)/bin/pip install -q --disable-pip-version-check -e ./clients/python -r clients/python/requirements-test.txt \
+		&& echo "pip install took $$(( $$(date +%s) - start )) s"
+	@touch $@
+
+# The client against the real server, every guard through its framework, and schemathesis
+# against openapi/ringfence.json.
+test-python: $(VENV)/.stamp
+	$(SWIFT) build $(SWIFT_FLAGS) --product ringfence
+	RINGFENCE_BIN=$(BIN) $(VENV)/bin/python -m pytest clients/python/tests -q
+
+# Throughput, latency and server CPU of `ringfence serve` under wrk (docs/server.md).
+bench-server:
+	bash scripts/bench-server.sh
 
 test: deps
 	$(SWIFT) build $(SWIFT_FLAGS)
 	$(SWIFT) test $(SWIFT_FLAGS)
 	$(SWIFT) run $(SWIFT_FLAGS) ringfence test policies/tests --coverage --coverage-min 100
+	$(MAKE) test-python
 	$(MAKE) bench-gate
 	$(MAKE) fuzz-ci
 

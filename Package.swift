@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
@@ -58,10 +59,17 @@ let package = Package(
             "RingfenceDiagnostics", "RingfenceSyntax", "RingfenceMatch", "RingfenceBytecode", "RingfenceCompiler",
             "RingfenceVM", "RingfenceWire", "RingfenceAudit", "RingfenceRuntime",
         ]),
+        // The decision server at the edge (SPEC §14): SwiftNIO's HTTP/1.1 over the runtime; the runtime never imports it.
+        .target(name: "RingfenceServer", dependencies: [
+            "RingfenceRuntime",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
         .target(name: "CAllocationCounter"),
         .target(name: "RingfenceCommands", dependencies: [
             "CAllocationCounter",
-            "Ringfence", "CEditLine", "RingfenceStores",
+            "Ringfence", "CEditLine", "RingfenceStores", "RingfenceServer",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "RingfenceCLI", dependencies: ["RingfenceCommands"]),
@@ -97,6 +105,8 @@ let package = Package(
         .testTarget(name: "RingfenceRuntimeTests", dependencies: [
             "RingfenceTestSupport", "RingfenceRuntime", "RingfenceAudit", "RingfenceBytecode", "RingfenceVM", "RingfenceWire",
         ], resources: [.copy("Fixtures")]),
+        // Starts the built `ringfence serve` on a loopback port and drives it over HTTP.
+        .testTarget(name: "RingfenceServerTests", dependencies: ["RingfenceTestSupport"]),
         .testTarget(name: "RingfenceStoreTests", dependencies: [
             "RingfenceTestSupport",
             "RingfenceStores", "RingfenceSQLite", "RingfenceRuntime", "RingfenceAudit", "RingfenceVM",

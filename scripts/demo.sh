@@ -43,4 +43,29 @@ step 0 "$bin" audit verify-proof "$out/proof.json" --key "$verifier"
 cp "$out/state.db" "$out/tampered.db"
 sqlite3 "$out/tampered.db" "UPDATE audit_data SET data = replace(data, '\"decision\":\"allow\"', '\"decision\":\"deny\"') WHERE seq = 0"
 step 1 "$bin" audit verify --state "sqlite:$out/tampered.db" --key "$verifier"   # 1: tampered, on purpose
+
+# The decision server (SPEC §14): `ringfence serve` on a free loopback port, driven from the
+# Python client and its LangChain, MCP and OpenAI Agents guards (scripted tool calls, no model),
+# then stopped with SIGTERM, which drains and exits 0.
+python=${2:-}
+if [ -n "$python" ]; then
+  printf '\n\033[1m$ %s\033[0m\n' "$bin serve -p examples/python/policies --state sqlite:$out/served.db --listen 127.0.0.1:0 &"
+  "$bin" serve -p examples/python/policies --state "sqlite:$out/served.db" --listen 127.0.0.1:0 > "$out/serve.out" 2> "$out/serve.err" &
+  server=$!
+  for _ in $(seq 1 200); do grep -q listening "$out/serve.out" 2>/dev/null && break; sleep 0.05; done
+  cat "$out/serve.out"
+  url=$(grep -o 'http://127.0.0.1:[0-9]*' "$out/serve.out" | head -1)
+  if [ -z "$url" ]; then
+    echo "demo: the server did not start" >&2; cat "$out/serve.err" >&2; failed=1
+  else
+    for example in client_basics langchain_guard mcp_guard openai_agents_guard; do
+      step 0 "$python" "examples/python/$example.py" "$url"
+    done
+  fi
+  kill -TERM "$server" 2>/dev/null
+  wait "$server"; status=$?
+  echo "(ringfence serve exited $status after SIGTERM)"
+  [ "$status" -eq 0 ] || { echo "demo: expected exit 0 from ringfence serve after SIGTERM" >&2; failed=1; }
+  step 0 "$bin" audit verify --state "sqlite:$out/served.db"
+fi
 exit $failed

@@ -145,6 +145,12 @@ public final class AuditLog: @unchecked Sendable {
     /// The number of committed entries.
     public var size: UInt64 { lock.withLock { $0.size } }
 
+    /// Records queued and not yet committed (the server's `ringfence_audit_queue_depth`).
+    public var queueDepth: UInt64 { lock.withLock { $0.queued - $0.committed } }
+
+    /// Why appends fail, once the writer gave up on the store; nil while the log works.
+    public var failure: String? { lock.withLock { $0.failure } }
+
     /// Queues `record` (and state changes to commit with it). Under `strict` returns once it is
     /// durable, with its receipt; otherwise returns nil at once.
     @discardableResult

@@ -1,0 +1,150 @@
+import RingfenceRuntime
+import Synchronization
+
+// The server's runtime and the policies it decides with, swapped whole by a reload (SPEC §14.1).
+//
+// A reload compiles or reads the new policies first, outside the gate, so requests go on while
+// it works; a failure there keeps the old policies. Then it takes the gate alone (no request is
+// inside), commits what the old runtime queued, opens a runtime over the same store with the
+// new policies — its sessions, elevations and breakers read back from the store, the same rate
+// limiter kept so no bucket refills — and swaps it in. Every request runs inside the gate from
+// its first check to its answer, so it is decided wholly by the old or wholly by the new.
+
+/// Compiled policies as the server runs them, with what a reload reports.
+public struct PolicySet: Sendable {
+    /// The engine (machine and runtime settings).
+    public var engine: Engine
+    /// The SHA-256 of the bundle, hex.
+    public var bundleSHA256: String
+    /// The names of the policies in the bundle.
+    public var policies: [String]
+    /// Warnings found while compiling, one rendered diagnostic each.
+    public var warnings: [String]
+
+    /// A policy set.
+    public init(engine: Engine, bundleSHA256: String, policies: [String], warnings: [String]) {
+        self.engine = engine
+        self.bundleSHA256 = bundleSHA256
+        self.policies = policies
+        self.warnings = warnings
+    }
+
+    /// `{bundle_sha256, policies, warnings}`: what `POST /v1/reload` answers.
+    var summary: Value {
+        .object([
+            "bundle_sha256": .string(bundleSHA256),
+            "policies": .list(policies.map(Value.string)),
+            "warnings": .list(warnings.map(Value.string)),
+        ])
+    }
+}
+
+/// Why policies could not be loaded: a message and the diagnostics, one rendered line each.
+public struct PolicyLoadFailure: Error, Sendable {
+    /// One lowercase line.
+    public var message: String
+    /// The compiler's or loader's diagnostics.
+    public var diagnostics: [String]
+
+    /// A failure.
+    public init(message: String, diagnostics: [String]) {
+        self.message = message
+        self.diagnostics = diagnostics
+    }
+}
+
+/// The runtime the server runs operations on, and the reload that replaces it.
+public final class RuntimeHost: @unchecked Sendable {
+    // Safety: `current` is written only while `gate` is held alone and read only while it is
+    // held shared; the other properties are immutable or thread-safe.
+    /// Loads the policies again (recompiling sources or re-reading a bundle).
+    public typealias Loader = @Sendable () -> Result<PolicySet, PolicyLoadFailure>
+
+    /// What one request runs against.
+    struct Current {
+        /// The runtime.
+        var runtime: Runtime
+        /// Its operation dispatcher.
+        var dispatcher: OperationDispatcher
+        /// The policies it decides with.
+        var policies: PolicySet
+    }
+
+    /// The store every runtime of this server opens.
+    public let store: StateStore
+    private let signingKey: NoteSigningKey?
+    private let ids: IDGenerator
+    private let limiter = RateLimiter()
+    private let loader: Loader
+    private let gate = ReloadGate()
+    private let reloads = Mutex<Void>(())
+    private let strict = Atomic<Bool>(false)
+    private var current: Current
+
+    /// Opens a runtime over `store` with `policies`; `loader` is what reloads call.
+    public init(policies: PolicySet, store: StateStore, signingKey: NoteSigningKey?, ids: IDGenerator = .system,
+                loader: @escaping Loader) throws(StoreError) {
+        self.store = store
+        self.signingKey = signingKey
+        self.ids = ids
+        self.loader = loader
+        let runtime = try Self.makeRuntime(policies, store: store, signingKey: signingKey, ids: ids, limiter: limiter)
+        current = Current(runtime: runtime, dispatcher: OperationDispatcher(runtime), policies: policies)
+        strict.store(runtime.log.settings.durability == .strict, ordering: .relaxed)
+    }
+
+    /// True when operations wait for their audit entries to be durable (`audit.durability:
+    /// strict`), so the server runs them off the event loop.
+    public var waitsForCommits: Bool { strict.load(ordering: .relaxed) }
+
+    private static func makeRuntime(_ policies: PolicySet, store: StateStore, signingKey: NoteSigningKey?, ids: IDGenerator,
+                                    limiter: RateLimiter) throws(StoreError) -> Runtime {
+        let settings = policies.engine.program.runtime
+        return try Runtime(machine: policies.engine.machine, settings: settings, store: store,
+                           audit: AuditSettings(settings.audit, signingKey: signingKey), ids: ids, limiter: limiter)
+    }
+
+    /// Runs `body` with the runtime in force; a reload waits until it returns.
+    func withCurrent<R, E: Error>(_ body: (Current) throws(E) -> R) throws(E) -> R {
+        try gate.shared { () throws(E) -> R in try body(current) }
+    }
+
+    /// The policies in force now.
+    public var policies: PolicySet { withCurrent { $0.policies } }
+
+    /// Loads the policies again and swaps them in; on any failure the old ones stay in force.
+    public func reload() -> Result<PolicySet, PolicyLoadFailure> {
+        reloads.withLock { _ in
+            let loaded: PolicySet
+            switch loader() {
+            case .success(let set): loaded = set
+            case .failure(let failure): return .failure(failure)
+            }
+            return gate.exclusive { () -> Result<PolicySet, PolicyLoadFailure> in
+                let old = current.runtime
+                do throws(AuditLogError) {
+                    try old.log.flush()
+                } catch {
+                    return .failure(PolicyLoadFailure(message: "the old policies stay: their audit entries cannot be committed: \(error.message)",
+                                                      diagnostics: []))
+                }
+                let runtime: Runtime
+                do throws(StoreError) {
+                    runtime = try Self.makeRuntime(loaded, store: store, signingKey: signingKey, ids: ids, limiter: limiter)
+                } catch {
+                    return .failure(PolicyLoadFailure(message: "the old policies stay: the state store cannot be reopened: \(error.message)",
+                                                      diagnostics: []))
+                }
+                old.close()
+                current = Current(runtime: runtime, dispatcher: OperationDispatcher(runtime), policies: loaded)
+                strict.store(runtime.log.settings.durability == .strict, ordering: .relaxed)
+                return .success(loaded)
+            }
+        }
+    }
+
+    /// Commits what is queued and closes the runtime (after the server drained).
+    public func close() {
+        gate.exclusive { current.runtime.close() }
+    }
+}
