@@ -142,13 +142,14 @@ struct PolicyLoader: Sendable {
         if let bundle { return loadBundle(bundle) }
         let result = Compiler.compile(paths: policies)
         let errors = result.diagnostics.filter(\.isError)
-        guard errors.isEmpty, let program = result.program else {
+        guard errors.isEmpty, result.program != nil else {
             let count = errors.count
             return .failure(PolicyLoadFailure(message: "the policies have \(count) \(count == 1 ? "error" : "errors"); the old policies stay in force",
                                               diagnostics: result.diagnostics.map(\.description)))
         }
         do {
-            let engine = try Engine(program: program, warnings: result.diagnostics)
+            // The compilation's verified program and patterns: nothing is verified or compiled again.
+            let engine = try Engine(compilation: result)
             return .success(Self.policySet(engine, warnings: result.diagnostics.filter { !$0.isError }.map(\.description)))
         } catch {
             return .failure(PolicyLoadFailure(message: "the policies cannot be loaded: \(error.description)", diagnostics: []))
