@@ -28,6 +28,14 @@ step 0 "$(dirname "$bin")/ringfence-embedding-example"
 # an elevation that expires, a breach that trips the breaker, a kill — decisions printed.
 step 0 "$bin" ops -p policies/ --state memory: -i examples/ops/session.jsonl
 
+# The liability ledger (SPEC §11): `lead` vouches for `coder`; a slash of `coder` cascades to
+# its voucher (σ 0.9 → 0.45) and repeating the violation changes nothing; quarantined, `coder`
+# is denied (`quarantine`). Then `ringfence ledger show` reads the same store.
+ledger="sqlite:$out/ledger.db"
+step 0 "$bin" ops -p policies/ --state "$ledger" -i examples/ops/liability.jsonl
+step 0 "$bin" ledger show lead --state "$ledger"
+step 0 "$bin" ledger show coder --state "$ledger"
+
 # The audit log (SPEC §9): every decision recorded in a SQLite store, its checkpoints signed with
 # a fresh key; the log verified and one entry proven with the verifier key alone; then a copy
 # with one decision edited (allow made deny) is caught.

@@ -214,7 +214,8 @@ import RingfenceTestSupport
         _ = try runtime.activate(session: "s1")
         _ = try runtime.decide(Request(agent: Agent(id: "a2"), action: "fs.read", resource: Self.read), session: "s1")
         #expect(try store.auditEntries(from: 0, limit: 10).count == 4)
-        #expect(try store.load().rows.map(\.key) == [StateKey("sessions", "s1")])
+        #expect(try store.load().rows.map(\.key) == [StateKey("ledger.agents", "a2"), StateKey("ledger.events", "a2/0000000000"),
+                                                      StateKey("sessions", "s1")])
         runtime.close()
     }
 

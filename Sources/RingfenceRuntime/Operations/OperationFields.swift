@@ -46,6 +46,8 @@ public enum OperationFieldType: Sendable {
     case request
     /// The `sessions` keys of SPEC §7: `{max_participants?, ttl?, min_trust?}`.
     case sessionConfig
+    /// A type with its own check (`summary` is how the docs write it).
+    case custom(String, @Sendable (Value, String) throws(RuntimeError) -> ArgumentValue)
 
     /// The longest `text`, in bytes.
     public static let maxText = 4_096
@@ -63,6 +65,7 @@ public enum OperationFieldType: Sendable {
         case .json: "any JSON"
         case .request: "a request"
         case .sessionConfig: "`{max_participants?, ttl?, min_trust?}`"
+        case .custom(let summary, _): summary
         }
     }
 }
@@ -190,6 +193,8 @@ extension OperationFieldType {
             }
         case .sessionConfig:
             return .overrides(try Self.sessionConfig(value, field: name))
+        case .custom(_, let check):
+            return try check(value, name)
         }
     }
 

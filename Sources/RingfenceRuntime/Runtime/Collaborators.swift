@@ -1,10 +1,14 @@
 import RingfenceVM
 
 // What the session runtime asks of the components that plug into it: the liability ledger
-// (SPEC §11: trust, vouches, probation, quarantine) and the saga executor (SPEC §10: in-flight
-// steps a kill hands off). Both are protocols so they plug in without changing the runtime;
-// `NoLedger` and `NoSagas` stand in until they do. Their calls are made under the runtime's
-// lock, in the operation that causes them, and the changes they return commit with it.
+// (SPEC §11: trust, vouches, probation, quarantine, escalations) and the saga executor (SPEC §10:
+// in-flight steps a kill hands off). Both are protocols so they plug in without changing the
+// runtime; the runtime has its own `Ledger` unless given another, and `NoSagas` stands in for the
+// saga executor until it exists (`NoLedger`, a ledger that records nothing, stays for hosts and
+// benchmarks that want none). Their calls are made under the runtime's lock, in the operation
+// that causes them, and the changes they return commit with it — at most one ledger change set
+// per operation (a change set takes effect when the operation commits, so a second one computed
+// in the same operation would not see the first).
 
 /// State rows and audit records another component adds to the operation that causes them, and
 /// what it applies to its own memory once they are queued.
@@ -51,8 +55,9 @@ public struct LedgerAssessment: Sendable, Hashable {
 public protocol LedgerView: Sendable {
     /// How `agent` stands when it joins with `trust` at `now`.
     func assess(agent: String, trust: Double, at now: Int64) -> LedgerAssessment
-    /// σ_eff of `agent` at `now`; nil when the ledger has nothing newer than σ_eff at join.
-    func effectiveTrust(of agent: String, at now: Int64) -> Double?
+    /// σ_eff of `agent` at `now`, its σ capped by `trust` (the σ it joined the session with);
+    /// nil when the ledger has nothing newer than σ_eff at join.
+    func effectiveTrust(of agent: String, trust: Double, at now: Int64) -> Double?
     /// Until when `agent` is quarantined (µs), nil when it is not at `now` (SPEC §11.4).
     func quarantinedUntil(_ agent: String, at now: Int64) -> Int64?
     /// The ledger's changes when `agent` joins `session` (its first join records σ, SPEC §11.2).
@@ -62,10 +67,14 @@ public protocol LedgerView: Sendable {
     func sessionEnded(_ session: String, clean: [String], at now: Int64) -> ChangeSet
     /// The ledger's changes when a critical breach quarantines `agent` (SPEC §8.5).
     func quarantine(agent: String, reason: String, at now: Int64) -> ChangeSet
+    /// Saga escalations (SPEC §10.6), idempotent on `<saga>/<step>`: each slashes the step's
+    /// agent with `liability.escalation_severity` and quarantines it; every escalation of one
+    /// operation goes in one call, and its change set commits with that operation.
+    func escalate(_ requests: [EscalationRequest], at now: Int64) throws(RuntimeError) -> ([EscalationOutcome], ChangeSet)
 }
 
-/// The ledger before there is one: σ_eff is the trust given, everyone is admitted, nobody is
-/// quarantined, and nothing is recorded.
+/// A ledger that records nothing (for hosts and benchmarks that want none): σ_eff is the trust
+/// given, everyone is admitted, nobody is quarantined, and the `ledger.*` operations are refused.
 public struct NoLedger: LedgerView {
     /// Creates it.
     public init() {}
@@ -74,7 +83,7 @@ public struct NoLedger: LedgerView {
         LedgerAssessment(trust: trust, trustEff: trust, standing: .admit, quarantinedUntil: nil)
     }
     /// Nothing newer than σ_eff at join.
-    public func effectiveTrust(of agent: String, at now: Int64) -> Double? { nil }
+    public func effectiveTrust(of agent: String, trust: Double, at now: Int64) -> Double? { nil }
     /// Never quarantined.
     public func quarantinedUntil(_ agent: String, at now: Int64) -> Int64? { nil }
     /// Records nothing.
@@ -83,6 +92,11 @@ public struct NoLedger: LedgerView {
     public func sessionEnded(_ session: String, clean: [String], at now: Int64) -> ChangeSet { .none }
     /// Quarantines nobody.
     public func quarantine(agent: String, reason: String, at now: Int64) -> ChangeSet { .none }
+    /// Slashes and quarantines nobody: each escalation touches no agent.
+    public func escalate(_ requests: [EscalationRequest], at now: Int64) throws(RuntimeError) -> ([EscalationOutcome], ChangeSet) {
+        (requests.map { EscalationOutcome(saga: $0.saga, step: $0.step, slash: SlashOutcome(violation: $0.key, touched: []),
+                                          quarantinedUntil: nil, repeated: false) }, .none)
+    }
 }
 
 /// What a kill did to one in-flight saga step (SPEC §8.6).

@@ -70,7 +70,7 @@ extension Runtime {
             if let index = participant.elevation, box.data.elevations[index].phase(at: now) == .active {
                 ring = box.data.elevations[index].ring
             }
-            let supplied = SuppliedAgent(trust: ledger.effectiveTrust(of: agent, at: now) ?? participant.trustEff, ring: ring,
+            let supplied = SuppliedAgent(trust: ledger.effectiveTrust(of: agent, trust: participant.trust, at: now) ?? participant.trustEff, ring: ring,
                                          consensus: participant.consensus)
             // Steps 1–3: decided before the rules.
             if let kill = participant.kill {

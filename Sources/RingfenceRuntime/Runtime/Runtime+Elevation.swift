@@ -60,7 +60,7 @@ extension Runtime {
                 let active = session.elevations[index]
                 throw RuntimeError(.duplicateElevation, RuntimeMessages.duplicateElevation(agent, sid, active.id, until: active.expiresAt))
             }
-            let trust = ledger.effectiveTrust(of: agent, at: now) ?? participant.trustEff
+            let trust = ledger.effectiveTrust(of: agent, trust: participant.trust, at: now) ?? participant.trustEff
             let threshold = target == 1 ? settings.elevation.ring1 : settings.elevation.ring2
             guard trust >= threshold else {
                 throw RuntimeError(.insufficientTrust, RuntimeMessages.insufficientTrust(trust, ring: target, threshold: threshold))

@@ -41,7 +41,8 @@ public final class Runtime: @unchecked Sendable {
     public let store: StateStore
     /// The audit log over `store`.
     public let log: AuditLog
-    /// The liability ledger (trust, standing, quarantine).
+    /// The liability ledger (trust, standing, quarantine): the runtime's own `Ledger` unless
+    /// another `LedgerView` was given.
     let ledger: LedgerView
     /// The saga executor (in-flight steps a kill hands off).
     let sagas: SagaView
@@ -89,23 +90,28 @@ public final class Runtime: @unchecked Sendable {
     ///   - audit: durability and checkpoints; nil takes them from `settings.audit`, unsigned.
     ///   - clock: microseconds since 1970 (the system clock by default).
     ///   - ids: generated ids (`<kind>:<16 hex>`; the system's randomness by default).
-    ///   - ledger: the liability ledger (none by default).
+    ///   - ledger: the liability ledger; nil (the default) gives the runtime its own `Ledger`,
+    ///     rebuilt from the store's rows (SPEC §11).
     ///   - sagas: the saga executor (none by default).
     public init(machine: Machine, settings: RuntimeSettings, store: StateStore, audit: AuditSettings? = nil,
                 clock: @escaping @Sendable () -> Int64 = RuntimeTime.system, ids: IDGenerator = .system,
-                ledger: LedgerView = NoLedger(), sagas: SagaView = NoSagas(), limiter: RateLimiter = RateLimiter()) throws(StoreError) {
+                ledger: LedgerView? = nil, sagas: SagaView = NoSagas(), limiter: RateLimiter = RateLimiter()) throws(StoreError) {
+        let snapshot = try store.load()
         self.machine = machine
         self.settings = settings
         self.store = store
         self.clock = clock
         self.ids = ids
-        self.ledger = ledger
+        if let ledger {
+            self.ledger = ledger
+        } else {
+            self.ledger = try Ledger(settings: settings.liability, rows: snapshot.rows)
+        }
         self.sagas = sagas
         self.limiter = limiter
         ringBuckets = (0...3).map { RateLimiter.Bucket(rate: settings.limits[ring: $0].rate, burst: settings.limits[ring: $0].burst) }
         let published = PublishedTime()
         self.published = published
-        let snapshot = try store.load()
         for row in snapshot.rows where row.key.collection == SessionData.collection {
             let session = try SessionData(row: row, window: settings.breach.window * 1_000)
             sessions[session.id] = SessionBox(session)
@@ -253,6 +259,20 @@ public enum EntryKind: String, Sendable, Hashable, CaseIterable {
     case breach
     /// A breaker was reset.
     case breakerReset = "breaker.reset"
+    /// A vouch was made.
+    case ledgerVouched = "ledger.vouched"
+    /// A vouch ended (`ledger.release`, its session's end, or a slash).
+    case ledgerReleased = "ledger.released"
+    /// An agent was slashed, with the cascade (a saga escalation names its saga and step).
+    case ledgerSlashed = "ledger.slashed"
+    /// An agent was quarantined, or its quarantine extended.
+    case ledgerQuarantined = "ledger.quarantined"
+    /// A quarantine was ended early.
+    case ledgerUnquarantined = "ledger.unquarantined"
+    /// An operator set an agent's σ.
+    case ledgerTrust = "ledger.trust"
+    /// An attribution was recorded as faults.
+    case ledgerAttributed = "ledger.attributed"
 
     /// Prefixes kept for the runtime's own kinds, present and to come (sagas, the ledger).
     public static let reservedPrefixes = ["session.", "elevation.", "breaker.", "saga.", "ledger.", "audit."]

@@ -71,6 +71,18 @@ public struct RuntimeError: Error, Sendable, Hashable, CustomStringConvertible {
         case elevationEnded = "elevation_ended"
         /// `audit.append` with a kind the runtime writes itself.
         case reservedKind = "reserved_kind"
+        /// The ledger does not know the agent.
+        case unknownAgent = "unknown_agent"
+        /// A vouch for oneself.
+        case selfVouch = "self_vouch"
+        /// The voucher's σ is below `min_voucher_trust`.
+        case voucherTrust = "voucher_trust"
+        /// The vouch would close a cycle of vouches.
+        case vouchCycle = "vouch_cycle"
+        /// The voucher's bonds would exceed `σ × max_exposure`.
+        case exposure
+        /// No vouch has the id.
+        case vouchNotFound = "vouch_not_found"
         /// The audit log or the store failed.
         case auditFailed = "audit_failed"
 
@@ -103,6 +115,12 @@ public struct RuntimeError: Error, Sendable, Hashable, CustomStringConvertible {
             case .elevationNotFound: "no elevation has that id"
             case .elevationEnded: "the elevation has expired or was revoked already"
             case .reservedKind: "`audit.append` cannot write a kind the runtime writes itself"
+            case .unknownAgent: "the ledger does not know the agent: it has never joined a session nor been given a trust with `ledger.trust`"
+            case .selfVouch: "an agent cannot vouch for itself"
+            case .voucherTrust: "the voucher's σ is below `liability.min_voucher_trust`"
+            case .vouchCycle: "the vouchee already reaches the voucher through a chain of active vouches (of any length): the vouch would close a cycle"
+            case .exposure: "the voucher's active bonds plus this one would exceed σ × `liability.max_exposure` (the message gives current, requested and limit)"
+            case .vouchNotFound: "no vouch has that id"
             case .auditFailed: "the audit log or the store could not record the operation; the runtime stops taking operations"
             }
         }
