@@ -26,6 +26,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
     targets: [
@@ -54,6 +55,13 @@ let package = Package(
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
         .target(name: "RingfenceStores", dependencies: ["RingfenceRuntime", "RingfenceSQLite"]),
+        // Saga steps over HTTP (SPEC §10.2): async-http-client stays out of the runtime's core.
+        .target(name: "RingfenceHTTPExecutor", dependencies: [
+            "RingfenceRuntime", "RingfenceVM",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
         .executableTarget(name: "ringfence-store-crash-probe", dependencies: ["RingfenceStores", "RingfenceRuntime", "RingfenceAudit", "RingfenceVM"]),
         .target(name: "Ringfence", dependencies: [
             "RingfenceDiagnostics", "RingfenceSyntax", "RingfenceMatch", "RingfenceBytecode", "RingfenceCompiler",
@@ -69,7 +77,7 @@ let package = Package(
         .target(name: "CAllocationCounter"),
         .target(name: "RingfenceCommands", dependencies: [
             "CAllocationCounter",
-            "Ringfence", "CEditLine", "RingfenceStores", "RingfenceServer",
+            "Ringfence", "CEditLine", "RingfenceStores", "RingfenceServer", "RingfenceHTTPExecutor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "RingfenceCLI", dependencies: ["RingfenceCommands"]),
@@ -107,6 +115,12 @@ let package = Package(
         ], resources: [.copy("Fixtures")]),
         // Starts the built `ringfence serve` on a loopback port and drives it over HTTP.
         .testTarget(name: "RingfenceServerTests", dependencies: ["RingfenceTestSupport"]),
+        // Sagas against a local HTTP service (examples/sagas/service.py), in-process executors, and
+        // `ringfence saga` killed and resumed.
+        .testTarget(name: "RingfenceSagaTests", dependencies: [
+            "RingfenceTestSupport", "Ringfence", "RingfenceRuntime", "RingfenceHTTPExecutor", "RingfenceCommands", "RingfenceStores",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+        ]),
         .testTarget(name: "RingfenceStoreTests", dependencies: [
             "RingfenceTestSupport",
             "RingfenceStores", "RingfenceSQLite", "RingfenceRuntime", "RingfenceAudit", "RingfenceVM",

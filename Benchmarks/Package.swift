@@ -31,6 +31,17 @@ let package = Package(
             path: "Benchmarks/AuditBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        // Sagas from start to end: in-process no-op steps on memory and SQLite, and the full pipeline.
+        .executableTarget(
+            name: "SagaBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Ringfence", package: "Ringfence"),
+                .product(name: "RingfenceStores", package: "Ringfence"),
+            ],
+            path: "Benchmarks/SagaBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
         // The liability ledger at 100,000 agents and 300,000 vouches on memory: a vouch's cycle
         // check and a slash cascade.
         .executableTarget(

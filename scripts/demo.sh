@@ -52,6 +52,26 @@ cp "$out/state.db" "$out/tampered.db"
 sqlite3 "$out/tampered.db" "UPDATE audit_data SET data = replace(data, '\"decision\":\"allow\"', '\"decision\":\"deny\"') WHERE seq = 0"
 step 1 "$bin" audit verify --state "sqlite:$out/tampered.db" --key "$verifier"   # 1: tampered, on purpose
 
+# Sagas (SPEC §10) against a small local service (examples/sagas/service.py, on a free loopback
+# port): one completes after two retried 503s, one compensates in reverse order, one is killed
+# halfway through and resumed from the store without running its finished step again.
+python3 examples/sagas/service.py --port 0 > "$out/service.log" 2>&1 &
+service=$!
+trap 'kill $service 2>/dev/null; rm -rf "$out"' EXIT
+for _ in $(seq 1 50); do grep -q listening "$out/service.log" 2>/dev/null && break; sleep 0.1; done
+base=$(sed -n 's/^listening on //p' "$out/service.log")
+sagas="--state sqlite:$out/sagas.db -p examples/sagas/policy.yaml --base-url $base"
+step 0 "$bin" saga run examples/sagas/order.yaml $sagas --join did:shop:clerk=0.8 --join did:shop:cashier=0.9 --input '{"order":42}'
+step 4 "$bin" saga run examples/sagas/refund.yaml $sagas --session shop-2 --join did:shop:clerk=0.8 --join did:shop:cashier=0.9   # 4: compensated
+printf '\n\033[1m$ %s\033[0m\n' "$bin saga run examples/sagas/slow.yaml … & (killed with SIGKILL after 1.5 s)"
+"$bin" saga run examples/sagas/slow.yaml $sagas --session shop-3 --join did:shop:clerk=0.8 &
+sleep 1.5
+kill -KILL $! 2>/dev/null
+wait $! 2>/dev/null
+step 0 "$bin" saga resume --all --state "sqlite:$out/sagas.db" -p examples/sagas/policy.yaml
+step 0 curl -s "$base/_stats" -o "$out/stats.json"
+python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print("service: %d effects, at most one per key: %s" % (len(s["effects"]), all(v["effects"] <= 1 for v in s["keys"].values())))' "$out/stats.json"
+
 # The decision server (SPEC §14): `ringfence serve` on a free loopback port, driven from the
 # Python client and its LangChain, MCP and OpenAI Agents guards (scripted tool calls, no model),
 # then stopped with SIGTERM, which drains and exits 0.

@@ -4,11 +4,13 @@
 ///
 /// ```
 /// field          meaning
-/// steps          step i: ids, endpoints, timeout, retries, retry override, dependencies (indexes)
+/// steps          step i: ids, endpoints, timeout (ms), retries, retry override, dependencies (indexes)
 /// order          every step index once; each step comes after all of its dependencies
 /// fanOuts        groups of ≥ 2 branch step indexes and the policy that decides the group
 /// retry          the saga's retry policy (a step's own `retry` overrides it)
 /// compensation   reverse completion order; escalate after `attempts` failed compensations
+/// baseURL        what relative endpoints resolve against (nil: the runner's `--base-url`)
+/// maxConcurrency at most this many steps run at once (1–64, default 4)
 /// ```
 public struct SagaPlan: Sendable, Hashable {
     /// The saga's name, unique in a program.
@@ -33,10 +35,18 @@ public struct SagaPlan: Sendable, Hashable {
     public var compensation: Compensation
     /// Scalar `metadata` entries, in file order.
     public var metadata: [Metadata]
+    /// The URL relative `execute_api` and `undo_api` paths resolve against, when the file gives one.
+    public var baseURL: String?
+    /// How many steps may run at once (1–64).
+    public var maxConcurrency: UInt8
+
+    /// The `max_concurrency` of a saga that does not set it (SPEC §10.1).
+    public static let defaultMaxConcurrency: UInt8 = 4
 
     /// Creates a plan.
     public init(name: String, sessionID: String, sagaID: String?, file: String, line: UInt32, steps: [Step], order: [UInt32],
-                fanOuts: [FanOut], retry: Retry, compensation: Compensation, metadata: [Metadata]) {
+                fanOuts: [FanOut], retry: Retry, compensation: Compensation, metadata: [Metadata], baseURL: String? = nil,
+                maxConcurrency: UInt8 = SagaPlan.defaultMaxConcurrency) {
         self.name = name
         self.sessionID = sessionID
         self.sagaID = sagaID
@@ -48,7 +58,12 @@ public struct SagaPlan: Sendable, Hashable {
         self.retry = retry
         self.compensation = compensation
         self.metadata = metadata
+        self.baseURL = baseURL
+        self.maxConcurrency = maxConcurrency
     }
+
+    /// True when some step has `depends_on`: the steps form a DAG rather than a sequence (SPEC §10.1).
+    public var isGraph: Bool { steps.contains { !$0.dependsOn.isEmpty } }
 
     /// One step of a plan.
     public struct Step: Sendable, Hashable {
@@ -62,8 +77,8 @@ public struct SagaPlan: Sendable, Hashable {
         public var executeAPI: String?
         /// The compensating endpoint; nil when the step cannot be undone.
         public var undoAPI: String?
-        /// Seconds before an attempt is abandoned (1–86400).
-        public var timeout: UInt32
+        /// Milliseconds before an attempt is abandoned (1 ms to 1 day).
+        public var timeoutMilliseconds: UInt32
         /// Attempts after the first (0–10).
         public var retries: UInt8
         /// This step's own retry policy, overriding the saga's.
@@ -76,14 +91,14 @@ public struct SagaPlan: Sendable, Hashable {
         public var line: UInt32
 
         /// Creates a step.
-        public init(id: String, actionID: String, agent: String, executeAPI: String?, undoAPI: String?, timeout: UInt32,
+        public init(id: String, actionID: String, agent: String, executeAPI: String?, undoAPI: String?, timeoutMilliseconds: UInt32,
                     retries: UInt8, retry: Retry?, checkpointGoal: String?, dependsOn: [UInt32], line: UInt32) {
             self.id = id
             self.actionID = actionID
             self.agent = agent
             self.executeAPI = executeAPI
             self.undoAPI = undoAPI
-            self.timeout = timeout
+            self.timeoutMilliseconds = timeoutMilliseconds
             self.retries = retries
             self.retry = retry
             self.checkpointGoal = checkpointGoal
@@ -207,10 +222,12 @@ extension Verifier {
             guard !saga.steps.isEmpty else { throw fail("has no steps") }
             try verify(saga.retry, fail)
             guard (1...10).contains(saga.compensation.attempts) else { throw fail("has an invalid compensation attempt count") }
+            guard (1...64).contains(saga.maxConcurrency) else { throw fail("has max_concurrency \(saga.maxConcurrency)") }
+            if let base = saga.baseURL, SagaEndpoint(base) == nil { throw fail("has a base url that is not an absolute http(s) url") }
             var ids = Set<String>()
             for (s, step) in saga.steps.enumerated() {
                 guard ids.insert(step.id).inserted else { throw fail("repeats step id `\(step.id)`") }
-                guard (1...86_400).contains(step.timeout) else { throw fail("step \(s) has timeout \(step.timeout)") }
+                guard (1...86_400_000).contains(step.timeoutMilliseconds) else { throw fail("step \(s) has timeout \(step.timeoutMilliseconds) ms") }
                 guard step.retries <= 10 else { throw fail("step \(s) has \(step.retries) retries") }
                 if let retry = step.retry { try verify(retry, fail) }
                 for d in step.dependsOn where Int(d) >= saga.steps.count || Int(d) == s {
@@ -269,7 +286,7 @@ extension ProgramCoding {
                 w.string(step.agent)
                 w.optional(step.executeAPI) { $0.string($1) }
                 w.optional(step.undoAPI) { $0.string($1) }
-                w.int(step.timeout)
+                w.int(step.timeoutMilliseconds)
                 w.int(step.retries)
                 w.optional(step.retry) { encodeRetry($1, &$0) }
                 w.optional(step.checkpointGoal) { $0.string($1) }
@@ -294,6 +311,8 @@ extension ProgramCoding {
                 w.string(entry.key)
                 w.string(entry.value)
             }
+            w.optional(saga.baseURL) { $0.string($1) }
+            w.int(saga.maxConcurrency)
         }
     }
 
@@ -325,7 +344,7 @@ extension ProgramCoding {
                 var dependsOn: [UInt32] = []
                 for _ in 0..<(try r.count(minimumItemSize: 4)) { dependsOn.append(try r.int()) }
                 steps.append(SagaPlan.Step(id: id, actionID: actionID, agent: agent, executeAPI: executeAPI, undoAPI: undoAPI,
-                                           timeout: timeout, retries: retries, retry: retry, checkpointGoal: goal,
+                                           timeoutMilliseconds: timeout, retries: retries, retry: retry, checkpointGoal: goal,
                                            dependsOn: dependsOn, line: try r.int()))
             }
             var order: [UInt32] = []
@@ -351,8 +370,11 @@ extension ProgramCoding {
             for _ in 0..<(try r.count(minimumItemSize: 8)) {
                 metadata.append(SagaPlan.Metadata(key: try r.string(), value: try r.string()))
             }
+            let baseURL = try r.optional { (r: inout BinaryReader) throws(BinaryReader.Malformed) in try r.string() }
+            let maxConcurrency = try r.int(UInt8.self)
             sagas.append(SagaPlan(name: name, sessionID: sessionID, sagaID: sagaID, file: file, line: line, steps: steps,
-                                  order: order, fanOuts: fanOuts, retry: retry, compensation: compensation, metadata: metadata))
+                                  order: order, fanOuts: fanOuts, retry: retry, compensation: compensation, metadata: metadata,
+                                  baseURL: baseURL, maxConcurrency: maxConcurrency))
         }
         return sagas
     }
@@ -372,12 +394,14 @@ extension Disassembler {
         for saga in p.sagas {
             var head = "saga \(saga.name) session \(describe(.string(saga.sessionID)))"
             if let id = saga.sagaID { head += " id \(describe(.string(id)))" }
+            if let base = saga.baseURL { head += " base \(describe(.string(base)))" }
+            if saga.maxConcurrency != SagaPlan.defaultMaxConcurrency { head += " concurrency \(saga.maxConcurrency)" }
             out.append(head + " line \(saga.line)")
             out.append("  retry \(render(saga.retry))")
             let c = saga.compensation
             out.append("  compensate reverse-completion, escalate liability after \(c.attempts) failed attempt\(c.attempts == 1 ? "" : "s")")
             for (i, step) in saga.steps.enumerated() {
-                var line = "  step T\(i) \(step.id) action \(step.actionID) agent \(step.agent) timeout \(step.timeout)s retries \(step.retries)"
+                var line = "  step T\(i) \(step.id) action \(step.actionID) agent \(step.agent) timeout \(milliseconds(step.timeoutMilliseconds)) retries \(step.retries)"
                 if let api = step.executeAPI { line += " execute \(describe(.string(api)))" }
                 line += step.undoAPI.map { " undo \(describe(.string($0)))" } ?? " no-undo"
                 if !step.dependsOn.isEmpty { line += " after " + step.dependsOn.map { "T\($0)" }.joined(separator: ",") }
@@ -400,9 +424,20 @@ extension Disassembler {
         "exponential initial=\(seconds(r.initial)) multiplier=\(number(r.multiplier)) max=\(seconds(r.max)) jitter=\(number(r.jitter))"
     }
 
+    /// A number of milliseconds as a duration: `120s` when whole seconds, else `250ms`.
+    private static func milliseconds(_ ms: UInt32) -> String { ms % 1_000 == 0 ? "\(ms / 1_000)s" : "\(ms)ms" }
+
     /// A number of seconds, e.g. `1.5s`.
     private static func seconds(_ x: Double) -> String { number(x) + "s" }
 
     /// A number as the disassembler writes constants.
     private static func number(_ x: Double) -> String { describe(.number(x)) }
+}
+
+extension SagaPlan {
+    /// Checks this plan as the verifier checks the plans of a loaded bundle (for plans read back
+    /// from elsewhere, such as a saga's stored row); the message says what is wrong.
+    public func verify() throws(Verifier.Failure) {
+        try Verifier.verifySagas(Program(sagas: [self]))
+    }
 }

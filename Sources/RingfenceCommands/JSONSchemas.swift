@@ -172,7 +172,7 @@ public enum JSONSchemas {
     {
       "$schema": "http://json-schema.org/draft-07/schema#",
       "title": "Ringfence saga",
-      "description": "A saga definition (SPEC §5): the seed's format, or a `kind: saga` file, which may add `retry` and `on_compensation_failure`.",
+      "description": "A saga definition (SPEC §5): the seed's format, or a `kind: saga` file, which may add `retry`, `on_compensation_failure`, `base_url` and `max_concurrency`.",
       "type": "object",
       "additionalProperties": false,
       "required": ["name", "session_id", "steps"],
@@ -199,13 +199,15 @@ public enum JSONSchemas {
             "escalate": { "enum": ["liability"] },
             "attempts": { "type": "integer", "minimum": 1, "maximum": 10 }
           }
-        }
+        },
+        "base_url": { "type": "string", "pattern": "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#@\\s]+([/?][^#\\s]*)?$", "description": "What endpoint paths resolve against: an absolute http or https URL." },
+        "max_concurrency": { "type": "integer", "minimum": 1, "maximum": 64, "default": 4, "description": "Steps running at once in a DAG." }
       },
       "allOf": [
         { "not": { "required": ["fan_out", "fan_outs"] } },
         {
           "if": { "not": { "required": ["ringfence"] } },
-          "then": { "not": { "anyOf": [{ "required": ["kind"] }, { "required": ["description"] }, { "required": ["retry"] }, { "required": ["on_compensation_failure"] }] } },
+          "then": { "not": { "anyOf": [{ "required": ["kind"] }, { "required": ["description"] }, { "required": ["retry"] }, { "required": ["on_compensation_failure"] }, { "required": ["base_url"] }, { "required": ["max_concurrency"] }] } },
           "else": { "required": ["kind"] }
         }
       ],
@@ -218,6 +220,13 @@ public enum JSONSchemas {
           ]
         },
         "optionalString": { "type": ["string", "null"] },
+        "time": {
+          "description": "Above 0 and at most one day: a number of seconds, or a number and a unit (`200ms`, `30s`, `2m`, `1h`, `1d`).",
+          "anyOf": [
+            { "type": "number", "exclusiveMinimum": 0, "maximum": 86400 },
+            { "type": "string", "pattern": "^[0-9]+(\\.[0-9]+)?(ms|s|m|h|d)$" }
+          ]
+        },
         "step": {
           "type": "object",
           "additionalProperties": false,
@@ -228,7 +237,7 @@ public enum JSONSchemas {
             "agent": { "type": "string", "minLength": 1 },
             "execute_api": { "$ref": "#/definitions/optionalString" },
             "undo_api": { "$ref": "#/definitions/optionalString", "description": "The compensating call; without it the step cannot be undone." },
-            "timeout": { "type": "integer", "minimum": 1, "maximum": 86400, "default": 300, "description": "Seconds." },
+            "timeout": { "$ref": "#/definitions/time", "default": 300, "description": "Seconds, or a duration (`500ms`, `2m`); 1 ms to 1 day." },
             "retries": { "type": "integer", "minimum": 0, "maximum": 10, "default": 0 },
             "checkpoint_goal": { "$ref": "#/definitions/optionalString" },
             "depends_on": { "$ref": "#/definitions/stepIDs" },
@@ -260,9 +269,9 @@ public enum JSONSchemas {
           "description": "Exponential backoff with jitter and a cap.",
           "properties": {
             "backoff": { "enum": ["exponential"] },
-            "initial": { "type": "number", "exclusiveMinimum": 0, "maximum": 86400, "default": 1 },
+            "initial": { "$ref": "#/definitions/time", "default": 1 },
             "multiplier": { "type": "number", "minimum": 1, "maximum": 10 },
-            "max": { "type": "number", "exclusiveMinimum": 0, "maximum": 86400, "default": 60 },
+            "max": { "$ref": "#/definitions/time", "default": 60 },
             "jitter": { "type": "number", "minimum": 0, "maximum": 1 }
           }
         }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Ringfence
+import RingfenceHTTPExecutor
 import RingfenceStores
 
 /// `ringfence ops (-p PATH… | -b BUNDLE) [--state URL] [-i FILE|-] [--seed N] [--audit-key FILE]`:
@@ -88,7 +89,13 @@ struct OpsCommand: RingfenceSubcommand {
             io.err(error.message + "\n")
             return 2
         }
-        defer { runtime.close() }
+        // `saga.start` and `saga.resume` send steps over HTTP (SPEC §10.2).
+        let http = HTTPStepExecutor()
+        runtime.sagaEnvironment = SagaEnvironment(executors: SagaExecutors(fallback: http))
+        defer {
+            runtime.close()
+            http.shutdown()
+        }
         let dispatcher = OperationDispatcher(runtime)
         let output = OutputBuffer(io.out)
         var count = 0

@@ -32,7 +32,7 @@ public enum SagaCompiler {
             SagaPlan.Step(
                 id: step.id.value, actionID: step.actionID.value, agent: step.agent.value,
                 executeAPI: step.executeAPI, undoAPI: step.undoAPI,
-                timeout: UInt32(clamping: step.timeout), retries: UInt8(clamping: step.retries),
+                timeoutMilliseconds: UInt32(clamping: step.timeoutMilliseconds), retries: UInt8(clamping: step.retries),
                 retry: step.retry.map(Self.retry), checkpointGoal: step.checkpointGoal,
                 dependsOn: uniqued(step.dependsOn.compactMap { index[$0.value] }),
                 line: UInt32(clamping: step.location.line))
@@ -46,7 +46,8 @@ public enum SagaCompiler {
             line: UInt32(clamping: saga.location.line), steps: steps, order: order(steps), fanOuts: fanOuts,
             retry: Self.retry(saga.retry ?? .seed),
             compensation: SagaPlan.Compensation(order: .reverseCompletion, escalate: .liability, attempts: UInt8(clamping: escalation.attempts)),
-            metadata: saga.metadata.map { SagaPlan.Metadata(key: $0.key, value: $0.value) })
+            metadata: saga.metadata.map { SagaPlan.Metadata(key: $0.key, value: $0.value) },
+            baseURL: saga.baseURL?.value, maxConcurrency: UInt8(clamping: saga.maxConcurrency ?? Int(SagaPlan.defaultMaxConcurrency)))
     }
 
     /// The execution order: a topological order of the dependencies that takes, at each point,

@@ -156,6 +156,8 @@ public struct DiagnosticCode: RawRepresentable, Hashable, Sendable, Comparable {
     public static let invalidEscalation = DiagnosticCode(rawValue: "RF7011")
     public static let duplicateBranch = DiagnosticCode(rawValue: "RF7012")
     public static let duplicateSagaName = DiagnosticCode(rawValue: "RF7013")
+    public static let invalidSagaURL = DiagnosticCode(rawValue: "RF7014")
+    public static let concurrencyOutOfRange = DiagnosticCode(rawValue: "RF7015")
 
     /// Every code, in order, with its severity and meaning.
     public static let catalog: [CatalogEntry] = [
@@ -261,13 +263,16 @@ public struct DiagnosticCode: RawRepresentable, Hashable, Sendable, Comparable {
         e(.tooFewBranches, .error, "too-few-branches", "A fan-out group lists fewer than two branches."),
         e(.unknownStep, .error, "unknown-step", "A fan-out branch or a `depends_on` entry names a step the saga does not define."),
         e(.dependencyCycle, .error, "dependency-cycle", "Steps depend on each other in a circle (the cycle is shown)."),
-        e(.timeoutOutOfRange, .error, "timeout-out-of-range", "A step `timeout` is not a whole number of seconds from 1 to 86400."),
+        e(.timeoutOutOfRange, .error, "timeout-out-of-range", "A step `timeout` is not a duration from 1 ms to 1 day (a number counts seconds)."),
         e(.retriesOutOfRange, .error, "retries-out-of-range", "A step `retries` is not a whole number from 0 to 10."),
         e(.noCompensation, .warning, "no-compensation", "A step has no `undo_api`, so it cannot be compensated if a later step fails."),
         e(.invalidRetryPolicy, .error, "invalid-retry-policy", "A `retry` block has a value outside its range (see docs/sagas.md)."),
         e(.invalidEscalation, .error, "invalid-escalation", "An `on_compensation_failure` block has a value outside its range (see docs/sagas.md)."),
         e(.duplicateBranch, .error, "duplicate-branch", "A step is listed twice among the branches of the saga's fan-out groups."),
         e(.duplicateSagaName, .error, "duplicate-saga-name", "Two sagas compiled together share a name."),
+        e(.invalidSagaURL, .error, "invalid-saga-url",
+          "`base_url` is not an absolute `http` or `https` URL, or an `execute_api`/`undo_api` is neither such a URL nor a path."),
+        e(.concurrencyOutOfRange, .error, "concurrency-out-of-range", "`max_concurrency` is not a whole number from 1 to 64."),
     ]
 }
 

@@ -34,9 +34,9 @@ extension Messages {
     /// Help for RF7006.
     public static let dependencyCycleHelp = "`→` reads \"depends on\"; remove one dependency to break the cycle"
 
-    /// RF7007: a step timeout outside 1–86400 seconds.
+    /// RF7007: a step timeout outside 1 ms to 1 day.
     public static func timeoutOutOfRange(_ found: String) -> String {
-        "`timeout` must be a whole number of seconds from 1 to 86400, found `\(found)`"
+        "`timeout` must be from `1ms` to `1d` (86400 seconds), found `\(found)`"
     }
 
     /// RF7008: a retry count outside 0–10.
@@ -75,6 +75,24 @@ extension Messages {
     /// RF7013: two sagas compiled together share a name.
     public static func duplicateSagaName(_ name: String) -> String {
         "duplicate saga name `\(name)`"
+    }
+
+    /// RF7014: a `base_url` that is not an absolute http(s) URL.
+    public static func invalidBaseURL(_ found: String, _ reason: String) -> String {
+        "`base_url` must be an absolute `http` or `https` url, found `\(found)`: \(reason)"
+    }
+
+    /// RF7014: an endpoint that is neither an http(s) URL nor a path.
+    public static func invalidEndpoint(_ key: String, _ found: String, _ reason: String) -> String {
+        "`\(key)` must be an `http` or `https` url or a path starting with `/`, found `\(found)`: \(reason)"
+    }
+
+    /// Help for RF7014.
+    public static let endpointHelp = "write a path such as `/orders/create` (resolved against `base_url` or `--base-url`) or a url such as `https://api.example.com/orders`"
+
+    /// RF7015: `max_concurrency` outside 1–64.
+    public static func concurrencyOutOfRange(_ found: String) -> String {
+        "`max_concurrency` must be a whole number from 1 to 64, found `\(found)`"
     }
 
     /// RF1008 for sagas: `steps` is empty.

@@ -22,6 +22,10 @@ public struct SagaDocument: Sendable {
     public var retry: RetryPolicy?
     /// What happens when a compensation keeps failing (`kind: saga` files only).
     public var onCompensationFailure: CompensationFailurePolicy?
+    /// The URL relative `execute_api` and `undo_api` paths are resolved against (`kind: saga` files only).
+    public var baseURL: Located<String>?
+    /// How many steps may run at once (`kind: saga` files only; nil for the default, 4).
+    public var maxConcurrency: Int?
     /// `seed` for a file written for the seed system (no `ringfence:` key), nil for a native one.
     public var dialect: String?
     /// Where the document starts.
@@ -30,7 +34,8 @@ public struct SagaDocument: Sendable {
     /// Creates a saga document.
     public init(file: String, name: Located<String>, sessionID: Located<String>, sagaID: Located<String>?,
                 steps: [SagaStep], fanOuts: [FanOutGroup], metadata: [SagaMetadataEntry], retry: RetryPolicy?,
-                onCompensationFailure: CompensationFailurePolicy?, dialect: String?, location: SourceLocation) {
+                onCompensationFailure: CompensationFailurePolicy?, baseURL: Located<String>? = nil, maxConcurrency: Int? = nil,
+                dialect: String?, location: SourceLocation) {
         self.file = file
         self.name = name
         self.sessionID = sessionID
@@ -40,6 +45,8 @@ public struct SagaDocument: Sendable {
         self.metadata = metadata
         self.retry = retry
         self.onCompensationFailure = onCompensationFailure
+        self.baseURL = baseURL
+        self.maxConcurrency = maxConcurrency
         self.dialect = dialect
         self.location = location
     }
@@ -57,8 +64,9 @@ public struct SagaStep: Sendable {
     public var executeAPI: String?
     /// The endpoint that compensates the step; nil when the step cannot be undone.
     public var undoAPI: String?
-    /// Seconds before an attempt is abandoned (1–86400, default 300).
-    public var timeout: Int
+    /// Milliseconds before an attempt is abandoned (1 ms to 1 day, default 300 s); written as
+    /// seconds or as a duration (`500ms`, `2m`).
+    public var timeoutMilliseconds: Int64
     /// Attempts after the first (0–10, default 0).
     public var retries: Int
     /// What achieving the step means, for semantic checkpoints.
@@ -70,21 +78,21 @@ public struct SagaStep: Sendable {
     /// Where the step starts.
     public var location: SourceLocation
 
-    /// The default `timeout`, in seconds.
-    public static let defaultTimeout = 300
+    /// The default `timeout`, in milliseconds.
+    public static let defaultTimeout: Int64 = 300_000
     /// The default `retries`.
     public static let defaultRetries = 0
 
     /// Creates a step.
     public init(id: Located<String>, actionID: Located<String>, agent: Located<String>, executeAPI: String?,
-                undoAPI: String?, timeout: Int, retries: Int, checkpointGoal: String?, dependsOn: [Located<String>],
+                undoAPI: String?, timeoutMilliseconds: Int64, retries: Int, checkpointGoal: String?, dependsOn: [Located<String>],
                 retry: RetryPolicy?, location: SourceLocation) {
         self.id = id
         self.actionID = actionID
         self.agent = agent
         self.executeAPI = executeAPI
         self.undoAPI = undoAPI
-        self.timeout = timeout
+        self.timeoutMilliseconds = timeoutMilliseconds
         self.retries = retries
         self.checkpointGoal = checkpointGoal
         self.dependsOn = dependsOn

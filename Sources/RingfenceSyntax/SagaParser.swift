@@ -8,7 +8,7 @@ public enum SagaParser {
     /// The keys a seed saga may hold.
     static let seedKeys = ["name", "session_id", "saga_id", "steps", "fan_out", "fan_outs", "metadata"]
     /// The keys a `kind: saga` document may hold.
-    static let nativeKeys = ["ringfence", "kind", "description"] + seedKeys + ["retry", "on_compensation_failure"]
+    static let nativeKeys = ["ringfence", "kind", "description"] + seedKeys + ["retry", "on_compensation_failure", "base_url", "max_concurrency"]
     /// The keys a seed step may hold.
     static let seedStepKeys = ["id", "action_id", "agent", "execute_api", "undo_api", "timeout", "retries", "checkpoint_goal", "depends_on"]
     /// The keys a step of a `kind: saga` document may hold.
@@ -23,6 +23,8 @@ public enum SagaParser {
     static let maxSeconds = 86_400
     /// The most retries a step may declare.
     static let maxRetries = 10
+    /// The most steps a saga may run at once.
+    static let maxConcurrency = 64
 
     /// True when a document without `ringfence:` has the seed saga's shape: `steps` and `session_id`.
     public static func looksLikeSeedSaga(_ root: YAMLNode) -> Bool {
@@ -48,7 +50,8 @@ public enum SagaParser {
     }
 
     /// saga := { name, session_id, saga_id?, steps, (fan_out | fan_outs)?, metadata?,
-    /// retry?, on_compensation_failure? } — the last two in `kind: saga` files only.
+    /// retry?, on_compensation_failure?, base_url?, max_concurrency? } — the last four in
+    /// `kind: saga` files only.
     private static func parseSaga(_ root: YAMLNode, native: Bool, _ reader: inout StructureReader) -> SagaDocument? {
         guard let pairs = root.mapping else {
             reader.error(.wrongType, Messages.rootNotMapping(found: root.typeName), at: root)
@@ -62,6 +65,8 @@ public enum SagaParser {
         var metadata: [SagaMetadataEntry] = []
         var retry: RetryPolicy?
         var escalation: CompensationFailurePolicy?
+        var baseURL: Located<String>?
+        var maxConcurrency: Int?
         var sawSteps = false
         for pair in pairs {
             switch pair.key {
@@ -83,6 +88,17 @@ public enum SagaParser {
             case "metadata": metadata = parseMetadata(pair, &reader)
             case "retry": retry = parseRetry(pair, &reader)
             case "on_compensation_failure": escalation = parseEscalation(pair, &reader)
+            case "base_url":
+                guard let text = requiredString(pair, what: "`base_url`", &reader) else { continue }
+                if let problem = SagaURLSyntax.problem(url: text.value) {
+                    reader.error(.invalidSagaURL, Messages.invalidBaseURL(Messages.excerpt(text.value), problem), at: pair.value,
+                                 help: Messages.endpointHelp)
+                } else {
+                    baseURL = text
+                }
+            case "max_concurrency":
+                maxConcurrency = wholeNumber(pair, in: 1...Self.maxConcurrency, code: .concurrencyOutOfRange,
+                                             message: Messages.concurrencyOutOfRange, &reader)
             default: break
             }
         }
@@ -99,7 +115,7 @@ public enum SagaParser {
         guard let name, let sessionID else { return nil }
         return SagaDocument(file: reader.file, name: name, sessionID: sessionID, sagaID: sagaID, steps: steps,
                             fanOuts: fanOuts, metadata: metadata, retry: retry, onCompensationFailure: escalation,
-                            dialect: native ? nil : "seed", location: root.location)
+                            baseURL: baseURL, maxConcurrency: maxConcurrency, dialect: native ? nil : "seed", location: root.location)
     }
 
     // MARK: Steps
@@ -136,6 +152,7 @@ public enum SagaParser {
         reader.checkKeys(pairs, allowed: native ? nativeStepKeys : seedStepKeys, context: "saga step")
         var id: Located<String>?, actionID: Located<String>?, agent: Located<String>?
         var executeAPI: String?, undoAPI: String?, checkpointGoal: String?
+        var malformedUndo = false
         var timeout = SagaStep.defaultTimeout, retries = SagaStep.defaultRetries
         var dependsOn: [Located<String>] = []
         var retry: RetryPolicy?
@@ -145,14 +162,29 @@ public enum SagaParser {
             case "id": id = requiredString(pair, what: "step `id`", &reader)
             case "action_id": actionID = requiredString(pair, what: "`action_id`", &reader)
             case "agent": agent = requiredString(pair, what: "`agent`", &reader)
-            case "execute_api": executeAPI = optionalString(pair, &reader)
-            case "undo_api": undoAPI = optionalString(pair, &reader)
+            case "execute_api", "undo_api":
+                let endpoint = optionalString(pair, &reader)
+                if let endpoint, let problem = SagaURLSyntax.problem(endpoint: endpoint) {
+                    reader.error(.invalidSagaURL, Messages.invalidEndpoint(pair.key, Messages.excerpt(endpoint), problem), at: pair.value,
+                                 help: Messages.endpointHelp)
+                    // A malformed `undo_api` is that error alone, not also a step without one.
+                    if pair.key == "undo_api" { malformedUndo = true }
+                } else if pair.key == "execute_api" {
+                    executeAPI = endpoint
+                } else {
+                    undoAPI = endpoint
+                }
             case "checkpoint_goal": checkpointGoal = optionalString(pair, &reader)
             case "description": _ = reader.string(pair)
             case "timeout":
-                if let n = wholeNumber(pair, in: 1...maxSeconds, code: .timeoutOutOfRange, message: Messages.timeoutOutOfRange, &reader) {
-                    timeout = n
+                guard let ms = reader.duration(pair, path: "timeout") else {
+                    broken = true
+                    continue
+                }
+                if (1...Int64(maxSeconds) * 1_000).contains(ms) {
+                    timeout = ms
                 } else {
+                    reader.error(.timeoutOutOfRange, Messages.timeoutOutOfRange(Messages.excerpt(pair.value.scalar?.text ?? "")), at: pair.value)
                     broken = true
                 }
             case "retries":
@@ -171,11 +203,11 @@ public enum SagaParser {
             reader.error(.sagaMissingKey, Messages.sagaMissingKey(key, in: context), at: item.location)
         }
         guard let id, let actionID, let agent, !broken else { return nil }
-        if undoAPI == nil {
+        if undoAPI == nil, !malformedUndo {
             reader.error(.noCompensation, Messages.noUndoAPI(Messages.excerpt(id.value)), at: id.location,
                          length: id.length, help: Messages.noUndoAPIHelp)
         }
-        return SagaStep(id: id, actionID: actionID, agent: agent, executeAPI: executeAPI, undoAPI: undoAPI, timeout: timeout,
+        return SagaStep(id: id, actionID: actionID, agent: agent, executeAPI: executeAPI, undoAPI: undoAPI, timeoutMilliseconds: timeout,
                         retries: retries, checkpointGoal: checkpointGoal, dependsOn: dependsOn, retry: retry, location: item.location)
     }
 
@@ -312,7 +344,8 @@ public enum SagaParser {
 
     // MARK: Retry and escalation
 
-    /// retry := { backoff?: `exponential`, initial?: seconds, multiplier?: 1…10, max?: seconds, jitter?: 0…1 }
+    /// retry := { backoff?: `exponential`, initial?: time, multiplier?: 1…10, max?: time, jitter?: 0…1 }
+    /// — a time is a number of seconds or a duration (`200ms`, `2m`).
     private static func parseRetry(_ pair: YAMLPair, _ reader: inout StructureReader) -> RetryPolicy? {
         guard let pairs = reader.mapping(pair) else { return nil }
         let before = reader.errorCount
@@ -329,16 +362,12 @@ public enum SagaParser {
                 }
             case "initial":
                 initialPair = entry
-                if let x = number(entry, in: 0.001...Double(maxSeconds), expected: "a number of seconds above 0 and at most 86400", &reader) {
-                    policy.initial = x
-                }
+                if let x = seconds(entry, &reader) { policy.initial = x }
             case "multiplier":
                 if let x = number(entry, in: 1...10, expected: "a number from 1 to 10", &reader) { policy.multiplier = x }
             case "max":
                 maxPair = entry
-                if let x = number(entry, in: 0.001...Double(maxSeconds), expected: "a number of seconds above 0 and at most 86400", &reader) {
-                    policy.max = x
-                }
+                if let x = seconds(entry, &reader) { policy.max = x }
             case "jitter":
                 if let x = number(entry, in: 0...1, expected: "a number from 0 to 1", &reader) { policy.jitter = x }
             default: break
@@ -461,6 +490,21 @@ public enum SagaParser {
             return nil
         }
         return value
+    }
+
+    /// A retry time: a number of seconds or a duration text, above 0 and at most one day (RF7010
+    /// outside that, RF1023 for a malformed duration, RF1006 for another type).
+    private static func seconds(_ pair: YAMLPair, _ reader: inout StructureReader) -> Double? {
+        let expected = "a number of seconds or a duration above 0 and at most 86400 seconds"
+        guard case .string? = pair.value.scalar?.value else {
+            return number(pair, in: 0.001...Double(maxSeconds), expected: expected, &reader)
+        }
+        guard let ms = reader.duration(pair, path: "retry.\(pair.key)") else { return nil }
+        guard (1...Int64(maxSeconds) * 1_000).contains(ms) else {
+            reader.error(.invalidRetryPolicy, Messages.invalidRetrySetting(pair.key, text(pair, default: ""), expected: expected), at: pair.value)
+            return nil
+        }
+        return Double(ms) / 1_000
     }
 
     /// A value's source text for messages, or `fallback` when the key is absent.

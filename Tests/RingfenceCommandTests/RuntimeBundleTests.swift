@@ -42,7 +42,7 @@ import Testing
         #expect(run.stdout == "checked 1 file: 0 policies, 0 rules, 1 runtime file, 1 error, 0 warnings\n")
         #expect(run.stderr.hasPrefix("\(file.path):4:21: error[RF4009]: `sessions.max_participants` must be a whole number from 1 to 1000, found `0`"))
         let saga = dir.url("saga.yaml")
-        try Data("name: s\nsession_id: x\nsteps:\n  - { id: a, action_id: x, agent: g, undo_api: u }\n".utf8).write(to: saga)
+        try Data("name: s\nsession_id: x\nsteps:\n  - { id: a, action_id: x, agent: g, undo_api: /u }\n".utf8).write(to: saga)
         #expect(ringfence(["check", saga.path]).stdout == "checked 1 file: 0 policies, 0 rules, 1 saga, 0 errors, 0 warnings\n")
         let example = Repository.url("examples/runtime").path
         let clean = ringfence(["check", example])

@@ -52,7 +52,7 @@ import RingfenceTestSupport
         let plan = try #require(result.program?.sagas.first)
         #expect(plan.name == "deploy-pipeline" && plan.sessionID == "ss-a1b2c3d4" && plan.sagaID == nil)
         #expect(plan.steps.map(\.id) == ["provision", "deploy"])
-        #expect(plan.steps.map(\.timeout) == [120, 60])
+        #expect(plan.steps.map(\.timeoutMilliseconds) == [120_000, 60_000])
         #expect(plan.steps.map(\.retries) == [2, 0])
         #expect(plan.steps.map(\.undoAPI) == ["/infra/deprovision", "/app/undeploy"])
         #expect(plan.order == [0, 1])
@@ -69,7 +69,7 @@ import RingfenceTestSupport
         #expect(result.diagnostics.map(\.code) == [.noCompensation])
         #expect(result.diagnostics.first?.location.line == 17)
         let plan = try #require(result.program?.sagas.first)
-        #expect(plan.steps.map(\.timeout) == [300, 600, 300])
+        #expect(plan.steps.map(\.timeoutMilliseconds) == [300_000, 600_000, 300_000])
         #expect(plan.steps[2].undoAPI == nil)
     }
 
@@ -84,7 +84,7 @@ import RingfenceTestSupport
         #expect(plan.fanOuts == [SagaPlan.FanOut(policy: .majorityMustSucceed, branches: [1, 2])])
         #expect(plan.retry == SagaPlan.Retry(initial: 2, multiplier: 2, max: 120, jitter: 0.2))
         #expect(plan.steps[2].retry == SagaPlan.Retry(initial: 1, multiplier: 2, max: 5, jitter: 0))
-        #expect(plan.steps[3].timeout == 900 && plan.steps[3].retries == 3)
+        #expect(plan.steps[3].timeoutMilliseconds == 900_000 && plan.steps[3].retries == 3)
         #expect(plan.steps[3].checkpointGoal == "package is on the registry")
         #expect(plan.compensation.attempts == 3)
         // Scalar metadata is kept; the nested list is accepted but not carried.
@@ -187,7 +187,7 @@ import RingfenceTestSupport
             ("cycle", { $0.steps[0].dependsOn = [3] }),
             ("one-branch fan-out", { $0.fanOuts[0].branches = [1] }),
             ("fan-out branch out of range", { $0.fanOuts[0].branches = [1, 7] }),
-            ("timeout zero", { $0.steps[0].timeout = 0 }),
+            ("timeout zero", { $0.steps[0].timeoutMilliseconds = 0 }),
             ("too many retries", { $0.steps[0].retries = 11 }),
             ("retry cap below start", { $0.retry.max = 0.5 }),
             ("jitter above one", { $0.retry.jitter = 2 }),

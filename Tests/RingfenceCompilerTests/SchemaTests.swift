@@ -105,7 +105,8 @@ import RingfenceTestSupport
 
     @Test func bundledFilesMatchTheirSchemas() throws {
         let root = Repository.root
-        let (files, _) = SourceLoader.expand([root.appendingPathComponent("policies").path, root.appendingPathComponent("examples/runtime").path])
+        let (files, _) = SourceLoader.expand([root.appendingPathComponent("policies").path, root.appendingPathComponent("examples/runtime").path,
+                                              root.appendingPathComponent("examples/sagas").path])
         var documents: [(name: String, json: String, kind: String, valid: Bool)] = []
         var kinds: Set<String> = []
         let schemaKinds = try Self.kinds()
@@ -145,6 +146,12 @@ import RingfenceTestSupport
             ("saga", saga, "saga", true),
             ("saga native", "ringfence: 1\nkind: saga\n" + saga + "retry: { backoff: exponential, initial: 1, max: 30 }\n", "saga", true),
             ("saga retry in seed file", saga + "retry: { initial: 1 }\n", "saga", false),
+            ("saga native with durations, base url and concurrency", "ringfence: 1\nkind: saga\n" + saga.replacingOccurrences(of: "undo_api: u", with: "undo_api: u, timeout: 500ms")
+                + "retry: { initial: 200ms, max: 2 }\nbase_url: https://api.example.com/v1\nmax_concurrency: 8\n", "saga", true),
+            ("saga base url in seed file", saga + "base_url: https://api.example.com\n", "saga", false),
+            ("saga base url not http", "ringfence: 1\nkind: saga\n" + saga + "base_url: ftp://h/x\n", "saga", false),
+            ("saga concurrency above 64", "ringfence: 1\nkind: saga\n" + saga + "max_concurrency: 65\n", "saga", false),
+            ("saga malformed timeout", saga.replacingOccurrences(of: "undo_api: u", with: "undo_api: u, timeout: soon"), "saga", false),
             ("saga one branch", saga + "fan_out: [{ policy: all_must_succeed, branches: [a] }]\n", "saga", false),
             ("saga bad fan-out policy", saga + "fan_outs: [{ policy: most, branch_step_ids: [a, b] }]\n", "saga", false),
             ("saga step without agent", saga.replacingOccurrences(of: ", agent: g, undo_api: u", with: ""), "saga", false),

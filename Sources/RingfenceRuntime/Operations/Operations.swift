@@ -82,7 +82,7 @@ extension Operation {
             let checkpoint = try runtime.checkpoint()
             return .object(["size": .number(Double(checkpoint.size)), "root": .string(checkpoint.root.hex), "note": .string(checkpoint.note)])
         },
-    ] + ledgerOperations
+    ] + ledgerOperations + sagaOperations
 
     /// The operations by name.
     static let byName: [String: Operation] = Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })

@@ -54,7 +54,14 @@ extension Runtime {
     /// `decide`: decides `request` in `session` (SPEC §8.3), or outside any session when nil.
     public func decide(_ request: Request, session sid: String? = nil) throws(RuntimeError) -> RuntimeDecision {
         guard let sid else { return try decideOutside(request) }
-        return try perform { now throws(RuntimeError) in
+        return try perform { now throws(RuntimeError) in try decideInSession(request, session: sid, at: now) }
+    }
+
+    /// Decides `request` in session `sid` inside an operation; `then` gives the changes that
+    /// commit with the decision's own entry (a saga step's transition), in one transaction.
+    func decideInSession(_ request: Request, session sid: String, at now: Int64,
+                         then: (RuntimeDecision) -> ChangeSet = { _ in .none }) throws(RuntimeError) -> RuntimeDecision {
+        do {
             // The session is read in place (its box), not copied; the id's shape is checked only
             // once the lookup failed, so deciding costs one lookup.
             guard let box = sessions[sid] else {
@@ -77,19 +84,19 @@ extension Runtime {
                 let reason = box.data.kills.first { $0.id == kill }?.reason ?? "manual"
                 let outcome = RuntimeDecision(Decision(allowed: false, code: .killed, policy: nil, rule: nil,
                                                        reason: RuntimeMessages.killedReason(agent, sid, reason), ring: ring))
-                try commit([decisionRecord(request, supplied, outcome, session: sid, at: now)], rows: [])
+                try commit([decisionRecord(request, supplied, outcome, session: sid, at: now)], rows: [], changes: [then(outcome)])
                 return outcome
             }
             if let until = ledger.quarantinedUntil(agent, at: now), until > now {
                 let outcome = RuntimeDecision(Decision(allowed: false, code: .quarantine, policy: nil, rule: nil,
                                                        reason: RuntimeMessages.quarantineReason(agent, until: until), ring: ring))
-                try commit([decisionRecord(request, supplied, outcome, session: sid, at: now)], rows: [])
+                try commit([decisionRecord(request, supplied, outcome, session: sid, at: now)], rows: [], changes: [then(outcome)])
                 return outcome
             }
             if let until = participant.breakerUntil, until > now {
                 let outcome = RuntimeDecision(Decision(allowed: false, code: .breaker, policy: nil, rule: nil,
                                                        reason: RuntimeMessages.breakerReason(agent, until: until), ring: ring))
-                try commit([decisionRecord(request, supplied, outcome, session: sid, at: now)], rows: [])
+                try commit([decisionRecord(request, supplied, outcome, session: sid, at: now)], rows: [], changes: [then(outcome)])
                 return outcome
             }
             // Steps 4–5, on the request with the runtime's agent fields (applied while preparing,
@@ -98,7 +105,7 @@ extension Runtime {
             let outcome = participant.bucketKey.withUnsafeBufferPointer { key in
                 decideWithRules(prepared, ring: ring, bucketKey: key, now: now)
             }
-            try recordCall(request, supplied, outcome, session: box, participant: participant, at: now)
+            try recordCall(request, supplied, outcome, session: box, participant: participant, at: now, then: then(outcome))
             return outcome
         }
     }
@@ -143,7 +150,7 @@ extension Runtime {
     /// severity writes a `breach` entry, `high` and above open the breaker for `cooldown`, and
     /// `critical` with `on_critical: kill` kills the agent and quarantines it (SPEC §8.5).
     private func recordCall(_ request: Request, _ supplied: SuppliedAgent, _ outcome: RuntimeDecision, session box: SessionBox,
-                            participant: Participant, at now: Int64) throws(RuntimeError) {
+                            participant: Participant, at now: Int64, then: ChangeSet = .none) throws(RuntimeError) {
         let window = participant.window
         if let rearm = window.rearmAt, now >= rearm {
             window.reported = .none
@@ -155,7 +162,7 @@ extension Runtime {
         let sid = box.data.id
         let decisionEntry = decisionRecord(request, supplied, outcome, session: sid, at: now)
         guard aimedAbove, severity > window.reported else {
-            try commit([decisionEntry], rows: [])
+            try commit([decisionEntry], rows: [], changes: [then])
             window.record(at: now, aimedAbove: aimedAbove)
             if severity < window.reported { window.reported = severity }
             return
@@ -183,7 +190,7 @@ extension Runtime {
             changes = [change, ledger.quarantine(agent: agent, reason: "ring_breach", at: now)]
             killIDs.insert(killID)
         }
-        try commit(records, rows: [try updated.row()], changes: changes)
+        try commit(records, rows: [try updated.row()], changes: changes + [then])
         box.data = updated
         window.record(at: now, aimedAbove: aimedAbove)
         window.reported = severity

@@ -46,6 +46,8 @@ public final class Runtime: @unchecked Sendable {
     let ledger: LedgerView
     /// The saga executor (in-flight steps a kill hands off).
     let sagas: SagaView
+    /// The sagas this runtime runs and has run (SPEC §10), read from the store at open.
+    let book = SagaBook()
     /// Per-rule limits and ring buckets (SPEC §8.4).
     let limiter: RateLimiter
     /// The injected clock (µs).
@@ -92,10 +94,10 @@ public final class Runtime: @unchecked Sendable {
     ///   - ids: generated ids (`<kind>:<16 hex>`; the system's randomness by default).
     ///   - ledger: the liability ledger; nil (the default) gives the runtime its own `Ledger`,
     ///     rebuilt from the store's rows (SPEC §11).
-    ///   - sagas: the saga executor (none by default).
+    ///   - sagas: what a kill hands in-flight saga steps to; nil for the runtime's own sagas.
     public init(machine: Machine, settings: RuntimeSettings, store: StateStore, audit: AuditSettings? = nil,
                 clock: @escaping @Sendable () -> Int64 = RuntimeTime.system, ids: IDGenerator = .system,
-                ledger: LedgerView? = nil, sagas: SagaView = NoSagas(), limiter: RateLimiter = RateLimiter()) throws(StoreError) {
+                ledger: LedgerView? = nil, sagas: SagaView? = nil, limiter: RateLimiter = RateLimiter()) throws(StoreError) {
         let snapshot = try store.load()
         self.machine = machine
         self.settings = settings
@@ -107,7 +109,7 @@ public final class Runtime: @unchecked Sendable {
         } else {
             self.ledger = try Ledger(settings: settings.liability, rows: snapshot.rows)
         }
-        self.sagas = sagas
+        self.sagas = sagas ?? book
         self.limiter = limiter
         ringBuckets = (0...3).map { RateLimiter.Bucket(rate: settings.limits[ring: $0].rate, burst: settings.limits[ring: $0].burst) }
         let published = PublishedTime()
@@ -119,6 +121,7 @@ public final class Runtime: @unchecked Sendable {
             for kill in session.kills { killIDs.insert(kill.id) }
             if session.phase == .handshaking || session.phase == .active { expiries.push(session.expiresAt, session.id) }
         }
+        try book.load(snapshot.rows)
         log = try AuditLog(store: store, settings: audit ?? AuditSettings(settings.audit),
                            clock: { RuntimeTime.auditTime(published.value) })
     }

@@ -85,6 +85,12 @@ public struct RuntimeError: Error, Sendable, Hashable, CustomStringConvertible {
         case vouchNotFound = "vouch_not_found"
         /// The audit log or the store failed.
         case auditFailed = "audit_failed"
+        /// No saga has the id, or the bundle no saga of the name.
+        case sagaNotFound = "saga_not_found"
+        /// A saga cannot run: a step no executor can run, an endpoint that does not resolve, an agent not in the session.
+        case invalidSaga = "invalid_saga"
+        /// The saga is being run already.
+        case sagaRunning = "saga_running"
 
         /// What the code means, in one line (the table `docs/runtime.md` shows).
         public var meaning: String {
@@ -122,6 +128,9 @@ public struct RuntimeError: Error, Sendable, Hashable, CustomStringConvertible {
             case .exposure: "the voucher's active bonds plus this one would exceed σ × `liability.max_exposure` (the message gives current, requested and limit)"
             case .vouchNotFound: "no vouch has that id"
             case .auditFailed: "the audit log or the store could not record the operation; the runtime stops taking operations"
+            case .sagaNotFound: "no saga has that id (`saga.get`, `saga.resume`), or the bundle has no saga of that name (`saga.start`)"
+            case .invalidSaga: "the saga cannot run: a step no executor can run, a path with no base url, a url that does not parse, or a step agent that is not a participant"
+            case .sagaRunning: "the saga is being run already (by this runtime)"
             }
         }
     }

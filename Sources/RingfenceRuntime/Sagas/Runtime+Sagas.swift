@@ -1,0 +1,378 @@
+import RingfenceAudit
+import RingfenceBytecode
+import RingfenceVM
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// The saga transitions as runtime operations (SPEC §10.5, §10.6). Each runs under the runtime's
+// lock, checks its transition against the step or saga table, and queues the new rows with their
+// `saga.*` entries in one transaction before it returns — so every transition is written before
+// the action it announces: an attempt's `executing` row (with the decision that allowed it)
+// before the attempt runs, `compensating` before the undo. The runner (`SagaRunner`) calls
+// them between the actions, which run outside the lock.
+
+/// What the runner does next with a step.
+enum StepGate: Sendable {
+    /// Run this attempt.
+    case run(StepCall)
+    /// Wait this long (µs) first: the step is waiting to be retried.
+    case wait(Int64)
+    /// The step is over: committed, failed, or not to be run.
+    case done(StepState)
+}
+
+extension Runtime {
+    /// The executors, timer, randomness and escalation handler sagas run with.
+    public var sagaEnvironment: SagaEnvironment {
+        get { book.environment.withLock { $0 } }
+        set { book.environment.withLock { $0 = newValue } }
+    }
+
+    // MARK: Starting
+
+    /// Writes a new saga (`saga.started`) and marks it running here; returns its id. Refuses,
+    /// before anything is written: a session that is missing or not active, a step agent that is
+    /// not a participant or was killed, a step no executor can run (`invalid_saga`). On a store
+    /// that persists, returns once the start is committed, so a saga that runs can be resumed.
+    func beginSaga(_ plan: SagaPlan, session sid: String, id: String?, input: Value, baseURL: String?) throws(RuntimeError) -> String {
+        try Self.checkID(sid, "session")
+        let base = baseURL ?? plan.baseURL
+        if let base, SagaEndpoint(base) == nil {
+            throw RuntimeError(.invalidSaga, "the base url `\(base)` is not an absolute `http` or `https` url")
+        }
+        let executors = sagaEnvironment.executors
+        for step in plan.steps {
+            guard let executor = executors.executor(for: step) else {
+                throw RuntimeError(.invalidSaga, "no executor can run step `\(step.id)` (action `\(step.actionID)`)")
+            }
+            for phase in StepPhase.allCases where phase == .execute || step.undoAPI != nil {
+                if let problem = executor.problem(with: step, phase: phase, baseURL: base) {
+                    throw RuntimeError(.invalidSaga, "step `\(step.id)` cannot \(phase.rawValue): \(problem)")
+                }
+            }
+        }
+        let (sagaID, ticket) = try perform { now throws(RuntimeError) -> (String, AuditLog.Ticket) in
+            guard let session = sessions[sid]?.data else { throw RuntimeError(.sessionNotFound, RuntimeMessages.sessionNotFound(sid)) }
+            _ = try SessionMachine.next(.sagaStart, from: session.phase)
+            for agent in Set(plan.steps.map(\.agent)).sorted() {
+                guard let participant = session.participants[agent] else {
+                    throw RuntimeError(.invalidSaga, "step agent `\(agent)` is not a participant of session `\(sid)`")
+                }
+                guard participant.kill == nil else { throw RuntimeError(.agentKilled, RuntimeMessages.agentKilled(agent, sid)) }
+            }
+            let sagaID = try newID(id, kind: "saga") { book.sagas[$0] != nil }
+            let saga = SagaRecord(id: sagaID, session: sid, plan: plan, input: input, baseURL: base, startedAt: now)
+            var data: [String: Value] = ["saga": .string(sagaID), "name": .string(plan.name), "session": .string(sid),
+                                         "steps": .list(plan.steps.map { .string($0.id) })]
+            if input != .null { data["input"] = input }
+            if let base { data["base_url"] = .string(base) }
+            let ticket = try commit([record(SagaEntryKind.started, sagaID, session: sid, at: now, data)],
+                                    rows: [saga.headerRow(), saga.stateRow()])
+            book.sagas[sagaID] = saga
+            book.running.insert(sagaID)
+            return (sagaID, ticket)
+        }
+        if !(store is MemoryStore), log.settings.durability != .strict { try waitFor(ticket) }
+        return sagaID
+    }
+
+    /// Marks a stored, unfinished saga as running here for a resume; returns its state, or
+    /// nil when it has ended already.
+    func claimSaga(_ id: String) throws(RuntimeError) -> SagaState? {
+        try Self.checkID(id, "saga")
+        return try perform { _ throws(RuntimeError) -> SagaState? in
+            guard let saga = book.sagas[id] else { throw RuntimeError(.sagaNotFound, "no saga has id `\(id)`") }
+            guard !saga.state.isFinal else { return nil }
+            guard book.running.insert(id).inserted else { throw RuntimeError(.sagaRunning, "saga `\(id)` is being run already") }
+            return saga.state
+        }
+    }
+
+    /// Marks a saga as no longer running here (its run ended, or stopped on an error).
+    func releaseSaga(_ id: String) {
+        _ = try? perform { _ throws(RuntimeError) in book.running.remove(id) }
+    }
+
+    /// A read of a saga under the lock.
+    func withSaga<R>(_ id: String, _ body: (SagaRecord) -> R) throws(RuntimeError) -> R {
+        try perform { _ throws(RuntimeError) -> R in
+            guard let saga = book.sagas[id] else { throw RuntimeError(.sagaNotFound, "no saga has id `\(id)`") }
+            return body(saga)
+        }
+    }
+
+    // MARK: Forward
+
+    /// The next attempt of step `i`: while the saga runs, decided for the step's agent first
+    /// (SPEC §10.2) — a denial fails the step at once, in the decision's own transaction; an
+    /// allow writes `executing` in it. An attempt found in doubt after a crash runs again under
+    /// its number and key without a new decision (it was decided before it started). While the
+    /// saga compensates, only an attempt in doubt runs; a step waiting to be retried fails.
+    /// `waited` says the runner has just waited out the step's backoff (its own timer's
+    /// business); otherwise a step waiting to be retried (after a resume) waits what is left.
+    func nextAttempt(_ id: String, step i: Int, waited: Bool = false) throws(RuntimeError) -> StepGate {
+        try perform { now throws(RuntimeError) -> StepGate in
+            guard let saga = book.sagas[id] else { throw RuntimeError(.sagaNotFound, "no saga has id `\(id)`") }
+            let plan = saga.plan.steps[i]
+            var step = saga.steps[i]
+            if step.state.isSettled { return .done(step.state) }
+            if step.attemptInDoubt {
+                return .run(call(saga, i, step, attempt: step.attempts, phase: .execute))
+            }
+            guard saga.state == .running else {
+                guard step.state == .executing, let next = StepMachine.next(.fail, from: step.state) else { return .done(step.state) }
+                step.state = next
+                step.retryAt = nil
+                step.error = StepError(code: "saga_compensating", message: "the saga is compensating: \(saga.reason ?? "a step failed")")
+                try commitStep(saga, i, step, .stepFailed, at: now, ["attempts": .number(Double(step.attempts)), "error": step.error!.value])
+                return .done(next)
+            }
+            if !waited, let at = step.retryAt, at > now { return .wait(at - now) }
+            let request = Request(agent: Agent(id: step.agent), action: plan.actionID, resource: plan.executeAPI,
+                                  context: ["session": .string(saga.session), "saga": .string(id), "step": .string(plan.id)])
+            var gate = StepGate.done(.failed)
+            do throws(RuntimeError) {
+                _ = try decideInSession(request, session: saga.session, at: now) { outcome in
+                    var changed = step
+                    if outcome.decision.allowed, let next = StepMachine.next(.attempt, from: step.state) {
+                        changed.state = next
+                        changed.attempts += 1
+                        changed.retryAt = nil
+                        gate = .run(call(saga, i, changed, attempt: changed.attempts, phase: .execute))
+                        return stepChange(saga, i, changed, .stepExecuting, at: now,
+                                          ["agent": .string(changed.agent), "attempt": .number(Double(changed.attempts)), "phase": .string("execute")])
+                    }
+                    changed.state = .failed
+                    changed.retryAt = nil
+                    changed.error = StepError(code: "policy_denied", message: "the attempt was denied: \(outcome.decision.reason)",
+                                              decision: outcome.value)
+                    return stepChange(saga, i, changed, .stepFailed, at: now,
+                                      ["attempts": .number(Double(changed.attempts)), "error": changed.error!.value])
+                }
+            } catch let error where error.code != .auditFailed {
+                // The session refused to decide (ended, the agent gone): the step fails like a denial.
+                step.state = .failed
+                step.retryAt = nil
+                step.error = StepError(code: error.code.rawValue, message: error.message)
+                try commitStep(saga, i, step, .stepFailed, at: now, ["attempts": .number(Double(step.attempts)), "error": step.error!.value])
+                return .done(.failed)
+            }
+            return gate
+        }
+    }
+
+    /// Records how attempt `attempt` of step `i` ended: a success commits it (with its output
+    /// and checkpoint goal); a failure is retried after its backoff while the saga runs, the
+    /// failure is retryable and retries are left, or fails the step.
+    func attemptEnded(_ id: String, step i: Int, attempt: Int, _ result: Result<Value?, StepFailure>) throws(RuntimeError) -> StepGate {
+        try perform { now throws(RuntimeError) -> StepGate in
+            guard let saga = book.sagas[id] else { throw RuntimeError(.sagaNotFound, "no saga has id `\(id)`") }
+            let plan = saga.plan.steps[i]
+            var step = saga.steps[i]
+            guard step.state == .executing, step.attempts == attempt else { return .done(step.state) }
+            switch result {
+            case .success(let output):
+                step.state = .committed
+                step.completion = saga.completions + 1
+                step.output = output
+                step.error = nil
+                step.checkpoint = plan.checkpointGoal
+                var data: [String: Value] = ["attempt": .number(Double(attempt)), "completion": .number(Double(saga.completions + 1))]
+                if let goal = plan.checkpointGoal { data["checkpoint_goal"] = .string(goal) }
+                let completions = saga.completions + 1
+                let change = stepChange(saga, i, step, .stepCommitted, at: now, data, extraRows: [saga.stateRowValue(completions: completions)]) {
+                    saga.completions = completions
+                }
+                try commit([], rows: [], changes: [change])
+                return .done(.committed)
+            case .failure(let failure):
+                step.failures += 1
+                step.error = failure.error
+                if saga.state == .running, failure.retryable, attempt <= Int(plan.retries) {
+                    let delay = backoff(plan.retry ?? saga.plan.retry, retry: attempt)
+                    step.retryAt = now + delay
+                    try commitStep(saga, i, step, .stepRetrying, at: now, [
+                        "attempt": .number(Double(attempt)), "phase": .string("execute"), "error": failure.error.value,
+                        "retry_in": .number(Double(delay) / 1e6),
+                    ])
+                    return .wait(delay)
+                }
+                step.state = .failed
+                step.retryAt = nil
+                try commitStep(saga, i, step, .stepFailed, at: now, ["attempts": .number(Double(attempt)), "error": failure.error.value])
+                return .done(.failed)
+            }
+        }
+    }
+
+    // MARK: Saga transitions
+
+    /// `running → compensating`, with the reason; a saga compensating already is left as it is.
+    func startCompensating(_ id: String, reason: String) throws(RuntimeError) {
+        try perform { now throws(RuntimeError) in
+            guard let saga = book.sagas[id] else { throw RuntimeError(.sagaNotFound, "no saga has id `\(id)`") }
+            guard let next = SagaMachine.next(.compensate, from: saga.state) else { return }
+            try commit([record(SagaEntryKind.compensating, id, session: saga.session, at: now, ["saga": .string(id), "reason": .string(reason)])],
+                       rows: [saga.stateRowValue(state: next, reason: reason)])
+            saga.state = next
+            saga.reason = reason
+        }
+    }
+
+    /// Ends a saga: `completed` from running; from compensating, `escalated` when some step
+    /// could not be undone, else `compensated`.
+    func endSaga(_ id: String) throws(RuntimeError) {
+        try perform { now throws(RuntimeError) in
+            guard let saga = book.sagas[id] else { throw RuntimeError(.sagaNotFound, "no saga has id `\(id)`") }
+            let event: SagaEvent = saga.state == .running ? .complete
+                : (saga.steps.contains { $0.state == .compensationFailed } ? .escalate : .undone)
+            guard let next = SagaMachine.next(event, from: saga.state) else { return }
+            let row = saga.stateRowValue(state: next, endedAt: now)
+            try commit([record(SagaEntryKind.ended, id, session: saga.session, at: now, [
+                "saga": .string(id), "state": .string(next.rawValue),
+                "compensated": .list(saga.compensated.map { .string(saga.plan.steps[$0].id) }),
+            ])], rows: [row])
+            saga.state = next
+            saga.endedAt = now
+        }
+    }
+
+    // MARK: Compensation
+
+    /// The next undo attempt of committed step `i` (SPEC §10.4): `compensating` written first;
+    /// an undo found in doubt runs again under its number and key. A step without `undo_api` is
+    /// recorded `compensation_failed` ("no undo_api") and escalates.
+    func nextUndo(_ id: String, step i: Int, waited: Bool = false) throws(RuntimeError) -> StepGate {
+        try perform { now throws(RuntimeError) -> StepGate in
+            guard let saga = book.sagas[id] else { throw RuntimeError(.sagaNotFound, "no saga has id `\(id)`") }
+            var step = saga.steps[i]
+            guard step.state == .committed || step.state == .compensating else { return .done(step.state) }
+            if step.undoInDoubt { return .run(call(saga, i, step, attempt: step.undoAttempts, phase: .undo)) }
+            guard saga.plan.steps[i].undoAPI != nil else {
+                step.state = .compensationFailed
+                step.undoError = StepError(code: "no_undo_api", message: "no undo_api")
+                try commitUndoFailure(saga, i, step, at: now)
+                return .done(.compensationFailed)
+            }
+            if !waited, let at = step.retryAt, at > now { return .wait(at - now) }
+            guard let next = StepMachine.next(.compensate, from: step.state) else { return .done(step.state) }
+            step.state = next
+            step.undoAttempts += 1
+            step.retryAt = nil
+            try commitStep(saga, i, step, .stepCompensating, at: now, ["agent": .string(step.agent), "attempt": .number(Double(step.undoAttempts))])
+            return .run(call(saga, i, step, attempt: step.undoAttempts, phase: .undo))
+        }
+    }
+
+    /// Records how undo attempt `attempt` of step `i` ended: compensated; retried after the
+    /// saga's backoff while `on_compensation_failure.attempts` allows and the failure is
+    /// retryable; or `compensation_failed` with its escalation.
+    func undoEnded(_ id: String, step i: Int, attempt: Int, _ result: Result<Value?, StepFailure>) throws(RuntimeError) -> StepGate {
+        try perform { now throws(RuntimeError) -> StepGate in
+            guard let saga = book.sagas[id] else { throw RuntimeError(.sagaNotFound, "no saga has id `\(id)`") }
+            var step = saga.steps[i]
+            guard step.state == .compensating, step.undoAttempts == attempt else { return .done(step.state) }
+            switch result {
+            case .success:
+                step.state = .compensated
+                step.undoError = nil
+                let compensated = saga.compensated + [i]
+                let change = stepChange(saga, i, step, .stepCompensated, at: now, ["attempts": .number(Double(attempt))],
+                                        extraRows: [saga.stateRowValue(compensated: compensated)]) {
+                    saga.compensated = compensated
+                }
+                try commit([], rows: [], changes: [change])
+                return .done(.compensated)
+            case .failure(let failure):
+                step.undoFailures += 1
+                step.undoError = failure.error
+                if failure.retryable, attempt < Int(saga.plan.compensation.attempts) {
+                    let delay = backoff(saga.plan.retry, retry: attempt)
+                    step.retryAt = now + delay
+                    try commitStep(saga, i, step, .stepRetrying, at: now, [
+                        "attempt": .number(Double(attempt)), "phase": .string("undo"), "error": failure.error.value,
+                        "retry_in": .number(Double(delay) / 1e6),
+                    ])
+                    return .wait(delay)
+                }
+                step.state = .compensationFailed
+                step.retryAt = nil
+                try commitUndoFailure(saga, i, step, at: now)
+                return .done(.compensationFailed)
+            }
+        }
+    }
+
+    /// Writes `compensation_failed` for step `i` and, once per `<saga>/<step>`, its escalation
+    /// (SPEC §10.6) with the ledger's slash and quarantine and the handler's changes, in one transaction.
+    private func commitUndoFailure(_ saga: SagaRecord, _ i: Int, _ step: StepRecord, at now: Int64) throws(RuntimeError) {
+        let error = step.undoError ?? StepError(code: "executor_error", message: "the undo failed")
+        var changes = [stepChange(saga, i, step, .stepCompensationFailed, at: now, ["error": error.value])]
+        let stepID = saga.plan.steps[i].id
+        if !saga.escalations.contains(where: { $0.step == stepID }) {
+            let escalation = SagaEscalation(saga: saga.id, session: saga.session, step: stepID, agent: step.agent,
+                                            severity: settings.liability.escalationSeverity, error: error)
+            let escalations = saga.escalations + [escalation]
+            changes.append(ChangeSet(rows: [saga.stateRowValue(escalations: escalations)], records: [
+                record(SagaEntryKind.escalation, saga.id, session: saga.session, agent: step.agent, at: now, [
+                    "saga": .string(saga.id), "step": .string(stepID), "agent": .string(step.agent), "key": .string(escalation.key),
+                    "severity": .number(escalation.severity), "target": .string("liability"), "error": error.value,
+                ]),
+            ]) { saga.escalations = escalations })
+            // The liability ledger slashes and quarantines the step's agent (SPEC §10.6, §11); a
+            // host's handler may add its own changes. Both commit with the escalation's entry.
+            let (_, slash) = try ledger.escalate([EscalationRequest(saga: saga.id, step: stepID, agent: step.agent,
+                                                                    severity: escalation.severity)], at: now)
+            changes.append(slash)
+            changes.append(sagaEnvironment.escalations.escalated(escalation, at: now))
+        }
+        try commit([], rows: [], changes: changes)
+    }
+
+    // MARK: Helpers
+
+    /// The wait before retry `n` (n ≥ 1), in µs: `min(max, initial × multiplier^(n−1))` seconds
+    /// times a random factor in `[1 − jitter, 1]` (SPEC §10.3).
+    func backoff(_ retry: SagaPlan.Retry, retry n: Int) -> Int64 {
+        let base = Swift.min(retry.max, retry.initial * pow(retry.multiplier, Double(Swift.max(0, n - 1))))
+        let factor = retry.jitter > 0 ? 1 - retry.jitter * sagaEnvironment.random.unit() : 1
+        return Int64((base * factor * 1e6).rounded())
+    }
+
+    /// The call of attempt `attempt` of step `i` in `phase`.
+    private func call(_ saga: SagaRecord, _ i: Int, _ step: StepRecord, attempt: Int, phase: StepPhase) -> StepCall {
+        let plan = saga.plan.steps[i]
+        return StepCall(saga: saga.id, step: plan.id, action: plan.actionID, agent: step.agent, attempt: attempt, phase: phase,
+                        endpoint: phase == .execute ? plan.executeAPI : plan.undoAPI, baseURL: saga.baseURL, input: saga.input,
+                        timeoutMilliseconds: Int64(plan.timeoutMilliseconds))
+    }
+
+    /// Step `i` becomes `step`: its row and a `kind` entry, applied to the book once queued.
+    private func stepChange(_ saga: SagaRecord, _ i: Int, _ step: StepRecord, _ kind: SagaEntryKind, at now: Int64,
+                            _ data: [String: Value], extraRows: [StateRow] = [], also: @escaping @Sendable () -> Void = {}) -> ChangeSet {
+        var members = data
+        members["saga"] = .string(saga.id)
+        members["step"] = .string(saga.plan.steps[i].id)
+        let row = StateRow(StateKey(SagaRecord.stepRows, "\(saga.id)/\(i)"), Array(SagaRecord.stepValue(step).jsonText.utf8))
+        return ChangeSet(rows: [row] + extraRows, records: [record(kind, saga.id, session: saga.session, agent: step.agent, at: now, members)]) {
+            saga.steps[i] = step
+            also()
+        }
+    }
+
+    /// Queues `stepChange` alone.
+    private func commitStep(_ saga: SagaRecord, _ i: Int, _ step: StepRecord, _ kind: SagaEntryKind, at now: Int64,
+                            _ data: [String: Value]) throws(RuntimeError) {
+        try commit([], rows: [], changes: [stepChange(saga, i, step, kind, at: now, data)])
+    }
+
+    /// A `saga.*` entry.
+    private func record(_ kind: SagaEntryKind, _ saga: String, session: String, agent: String? = nil, at time: Int64,
+                        _ data: [String: Value]) -> AuditRecord {
+        AuditRecord(kind: kind.rawValue, session: session, agent: agent, time: RuntimeTime.auditTime(time), value: .object(data))
+    }
+}

@@ -1,0 +1,69 @@
+import RingfenceAudit
+import RingfenceVM
+import Synchronization
+
+/// The sagas of one runtime: every saga read from the store or started since, which of them
+/// this process is running, and the environment they run with. Its saga records are touched only
+/// under the runtime's lock, like sessions; it is the runtime's `SagaView`, so a kill reaches the
+/// in-flight steps of the killed agent (SPEC §8.6).
+final class SagaBook: SagaView, @unchecked Sendable {
+    // Safety: `sagas` and `running` are touched only under the runtime's lock (inside `perform`,
+    // or in a change set's `apply`, which runs there too); `environment` has its own lock.
+    /// Every saga by id.
+    var sagas: [String: SagaRecord] = [:]
+    /// The ids of the sagas this process is running now.
+    var running: Set<String> = []
+    /// Executors, time, randomness and the escalation handler.
+    let environment = Mutex(SagaEnvironment())
+
+    /// Reads the sagas out of the store's rows.
+    func load(_ rows: [StateRow]) throws(StoreError) {
+        sagas = try SagaRecord.load(rows)
+    }
+
+    /// A kill of `agent` in `session` (SPEC §8.6): each unsettled step of the agent in a running
+    /// saga of the session goes to `substitute` (its later attempts are decided for it), or,
+    /// without one, its saga starts compensating (attempts under way finish; no new one starts).
+    func agentKilled(_ agent: String, session: String, substitute: String?, at now: Int64) -> (handoffs: [Handoff], change: ChangeSet) {
+        var handoffs: [Handoff] = []
+        var rows: [StateRow] = []
+        var records: [AuditRecord] = []
+        var updates: [(SagaRecord, Int, StepRecord)] = []
+        var failing: [SagaRecord] = []
+        let time = RuntimeTime.auditTime(now)
+        for id in sagas.keys.sorted() {
+            guard let saga = sagas[id], saga.session == session, saga.state == .running else { continue }
+            let indexes = saga.steps.indices.filter { saga.steps[$0].agent == agent && !saga.steps[$0].state.isSettled }
+            guard !indexes.isEmpty else { continue }
+            if let substitute {
+                for i in indexes {
+                    var step = saga.steps[i]
+                    step.agent = substitute
+                    updates.append((saga, i, step))
+                    rows.append(StateRow(StateKey(SagaRecord.stepRows, "\(saga.id)/\(i)"), Array(SagaRecord.stepValue(step).jsonText.utf8)))
+                    records.append(AuditRecord(kind: SagaEntryKind.stepHandedOff.rawValue, session: session, agent: substitute, time: time,
+                                               value: .object(["saga": .string(saga.id), "step": .string(saga.plan.steps[i].id),
+                                                               "from": .string(agent), "to": .string(substitute)])))
+                    handoffs.append(Handoff(saga: saga.id, step: saga.plan.steps[i].id, outcome: .handedOff))
+                }
+            } else if let next = SagaMachine.next(.compensate, from: saga.state) {
+                let reason = "agent `\(agent)` was killed"
+                failing.append(saga)
+                rows.append(saga.stateRowValue(state: next, reason: reason))
+                records.append(AuditRecord(kind: SagaEntryKind.compensating.rawValue, session: session, agent: agent, time: time,
+                                           value: .object(["saga": .string(saga.id), "reason": .string(reason)])))
+                for i in indexes { handoffs.append(Handoff(saga: saga.id, step: saga.plan.steps[i].id, outcome: .compensated)) }
+            }
+        }
+        guard !rows.isEmpty else { return ([], .none) }
+        let (stepUpdates, failed) = (updates, failing)
+        let change = ChangeSet(rows: rows, records: records) {
+            for (saga, i, step) in stepUpdates { saga.steps[i] = step }
+            for saga in failed {
+                saga.state = .compensating
+                saga.reason = "agent `\(agent)` was killed"
+            }
+        }
+        return (handoffs, change)
+    }
+}

@@ -1,0 +1,395 @@
+import RingfenceWire
+import RingfenceAudit
+import RingfenceBytecode
+import RingfenceVM
+
+// A saga in the store: three collections of compact JSON rows (keys sorted), so a transition
+// rewrites only what it changes.
+//
+//   sagas/<id>              written once at start:
+//     {"v": 1, "saga", "name", "session", "plan": {…}, "input"?, "base_url"?, "started_at"}
+//   saga_states/<id>        rewritten by saga transitions:
+//     {"v": 1, "state", "reason"?, "compensated": [step index…], "completions",
+//      "escalations": [{"step", "agent", "severity", "error"}], "ended_at"?}
+//   saga_steps/<id>/<i>     rewritten by step i's transitions:
+//     {"v": 1, "state", "agent", "attempts", "failures", "undo_attempts", "undo_failures",
+//      "completion"?, "output"?, "error"?, "undo_error"?, "retry_at"?, "checkpoint"?}
+//
+// `attempts` counts attempts started (each written before it runs) and `failures` those known
+// to have failed; when a step is `executing` with more attempts than failures, its last attempt
+// is in doubt (the process stopped during it) and is run again under the same number and
+// idempotency key. The undo counters work the same way. A row that does not read is a store
+// the runtime cannot open (`foreignSchema`), never a silently dropped saga.
+
+/// What went wrong with a step: a stable code, a message, and what backs it.
+public struct StepError: Sendable, Hashable {
+    /// `policy_denied`, `timeout`, `http_status`, `connection`, `invalid_response`,
+    /// `response_too_large`, `redirect`, `executor_error`, `agent_killed`, `saga_compensating`,
+    /// `no_undo_api` or `no_executor`.
+    public var code: String
+    /// One lowercase line.
+    public var message: String
+    /// The HTTP status, for `http_status` and `redirect`.
+    public var status: Int?
+    /// The decision, for `policy_denied`.
+    public var decision: Value?
+
+    /// An error.
+    public init(code: String, message: String, status: Int? = nil, decision: Value? = nil) {
+        self.code = code
+        self.message = message
+        self.status = status
+        self.decision = decision
+    }
+
+    /// `{code, message, status?, decision?}`.
+    public var value: Value {
+        var members: [String: Value] = ["code": .string(code), "message": .string(message)]
+        if let status { members["status"] = .number(Double(status)) }
+        if let decision { members["decision"] = decision }
+        return .object(members)
+    }
+
+    /// Reads `value` back; nil when it is not an error object.
+    init?(_ value: Value) {
+        guard let r = RowReader(value), let code = r.string("code"), let message = r.string("message") else { return nil }
+        self.init(code: code, message: message, status: r.int("status"), decision: r.members["decision"])
+    }
+}
+
+/// One step's progress.
+struct StepRecord: Sendable, Hashable {
+    /// Where it is.
+    var state: StepState = .pending
+    /// The agent its attempts are decided for (a kill's substitute replaces it).
+    var agent: String
+    /// Forward attempts started.
+    var attempts = 0
+    /// Forward attempts known to have failed.
+    var failures = 0
+    /// Undo attempts started.
+    var undoAttempts = 0
+    /// Undo attempts known to have failed.
+    var undoFailures = 0
+    /// Its place among the saga's commits (1, 2, …), once committed.
+    var completion: Int?
+    /// The output of the attempt that committed.
+    var output: Value?
+    /// Why it failed, or why its last attempt failed.
+    var error: StepError?
+    /// Why its undo failed.
+    var undoError: StepError?
+    /// When the next attempt may start (µs, runtime clock), while it waits to be retried.
+    var retryAt: Int64?
+    /// The checkpoint goal recorded when it committed.
+    var checkpoint: String?
+
+    /// True when the step is `executing` and its last attempt's outcome is unknown.
+    var attemptInDoubt: Bool { state == .executing && attempts > failures }
+    /// True when the step is `compensating` and its last undo's outcome is unknown.
+    var undoInDoubt: Bool { state == .compensating && undoAttempts > undoFailures }
+}
+
+/// An escalation raised by a failed undo (SPEC §10.6), idempotent on `<saga>/<step>`.
+public struct SagaEscalation: Sendable, Hashable {
+    /// The saga's id.
+    public var saga: String
+    /// The session the saga runs in.
+    public var session: String
+    /// The step's id.
+    public var step: String
+    /// The step's agent (the one slashed and quarantined).
+    public var agent: String
+    /// The slash severity (`liability.escalation_severity`).
+    public var severity: Double
+    /// Why the undo failed.
+    public var error: StepError
+
+    /// `<saga>/<step>`: the key an escalation is recorded once under (the liability ledger's violation id).
+    public var key: String { "\(saga)/\(step)" }
+
+    /// `{step, agent, severity, error}`.
+    var value: Value {
+        .object(["step": .string(step), "agent": .string(agent), "severity": .number(severity), "error": error.value])
+    }
+}
+
+/// Everything the runtime knows of one saga.
+final class SagaRecord: @unchecked Sendable {
+    // Safety: touched only under the runtime's lock (inside `perform`), like sessions.
+    /// The saga's id.
+    let id: String
+    /// The session it runs in.
+    let session: String
+    /// Its compiled plan.
+    let plan: SagaPlan
+    /// The `input` every step receives.
+    let input: Value
+    /// The base URL relative endpoints resolve against (the run's, else the plan's).
+    let baseURL: String?
+    /// When it started (µs).
+    let startedAt: Int64
+    /// Where it is.
+    var state: SagaState = .running
+    /// Why it compensates.
+    var reason: String?
+    /// Step indexes undone, in the order they were undone.
+    var compensated: [Int] = []
+    /// Commits so far (the next commit's place is this plus one).
+    var completions = 0
+    /// Escalations raised, in order.
+    var escalations: [SagaEscalation] = []
+    /// When it ended (µs).
+    var endedAt: Int64?
+    /// The steps, as the plan lists them.
+    var steps: [StepRecord]
+
+    /// A new saga, every step pending.
+    init(id: String, session: String, plan: SagaPlan, input: Value, baseURL: String?, startedAt: Int64) {
+        self.id = id
+        self.session = session
+        self.plan = plan
+        self.input = input
+        self.baseURL = baseURL
+        self.startedAt = startedAt
+        steps = plan.steps.map { StepRecord(agent: $0.agent) }
+    }
+
+    /// The collections saga rows live in.
+    static let headers = "sagas", states = "saga_states", stepRows = "saga_steps"
+    /// The row format's version.
+    static let rowVersion = 1
+
+    // MARK: Rows
+
+    /// The header row, written once when the saga starts.
+    func headerRow() -> StateRow {
+        var members: [String: Value] = [
+            "v": .number(Double(Self.rowVersion)), "saga": .string(id), "name": .string(plan.name), "session": .string(session),
+            "plan": SagaPlanJSON.value(plan), "started_at": .string(RuntimeTime.text(startedAt)),
+        ]
+        if input != .null { members["input"] = input }
+        if let baseURL { members["base_url"] = .string(baseURL) }
+        return StateRow(StateKey(Self.headers, id), Array(Value.object(members).jsonText.utf8))
+    }
+
+    /// The saga-state row.
+    func stateRow() -> StateRow { stateRowValue() }
+
+    /// The saga-state row as it will be with the given fields changed (for a change applied
+    /// once it is queued).
+    func stateRowValue(state: SagaState? = nil, reason: String? = nil, compensated: [Int]? = nil, completions: Int? = nil,
+                       escalations: [SagaEscalation]? = nil, endedAt: Int64? = nil) -> StateRow {
+        var members: [String: Value] = [
+            "v": .number(Double(Self.rowVersion)), "state": .string((state ?? self.state).rawValue),
+            "compensated": .list((compensated ?? self.compensated).map { .number(Double($0)) }),
+            "completions": .number(Double(completions ?? self.completions)),
+            "escalations": .list((escalations ?? self.escalations).map(\.value)),
+        ]
+        if let reason = reason ?? self.reason { members["reason"] = .string(reason) }
+        if let endedAt = endedAt ?? self.endedAt { members["ended_at"] = .string(RuntimeTime.text(endedAt)) }
+        return StateRow(StateKey(Self.states, id), Array(Value.object(members).jsonText.utf8))
+    }
+
+    /// Step `index`'s row.
+    func stepRow(_ index: Int) -> StateRow {
+        StateRow(StateKey(Self.stepRows, "\(id)/\(index)"), Array(Self.stepValue(steps[index]).jsonText.utf8))
+    }
+
+    /// A step's row value.
+    static func stepValue(_ s: StepRecord) -> Value {
+        var members: [String: Value] = [
+            "v": .number(Double(rowVersion)), "state": .string(s.state.rawValue), "agent": .string(s.agent),
+            "attempts": .number(Double(s.attempts)), "failures": .number(Double(s.failures)),
+            "undo_attempts": .number(Double(s.undoAttempts)), "undo_failures": .number(Double(s.undoFailures)),
+        ]
+        if let completion = s.completion { members["completion"] = .number(Double(completion)) }
+        if let output = s.output { members["output"] = output }
+        if let error = s.error { members["error"] = error.value }
+        if let undoError = s.undoError { members["undo_error"] = undoError.value }
+        if let retryAt = s.retryAt { members["retry_at"] = .string(RuntimeTime.text(retryAt)) }
+        if let checkpoint = s.checkpoint { members["checkpoint"] = .string(checkpoint) }
+        return .object(members)
+    }
+
+    // MARK: Reading rows back
+
+    /// Reads every saga out of a store's rows; a row that does not read throws `foreignSchema`.
+    static func load(_ rows: [StateRow]) throws(StoreError) -> [String: SagaRecord] {
+        var sagas: [String: SagaRecord] = [:]
+        for row in rows where row.key.collection == headers {
+            let saga = try header(row)
+            sagas[saga.id] = saga
+        }
+        for row in rows where row.key.collection == states {
+            guard let saga = sagas[row.key.key] else { throw bad(row, "it belongs to no saga") }
+            let r = try reader(row)
+            guard let state = r.string("state").flatMap(SagaState.init(rawValue:)), let compensated = r.list("compensated"),
+                  let completions = r.int("completions"), let escalations = r.list("escalations") else { throw bad(row, "a field is malformed") }
+            saga.state = state
+            saga.reason = r.string("reason")
+            saga.completions = completions
+            saga.endedAt = r.time("ended_at")
+            saga.compensated = try compensated.map { (value: Value) throws(StoreError) -> Int in
+                guard case .number(let x) = value, x == x.rounded(), x >= 0, Int(x) < saga.steps.count else { throw bad(row, "a step index is malformed") }
+                return Int(x)
+            }
+            saga.escalations = try escalations.map { (value: Value) throws(StoreError) -> SagaEscalation in
+                guard let e = RowReader(value), let step = e.string("step"), let agent = e.string("agent"), let severity = e.number("severity"),
+                      let error = e.members["error"].flatMap(StepError.init) else { throw bad(row, "an escalation is malformed") }
+                return SagaEscalation(saga: saga.id, session: saga.session, step: step, agent: agent, severity: severity, error: error)
+            }
+        }
+        for row in rows where row.key.collection == stepRows {
+            let parts = row.key.key.split(separator: "/")
+            guard parts.count == 2, let saga = sagas[String(parts[0])], let index = Int(parts[1]), saga.steps.indices.contains(index) else {
+                throw bad(row, "it names no step of a saga")
+            }
+            let r = try reader(row)
+            guard let state = r.string("state").flatMap(StepState.init(rawValue:)), let agent = r.string("agent"),
+                  let attempts = r.int("attempts"), let failures = r.int("failures"), let undoAttempts = r.int("undo_attempts"),
+                  let undoFailures = r.int("undo_failures") else { throw bad(row, "a field is malformed") }
+            var step = StepRecord(agent: agent)
+            step.state = state
+            step.attempts = attempts
+            step.failures = failures
+            step.undoAttempts = undoAttempts
+            step.undoFailures = undoFailures
+            step.completion = r.int("completion")
+            step.output = r.members["output"]
+            step.error = r.members["error"].flatMap(StepError.init)
+            step.undoError = r.members["undo_error"].flatMap(StepError.init)
+            step.retryAt = r.time("retry_at")
+            step.checkpoint = r.string("checkpoint")
+            saga.steps[index] = step
+        }
+        return sagas
+    }
+
+    /// Reads a header row into a saga with every step pending.
+    private static func header(_ row: StateRow) throws(StoreError) -> SagaRecord {
+        let r = try reader(row)
+        guard let id = r.string("saga"), id == row.key.key, let session = r.string("session"), let startedAt = r.time("started_at"),
+              let planValue = r.members["plan"] else { throw bad(row, "a field is malformed") }
+        let plan: SagaPlan
+        do {
+            plan = try SagaPlanJSON.plan(planValue)
+            try plan.verify()
+        } catch let error as Verifier.Failure {
+            throw bad(row, "its plan does not verify: \(error.message)")
+        } catch {
+            throw bad(row, "its plan is malformed")
+        }
+        return SagaRecord(id: id, session: session, plan: plan, input: r.members["input"] ?? .null, baseURL: r.string("base_url"),
+                          startedAt: startedAt)
+    }
+
+    /// A reader over a row's JSON object of the current version.
+    private static func reader(_ row: StateRow) throws(StoreError) -> RowReader {
+        let value: Value
+        do {
+            value = try row.value.withUnsafeBufferPointer { bytes throws(JSONParseError) in try JSONParser.parse(bytes) }
+        } catch {
+            throw bad(row, "not json (\(error.message))")
+        }
+        guard let r = RowReader(value), r.int("v") == rowVersion else { throw bad(row, "not a version \(rowVersion) row") }
+        return r
+    }
+
+    /// `foreignSchema` naming the row.
+    private static func bad(_ row: StateRow, _ what: String) -> StoreError {
+        StoreError(.foreignSchema, "saga row `\(row.key.collection)/\(row.key.key)` cannot be read: \(what)")
+    }
+}
+
+/// Plans as JSON (for the saga's header row): every field of `SagaPlan`, read back exactly.
+enum SagaPlanJSON {
+    /// Why a plan does not read.
+    struct Malformed: Error {}
+
+    /// The plan as a JSON value.
+    static func value(_ p: SagaPlan) -> Value {
+        var members: [String: Value] = [
+            "name": .string(p.name), "session": .string(p.sessionID), "file": .string(p.file), "line": .number(Double(p.line)),
+            "steps": .list(p.steps.map(step)), "order": .list(p.order.map { .number(Double($0)) }),
+            "fan_outs": .list(p.fanOuts.map { .object(["policy": .number(Double($0.policy.rawValue)),
+                                                       "branches": .list($0.branches.map { .number(Double($0)) })]) }),
+            "retry": retry(p.retry), "attempts": .number(Double(p.compensation.attempts)),
+            "metadata": .list(p.metadata.map { .object(["key": .string($0.key), "value": .string($0.value)]) }),
+            "max_concurrency": .number(Double(p.maxConcurrency)),
+        ]
+        if let id = p.sagaID { members["saga_id"] = .string(id) }
+        if let base = p.baseURL { members["base_url"] = .string(base) }
+        return .object(members)
+    }
+
+    /// A step as a JSON value.
+    private static func step(_ s: SagaPlan.Step) -> Value {
+        var members: [String: Value] = [
+            "id": .string(s.id), "action": .string(s.actionID), "agent": .string(s.agent), "timeout_ms": .number(Double(s.timeoutMilliseconds)),
+            "retries": .number(Double(s.retries)), "depends_on": .list(s.dependsOn.map { .number(Double($0)) }), "line": .number(Double(s.line)),
+        ]
+        if let api = s.executeAPI { members["execute_api"] = .string(api) }
+        if let api = s.undoAPI { members["undo_api"] = .string(api) }
+        if let retry = s.retry { members["retry"] = Self.retry(retry) }
+        if let goal = s.checkpointGoal { members["checkpoint_goal"] = .string(goal) }
+        return .object(members)
+    }
+
+    /// A retry policy as a JSON value.
+    private static func retry(_ r: SagaPlan.Retry) -> Value {
+        .object(["initial": .number(r.initial), "multiplier": .number(r.multiplier), "max": .number(r.max), "jitter": .number(r.jitter)])
+    }
+
+    /// Reads a plan written by `value`.
+    static func plan(_ value: Value) throws(Malformed) -> SagaPlan {
+        guard let r = RowReader(value), let name = r.string("name"), let session = r.string("session"), let file = r.string("file"),
+              let line = r.int("line"), let steps = r.list("steps"), let order = r.list("order"), let fanOuts = r.list("fan_outs"),
+              let retryValue = r.object("retry"), let attempts = r.int("attempts"), let metadata = r.list("metadata"),
+              let maxConcurrency = r.int("max_concurrency") else { throw Malformed() }
+        return SagaPlan(
+            name: name, sessionID: session, sagaID: r.string("saga_id"), file: file, line: try u32(line),
+            steps: try steps.map(step), order: try order.map(index),
+            fanOuts: try fanOuts.map { (v: Value) throws(Malformed) -> SagaPlan.FanOut in
+                guard let g = RowReader(v), let raw = g.int("policy"), let policy = SagaPlan.FanOut.Policy(rawValue: UInt8(clamping: raw)),
+                      let branches = g.list("branches") else { throw Malformed() }
+                return SagaPlan.FanOut(policy: policy, branches: try branches.map(index))
+            },
+            retry: try retry(retryValue), compensation: SagaPlan.Compensation(attempts: UInt8(clamping: attempts)),
+            metadata: try metadata.map { (v: Value) throws(Malformed) -> SagaPlan.Metadata in
+                guard let m = RowReader(v), let key = m.string("key"), let value = m.string("value") else { throw Malformed() }
+                return SagaPlan.Metadata(key: key, value: value)
+            },
+            baseURL: r.string("base_url"), maxConcurrency: UInt8(clamping: maxConcurrency))
+    }
+
+    /// Reads a step.
+    private static func step(_ value: Value) throws(Malformed) -> SagaPlan.Step {
+        guard let s = RowReader(value), let id = s.string("id"), let action = s.string("action"), let agent = s.string("agent"),
+              let timeout = s.int("timeout_ms"), let retries = s.int("retries"), let dependsOn = s.list("depends_on"),
+              let line = s.int("line") else { throw Malformed() }
+        return SagaPlan.Step(id: id, actionID: action, agent: agent, executeAPI: s.string("execute_api"), undoAPI: s.string("undo_api"),
+                             timeoutMilliseconds: try u32(timeout), retries: UInt8(clamping: retries),
+                             retry: try s.object("retry").map(retry), checkpointGoal: s.string("checkpoint_goal"),
+                             dependsOn: try dependsOn.map(index), line: try u32(line))
+    }
+
+    /// Reads a retry policy.
+    private static func retry(_ r: RowReader) throws(Malformed) -> SagaPlan.Retry {
+        guard let initial = r.number("initial"), let multiplier = r.number("multiplier"), let max = r.number("max"),
+              let jitter = r.number("jitter") else { throw Malformed() }
+        return SagaPlan.Retry(initial: initial, multiplier: multiplier, max: max, jitter: jitter)
+    }
+
+    /// A step index.
+    private static func index(_ value: Value) throws(Malformed) -> UInt32 {
+        guard case .number(let x) = value, x == x.rounded(), x >= 0, x <= Double(UInt32.max) else { throw Malformed() }
+        return UInt32(x)
+    }
+
+    /// A whole number that fits in 32 bits.
+    private static func u32(_ n: Int) throws(Malformed) -> UInt32 {
+        guard n >= 0, n <= Int(UInt32.max) else { throw Malformed() }
+        return UInt32(n)
+    }
+}
