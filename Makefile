@@ -33,6 +33,9 @@ demo: build $(VENV)/.stamp
 # The Python client and the frameworks its guards are tested through, in a venv under .build
 # (never committed); made once and reused until pyproject.toml or the requirements change.
 $(VENV)/.stamp: clients/python/pyproject.toml clients/python/requirements-test.txt
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { echo "installing python3-venv"; \
+		SUDO=; [ "$$(id -u)" -eq 0 ] || SUDO=sudo; \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq python3-venv >/dev/null; }
 	@echo "creating $(VENV) (the client, pytest, langchain-core, mcp, openai-agents, schemathesis)"
 	@start=$$(date +%s); $(PYTHON) -m venv $(VENV) \
 		&& $(VENV)/bin/pip install -q --disable-pip-version-check -e ./clients/python -r clients/python/requirements-test.txt \
@@ -49,7 +52,10 @@ test-python: $(VENV)/.stamp
 bench-server:
 	bash scripts/bench-server.sh
 
+# The store tests start a throwaway PostgreSQL cluster of their own (scripts/postgres-test-cluster.sh);
+# the server package is installed here first when missing, so its output is not mixed into theirs.
 test: deps
+	bash scripts/postgres-test-cluster.sh install
 	$(SWIFT) build $(SWIFT_FLAGS)
 	$(SWIFT) test $(SWIFT_FLAGS)
 	$(SWIFT) run $(SWIFT_FLAGS) ringfence test policies/tests --coverage --coverage-min 100

@@ -9,7 +9,8 @@ import PackageDescription
 //   Bytecode + Match ─ VM (machine, interpreter, decisions) ─ Wire (JSON, requests, decisions)
 //   Wire ─ Audit (canonical JSON, Merkle trees, signed notes) ─ Runtime (engine, sessions, limits,
 //          audit log, stores protocol, operations)             — compiler-free: the `RingfenceRuntime` product
-//   Runtime ─ SQLite (GRDB) ─ Stores (`Stores.open(url:)`)     — the edge: only commands reach databases
+//   Runtime ─ SQLite (GRDB), Postgres (postgres-nio) ─ Stores (`Stores.open(url:)`)
+//                                                              — the edge: only commands reach databases
 //   Compiler + Runtime ─ Ringfence (facade: compile + decide + runtime) ─ Commands ─ CLI (`ringfence`)
 let package = Package(
     name: "Ringfence",
@@ -18,7 +19,7 @@ let package = Package(
         .library(name: "Ringfence", targets: ["Ringfence"]),
         // Compiler-free: load bundles and decide, sessions, audit — without libyaml or the compiler.
         .library(name: "RingfenceRuntime", targets: ["RingfenceRuntime"]),
-        // The stores at the edge (SQLite now, PostgreSQL later), for services that keep runtime state.
+        // The stores at the edge (SQLite and PostgreSQL), for services that keep runtime state.
         .library(name: "RingfenceStores", targets: ["RingfenceStores"]),
         .executable(name: "ringfence", targets: ["RingfenceCLI"]),
     ],
@@ -26,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
@@ -44,7 +46,7 @@ let package = Package(
             "RingfenceDiagnostics", "RingfenceSyntax", "RingfenceBytecode", "RingfenceMatch",
         ]),
         .target(name: "RingfenceVM", dependencies: ["RingfenceDiagnostics", "RingfenceBytecode", "RingfenceMatch"]),
-        .target(name: "RingfenceWire", dependencies: ["RingfenceDiagnostics", "RingfenceVM"]),
+        .target(name: "RingfenceWire", dependencies: ["RingfenceDiagnostics", "RingfenceBytecode", "RingfenceVM"]),
         .target(name: "RingfenceAudit", dependencies: ["RingfenceVM", "RingfenceWire", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "RingfenceRuntime", dependencies: [
             "RingfenceDiagnostics", "RingfenceBytecode", "RingfenceVM", "RingfenceWire", "RingfenceAudit",
@@ -54,7 +56,11 @@ let package = Package(
             .product(name: "GRDB", package: "GRDB.swift"),
             .product(name: "GRDBSQLite", package: "GRDB.swift"),
         ]),
-        .target(name: "RingfenceStores", dependencies: ["RingfenceRuntime", "RingfenceSQLite"]),
+        .target(name: "RingfencePostgres", dependencies: [
+            "RingfenceRuntime", "RingfenceAudit",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+        ]),
+        .target(name: "RingfenceStores", dependencies: ["RingfenceRuntime", "RingfenceSQLite", "RingfencePostgres"]),
         // Saga steps over HTTP (SPEC §10.2): async-http-client stays out of the runtime's core.
         .target(name: "RingfenceHTTPExecutor", dependencies: [
             "RingfenceRuntime", "RingfenceVM",
@@ -123,7 +129,7 @@ let package = Package(
         ]),
         .testTarget(name: "RingfenceStoreTests", dependencies: [
             "RingfenceTestSupport",
-            "RingfenceStores", "RingfenceSQLite", "RingfenceRuntime", "RingfenceAudit", "RingfenceVM",
+            "RingfenceStores", "RingfenceSQLite", "RingfencePostgres", "RingfenceRuntime", "RingfenceAudit", "RingfenceVM",
             .product(name: "GRDB", package: "GRDB.swift"),
         ]),
     ],

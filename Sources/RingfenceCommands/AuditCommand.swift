@@ -19,9 +19,12 @@ struct StateOption: ParsableArguments {
     @Option(name: .customLong("state"), help: ArgumentHelp("The store: sqlite:PATH, memory: or postgres://… (default: $RINGFENCE_STATE, else sqlite:.ringfence/state.db).", valueName: "url"))
     var state: String?
 
+    /// The store's URL: `--state`, else `RINGFENCE_STATE`, else the default.
+    var url: String { Stores.url(given: state, environment: ProcessInfo.processInfo.environment) }
+
     /// Opens the store, reporting a failure on stderr (exit 2).
     func open(_ io: CommandIO) throws(CommandFailure) -> StateStore {
-        let url = Stores.url(given: state, environment: ProcessInfo.processInfo.environment)
+        let url = self.url
         do {
             return try Stores.open(url: url)
         } catch {
@@ -30,12 +33,12 @@ struct StateOption: ParsableArguments {
     }
 }
 
-/// Runs `body`, printing a `CommandFailure`'s message and returning its status.
+/// Runs `body`, printing a `CommandFailure`'s message (an empty one: already reported) and returning its status.
 func runReporting(_ io: CommandIO, _ body: () throws(CommandFailure) -> Int32) -> Int32 {
     do {
         return try body()
     } catch {
-        io.err(error.message + "\n")
+        if !error.message.isEmpty { io.err(error.message + "\n") }
         return error.status
     }
 }
@@ -54,6 +57,7 @@ struct AuditVerifyCommand: RingfenceSubcommand {
             Exit status: 0 intact, 1 tampered, 2 unreadable.
             """)
 
+    /// The store.
     @OptionGroup var store: StateOption
 
     /// Verifier keys (text or files) that checkpoint signatures must verify with.
@@ -107,6 +111,7 @@ struct AuditProveCommand: RingfenceSubcommand {
             Exit status: 0, 1 no such entry or no checkpoint, 2 unreadable.
             """)
 
+    /// The store.
     @OptionGroup var store: StateOption
 
     /// The entry's sequence number.
@@ -184,6 +189,7 @@ struct AuditLogCommand: RingfenceSubcommand {
             purged). Exit status: 0, or 2 for an unreadable store.
             """)
 
+    /// The store.
     @OptionGroup var store: StateOption
 
     /// The first entry.
@@ -233,6 +239,7 @@ struct AuditCheckpointCommand: RingfenceSubcommand {
         abstract: "Sign a checkpoint of the whole log now and print its note.",
         discussion: "Without --key the checkpoint is unsigned. Exit status: 0, or 2.")
 
+    /// The store.
     @OptionGroup var store: StateOption
 
     /// The signing key file.
@@ -277,6 +284,7 @@ struct AuditPurgeCommand: RingfenceSubcommand {
             above every recorded purge as tampering. Exit status: 0, 1 when SEQ is past the log, 2.
             """)
 
+    /// The store.
     @OptionGroup var store: StateOption
 
     /// Entries below this seq lose their data.

@@ -115,9 +115,24 @@ enum FileAccess {
         (try? readAll(descriptor: descriptor, path: "<stdin>").get()) ?? []
     }
 
-    /// Reads everything from an open descriptor; the error names why reading stopped.
-    private static func readAll(descriptor: Int32, path: String) -> Result<[UInt8], FileAccessError> {
-        var bytes: [UInt8] = []
+    /// Reads everything from an open descriptor; the error names why reading stopped. The
+    /// first `expected` bytes (a regular file's size) are read straight into the result.
+    private static func readAll(descriptor: Int32, path: String, expected: Int = 0) -> Result<[UInt8], FileAccessError> {
+        var failure: Int32?
+        var bytes = [UInt8](unsafeUninitializedCapacity: expected) { buffer, filled in
+            while filled < expected {
+                let count = posixRead(descriptor, buffer.baseAddress! + filled, expected - filled)
+                if count > 0 {
+                    filled += count
+                } else if count == 0 {
+                    return
+                } else if errno != EINTR {
+                    failure = errno
+                    return
+                }
+            }
+        }
+        if let failure { return .failure(FileAccessError(path: path, reason: reason(failure))) }
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         while true {
             let count = chunk.withUnsafeMutableBytes { posixRead(descriptor, $0.baseAddress, $0.count) }
@@ -136,7 +151,9 @@ enum FileAccess {
         let descriptor = open(path, O_RDONLY)
         guard descriptor >= 0 else { return .failure(FileAccessError(path: path, reason: reason(errno))) }
         defer { close(descriptor) }
-        return readAll(descriptor: descriptor, path: path)
+        var status = stat()
+        let size = fstat(descriptor, &status) == 0 && status.st_mode & S_IFMT == S_IFREG ? Int(status.st_size) : 0
+        return readAll(descriptor: descriptor, path: path, expected: max(0, size))
     }
 
     /// Writes `bytes` to `path` atomically: to `path.tmp` first, then renamed over `path`.

@@ -91,12 +91,12 @@ struct EvalCommand: RingfenceSubcommand {
 
     /// Decides each request of `requests`, printing decisions in chunks.
     ///
-    /// Requests are taken in batches. Decoding a batch (JSON to a prepared request) depends on
-    /// nothing but the lines, so it is spread over the processors, and so is deciding when no
-    /// rule has a rate limit. With rate limits, decisions are made on this thread, one at a time
-    /// in input order, so tokens are taken in the order of the input (SPEC §4.1). This thread
-    /// prints batch k while the others decode batch k + 1, then joins the decoding. Output and
-    /// error lines come out in input order either way.
+    /// Requests are taken in batches. Decoding a batch (each JSON line straight into the slot
+    /// layout) depends on nothing but the lines, so it is spread over the processors, and so is
+    /// deciding, for every request whose decision takes no rate-limit token. A decision that asks
+    /// for a token is made on this thread, one at a time in input order, so tokens are taken in
+    /// the order of the input (SPEC §4.1). This thread prints batch k while the others decode
+    /// batch k + 1, then joins the decoding. Output and error lines come out in input order.
     private func decide(_ requests: JSONLinesReader, inputName: String, engine: Engine, recorder: DecisionRecorder?,
                         io: CommandIO) -> Int32 {
         let output = OutputBuffer(io.out)
@@ -116,26 +116,27 @@ struct EvalCommand: RingfenceSubcommand {
                 }
             }
         } else {
-            let auditing = recorder != nil
+            // Rate limits follow each request's `context.time`, as the engine was made to (`makeEngine`).
+            let decoder = PreparedRequestDecoder(machine: engine.machine, readsTime: true, readsSession: recorder != nil)
             var batch = nextBatch()
-            var outcomes = Self.decode(batch, engine: engine, auditing: auditing)
+            var outcomes = Self.decode(batch, engine: engine, decoder: decoder)
             while !outcomes.isEmpty {
                 let printing = outcomes, elements = batch
                 batch = nextBatch()
-                outcomes = Self.decode(batch, engine: engine, auditing: auditing) {
-                    for (outcome, element) in zip(printing, elements) {
-                        switch outcome {
+                outcomes = Self.decode(batch, engine: engine, decoder: decoder) {
+                    for index in printing.indices {
+                        switch printing[index] {
                         case .failed(let error):
                             output.flush()
                             io.err(error.diagnostic(file: inputName).description + "\n")
                             tally.malformed = true
-                        case .prepared(let prepared, let who):
-                            let decision = engine.evaluate(prepared)
+                        case .prepared(let pending):
+                            let decision = engine.evaluate(pending.prepared)
                             emit(decision, output: output, rendered: &rendered, tally: &tally)
-                            recorder?.record(element, decision, who)
+                            recorder?.record(elements[index], decision, pending.who)
                         case .decided(let decision, let who):
                             emit(decision, output: output, rendered: &rendered, tally: &tally)
-                            recorder?.record(element, decision, who)
+                            recorder?.record(elements[index], decision, who)
                         }
                     }
                 }
@@ -166,27 +167,49 @@ struct EvalCommand: RingfenceSubcommand {
     /// One request of a batch after the parallel phase; `Who` names its agent and session when
     /// decisions are recorded.
     enum Outcome: Sendable {
-        /// Ready to decide (the engine has rate limits, so deciding waits for input order).
-        case prepared(PreparedRequest, DecisionRecorder.Who?)
-        /// Decided already (no rate limits: every decision depends on its request alone).
+        /// Ready to decide (its decision takes a rate-limit token, so it waits for input order).
+        case prepared(Pending)
+        /// Decided already (the decision takes no token: it depends on its request alone).
         case decided(Decision, DecisionRecorder.Who?)
         /// The request could not be read.
         case failed(RequestError)
     }
 
-    /// Decodes (and, without rate limits, decides) `batch`, spread over the processors, while
+    /// A request whose decision waits for its turn (boxed: most outcomes are decisions, which
+    /// are moved around a batch at a fraction of a prepared request's size).
+    final class Pending: Sendable {
+        /// The request.
+        let prepared: PreparedRequest
+        /// Its agent and session, when decisions are recorded.
+        let who: DecisionRecorder.Who?
+
+        /// Boxes `prepared` and `who`.
+        init(_ prepared: PreparedRequest, _ who: DecisionRecorder.Who?) {
+            self.prepared = prepared
+            self.who = who
+        }
+    }
+
+    /// Decodes (and, unless a rate-limit token is needed, decides) `batch`, spread over the processors, while
     /// the calling thread first runs `alongside` and then joins in. Work is handed out in chunks
-    /// from a shared cursor, so the thread that ran `alongside` simply takes fewer.
-    static func decode(_ batch: [JSONLinesReader.Element], engine: Engine, auditing: Bool = false,
+    /// from a shared cursor, so the thread that ran `alongside` simply takes fewer. Each line is
+    /// read straight into the machine's slot layout by `decoder` (made for `engine.machine`);
+    /// decisions name the agent and session when `decoder` reads sessions.
+    static func decode(_ batch: [JSONLinesReader.Element], engine: Engine, decoder: PreparedRequestDecoder,
                        alongside: () -> Void = {}) -> [Outcome] {
-        let decideHere = !engine.machine.usesRateLimits
+        let limited = engine.machine.usesRateLimits
+        let auditing = decoder.readsSession
         @Sendable func outcome(_ element: JSONLinesReader.Element) -> Outcome {
             do {
-                let request = try element.request()
-                let prepared = engine.prepare(request)
-                if prepared.tooLarge { return .failed(tooLarge(element)) }
-                let who = auditing ? DecisionRecorder.Who(request) : nil
-                return decideHere ? .decided(engine.evaluate(prepared), who) : .prepared(prepared, who)
+                let decoded = try element.decode(with: decoder)
+                if decoded.prepared.tooLarge { return .failed(tooLarge(element)) }
+                let who = auditing ? DecisionRecorder.Who(agent: decoded.prepared.agentID, session: decoded.session) : nil
+                guard limited else { return .decided(engine.evaluate(decoded.prepared), who) }
+                // A decision that asks for no rate-limit token depends on no other request and
+                // changes no limiter state, so it is made here; one that asks waits for its turn.
+                var asked = false
+                let decision = withUnsafeMutablePointer(to: &asked) { engine.machine.decide(decoded.prepared, gate: TokenProbe(asked: $0)) }
+                return asked ? .prepared(Pending(decoded.prepared, who)) : .decided(decision, who)
             } catch {
                 return .failed(error)
             }
@@ -213,6 +236,19 @@ struct EvalCommand: RingfenceSubcommand {
 
     /// Requests handed to a thread at a time.
     static let chunkSize = 64
+
+    /// The gate of a decision made ahead of its turn: it notes that a rate-limit token was asked
+    /// for (the decision is then made again in input order) and grants none.
+    struct TokenProbe: LimitGate {
+        /// Set when a token is asked for.
+        let asked: UnsafeMutablePointer<Bool>
+
+        /// Notes the request and refuses the token.
+        func admit(rule: Int, limit: Limit, agent: UnsafeBufferPointer<UInt8>) -> Bool {
+            asked.pointee = true
+            return false
+        }
+    }
 
     /// Decides and prints one request with its explanation line.
     private func explainOne(_ element: JSONLinesReader.Element, inputName: String, engine: Engine, recorder: DecisionRecorder?,
@@ -249,6 +285,14 @@ struct EvalCommand: RingfenceSubcommand {
     /// clock from each request's `context.time` when present.
     private func makeEngine(_ io: CommandIO) -> Result<Engine, Status> {
         EngineLoader.load(policies: policies, bundle: bundle, timeSource: .requestTimeOrClock, io: io)
+    }
+}
+
+extension DecisionRecorder.Who {
+    /// The names read from a request decoded into a slot layout.
+    init(agent: String, session: String?) {
+        self.agent = agent
+        self.session = session
     }
 }
 
@@ -300,9 +344,12 @@ final class ResultSlots<T: Sendable>: @unchecked Sendable {
         slots[i] = value
     }
 
-    /// The values in order (every slot must be filled).
+    /// The values in order, moved out (every slot must be filled).
     func take() -> [T] {
-        slots.map { $0! }
+        Array(unsafeUninitializedCapacity: slots.count) { buffer, initialized in
+            for i in slots.indices { (buffer.baseAddress! + i).initialize(to: slots[i].take()!) }
+            initialized = slots.count
+        }
     }
 
     deinit {

@@ -77,16 +77,6 @@ struct LedgerOptions: ParsableArguments {
     }
 }
 
-/// Runs `body`, printing a non-empty `CommandFailure` message and returning its status.
-private func runLedger(_ io: CommandIO, _ body: () throws(CommandFailure) -> Int32) -> Int32 {
-    do {
-        return try body()
-    } catch {
-        if !error.message.isEmpty { io.err(error.message + "\n") }
-        return error.status
-    }
-}
-
 /// `ringfence ledger show AGENT [--format text|json]`.
 struct LedgerShowCommand: RingfenceSubcommand {
     /// The command's name and summary.
@@ -110,7 +100,7 @@ struct LedgerShowCommand: RingfenceSubcommand {
 
     /// Reads the ledger and prints the agent.
     func execute(_ io: CommandIO) -> Int32 {
-        runLedger(io) { () throws(CommandFailure) -> Int32 in
+        runReporting(io) { () throws(CommandFailure) -> Int32 in
             let settings = try options.engine(io).program.runtime
             let opened = try options.store()
             let ledger: Ledger
@@ -167,7 +157,7 @@ struct LedgerVouchCommand: RingfenceSubcommand {
 
     /// Vouches and prints the result line.
     func execute(_ io: CommandIO) -> Int32 {
-        runLedger(io) { () throws(CommandFailure) -> Int32 in
+        runReporting(io) { () throws(CommandFailure) -> Int32 in
             var operation: [String: Value] = ["op": .string("ledger.vouch"), "voucher": .string(voucher), "vouchee": .string(vouchee)]
             if let bond { operation["bond"] = .number(bond) }
             if let session { operation["session"] = .string(session) }
@@ -209,7 +199,7 @@ struct LedgerSlashCommand: RingfenceSubcommand {
 
     /// Slashes and prints the result line.
     func execute(_ io: CommandIO) -> Int32 {
-        runLedger(io) { () throws(CommandFailure) -> Int32 in
+        runReporting(io) { () throws(CommandFailure) -> Int32 in
             var operation: [String: Value] = ["op": .string("ledger.slash"), "agent": .string(agent), "severity": .number(severity),
                                               "violation": .string(violation)]
             if let reason { operation["reason"] = .string(reason) }

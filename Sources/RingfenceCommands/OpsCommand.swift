@@ -1,8 +1,6 @@
 import ArgumentParser
 import Foundation
 import Ringfence
-import RingfenceHTTPExecutor
-import RingfenceStores
 
 /// `ringfence ops (-p PATH… | -b BUNDLE) [--state URL] [-i FILE|-] [--seed N] [--audit-key FILE]`:
 /// runs runtime operations (SPEC §13), one JSON object a line, printing one result line each.
@@ -20,18 +18,8 @@ struct OpsCommand: RingfenceSubcommand {
             unreadable input. Operations and error codes: docs/runtime.md.
             """)
 
-    /// Policy files or directories to compile.
-    @Option(name: [.customShort("p"), .customLong("policy")], parsing: .upToNextOption,
-            help: ArgumentHelp("Policy files or directories (repeatable); a runtime file among them sets the runtime.", valueName: "path"))
-    var policies: [String] = []
-
-    /// A compiled bundle.
-    @Option(name: [.customShort("b"), .customLong("bundle")], help: ArgumentHelp("A bundle written by `compile`.", valueName: "bundle"))
-    var bundle: String?
-
-    /// The state store.
-    @Option(name: .customLong("state"), help: ArgumentHelp("The state store (default: $RINGFENCE_STATE, else `sqlite:.ringfence/state.db`).", valueName: "url"))
-    var state: String?
+    /// Policies, bundle and store.
+    @OptionGroup var options: RuntimeSourceOptions
 
     /// The operations file (`-` or absent: stdin).
     @Option(name: [.customShort("i"), .customLong("input")], help: ArgumentHelp("The operations file; `-` or absent reads stdin.", valueName: "file"))
@@ -45,16 +33,15 @@ struct OpsCommand: RingfenceSubcommand {
     @Option(name: .customLong("audit-key"), help: ArgumentHelp("A key file from `key generate` to sign checkpoints with.", valueName: "file"))
     var auditKey: String?
 
-    /// Requires exactly one of `-p` and `-b`.
+    /// Requires `-p` or `-b` (the group refuses both).
     func validate() throws {
-        if !policies.isEmpty, bundle != nil { throw ValidationError(CLIMessages.policiesOrBundle) }
-        if policies.isEmpty, bundle == nil { throw ValidationError(CLIMessages.missingPolicies) }
+        try options.requireSource()
     }
 
     /// Opens the runtime, runs every operation in order, prints the results.
     func execute(_ io: CommandIO) -> Int32 {
         let engine: Engine
-        switch EngineLoader.load(policies: policies, bundle: bundle, timeSource: .clock, io: io) {
+        switch EngineLoader.load(policies: options.policies, bundle: options.bundle, timeSource: .clock, io: io) {
         case .success(let built): engine = built
         case .failure(let status): return status.code
         }
@@ -69,34 +56,17 @@ struct OpsCommand: RingfenceSubcommand {
         } else {
             bytes = io.stdin()
         }
-        let runtime: Runtime
+        let key: NoteSigningKey?
         do throws(CommandFailure) {
-            let key = try auditKey.map { path throws(CommandFailure) in try KeyFiles.signingKey(path) }
-            let url = Stores.url(given: state, environment: ProcessInfo.processInfo.environment)
-            let store: StateStore
-            do {
-                store = try Stores.open(url: url)
-            } catch {
-                throw CommandFailure(status: 2, message: "error: \(CLIMessages.cannotOpenState(url, reason: error.message))")
-            }
-            do {
-                runtime = try Runtime(engine: engine, store: store, audit: AuditSettings(engine.program.runtime.audit, signingKey: key),
-                                      ids: seed.map(IDGenerator.seeded) ?? .system)
-            } catch {
-                throw CommandFailure(status: 2, message: "error: \(CLIMessages.cannotOpenState(url, reason: error.message))")
-            }
+            key = try auditKey.map { path throws(CommandFailure) in try KeyFiles.signingKey(path) }
         } catch {
             io.err(error.message + "\n")
             return 2
         }
-        // `saga.start` and `saga.resume` send steps over HTTP (SPEC §10.2).
-        let http = HTTPStepExecutor()
-        runtime.sagaEnvironment = SagaEnvironment(executors: SagaExecutors(fallback: http))
-        defer {
-            runtime.close()
-            http.shutdown()
-        }
-        let dispatcher = OperationDispatcher(runtime)
+        guard let host = CommandRuntime.open(engine, state: options.state, signingKey: key, ids: seed.map(IDGenerator.seeded) ?? .system,
+                                             io: io) else { return 2 }
+        defer { host.close() }
+        let dispatcher = OperationDispatcher(host.runtime)
         let output = OutputBuffer(io.out)
         var count = 0
         var failed = false

@@ -56,7 +56,8 @@ struct RingfenceCommand: RingfenceSubcommand {
             """,
         subcommands: [CheckCommand.self, CompileCommand.self, EvalCommand.self, TestCommand.self, SchemaCommand.self,
                       InspectCommand.self, ReplCommand.self, BenchCommand.self, KeyCommand.self,
-                      AuditCommand.self, OpsCommand.self, ServeCommand.self, LedgerCommand.self, SagaCommand.self])
+                      AuditCommand.self, OpsCommand.self, ServeCommand.self, LedgerCommand.self, SagaCommand.self,
+                      StoreCommand.self])
 
     /// Without a command, prints the usage to stderr: a usage error.
     func execute(_ io: CommandIO) -> Int32 {

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Ringfence
-import RingfenceHTTPExecutor
 import RingfenceStores
 
 /// `ringfence saga run|status|resume`: runs sagas from compiled plans against HTTP services,
@@ -17,56 +16,6 @@ struct SagaCommand: ParsableCommand {
             one line per saga. See docs/sagas.md.
             """,
         subcommands: [SagaRunCommand.self, SagaStatusCommand.self, SagaResumeCommand.self])
-}
-
-/// The options `run` and `resume` share: policies and the state store.
-struct SagaRuntimeOptions: ParsableArguments {
-    /// Policy files or directories (and saga files) to compile.
-    @Option(name: [.customShort("p"), .customLong("policy")], parsing: .upToNextOption,
-            help: ArgumentHelp("Policy files or directories (repeatable); a runtime file among them sets the runtime.", valueName: "path"))
-    var policies: [String] = []
-
-    /// A compiled bundle.
-    @Option(name: [.customShort("b"), .customLong("bundle")], help: ArgumentHelp("A bundle written by `compile`.", valueName: "bundle"))
-    var bundle: String?
-
-    /// The state store.
-    @Option(name: .customLong("state"), help: ArgumentHelp("The state store (default: $RINGFENCE_STATE, else `sqlite:.ringfence/state.db`).", valueName: "url"))
-    var state: String?
-
-    /// Refuses `-p` with `-b`.
-    func validate() throws {
-        if !policies.isEmpty, bundle != nil { throw ValidationError(CLIMessages.policiesOrBundle) }
-    }
-}
-
-/// A runtime opened for a saga command, with the HTTP executor; close it when done.
-struct SagaHost {
-    /// The runtime.
-    let runtime: Runtime
-    /// The HTTP executor (its connections are closed by `close`).
-    let http: HTTPStepExecutor
-
-    /// Opens the store and the runtime over `engine`; nil after printing why it cannot.
-    static func open(_ engine: Engine, state: String?, io: CommandIO) -> SagaHost? {
-        let url = Stores.url(given: state, environment: ProcessInfo.processInfo.environment)
-        do {
-            let store = try Stores.open(url: url)
-            let runtime = try Runtime(engine: engine, store: store, audit: AuditSettings(engine.program.runtime.audit))
-            let http = HTTPStepExecutor()
-            runtime.sagaEnvironment = SagaEnvironment(executors: SagaExecutors(fallback: http))
-            return SagaHost(runtime: runtime, http: http)
-        } catch {
-            io.err("error: \(CLIMessages.cannotOpenState(url, reason: error.message))\n")
-            return nil
-        }
-    }
-
-    /// Commits what is queued and closes the connections.
-    func close() {
-        runtime.close()
-        http.shutdown()
-    }
 }
 
 /// `ringfence saga run NAME|FILE [-p PATHS] [-b BUNDLE] [--state URL] [--session ID]
@@ -87,7 +36,7 @@ struct SagaRunCommand: RingfenceSubcommand {
     var saga: String
 
     /// Policies, bundle and store.
-    @OptionGroup var options: SagaRuntimeOptions
+    @OptionGroup var options: RuntimeSourceOptions
 
     /// The session to run in.
     @Option(name: .customLong("session"), help: ArgumentHelp("The session to run in (default: the saga's `session_id`).", valueName: "id"))
@@ -145,7 +94,7 @@ struct SagaRunCommand: RingfenceSubcommand {
             io.err("error: \(what)\(names.isEmpty ? "" : " (known: \(names))")\n")
             return 1
         }
-        guard let host = SagaHost.open(engine, state: options.state, io: io) else { return 2 }
+        guard let host = CommandRuntime.open(engine, state: options.state, io: io) else { return 2 }
         defer { host.close() }
         let sid = session ?? plan.sessionID
         do throws(RuntimeError) {
@@ -240,12 +189,12 @@ struct SagaResumeCommand: RingfenceSubcommand {
     var all = false
 
     /// Policies, bundle and store.
-    @OptionGroup var options: SagaRuntimeOptions
+    @OptionGroup var options: RuntimeSourceOptions
 
     /// Needs exactly one of an id and `--all`, and the policies.
     func validate() throws {
         if (id == nil) == !all { throw ValidationError("give a saga id or --all, not both") }
-        if options.policies.isEmpty, options.bundle == nil { throw ValidationError(CLIMessages.missingPolicies) }
+        try options.requireSource()
     }
 
     /// Resumes and prints each saga's result.
@@ -255,7 +204,7 @@ struct SagaResumeCommand: RingfenceSubcommand {
         case .success(let built): engine = built
         case .failure(let status): return status.code
         }
-        guard let host = SagaHost.open(engine, state: options.state, io: io) else { return 2 }
+        guard let host = CommandRuntime.open(engine, state: options.state, io: io) else { return 2 }
         defer { host.close() }
         do throws(RuntimeError) {
             let ids: [String]

@@ -21,18 +21,8 @@ struct ServeCommand: RingfenceSubcommand {
             usage error, an unreadable file or a store that cannot be opened.
             """)
 
-    /// Policy files or directories to compile.
-    @Option(name: [.customShort("p"), .customLong("policy")], parsing: .upToNextOption,
-            help: ArgumentHelp("Policy files or directories (repeatable); a runtime file among them sets the runtime.", valueName: "path"))
-    var policies: [String] = []
-
-    /// A compiled bundle.
-    @Option(name: [.customShort("b"), .customLong("bundle")], help: ArgumentHelp("A bundle written by `compile`.", valueName: "bundle"))
-    var bundle: String?
-
-    /// The state store.
-    @Option(name: .customLong("state"), help: ArgumentHelp("The state store (default: $RINGFENCE_STATE, else sqlite:.ringfence/state.db).", valueName: "url"))
-    var state: String?
+    /// Policies, bundle and store.
+    @OptionGroup var options: RuntimeSourceOptions
 
     /// The address to listen on.
     @Option(name: .customLong("listen"), help: ArgumentHelp("HOST:PORT to listen on (port 0 picks a free one).", valueName: "host:port"))
@@ -64,8 +54,7 @@ struct ServeCommand: RingfenceSubcommand {
 
     /// Requires exactly one of `-p` and `-b`, and sane limits.
     func validate() throws {
-        if !policies.isEmpty, bundle != nil { throw ValidationError(CLIMessages.policiesOrBundle) }
-        if policies.isEmpty, bundle == nil { throw ValidationError(CLIMessages.missingPolicies) }
+        try options.requireSource()
         if maxBody < 1 { throw ValidationError("--max-body must be at least 1") }
         if !(requestTimeout > 0 && requestTimeout <= 3600) { throw ValidationError("--request-timeout must be between 0 and 3600 seconds") }
         if threads < 0 || threads > 256 { throw ValidationError("--threads must be from 0 to 256") }
@@ -73,13 +62,14 @@ struct ServeCommand: RingfenceSubcommand {
 
     /// Loads the policies, opens the store, serves until SIGTERM.
     func execute(_ io: CommandIO) -> Int32 {
-        let loader = PolicyLoader(policies: policies, bundle: bundle)
+        let loader = PolicyLoader(policies: options.policies, bundle: options.bundle)
         let first: PolicySet
-        switch loader.load() {
+        switch loader.loadWithStatus() {
         case .success(let set): first = set
-        case .failure(let failure):
+        case .failure(let refused):
+            let failure = refused.failure
             io.err((failure.diagnostics.isEmpty ? "error: \(failure.message)" : failure.diagnostics.joined(separator: "\n")) + "\n")
-            return loader.status(of: failure)
+            return refused.status
         }
         for warning in first.warnings { io.err(warning + "\n") }
         do throws(CommandFailure) {
@@ -104,7 +94,7 @@ struct ServeCommand: RingfenceSubcommand {
             }
             let environment = ProcessInfo.processInfo.environment
             let key = try (auditKey ?? environment["RINGFENCE_AUDIT_KEY"]).map { path throws(CommandFailure) in try KeyFiles.signingKey(path) }
-            let url = Stores.url(given: state, environment: environment)
+            let url = Stores.url(given: options.state, environment: environment)
             let host: RuntimeHost
             do {
                 host = try RuntimeHost(policies: first, store: try Stores.open(url: url), signingKey: key, loader: { loader.load() })
@@ -137,22 +127,38 @@ struct PolicyLoader: Sendable {
     /// The bundle to read.
     var bundle: String?
 
-    /// The policies, or why they cannot be loaded.
+    /// A failure to load, with the exit status it means at start: 2 for input that cannot be
+    /// read (a bundle, a missing file), 1 for policies with errors.
+    struct Refusal: Error {
+        /// What the server reports.
+        var failure: PolicyLoadFailure
+        /// The exit status at start.
+        var status: Int32
+    }
+
+    /// The policies, or why they cannot be loaded (what a reload reports).
     func load() -> Result<PolicySet, PolicyLoadFailure> {
-        if let bundle { return loadBundle(bundle) }
+        loadWithStatus().mapError(\.failure)
+    }
+
+    /// The policies, or why they cannot be loaded with the exit status that means at start.
+    func loadWithStatus() -> Result<PolicySet, Refusal> {
+        if let bundle { return loadBundle(bundle).mapError { Refusal(failure: $0, status: 2) } }
         let result = Compiler.compile(paths: policies)
         let errors = result.diagnostics.filter(\.isError)
         guard errors.isEmpty, result.program != nil else {
             let count = errors.count
-            return .failure(PolicyLoadFailure(message: "the policies have \(count) \(count == 1 ? "error" : "errors"); the old policies stay in force",
-                                              diagnostics: result.diagnostics.map(\.description)))
+            let failure = PolicyLoadFailure(message: "the policies have \(count) \(count == 1 ? "error" : "errors"); the old policies stay in force",
+                                            diagnostics: result.diagnostics.map(\.description))
+            return .failure(Refusal(failure: failure, status: max(PolicyCompilation.status(for: result.diagnostics), 1)))
         }
         do {
             // The compilation's verified program and patterns: nothing is verified or compiled again.
             let engine = try Engine(compilation: result)
             return .success(Self.policySet(engine, warnings: result.diagnostics.filter { !$0.isError }.map(\.description)))
         } catch {
-            return .failure(PolicyLoadFailure(message: "the policies cannot be loaded: \(error.description)", diagnostics: []))
+            return .failure(Refusal(failure: PolicyLoadFailure(message: "the policies cannot be loaded: \(error.description)", diagnostics: []),
+                                    status: 1))
         }
     }
 
@@ -168,13 +174,6 @@ struct PolicyLoader: Sendable {
                 return .failure(PolicyLoadFailure(message: "\(path): \(error.description)", diagnostics: []))
             }
         }
-    }
-
-    /// The exit status for a failure at start: 1 for policy errors, 2 for an unreadable bundle.
-    func status(of failure: PolicyLoadFailure) -> Int32 {
-        if bundle != nil { return 2 }
-        let unreadable = PolicyCompilation.unreadableInputCodes.map { "error[\($0.rawValue)]" }
-        return failure.diagnostics.contains { line in unreadable.contains { line.contains($0) } } ? 2 : 1
     }
 
     /// The set the server runs: the engine, its bundle's SHA-256 and its policies' names.

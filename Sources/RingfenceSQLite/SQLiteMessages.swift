@@ -36,17 +36,6 @@ enum SQLiteMessages {
         "`\(path)` is not a ringfence store: \(detail)"
     }
 
-    /// The store was written by a newer Ringfence.
-    static func newerSchema(_ url: String, found: Int, supported: Int) -> String {
-        "the store `\(url)` has schema version \(found), newer than version \(supported) that this ringfence reads: "
-            + "upgrade ringfence to open it"
-    }
-
-    /// Migration left the store at an unexpected version.
-    static func migrationFailed(_ url: String, _ detail: String) -> String {
-        "cannot bring the store `\(url)` to the current schema: \(detail)"
-    }
-
     /// The database is locked by another connection for longer than the busy timeout.
     static func busy(_ url: String, _ action: String, seconds: Int) -> String {
         "cannot \(action) in `\(url)`: the database stayed locked by another process for \(seconds) s"
@@ -55,50 +44,5 @@ enum SQLiteMessages {
     /// The file cannot be opened or written.
     static func unavailable(_ url: String, _ action: String, _ reason: String) -> String {
         "cannot \(action) in `\(url)`: \(reason)"
-    }
-
-    /// SQLite reports damage (corrupt pages, missing tables).
-    static func damaged(_ url: String, _ reason: String) -> String {
-        "the store `\(url)` is damaged: \(reason)"
-    }
-
-    /// Any other database failure.
-    static func failed(_ url: String, _ action: String, _ reason: String) -> String {
-        "cannot \(action) in `\(url)`: \(reason)"
-    }
-
-    /// A stored audit entry cannot be read back.
-    static func badEntry(_ url: String, seq: Int64, _ detail: String) -> String {
-        "audit entry \(seq) in `\(url)` is damaged: \(detail)"
-    }
-
-    /// A stored Merkle node cannot be read back.
-    static func badNode(_ url: String, level: Int, index: UInt64, _ detail: String) -> String {
-        "merkle node \(level)/\(index) in `\(url)` is damaged: \(detail)"
-    }
-
-    /// A stored checkpoint cannot be read back.
-    static func badCheckpoint(_ url: String, size: Int64, _ detail: String) -> String {
-        "the checkpoint of size \(size) in `\(url)` is damaged: \(detail)"
-    }
-
-    /// A stored state row cannot be read back.
-    static func badRow(_ url: String, _ detail: String) -> String {
-        "a state row in `\(url)` is damaged: \(detail)"
-    }
-
-    /// A value to write does not fit a signed 64-bit column.
-    static func outOfRange(_ what: String, _ value: UInt64) -> String {
-        "\(what) \(value) does not fit the store (at most \(Int64.max))"
-    }
-
-    /// A column holds the wrong type.
-    static func wrongType(_ column: String, expected: String, found: String) -> String {
-        "`\(column)` holds \(found), not \(expected)"
-    }
-
-    /// A hash column holds the wrong number of bytes.
-    static func wrongHashLength(_ column: String, _ count: Int) -> String {
-        "`\(column)` holds \(count) bytes, not 32"
     }
 }

@@ -60,7 +60,7 @@ enum SQLiteRecords {
                 """)
             for checkpoint in batch.checkpoints {
                 guard let size = Int64(exactly: checkpoint.size) else {
-                    throw StoreError(.database, SQLiteMessages.outOfRange("checkpoint size", checkpoint.size))
+                    throw StoreError(.database, StoreMessages.outOfRange("checkpoint size", checkpoint.size))
                 }
                 let statement = RawStatement(insert)
                 try statement.bind(1, size)
@@ -115,7 +115,7 @@ enum SQLiteRecords {
             }
             return (UInt64(checked) + 1, try statement.hash(1, column: "hash"))
         } catch {
-            throw StoreError(.foreignSchema, SQLiteMessages.badEntry(url, seq: seq, error.detail))
+            throw StoreError(.foreignSchema, StoreMessages.badEntry(url, seq: seq, error.detail))
         }
     }
 
@@ -166,7 +166,7 @@ enum SQLiteRecords {
             }
             return StoredAuditEntry(entry: entry, hash: hash, data: data)
         } catch {
-            throw StoreError(.foreignSchema, SQLiteMessages.badEntry(url, seq: seq, error.detail))
+            throw StoreError(.foreignSchema, StoreMessages.badEntry(url, seq: seq, error.detail))
         }
     }
 
@@ -184,7 +184,7 @@ enum SQLiteRecords {
             do throws(ColumnProblem) {
                 found[id] = try statement.hash(0, column: "hash")
             } catch {
-                throw StoreError(.foreignSchema, SQLiteMessages.badNode(url, level: id.level, index: id.index, error.detail))
+                throw StoreError(.foreignSchema, StoreMessages.badNode(url, level: id.level, index: id.index, error.detail))
             }
         }
         return found
@@ -200,7 +200,7 @@ enum SQLiteRecords {
             do throws(ColumnProblem) {
                 hashes.append(try statement.hash(1, column: "hash"))
             } catch {
-                throw StoreError(.foreignSchema, SQLiteMessages.badEntry(url, seq: statement.int64(0), error.detail))
+                throw StoreError(.foreignSchema, StoreMessages.badEntry(url, seq: statement.int64(0), error.detail))
             }
         }
         return hashes
@@ -224,7 +224,7 @@ enum SQLiteRecords {
                 }
                 checkpoints.append(StoredCheckpoint(size: UInt64(size), root: root, note: note, time: time))
             } catch {
-                throw StoreError(.foreignSchema, SQLiteMessages.badCheckpoint(url, size: size, error.detail))
+                throw StoreError(.foreignSchema, StoreMessages.badCheckpoint(url, size: size, error.detail))
             }
         }
         return checkpoints
@@ -240,11 +240,11 @@ enum SQLiteRecords {
                 let collection = try statement.string(0, column: "collection")
                 let key = try statement.string(1, column: "key")
                 guard let value = try statement.optionalBytes(2, column: "value") else {
-                    throw ColumnProblem(SQLiteMessages.wrongType("value", expected: "a blob", found: "null"))
+                    throw ColumnProblem(StoreMessages.wrongType("value", expected: "a blob", found: "null"))
                 }
                 rows.append(StateRow(StateKey(collection, key), value))
             } catch {
-                throw StoreError(.foreignSchema, SQLiteMessages.badRow(url, error.detail))
+                throw StoreError(.foreignSchema, StoreMessages.badRow(url, error.detail))
             }
         }
         return rows

@@ -114,12 +114,12 @@ struct RawStatement {
     func hash(_ index: Int32, column: String) throws(ColumnProblem) -> AuditHash {
         let storage = type(index)
         guard storage == SQLITE_BLOB else {
-            throw ColumnProblem(SQLiteMessages.wrongType(column, expected: "a 32-byte blob", found: Self.typeName(storage)))
+            throw ColumnProblem(StoreMessages.wrongType(column, expected: "a 32-byte blob", found: Self.typeName(storage)))
         }
         let base = sqlite3_column_blob(handle, index)
         let count = Int(sqlite3_column_bytes(handle, index))
         guard let base, count == AuditHash.byteCount else {
-            throw ColumnProblem(SQLiteMessages.wrongHashLength(column, count))
+            throw ColumnProblem(StoreMessages.wrongHashLength(column, count))
         }
         return Self.hash(copying: UnsafeRawBufferPointer(start: base, count: count))
     }
@@ -149,7 +149,7 @@ struct RawStatement {
     func integer(_ index: Int32, column: String) throws(ColumnProblem) -> Int64 {
         let storage = type(index)
         guard storage == SQLITE_INTEGER else {
-            throw ColumnProblem(SQLiteMessages.wrongType(column, expected: "an integer", found: Self.typeName(storage)))
+            throw ColumnProblem(StoreMessages.wrongType(column, expected: "an integer", found: Self.typeName(storage)))
         }
         return int64(index)
     }
@@ -158,7 +158,7 @@ struct RawStatement {
     func string(_ index: Int32, column: String) throws(ColumnProblem) -> String {
         let storage = type(index)
         guard storage == SQLITE_TEXT else {
-            throw ColumnProblem(SQLiteMessages.wrongType(column, expected: "text", found: Self.typeName(storage)))
+            throw ColumnProblem(StoreMessages.wrongType(column, expected: "text", found: Self.typeName(storage)))
         }
         return text(index)
     }
@@ -168,7 +168,7 @@ struct RawStatement {
         let storage = type(index)
         if storage == SQLITE_NULL { return nil }
         guard storage == SQLITE_TEXT else {
-            throw ColumnProblem(SQLiteMessages.wrongType(column, expected: "text or null", found: Self.typeName(storage)))
+            throw ColumnProblem(StoreMessages.wrongType(column, expected: "text or null", found: Self.typeName(storage)))
         }
         return text(index)
     }
@@ -178,7 +178,7 @@ struct RawStatement {
         let storage = type(index)
         if storage == SQLITE_NULL { return nil }
         guard storage == SQLITE_TEXT || storage == SQLITE_BLOB else {
-            throw ColumnProblem(SQLiteMessages.wrongType(column, expected: "text or a blob", found: Self.typeName(storage)))
+            throw ColumnProblem(StoreMessages.wrongType(column, expected: "text or a blob", found: Self.typeName(storage)))
         }
         return bytes(index)
     }

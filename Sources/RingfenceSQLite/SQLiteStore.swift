@@ -177,7 +177,7 @@ public final class SQLiteStore: StateStore {
                     result = try body(db)
                     return .commit
                 }
-                guard let result else { throw StoreError(.database, SQLiteMessages.failed(url, action, "the transaction returned nothing")) }
+                guard let result else { throw StoreError(.database, StoreMessages.failed(url, action, "the transaction returned nothing")) }
                 return result
             }
         } catch {
@@ -238,7 +238,7 @@ public final class SQLiteStore: StateStore {
             case .foreign(let message):
                 throw StoreError(.foreignSchema, message)
             case .ringfence(let version) where version > SQLiteSchema.version:
-                throw StoreError(.newerSchema, SQLiteMessages.newerSchema(url, found: version, supported: SQLiteSchema.version))
+                throw StoreError(.newerSchema, StoreMessages.newerSchema(url, found: version, supported: SQLiteSchema.version))
             case .ringfence(let version) where version == SQLiteSchema.version:
                 return
             case .empty, .ringfence:
@@ -250,29 +250,29 @@ public final class SQLiteStore: StateStore {
             }
         }
         if let failure { throw Self.storeError(failure, url: url, action: "create the store's tables") }
-        throw StoreError(.database, SQLiteMessages.migrationFailed(url, "the schema did not reach version \(SQLiteSchema.version)"))
+        throw StoreError(.database, StoreMessages.migrationFailed(url, "the schema did not reach version \(SQLiteSchema.version)"))
     }
 
     /// The store error for a failure of GRDB or SQLite while doing `action`.
     static func storeError(_ error: any Error, url: String, action: String) -> StoreError {
         if let error = error as? StoreError { return error }
         guard let error = error as? DatabaseError else {
-            return StoreError(.database, SQLiteMessages.failed(url, action, "\(error)"))
+            return StoreError(.database, StoreMessages.failed(url, action, "\(error)"))
         }
         let reason = (error.message ?? "sqlite error \(error.extendedResultCode.rawValue)").lowercasedFirst
         switch error.resultCode {
         case .SQLITE_NOTADB:
             return StoreError(.foreignSchema, SQLiteMessages.notADatabase(url, reason))
         case .SQLITE_CORRUPT:
-            return StoreError(.foreignSchema, SQLiteMessages.damaged(url, reason))
+            return StoreError(.foreignSchema, StoreMessages.damaged(url, reason))
         case .SQLITE_BUSY, .SQLITE_LOCKED:
             return StoreError(.unavailable, SQLiteMessages.busy(url, action, seconds: busyTimeout))
         case .SQLITE_CANTOPEN, .SQLITE_PERM, .SQLITE_READONLY, .SQLITE_AUTH:
             return StoreError(.unavailable, SQLiteMessages.unavailable(url, action, reason))
         case .SQLITE_ERROR where reason.hasPrefix("no such table") || reason.hasPrefix("no such column"):
-            return StoreError(.foreignSchema, SQLiteMessages.damaged(url, reason))
+            return StoreError(.foreignSchema, StoreMessages.damaged(url, reason))
         default:
-            return StoreError(.database, SQLiteMessages.failed(url, action, reason))
+            return StoreError(.database, StoreMessages.failed(url, action, reason))
         }
     }
 }

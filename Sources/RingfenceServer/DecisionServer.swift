@@ -123,6 +123,7 @@ public final class DecisionServer: @unchecked Sendable {
     /// audit log and stops the threads.
     public func shutdown() {
         log("draining: no new connections; waiting for requests in flight")
+        router.draining.store(true, ordering: .releasing)
         try? serverChannel?.close().wait()
         let open = connections.withLock { Array($0.values) }
         for channel in open { channel.pipeline.fireUserInboundEventTriggered(ChannelShouldQuiesceEvent()) }

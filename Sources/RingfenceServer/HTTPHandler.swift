@@ -168,7 +168,7 @@ final class HTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Writes `answer`, then keeps the connection for the next request or closes it.
     private func write(_ answer: Answer, head: HTTPRequestHead, requestID: String?, route: ServerMetrics.Route,
                        _ context: ChannelHandlerContext) {
-        let keepAlive = head.isKeepAlive && !quiescing
+        let keepAlive = head.isKeepAlive && !quiescing && !router.draining.load(ordering: .acquiring)
         send(answer, requestID: requestID, keepAlive: keepAlive, version: head.version, route: route, context)
         guard keepAlive else {
             state = .closing

@@ -1,6 +1,7 @@
 import NIOCore
 import NIOHTTP1
 import RingfenceRuntime
+import Synchronization
 
 // What each route of SPEC §14.1 answers. Every runtime call goes through the runtime host's
 // gate (so a reload never splits a request) and, for operations, through the one dispatcher
@@ -54,6 +55,9 @@ final class Router: Sendable {
     let configuration: ServerConfiguration
     /// Saga counts by state, from the saga executor when one is plugged in.
     let sagaCounts: @Sendable () -> [String: Int]
+    /// Set once the server starts draining, before any connection hears of it: every answer
+    /// written from then on closes its connection, whichever event loop it is on.
+    let draining = Atomic<Bool>(false)
 
     /// A router.
     init(host: RuntimeHost, metrics: ServerMetrics, configuration: ServerConfiguration, sagaCounts: @escaping @Sendable () -> [String: Int]) {

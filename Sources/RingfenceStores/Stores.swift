@@ -1,4 +1,5 @@
 import Foundation
+import RingfencePostgres
 import RingfenceRuntime
 import RingfenceSQLite
 
@@ -8,7 +9,8 @@ import RingfenceSQLite
 //   memory:                      nothing persists (tests, benchmarks, the REPL)
 //   sqlite:PATH                  one SQLite file; a relative PATH is relative to the working
 //                                directory; the default is sqlite:.ringfence/state.db
-//   postgres://USER@HOST:PORT/DB PostgreSQL (not built yet: refused with a plain message)
+//   postgres://USER@HOST:PORT/DB PostgreSQL (also postgresql://; `?host=/DIRECTORY` for a unix
+//                                socket; the parameters are in PostgresLocation)
 
 /// Opens the store a URL names.
 public enum Stores {
@@ -25,6 +27,8 @@ public enum Stores {
         case memory
         /// `sqlite:PATH`, with PATH made absolute.
         case sqlite(path: String)
+        /// `postgres://…`, read into its parts.
+        case postgres(PostgresLocation)
     }
 
     /// Opens the store `url` names; relative SQLite paths are taken from the working directory.
@@ -34,6 +38,8 @@ public enum Stores {
             return MemoryStore()
         case .sqlite(let path):
             return try SQLiteStore(path: path, url: url)
+        case .postgres(let location):
+            return try PostgresStore(location: location)
         }
     }
 
@@ -70,8 +76,8 @@ public enum Stores {
             let base = workingDirectory.hasSuffix("/") ? String(workingDirectory.dropLast()) : workingDirectory
             return .sqlite(path: base + "/" + path)
         }
-        if lowered.hasPrefix("postgres://") || lowered.hasPrefix("postgresql://") {
-            throw StoreError(.badURL, "postgresql stores are not built yet: use `sqlite:PATH` or `memory:` for `\(url)`")
+        if PostgresLocation.names(url) {
+            return .postgres(try PostgresLocation(url: url))
         }
         throw StoreError(.badURL, "`\(url)` is not a store url: use \(acceptedForms)")
     }

@@ -102,7 +102,10 @@ extension Machine {
                                candidates: (deny: Candidates, allow: Candidates), admit: (Int, Limit) -> Bool) -> Decision {
         @inline(__always)
         func decision(_ index: Int, allowed: Bool, _ code: DecisionCode, _ fault: RuleFault? = nil) -> Decision {
-            Decision(allowed: allowed, code: code, ring: ring, source: .rule(t.pointee.rules[index].texts), fault: fault)
+            let hold = DecisionTextsHolds.hold(on: t.pointee.decisionTexts)
+            return Decision(allowed: allowed, code: code, ring: ring,
+                            source: .rule(DecisionTexts.Ref(pointer: t.pointee.rules[index].texts, hold: hold.takeUnretainedValue())),
+                            fault: fault)
         }
         for (index, exact) in candidates.deny {
             switch vm.run(entry: Int(t.pointee.rules[index].entry) &+ (exact ? 1 : 0)) {
@@ -151,7 +154,9 @@ extension Machine {
             return decision(index, allowed: true, .allow)
         }
         if let policy = documentDefaultAllow {
-            return Decision(allowed: true, code: .default, ring: ring, source: .policyDefault(t.pointee.policyTexts[policy]))
+            let hold = DecisionTextsHolds.hold(on: t.pointee.decisionTexts)
+            return Decision(allowed: true, code: .default, ring: ring,
+                            source: .policyDefault(DecisionTexts.Ref(pointer: t.pointee.policyTexts[policy], hold: hold.takeUnretainedValue())))
         }
         if let (index, code) = stopped {
             return decision(index, allowed: false, code)

@@ -91,10 +91,8 @@ public final class Machine: Sendable {
             regexes.append(regex)
         }
         self.regexes = regexes
-        let texts = program.rules.map { DecisionTexts.intern(DecisionTexts(rule: $0, in: program)) }
-        let policyTexts = program.policies.map { DecisionTexts.intern(DecisionTexts(defaultOf: $0.name)) }
         self.tables = MachineTables(program: program, constants: constants, arena: arena, globs: globs,
-                                    globSets: self.globSets, regexes: regexes, texts: texts, policyTexts: policyTexts)
+                                    globSets: self.globSets, regexes: regexes, texts: DecisionTextsTable(program: program))
         self.view = tables.view
         self.firstMatch = program.policies.indices.compactMap { p in
             let combining = program.policies[p].combining

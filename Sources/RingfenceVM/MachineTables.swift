@@ -10,10 +10,13 @@ final class MachineTables: @unchecked Sendable {
     /// The pointers, as one value in a buffer of its own: the decision path passes its address
     /// (eight bytes) rather than copying a few hundred bytes of pointers per call.
     let view: TableViewRef
+    /// The machine's decision texts (decisions keep them alive through their threads' holds).
+    let decisionTexts: DecisionTextsTable
 
     /// Copies the tables into fresh buffers; the patterns are retained until `deinit`.
     init(program: Program, constants: [Register], arena: Arena, globs: [Glob], globSets: [[Int]], regexes: [Regex],
-         texts: [DecisionTexts.Ref], policyTexts: [DecisionTexts.Ref]) {
+         texts: DecisionTextsTable) {
+        decisionTexts = texts
         var starts: [Int32] = [0]
         var members: [Int32] = []
         for set in globSets {
@@ -32,18 +35,22 @@ final class MachineTables: @unchecked Sendable {
             regexes: UnsafeBufferPointer(stableCopy(regexes.map { Unmanaged.passRetained($0) })),
             rules: UnsafeBufferPointer(stableCopy(program.rules.indices.map { i in
                 RuleGates(entry: Int32(truncatingIfNeeded: program.rules[i].entry), ring: program.rules[i].ring.map(Int8.init) ?? -1,
-                          limited: program.rules[i].limit != nil, isDeny: program.rules[i].isDeny, texts: texts[i])
+                          limited: program.rules[i].limit != nil, isDeny: program.rules[i].isDeny, texts: texts.rule(i))
             })),
-            policyTexts: UnsafeBufferPointer(stableCopy(policyTexts)),
+            policyTexts: UnsafeBufferPointer(stableCopy(program.policies.indices.map { texts.policyDefault($0) })),
+            decisionTexts: Unmanaged.passUnretained(texts),
             index: IndexTables(program.actionIndex, isDeny: program.rules.map(\.isDeny))))
         self.view = TableViewRef(pointer: UnsafePointer(view))
     }
 
     deinit {
+        // No decision will name these texts again: threads let go of their holds on them.
+        decisionTexts.retired.store(true, ordering: .relaxed)
         let view = self.view.pointer.pointee
         for r in view.regexes { r.release() }
         for g in view.globs { g.release() }
-        // Every element type here is trivial (the references are unmanaged, the texts interned),
+        // Every element type here is trivial (the references are unmanaged, the texts owned by
+        // `decisionTexts`),
         // so deallocating is enough.
         view.code.deallocateStable()
         view.constants.deallocateStable()
@@ -71,7 +78,7 @@ struct RuleGates {
     /// True for deny rules.
     let isDeny: Bool
     /// The texts its decisions name.
-    let texts: DecisionTexts.Ref
+    let texts: DecisionTexts.Pointer
 }
 
 /// The address of a `MachineTables`' view, valid while the tables live.
@@ -95,7 +102,9 @@ struct TableView: @unchecked Sendable {
     /// Per rule, in program order.
     let rules: UnsafeBufferPointer<RuleGates>
     /// Per policy: the texts of its default allow (used by first-match policies).
-    let policyTexts: UnsafeBufferPointer<DecisionTexts.Ref>
+    let policyTexts: UnsafeBufferPointer<DecisionTexts.Pointer>
+    /// The table holding the texts (unretained: `MachineTables.decisionTexts` owns it).
+    let decisionTexts: Unmanaged<DecisionTextsTable>
     /// The action index.
     let index: IndexTables
 }

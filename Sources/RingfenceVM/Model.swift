@@ -117,11 +117,12 @@ public enum RuleFault: UInt8, Sendable, Hashable, CaseIterable {
 
 /// The outcome for one request (SPEC §1).
 ///
-/// A decision made by a machine refers to its rule's texts by an interned pointer (see
-/// `DecisionTexts`), so it holds no reference-counted storage: deciding, copying and dropping a
-/// decision cost no atomic operations, and threads sharing an engine do not contend. `policy`,
-/// `rule` and `reason` read those texts; generated reasons (ring, rate limit, error) are
-/// formatted when read.
+/// A decision made by a machine points at its rule's texts and keeps them alive through the
+/// deciding thread's hold on the machine's texts (see `DecisionTextsHolds`): making, copying and
+/// dropping a decision count references on an object only that thread's decisions share, so
+/// threads sharing an engine do not contend, and a decision stays readable after its engine is
+/// gone. `policy`, `rule` and `reason` read those texts; generated reasons (ring, rate limit,
+/// error) are formatted when read.
 public struct Decision: Sendable, Hashable {
     /// True for allow, false for deny.
     public let allowed: Bool

@@ -48,30 +48,9 @@ public struct PreparedRequest: Sendable {
         action = (Int(actionRegister.offset), Int(actionRegister.count))
         let agentRegister = arena.string(request.agent.id, space: Register.requestSpace)
         agent = (Int(agentRegister.offset), Int(agentRegister.count))
-        var resourceRegister = Register.absent
-        var queryRegister = Register.absent
-        var fragmentRegister = Register.absent
-        var resourceText: String?
-        resource = nil
-        if let raw = request.resource {
-            switch ResourceNormalizer.normalize(raw) {
-            case .path(let text):
-                resourceText = text
-            case .url(let url):
-                resourceText = url.canonical
-                if let query = url.query { queryRegister = arena.string(query, space: Register.requestSpace) }
-                if let fragment = url.fragment { fragmentRegister = arena.string(fragment, space: Register.requestSpace) }
-            case .unplaceable:
-                resourceRegister = .error(.unplaceableResource)
-                queryRegister = .error(.unplaceableResource)
-                fragmentRegister = .error(.unplaceableResource)
-                resourceUnplaceable = true
-            }
-            if let resourceText {
-                resourceRegister = arena.string(resourceText, space: Register.requestSpace)
-                resource = (Int(resourceRegister.offset), Int(resourceRegister.count))
-            }
-        }
+        let placed = PlacedResource(request.resource, in: &arena)
+        resource = placed.span
+        resourceUnplaceable = placed.unplaceable
         ring = supplied.map { min(max($0.ring, 0), 3) } ?? PreparedRequest.effectiveRing(request.agent, program.thresholds)
         agentID = request.agent.id
         var slots: [Register] = []
@@ -81,9 +60,9 @@ public struct PreparedRequest: Sendable {
             var source: Value?
             switch entry.root {
             case .action: reg = actionRegister
-            case .resource: reg = resourceRegister
-            case .resourceQuery: reg = queryRegister
-            case .resourceFragment: reg = fragmentRegister
+            case .resource: reg = placed.resource
+            case .resourceQuery: reg = placed.query
+            case .resourceFragment: reg = placed.fragment
             case .agentRing: reg = .number(Double(ring))
             case .agentID: source = .string(request.agent.id); reg = .absent
             case .agentTrust: source = (supplied?.trust ?? request.agent.trust).map(Value.number); reg = .absent
@@ -125,6 +104,20 @@ public struct PreparedRequest: Sendable {
         self.arena = arena
     }
 
+    /// Assembles a prepared request from parts already laid out (`PreparedRequestBuilder`).
+    init(slots: [Register], arena: Arena, action: (offset: Int, count: Int), resource: (offset: Int, count: Int)?,
+         ring: Int, resourceUnplaceable: Bool, tooLarge: Bool, agentID: String, agent: (offset: Int, count: Int)) {
+        self.slots = slots
+        self.arena = arena
+        self.action = action
+        self.resource = resource
+        self.ring = ring
+        self.resourceUnplaceable = resourceUnplaceable
+        self.tooLarge = tooLarge
+        self.agentID = agentID
+        self.agent = agent
+    }
+
     /// Follows `path` through nested objects; nil when any step is missing or not an object.
     static func lookup(_ path: [String], in object: [String: Value]) -> Value? {
         var current: [String: Value] = object
@@ -140,10 +133,52 @@ public struct PreparedRequest: Sendable {
     /// SPEC §3.3: an explicit ring is used as is; otherwise trust > privileged with consensus → 1,
     /// trust > standard → 2, else 3 (strict comparisons; ring 0 only when given explicitly).
     public static func effectiveRing(_ agent: Agent, _ t: Thresholds) -> Int {
-        if let ring = agent.ring { return min(max(ring, 0), 3) }
-        guard let trust = agent.trust else { return 3 }
-        if trust > t.privileged && agent.consensus { return 1 }
+        effectiveRing(ring: agent.ring, trust: agent.trust, consensus: agent.consensus, t)
+    }
+
+    /// SPEC §3.3 from the agent's explicit ring, trust and consensus.
+    public static func effectiveRing(ring: Int?, trust: Double?, consensus: Bool, _ t: Thresholds) -> Int {
+        if let ring { return min(max(ring, 0), 3) }
+        guard let trust else { return 3 }
+        if trust > t.privileged && consensus { return 1 }
         if trust > t.standard { return 2 }
         return 3
+    }
+}
+
+/// A request's resource laid out in an arena (SPEC §3.1): its normal form with a URL's query and
+/// fragment beside it, or the unplaceable-resource error in all three registers.
+struct PlacedResource {
+    /// The normalised resource (absent, a string, or the unplaceable-resource error).
+    var resource = Register.absent
+    /// A URL resource's query.
+    var query = Register.absent
+    /// A URL resource's fragment.
+    var fragment = Register.absent
+    /// The normalised resource's bytes in the arena.
+    var span: (offset: Int, count: Int)?
+    /// True when the resource cannot be placed.
+    var unplaceable = false
+
+    /// Normalises `raw` (nil: the request has no resource) and appends what it yields to `arena`.
+    init(_ raw: String?, in arena: inout Arena) {
+        guard let raw else { return }
+        let text: String
+        switch ResourceNormalizer.normalize(raw) {
+        case .path(let path):
+            text = path
+        case .url(let url):
+            text = url.canonical
+            if let query = url.query { self.query = arena.string(query, space: Register.requestSpace) }
+            if let fragment = url.fragment { self.fragment = arena.string(fragment, space: Register.requestSpace) }
+        case .unplaceable:
+            resource = .error(.unplaceableResource)
+            query = .error(.unplaceableResource)
+            fragment = .error(.unplaceableResource)
+            unplaceable = true
+            return
+        }
+        resource = arena.string(text, space: Register.requestSpace)
+        span = (Int(resource.offset), Int(resource.count))
     }
 }

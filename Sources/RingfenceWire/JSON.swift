@@ -154,17 +154,30 @@ struct JSONReader {
 
     /// object = `{` [ member *( `,` member ) ] `}` ; member = string ws `:` ws value
     mutating func parseObject() throws(JSONScanError) -> Value {
-        let open = index
-        try enterContainer(at: open)
+        var members = [String: Value](minimumCapacity: 4)
+        try parseMembers { (reader, key, keyStart) throws(JSONScanError) in
+            let value = try reader.parseValue()
+            if members.updateValue(value, forKey: key) != nil {
+                throw JSONScanError(message: "duplicate key `\(Messages.excerpt(key))`", offset: keyStart)
+            }
+        }
+        return .object(members)
+    }
+
+    /// The syntax of an object (its opening brace at the reader's position): hands each key, and
+    /// its offset, to `member`, which must read the value. `parseObject` keeps the members; the
+    /// request decoder reads them straight into request fields.
+    @inline(__always)
+    mutating func parseMembers(_ member: (inout JSONReader, String, Int) throws(JSONScanError) -> Void) throws(JSONScanError) {
+        try enterContainer(at: index)
         index += 1
         skipWhitespace()
         guard index < end else { throw endOfInput() }
         if bytes[index] == UInt8(ascii: "}") {
             index += 1
             depth -= 1
-            return .object([:])
+            return
         }
-        var members = [String: Value](minimumCapacity: 4)
         while true {
             guard index < end else { throw endOfInput() }
             guard bytes[index] == UInt8(ascii: "\"") else {
@@ -182,10 +195,7 @@ struct JSONReader {
             }
             index += 1
             skipWhitespace()
-            let value = try parseValue()
-            if members.updateValue(value, forKey: key) != nil {
-                throw JSONScanError(message: "duplicate key `\(Messages.excerpt(key))`", offset: keyStart)
-            }
+            try member(&self, key, keyStart)
             skipWhitespace()
             guard index < end else { throw endOfInput() }
             switch bytes[index] {
@@ -195,7 +205,7 @@ struct JSONReader {
             case UInt8(ascii: "}"):
                 index += 1
                 depth -= 1
-                return .object(members)
+                return
             default:
                 throw JSONScanError(message: "expected `,` or `}` after object member", offset: index)
             }

@@ -473,57 +473,6 @@ extension JSONReader {
         }
         return members
     }
-
-    /// object = `{` [ member *( `,` member ) ] `}` — like `parseObject`, but hands each key (and
-    /// its offset) to `member`, which must read the value.
-    mutating func parseMembers(
-        _ member: (inout JSONReader, String, Int) throws(JSONScanError) -> Void
-    ) throws(JSONScanError) {
-        depth += 1
-        if depth > JSONParser.maximumDepth {
-            throw JSONScanError(message: "nesting deeper than \(JSONParser.maximumDepth) levels", offset: index)
-        }
-        index += 1
-        skipWhitespace()
-        guard index < end else { throw JSONScanError(message: "unexpected end of input", offset: end, isEndOfInput: true) }
-        if bytes[index] == UInt8(ascii: "}") {
-            index += 1
-            depth -= 1
-            return
-        }
-        while true {
-            guard index < end else { throw JSONScanError(message: "unexpected end of input", offset: end, isEndOfInput: true) }
-            guard bytes[index] == UInt8(ascii: "\"") else {
-                if bytes[index] == UInt8(ascii: "}") {
-                    throw JSONScanError(message: "trailing comma in object", offset: index)
-                }
-                throw JSONScanError(message: "expected a string key in object, found \(describe(at: index))", offset: index)
-            }
-            let keyStart = index
-            let key = try parseString()
-            skipWhitespace()
-            guard index < end else { throw JSONScanError(message: "unexpected end of input", offset: end, isEndOfInput: true) }
-            guard bytes[index] == UInt8(ascii: ":") else {
-                throw JSONScanError(message: "expected `:` after object key", offset: index)
-            }
-            index += 1
-            skipWhitespace()
-            try member(&self, key, keyStart)
-            skipWhitespace()
-            guard index < end else { throw JSONScanError(message: "unexpected end of input", offset: end, isEndOfInput: true) }
-            switch bytes[index] {
-            case UInt8(ascii: ","):
-                index += 1
-                skipWhitespace()
-            case UInt8(ascii: "}"):
-                index += 1
-                depth -= 1
-                return
-            default:
-                throw JSONScanError(message: "expected `,` or `}` after object member", offset: index)
-            }
-        }
-    }
 }
 
 extension JSONReader {
@@ -625,8 +574,7 @@ public struct JSONLinesReader: Sequence, Sendable {
         /// Returns the next request's text, or nil at the end of the input.
         public mutating func next() -> Element? {
             while position < buffer.count {
-                var lineEnd = position
-                while lineEnd < buffer.count, buffer[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
+                let lineEnd = buffer.withUnsafeBufferPointer { JSONLinesReader.lineFeed(in: $0, from: position) }
                 let start = position
                 let number = line
                 position = lineEnd + 1
@@ -673,5 +621,24 @@ public struct JSONLinesReader: Sequence, Sendable {
     /// Returns an iterator over the requests' texts.
     public func makeIterator() -> Iterator {
         Iterator(buffer: buffer, singleDocument: isSingleDocument)
+    }
+
+    /// The offset of the first line feed in `bytes` at or after `start`, or `bytes.count`; eight
+    /// bytes at a time.
+    static func lineFeed(in bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int {
+        var index = start
+        if let base = bytes.baseAddress {
+            let raw = UnsafeRawPointer(base)
+            while index + 8 <= bytes.count {
+                // A byte of `word` is zero where the input holds a line feed; the lowest flagged
+                // byte is always a true one.
+                let word = UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: index, as: UInt64.self)) ^ 0x0A0A_0A0A_0A0A_0A0A
+                let flags = (word &- 0x0101_0101_0101_0101) & ~word & 0x8080_8080_8080_8080
+                if flags != 0 { return index + flags.trailingZeroBitCount >> 3 }
+                index += 8
+            }
+        }
+        while index < bytes.count, bytes[index] != UInt8(ascii: "\n") { index += 1 }
+        return index
     }
 }

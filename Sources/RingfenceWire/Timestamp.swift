@@ -4,7 +4,13 @@ import RingfenceVM
 public enum Timestamp {
     /// Seconds since 1970-01-01T00:00:00Z, or nil when `text` is not an RFC 3339 date-time.
     public static func parse(_ text: String) -> Double? {
-        let b = Array(text.utf8)
+        var text = text
+        return text.withUTF8 { parse(utf8: $0) }
+    }
+
+    /// Seconds since 1970-01-01T00:00:00Z, or nil when the UTF-8 bytes `b` are not an RFC 3339
+    /// date-time.
+    public static func parse(utf8 b: UnsafeBufferPointer<UInt8>) -> Double? {
         func digits(_ at: Int, _ n: Int) -> Int? {
             guard at + n <= b.count else { return nil }
             var v = 0

@@ -5,8 +5,9 @@ import Testing
 import RingfenceTestSupport
 
 /// `ringfence bench` (SPEC §4.3): output shapes and errors. Timings are not asserted here;
-/// they belong to `Benchmarks/`.
-@Suite struct BenchCommandTests {
+/// they belong to `Benchmarks/`. Serialized: the allocation counter is one per process, and a
+/// `bench` run in a test beside `allocationCounterCountsAllocations` restarts and stops it there.
+@Suite(.serialized) struct BenchCommandTests {
     static let policy = """
     ringfence: 1
     kind: policy

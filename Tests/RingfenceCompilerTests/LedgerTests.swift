@@ -7,25 +7,9 @@ import RingfenceTestSupport
 /// decisions, elevation, termination, critical breaches), saga escalations, audit entries,
 /// and rebuilding from the store.
 @Suite struct LedgerTests {
-    /// 2026-11-21T10:00:00Z in microseconds.
-    static let start: Int64 = 1_795_255_200_000_000
-
-    static let policy = """
-        ringfence: 1
-        kind: policy
-        name: workspace
-        rules:
-          - id: read-workspace
-            effect: allow
-            action: fs.read
-            resources: ["/workspace/**"]
-            ring: 3
-          - id: write-workspace
-            effect: allow
-            action: fs.write
-            resources: ["/workspace/**"]
-            ring: 2
-        """
+    /// The runtime tests' start time and workspace policy, which the ledger is tried on too.
+    static let start = RuntimeTests.start
+    static let policy = RuntimeTests.policy
 
     /// A runtime over the workspace policy with `change` applied to its settings.
     static func runtime(store: StateStore = MemoryStore(), clock: RuntimeTests.Clock = RuntimeTests.Clock(start),

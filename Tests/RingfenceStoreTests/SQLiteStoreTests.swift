@@ -207,16 +207,7 @@ import RingfenceTestSupport
 /// Stored rows edited by hand: each read that meets one throws `foreignSchema`, naming the record.
 @Suite struct SQLiteDamageTests {
     /// A hand edit and what reading then reports.
-    struct Damage: Sendable, CustomTestStringConvertible {
-        /// The SQL that damages the store.
-        let sql: String
-        /// The read that meets the damage.
-        let read: @Sendable (StateStore) throws -> Void
-        /// A fragment of the message.
-        let fragment: String
-        /// The name in test results.
-        var testDescription: String { fragment }
-    }
+    typealias Damage = StoreDamage
 
     static let damages: [Damage] = [
         Damage(sql: "UPDATE audit_entries SET hash = x'0102' WHERE seq = 3", read: { _ = try $0.auditEntries(from: 0, limit: 10) },

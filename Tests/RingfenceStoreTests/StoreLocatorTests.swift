@@ -1,3 +1,4 @@
+import RingfencePostgres
 import RingfenceRuntime
 import RingfenceSQLite
 import RingfenceStores
@@ -15,14 +16,24 @@ import RingfenceTestSupport
         #expect(try Stores.locate("sqlite:///abs/state.db", workingDirectory: "/srv") == .sqlite(path: "///abs/state.db"))
         #expect(try Stores.locate(Stores.defaultURL, workingDirectory: "/w") == .sqlite(path: "/w/.ringfence/state.db"))
         #expect(Stores.defaultURL == "sqlite:.ringfence/state.db")
+        guard case .postgres(let location) = try Stores.locate("postgres://ringfence@db.internal:6543/state", workingDirectory: "/srv") else {
+            Issue.record("a postgres url located elsewhere")
+            return
+        }
+        #expect(location.endpoint == .tcp(host: "db.internal", port: 6543) && location.user == "ringfence" && location.database == "state")
+        guard case .postgres(let socket) = try Stores.locate("postgresql://rf@/state?host=/run/postgresql", workingDirectory: "/srv") else {
+            Issue.record("a postgresql url located elsewhere")
+            return
+        }
+        #expect(socket.socketPath == "/run/postgresql/.s.PGSQL.5432")
     }
 
     /// URLs refused, with what their message starts with.
     static let refused: [(url: String, message: String)] = [
         ("sqlite:", "`sqlite:` names no file: write `sqlite:PATH`, e.g. `sqlite:.ringfence/state.db`"),
         ("sqlite://db.example/state", "`sqlite://db.example/state` names a host, but a sqlite store is a local file"),
-        ("postgres://ringfence@db:5432/ringfence", "postgresql stores are not built yet"),
-        ("postgresql://ringfence@db/ringfence", "postgresql stores are not built yet"),
+        ("postgres://db:5432/ringfence", "`postgres://db:5432/ringfence` is not a usable postgresql url: it names no user"),
+        ("postgresql://ringfence@db", "`postgresql://ringfence@db` is not a usable postgresql url: it names no database"),
         ("memory:extra", "`memory:extra` is not a store url: use `memory:`, `sqlite:PATH`"),
         ("state.db", "`state.db` is not a store url: use `memory:`, `sqlite:PATH` (e.g. `sqlite:.ringfence/state.db`) or `postgres://USER@HOST:PORT/DB`"),
         ("", "`` is not a store url"),
@@ -53,7 +64,8 @@ import RingfenceTestSupport
         let sqlite = try Stores.open(url: nil, environment: ["RINGFENCE_STATE": url])
         #expect((sqlite as? SQLiteStore)?.path == "\(scratch.path)/state.db")
         #expect(sqlite.url == url)
-        let postgres = storeError { _ = try Stores.open(url: nil, environment: ["RINGFENCE_STATE": "postgres://u@h:5432/d"]) }
+        let postgres = storeError { _ = try Stores.open(url: nil, environment: ["RINGFENCE_STATE": "postgres://u@h:5432/d?pool_size=0"]) }
         #expect(postgres?.kind == .badURL)
+        #expect(postgres?.message == "`postgres://u@h:5432/d?pool_size=0` is not a usable postgresql url: `pool_size=0` is not a whole number from 1 to 1000")
     }
 }

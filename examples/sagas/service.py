@@ -78,6 +78,11 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
+        if len(raw) < length:
+            # The client went away mid-body (a killed `saga run`): the request never arrived
+            # whole, so, as any HTTP server does, nothing is done and nothing is counted.
+            self.close_connection = True
+            return
         if self.path == "/_reset":
             reset()
             return self.reply(200, {})

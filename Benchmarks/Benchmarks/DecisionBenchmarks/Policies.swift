@@ -2,6 +2,40 @@ import Ringfence
 
 /// Synthetic policies for the benchmarks, built as YAML text so they go through the real compiler.
 enum Policies {
+    /// policies/workspace.yaml, the policy of the `eval` figure.
+    static let workspace = """
+    ringfence: 1
+    kind: policy
+    name: workspace
+    rings:
+      privileged: 0.95
+      standard: 0.60
+    rules:
+      - id: read-workspace
+        effect: allow
+        actions: [fs.read, fs.list]
+        resources: ["/workspace/**"]
+        ring: 3
+        reason: workspace files are readable
+      - id: write-workspace-output
+        effect: allow
+        action: fs.write
+        resources: ["/workspace/out/**", "/workspace/tmp/**"]
+        ring: 2
+        limit: 100/minute
+        reason: trusted agents may write results to out/ and tmp/
+      - id: no-secrets
+        effect: deny
+        actions: ["fs.*"]
+        resources: ["/workspace/**/.env", "/workspace/**/*.pem", "/workspace/**/id_{rsa,ed25519}"]
+        reason: secrets in the workspace are never readable or writable
+      - id: no-dotgit-writes
+        effect: deny
+        action: fs.write
+        resources: ["/workspace/**/.git/**"]
+        reason: agents do not rewrite repository history
+    """
+
     /// One allow rule with a glob, a ring gate and a numeric `when` (the issue's "1 rule").
     static let single = """
     ringfence: 1

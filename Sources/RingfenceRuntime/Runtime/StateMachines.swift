@@ -37,6 +37,22 @@ public enum SessionEvent: String, Sendable, Hashable, CaseIterable {
     case archive
 }
 
+/// One row of a state machine's table (steps, sagas, elevations): an event, the states it is
+/// allowed in, the state it leads to.
+public struct StateTransition<Event: Sendable & Hashable, State: Sendable & Hashable>: Sendable, Hashable {
+    /// The event.
+    public var event: Event
+    /// The states it is allowed in.
+    public var from: [State]
+    /// The state after it.
+    public var to: State
+
+    /// The state `event` leads to from `state` in `table`, or nil when the table has no such row.
+    public static func next(_ event: Event, from state: State, in table: [Self]) -> State? {
+        table.first { $0.event == event && $0.from.contains(state) }?.to
+    }
+}
+
 /// The session state machine: which events each state allows, and where they lead.
 public enum SessionMachine {
     /// One row: an event, the states it is allowed in, the state it leads to (nil: unchanged).
@@ -104,14 +120,7 @@ public enum ElevationEvent: String, Sendable, Hashable, CaseIterable {
 /// The elevation state machine.
 public enum ElevationMachine {
     /// One row: an event, the states it is allowed in, the state it leads to.
-    public struct Transition: Sendable, Hashable {
-        /// The event.
-        public var event: ElevationEvent
-        /// The states it applies in.
-        public var from: [ElevationPhase]
-        /// The state after it.
-        public var to: ElevationPhase
-    }
+    public typealias Transition = StateTransition<ElevationEvent, ElevationPhase>
 
     /// The table: an elevation is granted `active`; every way out is listed here.
     public static let table: [Transition] = [
@@ -123,6 +132,6 @@ public enum ElevationMachine {
 
     /// The state `event` leads to from `phase`, or nil when the table has no such row.
     public static func next(_ event: ElevationEvent, from phase: ElevationPhase) -> ElevationPhase? {
-        table.first { $0.event == event && $0.from.contains(phase) }?.to
+        Transition.next(event, from: phase, in: table)
     }
 }

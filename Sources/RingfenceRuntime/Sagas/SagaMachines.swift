@@ -41,14 +41,7 @@ public enum StepEvent: String, Sendable, Hashable, CaseIterable {
 /// The step state machine.
 public enum StepMachine {
     /// One row: an event, the states it is allowed in, the state it leads to.
-    public struct Transition: Sendable, Hashable {
-        /// The event.
-        public var event: StepEvent
-        /// The states it is allowed in.
-        public var from: [StepState]
-        /// The state after it.
-        public var to: StepState
-    }
+    public typealias Transition = StateTransition<StepEvent, StepState>
 
     /// The table; a step starts `pending`.
     public static let table: [Transition] = [
@@ -62,7 +55,7 @@ public enum StepMachine {
 
     /// The state `event` leads to from `state`, or nil when the table has no such row.
     public static func next(_ event: StepEvent, from state: StepState) -> StepState? {
-        table.first { $0.event == event && $0.from.contains(state) }?.to
+        Transition.next(event, from: state, in: table)
     }
 }
 
@@ -98,14 +91,7 @@ public enum SagaEvent: String, Sendable, Hashable, CaseIterable {
 /// The saga state machine.
 public enum SagaMachine {
     /// One row: an event, the states it is allowed in, the state it leads to.
-    public struct Transition: Sendable, Hashable {
-        /// The event.
-        public var event: SagaEvent
-        /// The states it is allowed in.
-        public var from: [SagaState]
-        /// The state after it.
-        public var to: SagaState
-    }
+    public typealias Transition = StateTransition<SagaEvent, SagaState>
 
     /// The table; a saga starts `running`.
     public static let table: [Transition] = [
@@ -117,7 +103,7 @@ public enum SagaMachine {
 
     /// The state `event` leads to from `state`, or nil when the table has no such row.
     public static func next(_ event: SagaEvent, from state: SagaState) -> SagaState? {
-        table.first { $0.event == event && $0.from.contains(state) }?.to
+        Transition.next(event, from: state, in: table)
     }
 }
 

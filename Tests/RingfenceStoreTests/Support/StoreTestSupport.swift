@@ -6,12 +6,15 @@ import RingfenceTestSupport
 import Testing
 
 /// A backend of the conformance suite: a store URL in which `{dir}` stands for a fresh scratch
-/// directory. Adding a backend to every conformance test is one line in `all`.
+/// directory, and `{database}` for a fresh database in the test process's PostgreSQL cluster
+/// (`PostgresTestCluster.shared`, started on first use). Adding a backend to every conformance
+/// test is one line in `all`.
 struct StoreBackend: Sendable, CustomTestStringConvertible {
     /// Every backend the conformance suite runs against.
     static let all: [StoreBackend] = [
         StoreBackend("memory:"),
         StoreBackend("sqlite:{dir}/state.db"),
+        StoreBackend("postgres://postgres@/{database}?host={cluster}"),
     ]
 
     /// The URL template.
@@ -23,9 +26,13 @@ struct StoreBackend: Sendable, CustomTestStringConvertible {
     /// The backend's name in test results.
     var testDescription: String { template }
 
-    /// The URL for a store in `scratch`.
-    func url(in scratch: Scratch) -> String {
-        template.replacingOccurrences(of: "{dir}", with: scratch.path)
+    /// The URL for a store in `scratch` (for PostgreSQL, the scratch's own database, created
+    /// when first asked for).
+    func url(in scratch: Scratch) throws -> String {
+        guard template.contains("{database}") else { return template.replacingOccurrences(of: "{dir}", with: scratch.path) }
+        let cluster = try PostgresTestCluster.require()
+        return template.replacingOccurrences(of: "{database}", with: try cluster.database(for: scratch))
+            .replacingOccurrences(of: "{cluster}", with: cluster.directory)
     }
 
     /// Opens a new store in `scratch`.
@@ -142,4 +149,17 @@ func storeError(_ body: () throws -> Void) -> StoreError? {
         Issue.record("expected a store error, got \(error)")
         return nil
     }
+}
+
+/// A stored row edited by hand in SQL, the read that meets it, and a fragment of the message
+/// that read must give (`{url}` stands for the store's URL): the damage suites of every backend.
+struct StoreDamage: Sendable, CustomTestStringConvertible {
+    /// The SQL that damages the store.
+    let sql: String
+    /// The read that meets the damage.
+    let read: @Sendable (StateStore) throws -> Void
+    /// A fragment of the message.
+    let fragment: String
+    /// The name in test results.
+    var testDescription: String { fragment }
 }

@@ -1,0 +1,1 @@
+INSERT INTO pending (data) VALUES (repeat('x', 200));
