@@ -10,6 +10,9 @@ public final class MemoryStore: StateStore {
         var entries: [StoredAuditEntry] = []
         var nodes: [MerkleNodeID: AuditHash] = [:]
         var checkpoints: [UInt64: StoredCheckpoint] = [:]
+        /// The entry hashes of each session's entries, in log order (so a session's audit root
+        /// reads its own entries, not the whole log).
+        var sessionHashes: [String: [AuditHash]] = [:]
     }
 
     private let state = Mutex(State())
@@ -34,6 +37,9 @@ public final class MemoryStore: StateStore {
             for row in batch.puts { s.rows[row.key] = row.value }
             for key in batch.deletes { s.rows[key] = nil }
             s.entries += batch.entries
+            for stored in batch.entries {
+                if let session = stored.entry.session { s.sessionHashes[session, default: []].append(stored.hash) }
+            }
             for node in batch.nodes { s.nodes[node.id] = node.hash }
             for checkpoint in batch.checkpoints { s.checkpoints[checkpoint.size] = checkpoint }
         }
@@ -64,7 +70,7 @@ public final class MemoryStore: StateStore {
 
     /// The hashes of `session`'s entries, in log order.
     public func auditEntryHashes(session: String) throws(StoreError) -> [AuditHash] {
-        state.withLock { s in s.entries.filter { $0.entry.session == session }.map(\.hash) }
+        state.withLock { s in s.sessionHashes[session] ?? [] }
     }
 
     /// Drops the data of entries below `seq`.

@@ -1,0 +1,121 @@
+import RingfenceAudit
+import RingfenceBytecode
+import RingfenceVM
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// What the audit log takes and gives (SPEC §9): records, receipts, settings, errors and clocks.
+
+/// One thing to record: what happened, to whom, and its data (SPEC §9.1).
+public struct AuditRecord: Sendable {
+    /// The entry's kind (`decision`, `session.created`, `delta`, …).
+    public var kind: String
+    /// The session, when the entry belongs to one.
+    public var session: String?
+    /// The agent, when the entry concerns one.
+    public var agent: String?
+    /// When it happened.
+    public var time: AuditTime
+    /// The data, or how to build it when the record is sequenced.
+    private var content: Content
+
+    /// A record's data: given, or built when sequenced.
+    private enum Content: Sendable {
+        /// Data already built.
+        case value(Value)
+        /// Data built when the record is sequenced.
+        case builder(@Sendable () -> Value)
+    }
+
+    /// The data, built when the record is sequenced (so an appender pays nothing for it).
+    public var data: @Sendable () -> Value {
+        get {
+            switch content {
+            case .value(let value): { value }
+            case .builder(let build): build
+            }
+        }
+        set { content = .builder(newValue) }
+    }
+
+    /// The data, built now if it was given as a closure.
+    var value: Value {
+        switch content {
+        case .value(let value): value
+        case .builder(let build): build()
+        }
+    }
+
+    /// Creates a record whose data is computed when it is sequenced.
+    public init(kind: String, session: String? = nil, agent: String? = nil, time: AuditTime, data: @escaping @Sendable () -> Value) {
+        self.kind = kind
+        self.session = session
+        self.agent = agent
+        self.time = time
+        self.content = .builder(data)
+    }
+
+    /// Creates a record with data already built.
+    public init(kind: String, session: String? = nil, agent: String? = nil, time: AuditTime, value: Value) {
+        self.kind = kind
+        self.session = session
+        self.agent = agent
+        self.time = time
+        self.content = .value(value)
+    }
+}
+
+/// Where a record landed.
+public struct AuditReceipt: Sendable, Hashable {
+    /// The entry's sequence number.
+    public var seq: UInt64
+    /// Its entry hash.
+    public var hash: AuditHash
+}
+
+/// The audit log's settings (the `audit` section of the runtime file, SPEC §7).
+public struct AuditSettings: Sendable {
+    /// How soon appends are durable.
+    public var durability: Durability
+    /// A checkpoint every this many entries…
+    public var checkpointEvery: UInt64
+    /// …or after this long (microseconds) with new entries, whichever comes first.
+    public var checkpointInterval: Int64
+    /// The checkpoint's origin line.
+    public var origin: String
+    /// The key checkpoints are signed with; nil for unsigned checkpoints.
+    public var signingKey: NoteSigningKey?
+
+    /// The settings of SPEC §7's defaults, with an optional signing key.
+    public init(durability: Durability = .group, checkpointEvery: UInt64 = 1000, checkpointInterval: Int64 = 10_000_000,
+                origin: String = "ringfence.local/audit", signingKey: NoteSigningKey? = nil) {
+        self.durability = durability
+        self.checkpointEvery = max(1, checkpointEvery)
+        self.checkpointInterval = max(1, checkpointInterval)
+        self.origin = origin
+        self.signingKey = signingKey
+    }
+}
+
+/// Why an append failed.
+public struct AuditLogError: Error, Sendable, CustomStringConvertible {
+    /// One lowercase line.
+    public var message: String
+    /// The message.
+    public var description: String { message }
+}
+
+/// Clocks for audit times.
+public enum AuditClock {
+    /// The system clock (CLOCK_REALTIME), in microseconds.
+    public static let system: @Sendable () -> AuditTime = {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        let micros = Int64(ts.tv_sec) * 1_000_000 + Int64(ts.tv_nsec) / 1_000
+        return (try? AuditTime(microseconds: micros)) ?? .earliest
+    }
+}

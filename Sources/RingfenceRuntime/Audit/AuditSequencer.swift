@@ -1,0 +1,167 @@
+import RingfenceAudit
+import RingfenceBytecode
+import RingfenceVM
+
+// Sequencing (SPEC §9.1): whoever holds the log's sequencer — the writer thread, or a caller
+// waiting for its records — turns raw records into entries after the chain head it knows
+// (canonical data, data hash, envelope, entry hash, `prev` link, Merkle leaf and the
+// perfect-subtree nodes it completes, checkpoints when due) and commits them to the store in one
+// transaction with the state changes queued beside them. The head moves only once the store has
+// accepted the batch, so a refused batch is sequenced again from the same records.
+
+/// One queued item: a record (nil for state changes queued alone) and the state changes that
+/// commit with it.
+struct PendingItem: Sendable {
+    /// The record, or nil when the item carries state changes only.
+    var record: AuditRecord?
+    /// Rows written with it.
+    var rows: [StateRow]
+    /// Rows deleted with it.
+    var deletes: [StateKey]
+}
+
+/// The sequencer's own state: the chain head and the Merkle frontier.
+struct Sequencer: Sendable {
+    /// The store batches go to.
+    let store: StateStore
+    /// The committed log's size.
+    private(set) var size: UInt64
+    /// The hash of the committed log's last entry.
+    private(set) var lastHash: AuditHash
+    /// The Merkle frontier of the committed log.
+    private var frontier: MerkleFrontier
+    /// The size the newest checkpoint covers.
+    private var lastCheckpointSize: UInt64
+    /// When the newest checkpoint was made (or this sequencer started).
+    private var lastCheckpointTime: AuditTime
+    /// Checkpoint cadence, origin and key.
+    let settings: AuditSettings
+
+    /// A sequencer after a log of `size` entries ending in `lastHash`, reading its frontier from `store`.
+    init(store: StateStore, size: UInt64, lastHash: AuditHash, settings: AuditSettings) throws(StoreError) {
+        self.store = store
+        self.size = size
+        self.lastHash = lastHash
+        self.settings = settings
+        do {
+            frontier = try MerkleFrontier(size: size, source: StoreNodeSource(store: store))
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.foreignSchema, "the audit log's merkle nodes are incomplete: \(error)")
+        }
+        // Another process may have appended (and checkpointed) since `size` was read: only a
+        // checkpoint within the head this sequencer knows counts.
+        let last = try store.checkpoints().last { $0.size <= size }
+        lastCheckpointSize = last?.size ?? 0
+        lastCheckpointTime = last?.time ?? .earliest
+    }
+
+    /// Re-reads the head after another writer appended.
+    mutating func reload() throws(StoreError) {
+        let snapshot = try store.load()
+        self = try Sequencer(store: store, size: snapshot.auditSize, lastHash: snapshot.lastHash, settings: settings)
+    }
+
+    /// Sequences `work` after the current head and commits it with its state changes; returns
+    /// one receipt per item (nil for state-only items). Leaves the head unchanged on failure.
+    mutating func commit(_ work: [PendingItem], now: AuditTime, forceCheckpoint: Bool,
+                         durability: Durability, signingKey: NoteSigningKey?) throws(StoreError) -> [AuditReceipt?] {
+        var batch = StoreBatch()
+        var receipts: [AuditReceipt?] = []
+        receipts.reserveCapacity(work.count)
+        batch.entries.reserveCapacity(work.count)
+        var head = (size: size, lastHash: lastHash, frontier: frontier)
+        for item in work {
+            batch.addStateChanges(puts: item.rows, deletes: item.deletes)
+            guard let record = item.record else {
+                receipts.append(nil)
+                continue
+            }
+            let value = record.value
+            let data: [UInt8]
+            let entry: AuditEntry
+            do {
+                data = try CanonicalJSON.encode(value)
+                entry = try AuditEntry(seq: head.size, time: record.time, kind: record.kind, session: record.session,
+                                       agent: record.agent, dataHash: AuditHash.sha256(data), prev: head.lastHash)
+            } catch {
+                throw StoreError(.database, "an audit record cannot be encoded: \(error)")
+            }
+            let hash = entry.hash
+            batch.entries.append(StoredAuditEntry(entry: entry, hash: hash, data: data))
+            head.frontier.append(MerkleHash.leaf(entryHash: hash)) { batch.nodes.append($0) }
+            head.size += 1
+            head.lastHash = hash
+            receipts.append(AuditReceipt(seq: entry.seq, hash: hash))
+            // Every `checkpointEvery` entries exactly, wherever the batch ends.
+            if head.size - (batch.checkpoints.last?.size ?? lastCheckpointSize) >= settings.checkpointEvery {
+                batch.checkpoints.append(try Self.checkpoint(size: head.size, root: head.frontier.root, origin: settings.origin,
+                                                             key: signingKey, time: now))
+            }
+        }
+        // Or after `checkpointInterval` with new entries (measured from the last checkpoint, or
+        // from when this sequencer started), or on demand.
+        if lastCheckpointTime == .earliest { lastCheckpointTime = now }
+        let covered = batch.checkpoints.last?.size ?? lastCheckpointSize
+        let stale = head.size > covered && now.microseconds - lastCheckpointTime.microseconds >= settings.checkpointInterval
+        if stale || (forceCheckpoint && (head.size > covered || covered == 0)) {
+            batch.checkpoints.append(try Self.checkpoint(size: head.size, root: head.frontier.root, origin: settings.origin,
+                                                         key: signingKey, time: now))
+        }
+        if batch.isEmpty { return receipts }
+        try store.commit(batch, durability: durability)
+        (size, lastHash, frontier) = head
+        if let made = batch.checkpoints.last {
+            lastCheckpointSize = made.size
+            lastCheckpointTime = made.time
+        }
+        return receipts
+    }
+
+    /// A checkpoint note over the first `size` entries, signed when `key` is given.
+    static func checkpoint(size: UInt64, root: AuditHash, origin: String, key: NoteSigningKey?, time: AuditTime) throws(StoreError) -> StoredCheckpoint {
+        do {
+            let checkpoint = try Checkpoint(origin: origin, size: size, root: root)
+            let note = try key.map { try checkpoint.sign(with: [$0]) } ?? checkpoint.unsignedNote
+            return StoredCheckpoint(size: size, root: root, note: note.formatted, time: time)
+        } catch {
+            throw StoreError(.database, "cannot make a checkpoint: \(error)")
+        }
+    }
+}
+
+extension StoreBatch {
+    /// Adds state changes made after those already in the batch, so that committing the batch
+    /// (which writes every put, then applies every delete) leaves each row as the changes did one
+    /// after the other: a put of a row deleted earlier in the batch cancels that delete.
+    mutating func addStateChanges(puts newPuts: [StateRow], deletes newDeletes: [StateKey]) {
+        if !newPuts.isEmpty {
+            if !deletes.isEmpty {
+                if newPuts.count == 1 {
+                    let written = newPuts[0].key
+                    deletes.removeAll { $0 == written }
+                } else {
+                    let written = Set(newPuts.map(\.key))
+                    deletes.removeAll { written.contains($0) }
+                }
+            }
+            puts += newPuts
+        }
+        if !newDeletes.isEmpty { deletes += newDeletes }
+    }
+}
+
+/// Merkle nodes read from a store, one at a time.
+struct StoreNodeSource: MerkleNodeSource {
+    /// The store the nodes are read from.
+    let store: StateStore
+
+    /// The stored hash of `id`; throws when the store lacks it.
+    func node(_ id: MerkleNodeID) throws -> AuditHash {
+        guard let hash = try store.auditNodes([id])[id] else {
+            throw StoreError(.foreignSchema, "merkle node \(id) is missing from the store")
+        }
+        return hash
+    }
+}

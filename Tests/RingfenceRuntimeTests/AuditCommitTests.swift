@@ -1,0 +1,268 @@
+import Foundation
+import RingfenceAudit
+@testable import RingfenceRuntime
+import RingfenceTestSupport
+import RingfenceVM
+import Synchronization
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Who commits the audit log's batches (a waiting caller or the writer thread), how the writer is
+/// woken, and what a batch holding many items commits (SPEC §9.4).
+@Suite struct AuditCommitTests {
+    /// A clock that starts at 2026-11-21T10:00:00Z and advances 1 ms per reading.
+    static func clock() -> @Sendable () -> AuditTime {
+        SteppingClock().closure { try! AuditTime(microseconds: $0) }
+    }
+
+    static let time = try! AuditTime(microseconds: 1_795_255_200_000_000)
+
+    /// A record numbered `i`.
+    static func record(_ i: Int) -> AuditRecord {
+        AuditRecord(kind: "delta", session: "s1", agent: "a\(i % 3)", time: time, value: .object(["n": .number(Double(i))]))
+    }
+
+    /// A `sessions` row.
+    static func row(_ key: String, _ value: String) -> StateRow { StateRow(StateKey("sessions", key), Array(value.utf8)) }
+
+    /// A writer round so long that the writer never commits by itself while a test runs: every
+    /// commit is a waiting caller's (or the writer's at close).
+    static let never = 3_600_000_000_000
+
+    /// Polls `condition` every millisecond for up to 30 s; true once it holds.
+    static func eventually(_ condition: () -> Bool) -> Bool {
+        for _ in 0..<30_000 {
+            if condition() { return true }
+            usleep(1_000)
+        }
+        return condition()
+    }
+
+    @Test func aFlushOnAnIdleLogCommitsOnTheCallersThread() throws {
+        let store = CommitRecordingStore()
+        let log = try AuditLog(store: store, settings: AuditSettings(durability: .group), clock: Self.clock(), linger: Self.never)
+        for i in 0..<3 { _ = try log.enqueue([Self.record(i)]) }
+        #expect(store.commits.isEmpty)
+        try log.flush()
+        let me = pthread_self()
+        #expect(store.commits.count == 1)
+        #expect(store.commits.allSatisfy { pthread_equal($0.thread, me) != 0 && $0.entries == 3 })
+        #expect(log.size == 3)
+        log.close()
+        #expect(AuditVerification.verify(store.inner, keys: []).intact)
+    }
+
+    @Test func strictAppendersArrivingDuringACommitShareTheNext() throws {
+        let store = CommitRecordingStore()
+        store.holdFirstCommit()
+        let log = try AuditLog(store: store, settings: AuditSettings(durability: .strict), clock: Self.clock(), linger: Self.never)
+        let done = DispatchGroup()
+        let seqs = Mutex<[UInt64]>([])
+        /// A strict append on a thread of its own.
+        func appendOnThread(_ i: Int) {
+            done.enter()
+            Thread {
+                if let seq = try? log.append(Self.record(i))?.seq { seqs.withLock { $0.append(seq) } }
+                done.leave()
+            }.start()
+        }
+        appendOnThread(0)
+        // The first appender sequences its own record and is held inside the store's commit.
+        #expect(store.firstCommitEntered.wait(timeout: .now() + 30) == .success)
+        for i in 1...8 { appendOnThread(i) }
+        #expect(Self.eventually { log.queueDepth == 9 })
+        store.releaseFirstCommit()
+        #expect(done.wait(timeout: .now() + 30) == .success)
+        log.close()
+        // One commit for the held record, one shared by the eight that queued behind it.
+        #expect(store.commits.map(\.entries) == [1, 8])
+        #expect(seqs.withLock { $0.sorted() } == Array(0...8))
+        #expect(AuditVerification.verify(store.inner, keys: []).intact)
+    }
+
+    @Test func theWriterCommitsWhatNobodyWaitsForAndWakesFromSleep() throws {
+        let store = CommitRecordingStore()
+        let log = try AuditLog(store: store, settings: AuditSettings(durability: .group), clock: Self.clock(), linger: 1_000_000)
+        for i in 0..<5 { _ = try log.enqueue([Self.record(i)]) }
+        #expect(Self.eventually { log.size == 5 })
+        // Idle for its rounds, the writer sleeps; the next append wakes it.
+        #expect(Self.eventually { log.writerIsAsleep })
+        _ = try log.enqueue([Self.record(5)])
+        #expect(Self.eventually { log.size == 6 })
+        let me = pthread_self()
+        #expect(!store.commits.isEmpty && store.commits.allSatisfy { pthread_equal($0.thread, me) == 0 })
+        log.close()
+        #expect(AuditVerification.verify(store.inner, keys: []).intact)
+    }
+
+    @Test func aLongQueueWakesTheWriter() throws {
+        let store = CommitRecordingStore()
+        let log = try AuditLog(store: store, settings: AuditSettings(durability: .relaxed, checkpointEvery: 100_000),
+                               clock: Self.clock(), linger: Self.never)
+        // The writer dozes (its rounds last an hour); a queue of `wakeThreshold` items wakes it.
+        #expect(Self.eventually { log.writerIsDozing })
+        for i in 0..<AuditLog.wakeThreshold { _ = try log.enqueue([Self.record(i)]) }
+        #expect(Self.eventually { log.size == UInt64(AuditLog.wakeThreshold) })
+        log.close()
+        #expect(AuditVerification.verify(store.inner, keys: []).intact)
+    }
+
+    @Test func closeCommitsWhatIsQueued() throws {
+        let store = CommitRecordingStore()
+        let log = try AuditLog(store: store, settings: AuditSettings(durability: .group), clock: Self.clock(), linger: Self.never)
+        for i in 0..<7 { _ = try log.enqueue([Self.record(i)], rows: [Self.row("s\(i)", "v")]) }
+        log.close()
+        #expect(try store.inner.load().auditSize == 7)
+        #expect(try store.inner.load().rows.count == 7)
+        #expect(throws: AuditLogError.self) { try log.enqueue([Self.record(7)]) }
+    }
+
+    @Test func aFailingStoreFailsAppends() throws {
+        let store = CommitRecordingStore()
+        let log = try AuditLog(store: store, settings: AuditSettings(durability: .strict), clock: Self.clock(), linger: Self.never)
+        try log.append(Self.record(0))
+        store.failCommits()
+        #expect(throws: AuditLogError.self) { try log.append(Self.record(1)) }
+        #expect(log.failure?.contains("the audit log cannot be written") == true)
+        #expect(throws: AuditLogError.self) { try log.enqueue([Self.record(2)]) }
+        #expect(throws: AuditLogError.self) { try log.flush() }
+        log.close()
+        #expect(try store.inner.load().auditSize == 1)
+    }
+
+    @Test func stateChangesQueuedTogetherApplyInTheirOrder() throws {
+        let store = CommitRecordingStore()
+        let log = try AuditLog(store: store, settings: AuditSettings(durability: .group), clock: Self.clock(), linger: Self.never)
+        // Written, deleted, written again; and deleted after being written.
+        _ = try log.enqueue([], rows: [Self.row("s1", "first")])
+        _ = try log.enqueue([Self.record(0)], deletes: [StateKey("sessions", "s1")])
+        _ = try log.enqueue([], rows: [Self.row("s1", "second"), Self.row("s2", "kept")])
+        _ = try log.enqueue([], rows: [Self.row("s3", "gone")])
+        _ = try log.enqueue([Self.record(1)], deletes: [StateKey("sessions", "s3")])
+        try log.flush()
+        log.close()
+        // All five items went in one batch.
+        #expect(store.commits.count == 1)
+        #expect(try store.inner.load().rows == [Self.row("s1", "second"), Self.row("s2", "kept")])
+    }
+
+    @Test func aBatchOfStateChangesLeavesWhatOneCommitEachWould() throws {
+        var generator = SeededGenerator(seed: 94)
+        let keys = ["a", "b", "c", "d"]
+        for round in 0..<200 {
+            let apart = MemoryStore()
+            let together = MemoryStore()
+            var batch = StoreBatch()
+            for step in 0..<generator.below(12) + 1 {
+                var puts: [StateRow] = []
+                var deletes: [StateKey] = []
+                for _ in 0..<generator.below(3) { puts.append(Self.row(generator.pick(keys), "\(round).\(step)")) }
+                for _ in 0..<generator.below(3) { deletes.append(StateKey("sessions", generator.pick(keys))) }
+                var one = StoreBatch()
+                one.addStateChanges(puts: puts, deletes: deletes)
+                try apart.commit(one, durability: .relaxed)
+                batch.addStateChanges(puts: puts, deletes: deletes)
+            }
+            try together.commit(batch, durability: .relaxed)
+            #expect(try together.load().rows == apart.load().rows, "round \(round)")
+        }
+    }
+
+    @Test func anOnDemandCheckpointCoversEverythingQueuedBeforeIt() throws {
+        let store = MemoryStore()
+        let log = try AuditLog(store: store, settings: AuditSettings(durability: .relaxed, checkpointEvery: 100_000), clock: Self.clock())
+        // More than the queue length that wakes the writer, queued before the checkpoint is asked for.
+        for i in 0..<10_000 { _ = try log.enqueue([Self.record(i)]) }
+        let checkpoint = try log.checkpoint()
+        #expect(checkpoint.size == 10_000)
+        _ = try log.enqueue([Self.record(10_000)])
+        #expect(try log.checkpoint().size == 10_001)
+        log.close()
+        #expect(try store.checkpoints().map(\.size) == [10_000, 10_001])
+        #expect(AuditVerification.verify(store, keys: []).intact)
+    }
+
+    @Test func concurrentFlushersAndAppendersNeverGapOrFork() async throws {
+        let store = MemoryStore()
+        let first = try AuditLog(store: store, settings: AuditSettings(durability: .group), clock: Self.clock(), linger: 200_000)
+        let second = try AuditLog(store: store, settings: AuditSettings(durability: .strict), clock: Self.clock(), linger: 200_000)
+        await withTaskGroup(of: Void.self) { group in
+            for t in 0..<6 {
+                group.addTask {
+                    let log = t.isMultiple(of: 2) ? first : second
+                    for i in 0..<150 {
+                        _ = try? log.append(Self.record(t * 1000 + i))
+                        if i.isMultiple(of: 10) { try? log.flush() }
+                    }
+                }
+            }
+        }
+        try first.flush()
+        first.close()
+        second.close()
+        #expect(try store.load().auditSize == 900)
+        #expect(AuditVerification.verify(store, keys: []).intact)
+    }
+}
+
+/// A memory store that records each commit (its thread and entry count) and can hold its first
+/// commit until released, or fail every commit.
+final class CommitRecordingStore: StateStore, @unchecked Sendable {
+    // Safety: `state` is guarded by its mutex; the semaphores are thread-safe.
+    /// The store commits go to.
+    let inner = MemoryStore()
+    /// `memory:`.
+    var url: String { inner.url }
+    /// Commits so far, whether commits fail, whether the first is held.
+    private let state = Mutex<(commits: [(thread: pthread_t, entries: Int)], failing: Bool, holding: Bool)>(([], false, false))
+    /// Signalled when the held first commit has started.
+    let firstCommitEntered = DispatchSemaphore(value: 0)
+    /// Signalled to let the held first commit go on.
+    private let release = DispatchSemaphore(value: 0)
+
+    /// Each commit's thread and number of entries, in order.
+    var commits: [(thread: pthread_t, entries: Int)] { state.withLock { $0.commits } }
+
+    /// Holds the next commit inside `commit` until `releaseFirstCommit`.
+    func holdFirstCommit() { state.withLock { $0.holding = true } }
+
+    /// Lets the held commit go on.
+    func releaseFirstCommit() { release.signal() }
+
+    /// Makes every later commit fail.
+    func failCommits() { state.withLock { $0.failing = true } }
+
+    /// Records the commit, then holds, fails or commits it.
+    func commit(_ batch: StoreBatch, durability: Durability) throws(StoreError) {
+        let (failing, holding) = state.withLock { s in
+            let holding = s.holding
+            s.holding = false
+            return (s.failing, holding)
+        }
+        if failing { throw StoreError(.database, "the disk is full") }
+        if holding {
+            firstCommitEntered.signal()
+            release.wait()
+        }
+        try inner.commit(batch, durability: durability)
+        state.withLock { $0.commits.append((pthread_self(), batch.entries.count)) }
+    }
+
+    /// The inner store's snapshot.
+    func load() throws(StoreError) -> StoreSnapshot { try inner.load() }
+    /// The inner store's entries.
+    func auditEntries(from seq: UInt64, limit: Int) throws(StoreError) -> [StoredAuditEntry] { try inner.auditEntries(from: seq, limit: limit) }
+    /// The inner store's nodes.
+    func auditNodes(_ ids: [MerkleNodeID]) throws(StoreError) -> [MerkleNodeID: AuditHash] { try inner.auditNodes(ids) }
+    /// The inner store's checkpoints.
+    func checkpoints() throws(StoreError) -> [StoredCheckpoint] { try inner.checkpoints() }
+    /// The inner store's session hashes.
+    func auditEntryHashes(session: String) throws(StoreError) -> [AuditHash] { try inner.auditEntryHashes(session: session) }
+    /// Purges in the inner store.
+    func purgeAuditData(before seq: UInt64) throws(StoreError) -> Int { try inner.purgeAuditData(before: seq) }
+}
