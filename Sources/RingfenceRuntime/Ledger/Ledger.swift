@@ -150,6 +150,7 @@ public final class Ledger: LedgerView, @unchecked Sendable {
                 if agent.quarantineUntil != nil { quarantines += 1 }
             }
         }
+        for (slot, delta) in draft.bondsInDeltas { agents[Int(slot)].bondsIn += delta }
         for (id, slot) in draft.newAgents { slots[id] = slot }
         for e in draft.events { history[Int(e.slot)].append(e.event) }
         for (slot, vouch) in draft.vouches.sorted(by: { $0.key < $1.key }) {
