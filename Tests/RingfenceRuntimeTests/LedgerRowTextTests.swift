@@ -61,6 +61,17 @@ import RingfenceVM
         }
     }
 
+    @Test func everyMicroAmountIsWrittenAsJSONTextWritesItsNumber() {
+        var mismatches: [Int64] = []
+        for micros in Int64(0)...LedgerUnits.micro {
+            var w = LedgerRowText()
+            w.micros("x", micros)
+            let expected = Array(Value.object(["x": .number(LedgerUnits.value(micros: micros))]).jsonText.utf8)
+            if w.finish() != expected { mismatches.append(micros) }
+        }
+        #expect(mismatches.isEmpty, "first mismatches: \(mismatches.prefix(5))")
+    }
+
     @Test func agentRowsAreTheDocumentedJSONAndReadBack() throws {
         var rng = SeededGenerator(seed: 0x1ED6E41)
         for _ in 0..<Self.rounds {

@@ -3,8 +3,9 @@ import RingfenceVM
 // One operation's changes to the ledger, made on a draft: reads see the ledger as the draft has
 // changed it so far, writes go to copies of the records they touch — made once per record and
 // then changed in place — except Σ bonds in, which a voucher's change of σ moves for each of its
-// vouchees: those are kept as deltas by slot, so a slash clipping a voucher with sixteen vouchees
-// copies none of them. When the operation is done
+// vouchees: those changes are appended to a list of deltas (no copy of the vouchee, no hashing)
+// and added up when the draft is applied, so a slash clipping a voucher with sixteen vouchees
+// touches none of them. When the operation is done
 // the draft becomes a `ChangeSet` — its state rows, its audit records, and the closure that
 // writes the copies back into the ledger once the runtime has queued them. An operation that
 // fails drops its draft, so the ledger never changes on a refused operation.
@@ -21,8 +22,8 @@ struct LedgerDraft: Sendable {
     let now: Int64
     /// Changed and new agents, by slot (their `bondsIn` without `bondsInDeltas`).
     private(set) var agents: [Int32: LedgerAgent] = [:]
-    /// Changes of Σ bonds in (pico), by agent slot.
-    private(set) var bondsInDeltas: [Int32: Int64] = [:]
+    /// Changes of Σ bonds in (pico) of agents, by slot, in the order they were made.
+    private(set) var bondsInDeltas: [(slot: Int32, delta: Int64)] = []
     /// New agents' slots, by id.
     private(set) var newAgents: [String: Int32] = [:]
     /// The next free agent slot.
@@ -61,10 +62,14 @@ struct LedgerDraft: Sendable {
 
     /// The agent in `slot`, as the draft has it.
     func agent(_ slot: Int32) -> LedgerAgent {
-        var a = agents[slot] ?? ledger.agents[Int(slot)]
-        if let delta = bondsInDeltas[slot] { a.bondsIn += delta }
+        var a = stored(slot)
+        for change in bondsInDeltas where change.slot == slot { a.bondsIn += change.delta }
         return a
     }
+
+    /// The agent in `slot` as the draft has it, but for the changes of Σ bonds in not yet added
+    /// (what its state row holds is the same).
+    func stored(_ slot: Int32) -> LedgerAgent { agents[slot] ?? ledger.agents[Int(slot)] }
 
     /// σ of the agent in `slot` (micro), as the draft has it.
     func trust(_ slot: Int32) -> Int64 { agents[slot]?.trust ?? ledger.agents[Int(slot)].trust }
@@ -96,7 +101,7 @@ struct LedgerDraft: Sendable {
 
     /// Adds `delta` (pico) to Σ bonds in of the agent in `slot`.
     mutating func addBondsIn(_ slot: Int32, _ delta: Int64) {
-        bondsInDeltas[slot, default: 0] += delta
+        bondsInDeltas.append((slot, delta))
     }
 
     /// Records a new agent with σ `trust` (micro); returns its slot.
@@ -128,9 +133,12 @@ struct LedgerDraft: Sendable {
             a.trust = trust
             return a.out
         }
+        // A vouch's parties and share never change: the ledger's copy has them unless it is new.
+        let base = ledger.vouches
+        bondsInDeltas.reserveCapacity(bondsInDeltas.count + out.count)
         for v in out {
-            let (vouchee, share) = vouches[v].map { ($0.vouchee, $0.share) } ?? (ledger.vouches[Int(v)].vouchee, ledger.vouches[Int(v)].share)
-            addBondsIn(vouchee, (trust - old) * share)
+            let vouch = Int(v) < base.count ? (base[Int(v)].vouchee, base[Int(v)].share) : (vouches[v]?.vouchee ?? 0, vouches[v]?.share ?? 0)
+            addBondsIn(vouch.0, (trust - old) * vouch.1)
         }
     }
 
@@ -175,7 +183,7 @@ struct LedgerDraft: Sendable {
     func changeSet() -> ChangeSet {
         var rows: [StateRow] = []
         rows.reserveCapacity(agentRows.count + vouchRows.count + events.count + violations.count + failures.count)
-        for slot in agentRows.sorted() { rows.append(LedgerRows.agentRow(agent(slot))) }
+        for slot in agentRows.sorted() { rows.append(LedgerRows.agentRow(stored(slot))) }
         for slot in vouchRows.sorted() {
             let v = vouch(slot)
             rows.append(LedgerRows.vouchRow(v, voucher: id(v.voucher), vouchee: id(v.vouchee)))

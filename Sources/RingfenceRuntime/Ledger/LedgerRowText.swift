@@ -52,8 +52,35 @@ struct LedgerRowText {
         bytes.append(contentsOf: JSONText.number(x).utf8)
     }
 
-    /// A number member from micro-units.
-    mutating func micros(_ key: StaticString, _ micros: Int64) { number(key, LedgerUnits.value(micros: micros)) }
+    /// A number member from micro-units: as `JSONText.number` writes micros / 10^6, the digits
+    /// made from the integer when it is 0.0001 or more and below 1 (where a double's shortest
+    /// text is the plain decimal); through the double otherwise.
+    mutating func micros(_ key: StaticString, _ micros: Int64) {
+        guard micros >= 100, micros < LedgerUnits.micro else {
+            number(key, LedgerUnits.value(micros: micros))
+            return
+        }
+        self.key(key)
+        Self.appendFraction(micros, to: &bytes)
+    }
+
+    /// Appends `micros` / 10^6 (100 ≤ `micros` < 10^6) as `0.` and its digits without trailing zeros.
+    static func appendFraction(_ micros: Int64, to bytes: inout [UInt8]) {
+        var digits = micros, places = 6
+        while digits % 10 == 0 {
+            digits /= 10
+            places -= 1
+        }
+        bytes.append(UInt8(ascii: "0"))
+        bytes.append(UInt8(ascii: "."))
+        var text: [UInt8] = []
+        while digits > 0 {
+            text.append(UInt8(ascii: "0") + UInt8(digits % 10))
+            digits /= 10
+        }
+        for _ in text.count..<places { bytes.append(UInt8(ascii: "0")) }
+        bytes.append(contentsOf: text.reversed())
+    }
 
     /// A time member in the audit log's text form.
     mutating func time(_ key: StaticString, _ microseconds: Int64) { string(key, RuntimeTime.text(microseconds)) }
