@@ -135,10 +135,15 @@ struct LedgerDraft: Sendable {
         }
         // A vouch's parties and share never change: the ledger's copy has them unless it is new.
         let base = ledger.vouches
-        bondsInDeltas.reserveCapacity(bondsInDeltas.count + out.count)
         for v in out {
-            let vouch = Int(v) < base.count ? (base[Int(v)].vouchee, base[Int(v)].share) : (vouches[v]?.vouchee ?? 0, vouches[v]?.share ?? 0)
-            addBondsIn(vouch.0, (trust - old) * vouch.1)
+            let index = Int(v)
+            if index < base.count {
+                addBondsIn(base[index].vouchee, (trust - old) * base[index].share)
+            } else if let made = vouches[v] {
+                addBondsIn(made.vouchee, (trust - old) * made.share)
+            } else {
+                assertionFailure("vouch slot \(v) is in no ledger and no draft")
+            }
         }
     }
 
