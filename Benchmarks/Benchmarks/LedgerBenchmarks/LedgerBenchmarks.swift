@@ -11,6 +11,14 @@ import Ringfence
 // The graph: agent k (k ≥ 1) is vouched for by three distinct earlier agents drawn uniformly
 // (a voucher already bonding 16 shares of 0.05 — `max_exposure` 0.8 — is skipped), so the
 // vouches form a random DAG whose reach sets are large: the hard case for a cycle check.
+//
+// A slash changes the graph it runs on: it releases the vouches into every agent it walks and
+// leaves their vouchers at the floor. Measured one after another on one ledger, later samples
+// would find more and more of the graph already released (a slash of an agent whose vouches are
+// gone costs ~20 µs, a full cascade of ~40 agents ~30 times that), so the figures would depend on
+// how many samples ran. Each slash sample is therefore undone outside the measurement — σ back
+// for every agent touched, the released vouches vouched again — and the audit log flushed, so
+// every sample slashes the same graph with an idle audit writer.
 
 /// SplitMix64, seeded, so every run builds the same graph and draws the same samples.
 struct Generator: RandomNumberGenerator {
@@ -49,6 +57,8 @@ final class LedgerWorld: @unchecked Sendable {
     let agents: Int
     /// The vouchers of each agent, by index.
     let vouchers: [[Int32]]
+    /// The active vouches into each agent, by index: the vouch's id and its voucher.
+    var into: [[(vouch: String, voucher: Int32)]]
     /// How long opening the runtime (rebuilding the ledger from its rows) took, in seconds.
     let openSeconds: Double
     /// Draws the samples.
@@ -63,6 +73,7 @@ final class LedgerWorld: @unchecked Sendable {
         var rng = Generator(state: 0xB0D)
         var shares = [Int](repeating: 0, count: agents)
         var vouchers = [[Int32]](repeating: [], count: agents)
+        var into = [[(vouch: String, voucher: Int32)]](repeating: [], count: agents)
         var rows: [StateRow] = []
         rows.reserveCapacity(agents * 4)
         /// A ledger row (version 1) of `collection` at `key`.
@@ -84,6 +95,7 @@ final class LedgerWorld: @unchecked Sendable {
                 guard shares[v] < 16, chosen.insert(v).inserted else { continue }
                 shares[v] += 1
                 vouchers[k].append(Int32(v))
+                into[k].append(("vouch-\(count)", Int32(v)))
                 rows.append(row("ledger.vouches", "vouch-\(count)", [
                     "vouch": .string("vouch-\(count)"), "voucher": .string("agent-\(v)"), "vouchee": .string("agent-\(k)"),
                     "bond": .number(0.05), "bonded": .number(0.045), "created_at": .string(since),
@@ -92,6 +104,7 @@ final class LedgerWorld: @unchecked Sendable {
             }
         }
         self.vouchers = vouchers
+        self.into = into
         let store = MemoryStore()
         var batch = StoreBatch()
         batch.puts = rows
@@ -122,6 +135,31 @@ final class LedgerWorld: @unchecked Sendable {
             guard let middle = vouchers[bottom].first else { continue }
             let top = vouchers[Int(middle)].first.map(Int.init) ?? Int(middle)
             return (id(bottom), id(top))
+        }
+    }
+
+    /// Undoes `outcome`, a slash with severity 0.95 under the world's settings (cascade below
+    /// 0.06, two hops): σ back to its value before for every agent touched, and every vouch the
+    /// slash released — the active vouches into the agents it walked (the slashed agent and the
+    /// vouchers it clipped at depth 1 and 2, all below 0.06 after a 0.95 slash) — made again.
+    /// Then waits for the audit log, so the next sample starts with an idle writer.
+    func undo(_ outcome: SlashOutcome) {
+        do {
+            for touch in outcome.touched where touch.after != touch.before {
+                _ = try runtime.setTrust(agent: touch.agent, trust: touch.before)
+            }
+            for touch in outcome.touched where touch.depth <= 2 {
+                guard let k = Int(touch.agent.dropFirst("agent-".count)) else { fatalError("agent id `\(touch.agent)`") }
+                let released = into[k]
+                into[k] = []
+                for (_, voucher) in released {
+                    let made = try runtime.vouch(voucher: id(Int(voucher)), vouchee: touch.agent, bond: 0.05)
+                    into[k].append((made.vouch, voucher))
+                }
+            }
+            try runtime.log.flush()
+        } catch {
+            fatalError("cannot undo the slash of `\(outcome.touched.first?.agent ?? "")`: \(error)")
         }
     }
 
@@ -173,7 +211,8 @@ let benchmarks: @Sendable () -> Void = {
             benchmark.startMeasurement()
             let outcome = try? world.runtime.slash(agent: agent, severity: 0.95, violation: violation)
             benchmark.stopMeasurement()
-            precondition(outcome != nil, "the slash of `\(agent)` failed")
+            guard let outcome else { fatalError("the slash of `\(agent)` failed") }
+            world.undo(outcome)
         }
     }
 }

@@ -113,7 +113,7 @@ extension Ledger {
     /// its `ledger.slashed` entry, a `slash` event for each agent touched) and returns it.
     func cascade(_ draft: inout LedgerDraft, _ root: Int32, severity s: Int64, violation: String, reason: String?,
                  escalation: (saga: String, step: String)?) -> SlashRecord {
-        var touched: [(slot: Int32, before: Int64, after: Int64, depth: Int)] = [(root, draft.agent(root).trust, 0, 0)]
+        var touched: [(slot: Int32, before: Int64, after: Int64, depth: Int)] = [(root, draft.trust(root), 0, 0)]
         var reached: Set<Int32> = [root]
         var released: [Int32] = []
         draft.setTrust(root, to: 0)
@@ -122,17 +122,17 @@ extension Ledger {
         while !frontier.isEmpty {
             var next: [Int32] = []
             for slashed in frontier {
-                let vouchesFor = draft.agent(slashed).into.sorted { draft.vouch($0).id < draft.vouch($1).id }
+                let vouchesFor = draft.into(slashed).sorted { draft.vouch($0).id < draft.vouch($1).id }
                 for v in vouchesFor {
                     let voucher = draft.vouch(v).voucher
                     draft.release(v, by: "slash", violation: violation)
                     released.append(v)
                     guard reached.insert(voucher).inserted else { continue }
-                    let before = draft.agent(voucher).trust
+                    let before = draft.trust(voucher)
                     let after = min(before, max(LedgerUnits.clip(before, severity: s), settings.slashFloor))
                     draft.setTrust(voucher, to: after)
                     touched.append((voucher, before, after, depth + 1))
-                    if after < settings.cascadeBelow, depth + 1 <= settings.maxCascadeDepth, !draft.agent(voucher).into.isEmpty {
+                    if after < settings.cascadeBelow, depth + 1 <= settings.maxCascadeDepth, !draft.into(voucher).isEmpty {
                         next.append(voucher)
                     }
                 }
@@ -143,8 +143,8 @@ extension Ledger {
         for t in touched {
             draft.record(.slash(at: draft.now, violation: violation, severity: s, depth: t.depth, before: t.before, after: t.after), for: t.slot)
         }
-        let record = SlashRecord(violation: violation, agent: draft.agent(root).id, severity: s, reason: reason, at: draft.now,
-                                 touched: touched.map { (draft.agent($0.slot).id, $0.before, $0.after, $0.depth) },
+        let record = SlashRecord(violation: violation, agent: draft.id(root), severity: s, reason: reason, at: draft.now,
+                                 touched: touched.map { (draft.id($0.slot), $0.before, $0.after, $0.depth) },
                                  released: released.map { draft.vouch($0).id }, escalation: escalation)
         draft.violations[violation] = record
         var data: [String: Value] = [

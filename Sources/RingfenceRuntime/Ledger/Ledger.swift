@@ -136,42 +136,59 @@ public final class Ledger: LedgerView, @unchecked Sendable {
 
     /// Writes a draft's changes into the ledger (once its rows and entries are queued).
     func apply(_ draft: LedgerDraft) {
-        for (slot, agent) in draft.agents.sorted(by: { $0.key < $1.key }) {
+        // Changed agents in any order, then new ones in slot order (each one's slot is the next).
+        var added: [Int32] = []
+        for (slot, agent) in draft.agents {
             let index = Int(slot)
-            if index < agents.count {
-                if (agents[index].quarantineUntil == nil) != (agent.quarantineUntil == nil) {
-                    quarantines += agent.quarantineUntil == nil ? -1 : 1
-                }
-                agents[index] = agent
-            } else {
-                assert(index == agents.count, "a ledger draft was applied after another one it did not see")
-                agents.append(agent)
-                history.append([])
-                if agent.quarantineUntil != nil { quarantines += 1 }
+            guard index < agents.count else {
+                added.append(slot)
+                continue
             }
+            if (agents[index].quarantineUntil == nil) != (agent.quarantineUntil == nil) {
+                quarantines += agent.quarantineUntil == nil ? -1 : 1
+            }
+            agents[index] = agent
         }
+        for slot in added.sorted() {
+            guard let agent = draft.agents[slot] else { continue }
+            assert(Int(slot) == agents.count, "a ledger draft was applied after another one it did not see")
+            agents.append(agent)
+            history.append([])
+            if agent.quarantineUntil != nil { quarantines += 1 }
+        }
+        for change in draft.bondsInDeltas { agents[Int(change.slot)].bondsIn += change.delta }
         for (id, slot) in draft.newAgents { slots[id] = slot }
         for e in draft.events { history[Int(e.slot)].append(e.event) }
-        for (slot, vouch) in draft.vouches.sorted(by: { $0.key < $1.key }) {
-            let index = Int(slot)
-            if index < vouches.count {
-                vouches[index] = vouch
-            } else {
-                assert(index == vouches.count, "a ledger draft was applied after another one it did not see")
-                vouches.append(vouch)
+        // Changed vouches in any order, then new ones in slot order.
+        var addedVouches: [Int32] = []
+        for (slot, vouch) in draft.vouches {
+            guard Int(slot) < vouches.count else {
+                addedVouches.append(slot)
+                continue
             }
-            if let session = vouch.session {
-                if vouch.isActive {
-                    sessionVouches[session, default: []].insert(slot)
-                } else {
-                    sessionVouches[session]?.remove(slot)
-                    if sessionVouches[session]?.isEmpty == true { sessionVouches[session] = nil }
-                }
-            }
+            vouches[Int(slot)] = vouch
+            keepSessionVouch(slot, vouch)
+        }
+        for slot in addedVouches.sorted() {
+            guard let vouch = draft.vouches[slot] else { continue }
+            assert(Int(slot) == vouches.count, "a ledger draft was applied after another one it did not see")
+            vouches.append(vouch)
+            keepSessionVouch(slot, vouch)
         }
         for (id, slot) in draft.newVouches { vouchSlots[id] = slot }
         violations.merge(draft.violations) { old, _ in old }
         failures.merge(draft.failures) { old, _ in old }
+    }
+
+    /// Keeps the active session-scoped vouches of each session as the vouch in `slot` now is.
+    private func keepSessionVouch(_ slot: Int32, _ vouch: LedgerVouch) {
+        guard let session = vouch.session else { return }
+        if vouch.isActive {
+            sessionVouches[session, default: []].insert(slot)
+        } else {
+            sessionVouches[session]?.remove(slot)
+            if sessionVouches[session]?.isEmpty == true { sessionVouches[session] = nil }
+        }
     }
 
     // MARK: Loading

@@ -2,7 +2,9 @@ import RingfenceWire
 import RingfenceVM
 
 // The ledger's state rows: compact JSON (keys sorted), numbers as the decimals people read
-// (read back to the nearest unit, which is exact), times in the audit log's text form.
+// (read back to the nearest unit, which is exact), times in the audit log's text form. The rows
+// a slash writes (agents, vouches, events, the violation) are written by `LedgerRowText`, the
+// same text as `Value.jsonText` of the object without building it.
 //
 //   ledger.agents/<agent>             {"v":1, "agent", "trust", "since", "quarantine_until"?, "quarantine_reasons"?}
 //   ledger.events/<agent>/<seq>       {"v":1, "at", "event", …}   seq: 10 digits, so key order is history order
@@ -46,47 +48,105 @@ enum LedgerRows {
 
     /// An agent's row.
     static func agentRow(_ a: LedgerAgent) -> StateRow {
-        var m: [String: Value] = ["agent": .string(a.id), "trust": .number(LedgerUnits.value(micros: a.trust)),
-                                  "since": .string(RuntimeTime.text(a.since))]
+        var w = LedgerRowText()
+        w.string("agent", a.id)
         if let until = a.quarantineUntil {
-            m["quarantine_until"] = .string(RuntimeTime.text(until))
-            m["quarantine_reasons"] = .list(a.quarantineReasons.map(Value.string))
+            w.strings("quarantine_reasons", a.quarantineReasons)
+            w.time("quarantine_until", until)
         }
-        return row(agents, a.id, m)
+        w.time("since", a.since)
+        w.micros("trust", a.trust)
+        w.version()
+        return StateRow(StateKey(agents, a.id), w.finish())
     }
 
     /// A vouch's row.
     static func vouchRow(_ v: LedgerVouch, voucher: String, vouchee: String) -> StateRow {
-        var m: [String: Value] = [
-            "vouch": .string(v.id), "voucher": .string(voucher), "vouchee": .string(vouchee),
-            "bond": .number(LedgerUnits.value(micros: v.share)), "bonded": .number(LedgerUnits.value(picos: v.bonded)),
-            "created_at": .string(RuntimeTime.text(v.createdAt)),
-        ]
-        if let session = v.session { m["session"] = .string(session) }
+        var w = LedgerRowText()
+        w.micros("bond", v.share)
+        w.number("bonded", LedgerUnits.value(picos: v.bonded))
+        w.time("created_at", v.createdAt)
         if let released = v.released {
-            m["released_at"] = .string(RuntimeTime.text(released.at))
-            m["released_by"] = .string(released.by)
-            if let violation = released.violation { m["violation"] = .string(violation) }
+            w.time("released_at", released.at)
+            w.string("released_by", released.by)
         }
-        return row(vouches, v.id, m)
+        if let session = v.session { w.string("session", session) }
+        w.version()
+        if let violation = v.released?.violation { w.string("violation", violation) }
+        w.string("vouch", v.id)
+        w.string("vouchee", vouchee)
+        w.string("voucher", voucher)
+        return StateRow(StateKey(vouches, v.id), w.finish())
     }
 
     /// A slash's row.
     static func violationRow(_ s: SlashRecord) -> StateRow {
-        var m: [String: Value] = [
-            "violation": .string(s.violation), "agent": .string(s.agent), "severity": .number(LedgerUnits.value(micros: s.severity)),
-            "at": .string(RuntimeTime.text(s.at)), "released": .list(s.released.map(Value.string)),
-            "touched": .list(s.touched.map {
-                .object(["agent": .string($0.agent), "before": .number(LedgerUnits.value(micros: $0.before)),
-                         "after": .number(LedgerUnits.value(micros: $0.after)), "depth": .number(Double($0.depth))])
-            }),
-        ]
-        if let reason = s.reason { m["reason"] = .string(reason) }
-        if let escalation = s.escalation {
-            m["saga"] = .string(escalation.saga)
-            m["step"] = .string(escalation.step)
+        var w = LedgerRowText(capacity: 128 + 96 * s.touched.count + 24 * s.released.count)
+        w.string("agent", s.agent)
+        w.time("at", s.at)
+        if let reason = s.reason { w.string("reason", reason) }
+        w.strings("released", s.released)
+        if let escalation = s.escalation { w.string("saga", escalation.saga) }
+        w.micros("severity", s.severity)
+        if let escalation = s.escalation { w.string("step", escalation.step) }
+        w.objects("touched", s.touched) { t, touch in
+            t.micros("after", touch.after)
+            t.string("agent", touch.agent)
+            t.micros("before", touch.before)
+            t.number("depth", Double(touch.depth))
         }
-        return row(violations, s.violation, m)
+        w.version()
+        w.string("violation", s.violation)
+        return StateRow(StateKey(violations, s.violation), w.finish())
+    }
+
+    /// The row of `agent`'s `seq`th event: its `value`'s members and the version.
+    static func eventRow(agent: String, seq: Int, _ event: LedgerEvent) -> StateRow {
+        var w = LedgerRowText()
+        switch event {
+        case .trust(let at, let before, let after, let by, let session):
+            w.micros("after", after)
+            w.time("at", at)
+            if let before { w.micros("before", before) }
+            w.string("by", by)
+            w.string("event", "trust")
+            if let session { w.string("session", session) }
+            w.version()
+        case .slash(let at, let violation, let severity, let depth, let before, let after):
+            w.micros("after", after)
+            w.time("at", at)
+            w.micros("before", before)
+            w.number("depth", Double(depth))
+            w.string("event", "slash")
+            w.micros("severity", severity)
+            w.version()
+            w.string("violation", violation)
+        case .quarantine(let at, let until, let reason, let severity):
+            w.time("at", at)
+            w.string("event", "quarantine")
+            w.string("reason", reason)
+            w.micros("severity", severity)
+            w.time("until", until)
+            w.version()
+        case .unquarantine(let at, let wasUntil, let reason):
+            w.time("at", at)
+            w.string("event", "unquarantine")
+            if let reason { w.string("reason", reason) }
+            w.version()
+            w.time("was_until", wasUntil)
+        case .fault(let at, let failure, let share):
+            w.time("at", at)
+            w.string("event", "fault")
+            w.string("failure", failure)
+            w.number("share", Double(share) / 1e4)
+            w.version()
+        case .cleanSession(let at, let session):
+            w.time("at", at)
+            w.string("event", "clean_session")
+            w.string("session", session)
+            w.version()
+        }
+        return StateRow(StateKey(events, eventKey(agent, seq)), w.finish())
     }
 
     /// A recorded attribution's row.
