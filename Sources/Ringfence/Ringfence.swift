@@ -16,20 +16,32 @@ extension Engine {
     /// Compiles policy files (directories expand to every `*.yaml`/`*.yml` below them).
     public convenience init(paths: [String], timeSource: TimeSource = .clock,
                             clock: @escaping @Sendable () -> Double = Engine.systemClock) throws(RingfenceError) {
-        try self.init(compiled: Compiler.compile(paths: paths), timeSource: timeSource, clock: clock)
+        try self.init(compilation: Compiler.compile(paths: paths), timeSource: timeSource, clock: clock)
     }
 
     /// Compiles one policy held in memory.
     public convenience init(source: String, file: String = "<input>", timeSource: TimeSource = .clock,
                             clock: @escaping @Sendable () -> Double = Engine.systemClock) throws(RingfenceError) {
-        try self.init(compiled: Compiler.compile(source: source, file: file), timeSource: timeSource, clock: clock)
+        try self.init(compilation: Compiler.compile(source: source, file: file), timeSource: timeSource, clock: clock)
     }
 
-    /// The engine of a compilation, or its diagnostics as the error.
-    private convenience init(compiled: CompilationResult, timeSource: TimeSource, clock: @escaping @Sendable () -> Double) throws(RingfenceError) {
-        guard let program = compiled.program else {
-            throw .compile(compiled.diagnostics, sources: compiled.sources)
+    /// The engine of a compilation, or its diagnostics as the error. The compilation's verified
+    /// program and compiled patterns are taken as they are: nothing is verified or compiled again.
+    public convenience init(compilation: CompilationResult, timeSource: TimeSource = .clock,
+                            clock: @escaping @Sendable () -> Double = Engine.systemClock) throws(RingfenceError) {
+        guard let program = compilation.program else {
+            throw .compile(compilation.diagnostics, sources: compilation.sources)
         }
-        try self.init(program: program, warnings: compiled.diagnostics, timeSource: timeSource, clock: clock)
+        let machine: Machine
+        do {
+            if let verified = compilation.verifiedProgram {
+                machine = try Machine(verified: verified, patterns: compilation.patterns)
+            } else {
+                machine = try Machine(program: program, patterns: compilation.patterns)
+            }
+        } catch {
+            throw .load(error.message)
+        }
+        self.init(machine: machine, warnings: compilation.diagnostics, timeSource: timeSource, clock: clock)
     }
 }

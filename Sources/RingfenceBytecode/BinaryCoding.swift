@@ -12,6 +12,17 @@ struct BinaryWriter {
     /// Appends a 32-bit count.
     mutating func count(_ n: Int) { int(UInt32(n)) }
 
+    /// Appends an unsigned value in LEB128: seven bits a byte, low bits first, the high bit set on
+    /// every byte but the last (1 byte below 128, at most 10).
+    mutating func varint(_ value: UInt64) {
+        var v = value
+        while v >= 0x80 {
+            bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        bytes.append(UInt8(v))
+    }
+
     /// Appends a Double's bit pattern.
     mutating func double(_ value: Double) { int(value.bitPattern) }
 
@@ -61,6 +72,24 @@ struct BinaryReader {
         return v
     }
 
+    /// Reads a LEB128 value written by `BinaryWriter.varint`: at most 10 bytes, no bits past 64,
+    /// and no redundant trailing zero byte (so every value has exactly one encoding).
+    mutating func varint() throws(Malformed) -> UInt64 {
+        var value: UInt64 = 0
+        for i in 0..<10 {
+            guard offset < bytes.count else { throw Malformed(message: "content ends inside a number at byte \(offset)") }
+            let byte = bytes[offset]
+            offset += 1
+            guard i < 9 || byte < 0x02 else { throw Malformed(message: "a number wider than 64 bits at byte \(offset - 1)") }
+            value |= UInt64(byte & 0x7F) << (7 * i)
+            if byte < 0x80 {
+                guard byte != 0 || i == 0 else { throw Malformed(message: "a number with a redundant byte at byte \(offset - 1)") }
+                return value
+            }
+        }
+        throw Malformed(message: "a number wider than 64 bits at byte \(offset - 1)")
+    }
+
     /// Reads a 32-bit count and checks that at least `count * minimumItemSize` bytes remain.
     mutating func count(minimumItemSize: Int = 1) throws(Malformed) -> Int {
         let n = Int(try int(UInt32.self))
@@ -97,4 +126,14 @@ struct BinaryReader {
     mutating func optional<T>(_ read: (inout BinaryReader) throws(Malformed) -> T) throws(Malformed) -> T? {
         try bool() ? try read(&self) : nil
     }
+}
+
+/// A signed value as an unsigned one for `varint`, small magnitudes small: 0, −1, 1, −2 … → 0, 1, 2, 3 …
+func zigzag(_ value: Int64) -> UInt64 {
+    UInt64(bitPattern: (value << 1) ^ (value >> 63))
+}
+
+/// The signed value `zigzag` coded.
+func unzigzag(_ value: UInt64) -> Int64 {
+    Int64(bitPattern: value >> 1) ^ -Int64(bitPattern: value & 1)
 }

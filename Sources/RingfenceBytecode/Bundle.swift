@@ -6,8 +6,9 @@ import RingfenceDiagnostics
 /// ```
 /// offset  size  field
 ///      0     8  magic            89 52 46 42 0D 0A 1A 0A  ("\x89RFB\r\n\x1a\n")
-///      8     2  format version   4 (little-endian; 2 added the regex literals, 3 the runtime settings,
-///                                  4 saga base URLs, concurrency bounds and millisecond timeouts)
+///      8     2  format version   5 (little-endian; 2 added the regex literals, 3 the runtime settings,
+///                                  4 saga base URLs, concurrency bounds and millisecond timeouts,
+///                                  5 the source table)
 ///     10     2  flags            0
 ///     12     4  reserved         0
 ///     16     8  ISA fingerprint  first 8 bytes of SHA-256 of `Opcode.tableText`
@@ -20,7 +21,7 @@ public enum Bundle {
     /// The eight magic bytes.
     public static let magic: [UInt8] = [0x89, 0x52, 0x46, 0x42, 0x0D, 0x0A, 0x1A, 0x0A]
     /// The format version this build writes and reads.
-    public static let formatVersion: UInt16 = 4
+    public static let formatVersion: UInt16 = 5
     /// The header's size in bytes.
     public static let headerSize = 32
     /// The largest bundle accepted (256 MiB).
@@ -59,9 +60,10 @@ public enum Bundle {
         public var contentHash: [UInt8]
     }
 
-    /// Checks the header and checksum, decodes the content and verifies the program.
+    /// Checks the header and checksum, decodes the content and verifies the program — the one
+    /// verification a bundle gets: a machine takes the `VerifiedProgram` as it is.
     /// Every failure is a `BundleError` with a stable code; nothing here can trap on bad bytes.
-    public static func decode(_ bytes: [UInt8]) throws(BundleError) -> (header: Header, program: Program) {
+    public static func decode(_ bytes: [UInt8]) throws(BundleError) -> (header: Header, program: VerifiedProgram) {
         if bytes.isEmpty { throw BundleError(.bundleTruncated, "the file is empty") }
         if bytes.count < magic.count || Array(bytes[0..<magic.count]) != magic {
             throw BundleError(.bundleForeign, "not a ringfence bundle (wrong magic number)")
@@ -106,12 +108,13 @@ public enum Bundle {
             } catch {
                 throw BundleError(.bundleMalformed, "the bundle's content is malformed: \(error.message)")
             }
+            let verified: VerifiedProgram
             do {
-                try Verifier.verify(program)
+                verified = try Verifier.verify(program)
             } catch {
                 throw BundleError(.bundleMalformed, "the bundle failed verification: \(error.message)")
             }
-            return (Header(version: version, fingerprint: print, contentLength: length, contentHash: actual), program)
+            return (Header(version: version, fingerprint: print, contentLength: length, contentHash: actual), verified)
         } catch let e as BundleError {
             throw e
         } catch {

@@ -13,6 +13,8 @@ public struct Program: Sendable, Hashable {
     public var code: [Instruction]
     /// The source line each instruction came from (parallel to `code`).
     public var codeLines: [UInt32]
+    /// What each instruction stands for in the source (parallel to `code`), read by explanations.
+    public var sourceTable = SourceTable()
     /// The constant pool.
     public var constants: [Constant]
     /// Glob patterns.

@@ -1,8 +1,8 @@
 /// Serialises a `Program` to the bundle content and back.
 ///
 /// Content layout, in order (counts are u32, strings are u32 length + UTF-8):
-/// thresholds (2 × f64) · policies · rules · code (8 bytes each) · code lines (u32 each) ·
-/// constants · globs · glob sets · regexes · slots · sagas (see `SagaPlan.swift`) · action index ·
+/// thresholds (2 × f64) · policies · rules · code (8 bytes each) · code lines (LEB128 zigzag steps from the previous line) ·
+/// source table (texts, then one entry of 3 LEB128 numbers per instruction, see `SourceTable`) · constants · globs · glob sets · regexes · slots · sagas (see `SagaPlan.swift`) · action index ·
 /// regex literals · runtime settings (see `RuntimeSettings+Coding.swift`). Decoding bounds-checks
 /// every read and refuses trailing bytes; `Verifier` then checks every cross-reference and range.
 enum ProgramCoding {
@@ -45,7 +45,17 @@ enum ProgramCoding {
             w.int(i.c)
         }
         w.count(p.codeLines.count)
-        for line in p.codeLines { w.int(line) }
+        var previousLine: UInt32 = 0
+        for line in p.codeLines {
+            // Lines as signed steps from the previous one: consecutive instructions share or
+            // follow their line, so most steps take one byte.
+            w.varint(zigzag(Int64(line) - Int64(previousLine)))
+            previousLine = line
+        }
+        w.count(p.sourceTable.texts.count)
+        for text in p.sourceTable.texts { w.string(text) }
+        w.count(p.sourceTable.entries.count)
+        for (pc, entry) in p.sourceTable.entries.enumerated() { SourceTable.encode(entry, at: pc, &w) }
         w.count(p.constants.count)
         for k in p.constants { encodeConstant(k, &w) }
         w.count(p.globs.count)
@@ -146,7 +156,15 @@ enum ProgramCoding {
         for _ in 0..<(try r.count(minimumItemSize: 8)) {
             p.code.append(Instruction(raw: try r.int(), a: try r.int(), b: try r.int(), c: try r.int()))
         }
-        for _ in 0..<(try r.count(minimumItemSize: 4)) { p.codeLines.append(try r.int()) }
+        var previousLine: Int64 = 0
+        for _ in 0..<(try r.count(minimumItemSize: 1)) {
+            let line = previousLine + unzigzag(try r.varint())
+            guard line >= 0, line <= Int64(UInt32.max) else { throw BinaryReader.Malformed(message: "a code line out of range at byte \(r.offset)") }
+            p.codeLines.append(UInt32(line))
+            previousLine = line
+        }
+        for _ in 0..<(try r.count(minimumItemSize: 4)) { p.sourceTable.texts.append(try r.string()) }
+        for pc in 0..<(try r.count(minimumItemSize: 3)) { p.sourceTable.entries.append(try SourceTable.decode(at: pc, &r)) }
         for _ in 0..<(try r.count()) { p.constants.append(try decodeConstant(&r, depth: 0)) }
         for _ in 0..<(try r.count(minimumItemSize: 6)) {
             p.globs.append(GlobEntry(pattern: try r.string(), separator: try r.int(), starCrossesSeparator: try r.bool()))

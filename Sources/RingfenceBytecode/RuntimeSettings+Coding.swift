@@ -1,4 +1,4 @@
-// The runtime section of a bundle: the last section of the content (format version 3).
+// The runtime section of a bundle: the last section of the content (since format version 3).
 //
 // ```
 // field                          encoding

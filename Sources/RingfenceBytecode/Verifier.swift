@@ -1,7 +1,24 @@
+/// A program the verifier accepted. Only `Verifier.verify` makes one, so whoever holds one — a
+/// machine, an engine, a decoded bundle — knows the program was verified once and need not
+/// verify it again. Reads through to the program's fields (`verified.rules`, `verified.code`).
+@dynamicMemberLookup
+public struct VerifiedProgram: Sendable, Hashable {
+    /// The program, exactly as verified.
+    public let program: Program
+
+    /// Wraps a program the verifier has just accepted.
+    fileprivate init(accepted program: Program) {
+        self.program = program
+    }
+
+    /// A field of the verified program.
+    public subscript<T>(dynamicMember field: KeyPath<Program, T>) -> T { program[keyPath: field] }
+}
+
 /// Proves, once, everything the VM's dispatch loop assumes about a program: every opcode is
 /// known, every register, slot, constant, glob, glob set and regex index is in range, every jump
-/// goes forward inside its rule, and every rule body ends in `YES` or `NO`. The VM then runs
-/// without bounds checks.
+/// goes forward inside its rule, every rule body ends in `YES` or `NO`, and the source table's
+/// texts and inputs exist. The VM then runs without bounds checks.
 public enum Verifier {
     /// The most registers one rule may use.
     public static let maxRegisters = 256
@@ -12,14 +29,16 @@ public enum Verifier {
         public var message: String
     }
 
-    /// Throws the first problem found, or returns when the program is sound.
-    public static func verify(_ p: Program) throws(Failure) {
+    /// Throws the first problem found, or returns the program as verified when it is sound.
+    @discardableResult
+    public static func verify(_ p: Program) throws(Failure) -> VerifiedProgram {
         func fail(_ message: String) -> Failure { Failure(message: message) }
         let t = p.thresholds
         guard t.privileged.isFinite, t.standard.isFinite, (0...1).contains(t.privileged), (0...1).contains(t.standard) else {
             throw fail("ring thresholds are outside [0, 1]")
         }
         guard p.codeLines.count == p.code.count else { throw fail("the line table does not match the code") }
+        guard p.sourceTable.entries.count == p.code.count else { throw fail("the source table does not match the code") }
         for (i, g) in p.globs.enumerated() where g.separator != 0x2F && g.separator != 0x2E {
             throw fail("glob \(i) has an invalid separator")
         }
@@ -64,6 +83,7 @@ public enum Verifier {
         guard p.regexLiterals.count == p.regexes.count else { throw fail("the regex literals do not match the regexes") }
         try verifySagas(p)
         try verifyRuntime(p)
+        return VerifiedProgram(accepted: p)
     }
 
     private static func verifyBody(_ p: Program, rule: RuleEntry, name: String) throws(Failure) {
@@ -72,6 +92,7 @@ public enum Verifier {
             let ins = p.code[pc]
             let at = "\(name), instruction \(pc)"
             guard let op = ins.op else { throw Failure(message: "\(at): unknown opcode \(ins.opcode)") }
+            try verifySource(p.sourceTable.entries[pc], texts: p.sourceTable.texts.count, rule: rule, pc: pc, at: at)
             func register(_ r: Int) throws(Failure) {
                 guard r < registers else { throw Failure(message: "\(at): register \(r) is out of range") }
             }
@@ -120,6 +141,19 @@ public enum Verifier {
         let last = p.code[Int(rule.end) - 1].op
         guard last == .yes || last == .no else {
             throw Failure(message: "\(name) does not end in YES or NO")
+        }
+    }
+
+    /// Checks one source-table entry: its text exists, and its inputs are earlier instructions of
+    /// the same rule (so explanations that follow them stay inside the rule and terminate).
+    private static func verifySource(_ entry: SourceTable.Entry, texts: Int, rule: RuleEntry, pc: Int, at: String) throws(Failure) {
+        guard entry.text == SourceTable.none || Int(entry.text) < texts else {
+            throw Failure(message: "\(at): source text \(entry.text) does not exist")
+        }
+        for input in [entry.left, entry.right] where input != SourceTable.none {
+            guard input >= rule.entry, Int(input) < pc else {
+                throw Failure(message: "\(at): source input \(input) is not an earlier instruction of the rule")
+            }
         }
     }
 }

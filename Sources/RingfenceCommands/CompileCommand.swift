@@ -28,7 +28,8 @@ struct CompileCommand: RingfenceSubcommand {
         PolicyCompilation.report(result, to: io)
         let status = PolicyCompilation.status(for: result.diagnostics)
         guard status == 0, let program = result.program else { return status == 0 ? 1 : status }
-        let bytes = Bundle.encode(program)
+        // The emit stage encoded the bundle already; a program set in its place is encoded here.
+        let bytes = result.bundle ?? Bundle.encode(program)
         if let failure = FileAccess.writeAtomically(bytes, to: output) {
             io.err(CLIMessages.cannotWrite(failure.path, reason: failure.reason) + "\n")
             return 2

@@ -12,9 +12,9 @@ enum EngineLoader {
         let result = Compiler.compile(paths: policies)
         PolicyCompilation.report(result, to: io)
         let status = PolicyCompilation.status(for: result.diagnostics)
-        guard status == 0, let program = result.program else { return .failure(ExitStatus(code: status == 0 ? 1 : status)) }
+        guard status == 0, result.program != nil else { return .failure(ExitStatus(code: status == 0 ? 1 : status)) }
         do {
-            return .success(try Engine(program: program, warnings: result.diagnostics, timeSource: timeSource, clock: clock))
+            return .success(try Engine(compilation: result, timeSource: timeSource, clock: clock))
         } catch {
             io.err(error.description + "\n")
             return .failure(ExitStatus(code: 1))
@@ -40,7 +40,7 @@ extension EngineLoader {
         }
         do {
             let (header, program) = try Bundle.decode(bytes)
-            return .success((header, bytes.count, try Engine(program: program, timeSource: timeSource, clock: clock)))
+            return .success((header, bytes.count, try Engine(verified: program, timeSource: timeSource, clock: clock)))
         } catch let refused as BundleError {
             io.err("\(path): \(refused.description)\n")
         } catch let error as RingfenceError {

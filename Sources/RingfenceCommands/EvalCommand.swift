@@ -109,15 +109,16 @@ struct EvalCommand: RingfenceSubcommand {
             while batch.count < Self.batchSize, let element = iterator.next() { batch.append(element) }
             return batch
         }
+        // Rate limits follow each request's `context.time`, as the engine was made to (`makeEngine`).
+        let decoder = PreparedRequestDecoder(machine: engine.machine, readsTime: true, readsSession: recorder != nil)
         if explain {
             while case let batch = nextBatch(), !batch.isEmpty {
                 for element in batch {
-                    explainOne(element, inputName: inputName, engine: engine, recorder: recorder, output: output, io: io, tally: &tally)
+                    explainOne(element, inputName: inputName, engine: engine, decoder: decoder, recorder: recorder,
+                               output: output, io: io, tally: &tally)
                 }
             }
         } else {
-            // Rate limits follow each request's `context.time`, as the engine was made to (`makeEngine`).
-            let decoder = PreparedRequestDecoder(machine: engine.machine, readsTime: true, readsSession: recorder != nil)
             var batch = nextBatch()
             var outcomes = Self.decode(batch, engine: engine, decoder: decoder)
             while !outcomes.isEmpty {
@@ -251,16 +252,17 @@ struct EvalCommand: RingfenceSubcommand {
     }
 
     /// Decides and prints one request with its explanation line.
-    private func explainOne(_ element: JSONLinesReader.Element, inputName: String, engine: Engine, recorder: DecisionRecorder?,
-                            output: OutputBuffer, io: CommandIO, tally: inout Tally) {
+    private func explainOne(_ element: JSONLinesReader.Element, inputName: String, engine: Engine, decoder: PreparedRequestDecoder,
+                            recorder: DecisionRecorder?, output: OutputBuffer, io: CommandIO, tally: inout Tally) {
         do throws(RequestError) {
             // Explaining decides exactly as `evaluate` does; each decision is followed by one
-            // `{"explain": …}` line so the output stays JSON Lines.
-            let request = try element.request()
-            if engine.prepare(request).tooLarge { throw Self.tooLarge(element) }
-            let explanation = engine.explain(request)
+            // `{"explain": …}` line so the output stays JSON Lines. The request is read straight
+            // into the machine's slots, as without `--explain`.
+            let decoded = try element.decode(with: decoder)
+            if decoded.prepared.tooLarge { throw Self.tooLarge(element) }
+            let explanation = engine.explain(decoded.prepared)
             output.line(explanation.decision.jsonLine)
-            recorder?.record(element, explanation.decision, DecisionRecorder.Who(request))
+            recorder?.record(element, explanation.decision, DecisionRecorder.Who(agent: decoded.prepared.agentID, session: decoded.session))
             output.line("{\"explain\":" + explanation.jsonText + "}")
             tally.decided += 1
             if !explanation.decision.allowed { tally.denied = true }

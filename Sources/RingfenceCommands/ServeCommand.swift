@@ -146,14 +146,15 @@ struct PolicyLoader: Sendable {
         if let bundle { return loadBundle(bundle).mapError { Refusal(failure: $0, status: 2) } }
         let result = Compiler.compile(paths: policies)
         let errors = result.diagnostics.filter(\.isError)
-        guard errors.isEmpty, let program = result.program else {
+        guard errors.isEmpty, result.program != nil else {
             let count = errors.count
             let failure = PolicyLoadFailure(message: "the policies have \(count) \(count == 1 ? "error" : "errors"); the old policies stay in force",
                                             diagnostics: result.diagnostics.map(\.description))
             return .failure(Refusal(failure: failure, status: max(PolicyCompilation.status(for: result.diagnostics), 1)))
         }
         do {
-            let engine = try Engine(program: program, warnings: result.diagnostics)
+            // The compilation's verified program and patterns: nothing is verified or compiled again.
+            let engine = try Engine(compilation: result)
             return .success(Self.policySet(engine, warnings: result.diagnostics.filter { !$0.isError }.map(\.description)))
         } catch {
             return .failure(Refusal(failure: PolicyLoadFailure(message: "the policies cannot be loaded: \(error.description)", diagnostics: []),

@@ -11,6 +11,8 @@ struct ExpressionChecker {
     let source: ExpressionSource
     /// The raw source line the expression starts on, for exact columns in quoted scalars.
     var rawLine: Substring?
+    /// The compilation's patterns: each regex and glob is compiled there once, for every stage.
+    let patterns: PatternCache
     /// Problems found so far.
     var diagnostics: [Diagnostic] = []
 
@@ -164,7 +166,7 @@ struct ExpressionChecker {
             guard let (ts, type) = subject else { return nil }
             guard requireType(type, .string, of: name, args[0].span) else { return nil }
             do {
-                _ = try Glob.compile(pattern, separator: 0x2F)
+                _ = try patterns.glob(pattern, separator: 0x2F)
             } catch {
                 report(.invalidGlob, Messages.invalidGlob(pattern, error.message), args[1].span)
                 return nil
@@ -272,7 +274,7 @@ struct ExpressionChecker {
 
     private mutating func validateRegex(_ pattern: String, span: Span) -> Bool {
         do {
-            _ = try Regex.compile(pattern)
+            _ = try patterns.regex(pattern)
         } catch {
             report(.invalidRegex, Messages.invalidRegex(pattern, error.message, offset: error.offset), span)
             return false

@@ -4,10 +4,26 @@ import RingfenceMatch
 import RingfenceSyntax
 
 /// What compiling a set of files produced: a program when there were no errors, every
-/// diagnostic (sorted), and the sources for rendering snippets.
+/// diagnostic (sorted), the sources for rendering snippets, and the compiled patterns.
 public struct CompilationResult: Sendable {
-    /// The program, or nil when any error was found.
-    public var program: Program?
+    /// The program, or nil when any error was found. Setting it drops `verifiedProgram` and
+    /// `bundle`, so an engine built from the result verifies the replacement itself.
+    public var program: Program? {
+        get { verifiedProgram?.program ?? replacement }
+        set {
+            verifiedProgram = nil
+            bundle = nil
+            replacement = newValue
+        }
+    }
+    /// The program as the compiler's last stage verified it (nil with errors, or once `program`
+    /// was replaced): a machine takes it without verifying again.
+    public private(set) var verifiedProgram: VerifiedProgram?
+    /// The program's bundle bytes as the emit stage encoded them (nil with errors, or once
+    /// `program` was replaced): `compile` writes them without encoding again.
+    public private(set) var bundle: [UInt8]?
+    /// A program set in place of the compiled one.
+    private var replacement: Program?
     /// Every problem found, sorted by file, line and column.
     public var diagnostics: [Diagnostic]
     /// The text of every file read, keyed by path.
@@ -19,39 +35,43 @@ public struct CompilationResult: Sendable {
     /// The runtime files read, in input order (at most one compiles; its settings are in
     /// `program.runtime`).
     public var runtimes: [RuntimeDocument] = []
+    /// Every glob and regex the compilation compiled, each once: a machine built from this result
+    /// takes its patterns from here instead of compiling them again.
+    public let patterns: PatternCache
 
     /// True when there are errors (warnings allowed).
     public var hasErrors: Bool { diagnostics.containsErrors }
+
+    /// Assembles a result.
+    init(verifiedProgram: VerifiedProgram?, bundle: [UInt8]?, diagnostics: [Diagnostic], sources: [String: SourceFile],
+         documents: [PolicyDocument], patterns: PatternCache) {
+        self.verifiedProgram = verifiedProgram
+        self.bundle = bundle
+        self.diagnostics = diagnostics
+        self.sources = sources
+        self.documents = documents
+        self.patterns = patterns
+    }
 }
 
-/// The compiler's stages: load → parse → check → lower → verify (SPEC §3.5).
+/// The compiler: load → parse, then five stages, each run once over the whole input —
+///
+/// ```
+/// Resolve   documents → policies, shared thresholds, saga plans, runtime settings   Resolve.swift
+/// Check     policy ASTs → checked rules with typed `when`; every pattern compiled   Check.swift
+/// Lower     checked rules → code, tables and the pc-to-source table                Lower.swift
+/// Index     program → program with its action index and resource prefixes         Index.swift
+/// Emit      program + sagas + runtime → VerifiedProgram and its bundle bytes       Emit.swift
+///           (the one verification, the one encoding; a bundle past 256 MiB is RF4008)
+/// ```
+///
+/// One `PatternCache` per compilation carries the compiled globs and regexes from the check
+/// stage to the shadowing analysis, lowering and the machine (SPEC §3.5).
 public enum Compiler {
     /// Compiles every policy file named by `paths` (directories expand to their YAML files);
     /// `dialect` forces how seed files are read (nil: recognised by shape).
     public static func compile(paths: [String], dialect: DocumentDialect? = nil) -> CompilationResult {
-        let (files, expandDiagnostics) = SourceLoader.expand(paths)
-        var diagnostics = expandDiagnostics
-        var sources: [String: SourceFile] = [:]
-        var documents: [PolicyDocument] = []
-        var sagas: [SagaDocument] = []
-        var runtimes: [RuntimeDocument] = []
-        for file in files {
-            switch SourceLoader.read(file) {
-            case .failure(let d): diagnostics.append(d)
-            case .success(let bytes):
-                let text = String(decoding: bytes, as: UTF8.self)
-                sources[file] = SourceFile(path: file, text: text)
-                let loaded = YAMLLoader.load(bytes: bytes, file: file)
-                diagnostics += loaded.diagnostics
-                guard let root = loaded.document else { continue }
-                let (document, parseDiagnostics) = DocumentParser.parse(root, file: file, dialect: dialect)
-                diagnostics += parseDiagnostics
-                if case .policy(let policy) = document { documents.append(policy) }
-                if case .saga(let saga) = document { sagas.append(saga) }
-                if case .runtime(let runtime) = document { runtimes.append(runtime) }
-            }
-        }
-        return finish(documents, diagnostics, sources, sagas: sagas, runtimes: runtimes)
+        run(Load.files(paths, dialect: dialect))
     }
 
     /// Compiles policy text held in memory (for tests, the REPL and embedding).
@@ -61,171 +81,59 @@ public enum Compiler {
 
     /// Compiles several in-memory policy files, in order.
     public static func compile(sources files: [(path: String, text: String)]) -> CompilationResult {
-        var diagnostics: [Diagnostic] = []
-        var sources: [String: SourceFile] = [:]
-        var documents: [PolicyDocument] = []
-        var sagas: [SagaDocument] = []
-        var runtimes: [RuntimeDocument] = []
-        for (path, text) in files {
-            sources[path] = SourceFile(path: path, text: text)
-            let (document, parseDiagnostics) = DocumentParser.parse(text: text, file: path)
-            diagnostics += parseDiagnostics
-            if case .policy(let policy) = document { documents.append(policy) }
-            if case .saga(let saga) = document { sagas.append(saga) }
-            if case .runtime(let runtime) = document { runtimes.append(runtime) }
-        }
-        return finish(documents, diagnostics, sources, sagas: sagas, runtimes: runtimes)
+        run(Load.texts(files))
     }
 
-    /// Checks and lowers the policies, adds the saga plans and the runtime settings, and verifies
-    /// the whole program once more.
-    private static func finish(_ documents: [PolicyDocument], _ diagnostics: [Diagnostic], _ sources: [String: SourceFile],
-                               sagas: [SagaDocument], runtimes: [RuntimeDocument]) -> CompilationResult {
-        var all = diagnostics
-        var (program, checkDiagnostics) = compile(documents, sources: sources)
-        all += checkDiagnostics
-        let (plans, sagaDiagnostics) = SagaCompiler.compile(sagas)
-        all += sagaDiagnostics
-        let (runtime, runtimeDiagnostics) = RuntimeCompiler.compile(runtimes)
-        all += runtimeDiagnostics
-        // With errors anywhere nothing is compiled, so the extra verification only runs without them.
-        if var complete = program, !all.containsErrors, !plans.isEmpty || !runtimes.isEmpty {
-            complete.sagas = plans
-            complete.runtime = runtime
-            do {
-                try Verifier.verify(complete)
-                program = complete
-            } catch {
-                let at = sagas.first?.location ?? runtimes.first?.location ?? SourceLocation(file: "<input>", line: 1, column: 1)
-                all.append(Diagnostic(.bundleMalformed, "internal error: the compiled sagas or runtime settings failed verification: \(error.message)",
-                                      at: at))
-            }
+    /// Checks and lowers parsed policy documents into one verified program (no sagas, default
+    /// runtime settings); `sources` (when given) let diagnostics inside quoted `when` strings
+    /// point at the exact column.
+    public static func compile(_ documents: [PolicyDocument], sources: [String: SourceFile] = [:]) -> (Program?, [Diagnostic]) {
+        let resolution = Resolve.run(policies: documents, sagas: [], runtimes: [])
+        var (program, diagnostics) = policyProgram(resolution, sources: sources, patterns: PatternCache())
+        guard let lowered = program else { return (nil, diagnostics) }
+        let emitted = Emit.run(lowered, at: documents.first?.location ?? unplaced)
+        diagnostics += emitted.diagnostics
+        program = emitted.program?.program
+        return (program, diagnostics)
+    }
+
+    /// Runs the stages over what the front end read.
+    private static func run(_ input: LoadedSources) -> CompilationResult {
+        let patterns = PatternCache()
+        let resolution = Resolve.run(policies: input.policies, sagas: input.sagas, runtimes: input.runtimes)
+        let (program, policyDiagnostics) = policyProgram(resolution, sources: input.sources, patterns: patterns)
+        var diagnostics = input.diagnostics + policyDiagnostics + resolution.sagaDiagnostics + resolution.runtimeDiagnostics
+        var emitted = Emit.Output(diagnostics: [])
+        // With errors anywhere nothing is emitted.
+        if var complete = program, !diagnostics.containsErrors {
+            complete.sagas = resolution.sagas
+            complete.runtime = resolution.runtime
+            let at = input.policies.first?.location ?? input.sagas.first?.location ?? input.runtimes.first?.location ?? unplaced
+            emitted = Emit.run(complete, at: at)
+            diagnostics += emitted.diagnostics
         }
-        let sorted = all.sortedForOutput()
-        var result = CompilationResult(program: sorted.containsErrors ? nil : program, diagnostics: sorted, sources: sources, documents: documents)
-        result.sagas = sagas
-        result.runtimes = runtimes
+        var result = CompilationResult(verifiedProgram: emitted.program, bundle: emitted.bundle, diagnostics: diagnostics.sortedForOutput(),
+                                       sources: input.sources, documents: input.policies, patterns: patterns)
+        result.sagas = input.sagas
+        result.runtimes = input.runtimes
         return result
     }
 
-    /// Checks and lowers parsed policy documents into one program; `sources` (when given) let
-    /// diagnostics inside quoted `when` strings point at the exact column.
-    public static func compile(_ documents: [PolicyDocument], sources: [String: SourceFile] = [:]) -> (Program?, [Diagnostic]) {
-        var diagnostics: [Diagnostic] = []
-        let builder = ProgramBuilder()
-        var namesSeen: [String: PolicyDocument] = [:]
-        var explicitThresholds: (document: PolicyDocument, value: RingThresholds)?
-        for document in documents {
-            if namesSeen[document.name.value] != nil {
-                diagnostics.append(Diagnostic(.duplicatePolicyName, Messages.duplicatePolicy(document.name.value),
-                                              at: document.name.location, length: document.name.length))
-            }
-            namesSeen[document.name.value] = document
-            if let rings = document.rings {
-                if let (first, value) = explicitThresholds, value != rings.value {
-                    diagnostics.append(Diagnostic(.conflictingThresholds, Messages.conflictingThresholds(document.name.value, first.name.value),
-                                                  at: rings.location, length: rings.length))
-                } else if explicitThresholds == nil {
-                    explicitThresholds = (document, rings.value)
-                }
-            }
-        }
-        let thresholds = explicitThresholds?.value ?? .default
-        builder.program.thresholds = Thresholds(privileged: thresholds.privileged, standard: thresholds.standard)
-
-        var checked: [(rule: RuleDeclaration, policy: Int, when: TypedExpression?)] = []
-        for (policyIndex, document) in documents.enumerated() {
-            let combining: Combining
-            switch document.combining {
-            case .denyOverrides: combining = .denyOverrides
-            case .firstMatch(let defaultAllow): combining = defaultAllow ? .firstMatchDefaultAllow : .firstMatchDefaultDeny
-            }
-            builder.program.policies.append(PolicyEntry(name: document.name.value, file: document.file, combining: combining))
-            for rule in document.rules {
-                var ok = true
-                for pattern in rule.actions {
-                    ok = checkGlob(pattern, separator: 0x2E, &diagnostics) && ok
-                }
-                for pattern in rule.resources ?? [] {
-                    ok = checkGlob(pattern, separator: 0x2F, starCrossesSeparator: rule.starCrossesSeparator, &diagnostics) && ok
-                }
-                var typed: TypedExpression?
-                if let when = rule.when {
-                    switch ExpressionParser.parse(when.text) {
-                    case .failure(let error):
-                        let rawLine = sources[when.location.file]?.line(when.location.line)
-                        diagnostics.append(Diagnostic(error.code, error.message, at: when.location(at: error.span.start, rawLine: rawLine),
-                                                      length: error.span.length))
-                        ok = false
-                    case .success(let expression):
-                        var checker = ExpressionChecker(source: when, rawLine: sources[when.location.file]?.line(when.location.line))
-                        typed = checker.checkCondition(expression)
-                        if typed != nil, rule.effect.value == .deny { checker.lintAbsentComparisons(expression) }
-                        diagnostics += checker.diagnostics
-                        if typed == nil { ok = false }
-                    }
-                }
-                if ok { checked.append((rule, policyIndex, typed)) }
-            }
-        }
-        diagnostics += Shadowing.warnings(documents)
+    /// Check → lower → index over the resolved policies: their program without saga plans or
+    /// runtime settings, or nil when the policies have errors (which are among the diagnostics).
+    private static func policyProgram(_ resolution: Resolution, sources: [String: SourceFile],
+                                      patterns: PatternCache) -> (Program?, [Diagnostic]) {
+        let checked = Check.run(resolution.policies, sources: sources, patterns: patterns)
+        var diagnostics = resolution.policyDiagnostics + checked.diagnostics
         // Incomplete rules carry structural errors reported by the parser: check them, never lower them.
-        let incomplete = documents.contains { $0.rules.contains { !$0.isComplete } }
-        guard !diagnostics.containsErrors, !incomplete else { return (nil, diagnostics) }
-
-        for (rule, policyIndex, when) in checked {
-            var emitter = RuleEmitter(builder: builder, line: UInt32(clamping: rule.location.line))
-            let fail = emitter.newLabel()
-            let actions = emitter.builder.globSet(rule.actions.map(\.value), separator: 0x2E)
-            emitter.emit(Instruction(.matchAction, globSet: actions), jumpingTo: fail)
-            if let resources = rule.resources {
-                let set = emitter.builder.globSet(resources.map(\.value), separator: 0x2F, starCrossesSeparator: rule.starCrossesSeparator)
-                emitter.emit(Instruction(.matchResource, globSet: set), jumpingTo: fail)
-            }
-            if let when {
-                emitter.condition(when, whenFalse: fail)
-            }
-            emitter.emit(Instruction(.yes))
-            emitter.place(fail)
-            emitter.emit(Instruction(.no))
-            if emitter.overflow, let source = rule.when {
-                diagnostics.append(Diagnostic(.expressionTooLarge, Messages.expressionTooLarge, at: source.location))
-            }
-            let registers = emitter.registers
-            let (entry, end) = emitter.finish()
-            builder.program.rules.append(RuleEntry(
-                id: rule.id.value, policy: UInt32(policyIndex), isDeny: rule.effect.value == .deny,
-                ring: rule.ring.map { UInt8(clamping: $0.value) },
-                limit: rule.limit.map { Limit(count: UInt32(clamping: $0.value.count), seconds: UInt32($0.value.unit.seconds)) },
-                reason: rule.reason, entry: entry, end: end, registers: UInt16(registers),
-                line: UInt32(clamping: rule.location.line), column: UInt32(clamping: rule.location.column)))
-        }
-        if builder.tooManyGlobSets {
-            let at = documents.first?.location ?? SourceLocation(file: "<input>", line: 1, column: 1)
-            diagnostics.append(Diagnostic(.programTooLarge, Messages.tooManyGlobSets(ProgramBuilder.maxGlobSets), at: at))
-        }
-        guard !diagnostics.containsErrors else { return (nil, diagnostics) }
-        builder.program.actionIndex = ActionIndex.build(builder.program)
-        do {
-            try Verifier.verify(builder.program)
-        } catch {
-            // The compiler emitted a program its own verifier refuses: report it rather than run it.
-            let at = documents.first?.location ?? SourceLocation(file: "<input>", line: 1, column: 1)
-            diagnostics.append(Diagnostic(.bundleMalformed, "internal error: the compiled program failed verification: \(error.message)", at: at))
-            return (nil, diagnostics)
-        }
-        return (builder.program, diagnostics)
+        guard !diagnostics.containsErrors, checked.isComplete else { return (nil, diagnostics) }
+        let lowered = Lower.run(checked.rules, policies: resolution.policies, thresholds: resolution.thresholds, patterns: patterns)
+        diagnostics += lowered.diagnostics
+        guard var program = lowered.program else { return (nil, diagnostics) }
+        Index.run(&program)
+        return (program, diagnostics)
     }
 
-    private static func checkGlob(_ pattern: Located<String>, separator: UInt8, starCrossesSeparator: Bool = false,
-                                  _ diagnostics: inout [Diagnostic]) -> Bool {
-        do {
-            _ = try Glob.compile(pattern.value, separator: separator, starCrossesSeparator: starCrossesSeparator)
-            return true
-        } catch {
-            diagnostics.append(Diagnostic(.invalidGlob, Messages.invalidGlob(pattern.value, error.message),
-                                          at: pattern.location, length: pattern.length))
-            return false
-        }
-    }
+    /// Where problems that belong to no file are reported.
+    private static let unplaced = SourceLocation(file: "<input>", line: 1, column: 1)
 }

@@ -236,7 +236,7 @@ public struct DiagnosticCode: RawRepresentable, Hashable, Sendable, Comparable {
         e(.shadowedRule, .warning, "shadowed-rule", "An allow rule can never decide: a deny rule always applies where it does."),
         e(.ringOnDeny, .error, "ring-on-deny", "A `ring` gate is given on a deny rule, where it could never apply."),
         e(.programTooLarge, .error, "program-too-large",
-          "The policies compiled together need more distinct pattern sets (16,777,216) than a bundle can address."),
+          "The policies compiled together need more than a bundle can hold: more distinct pattern sets (16,777,216) than it can address, or more than 256 MiB."),
         e(.runtimeOutOfRange, .error, "runtime-out-of-range", "A runtime file's setting is outside its range (see docs/runtime-file.md), or `audit.origin` is not one line of text."),
         e(.runtimeConflict, .error, "runtime-conflict",
           "Runtime settings contradict each other: a default TTL above its cap, ring 1 needing less trust than ring 2, breach thresholds or risks out of order, a cascade that can never happen, a bond above the exposure cap."),

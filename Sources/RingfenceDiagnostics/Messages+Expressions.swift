@@ -60,6 +60,10 @@ extension Messages {
     public static func tooManyGlobSets(_ limit: Int) -> String {
         "the policies need more than \(limit) distinct action and resource pattern sets, more than a bundle can address; split them into several bundles"
     }
+    /// The program's bundle would be larger than a bundle may be.
+    public static func bundleTooLarge(_ bytes: Int, limit: Int) -> String {
+        "the policies compile to a bundle of \(bytes) bytes, more than the \(limit) bytes a bundle may hold; split them into several bundles"
+    }
     /// Too many registers.
     public static let expressionTooLarge = "the rule's `when` is too large (it needs more than 256 registers)"
     /// Allow rule fully shadowed by a deny.

@@ -44,6 +44,9 @@ public struct Glob: Sendable {
     public let literalPrefix: [UInt8]
     /// True when the pattern has no wildcards and one alternative, so it matches one exact string.
     public let isLiteral: Bool
+    /// The pattern in the canonical form compilers store (`canonicalPattern(_:separator:)`),
+    /// derived while compiling, so storing it needs no second parse.
+    public let canonicalText: String
     /// The segment separator byte (`/` for resources, `.` for actions).
     let separator: UInt8
     /// The compiled instructions (immutable, shared by copies of this value).
@@ -71,6 +74,7 @@ public struct Glob: Sendable {
     /// Assembles a URL pattern's glob.
     private init(pattern: String, url: URLGlobMatcher, canonical: String) {
         self.pattern = pattern
+        canonicalText = canonical
         separator = 0x2F
         program = GlobProgram(url: url)
         var prefix = Array(canonical.utf8)
@@ -97,6 +101,7 @@ public struct Glob: Sendable {
     /// Assembles the compiled glob from a finished builder.
     private init(pattern: String, builder: GlobBuilder) {
         self.pattern = pattern
+        canonicalText = pattern
         separator = builder.separator
         program = GlobProgram(builder, separator: separator)
         var prefix: [UInt8]? = nil

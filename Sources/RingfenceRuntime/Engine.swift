@@ -46,30 +46,52 @@ public final class Engine: Sendable {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
-    /// Creates an engine from a compiled program, verifying it and compiling its patterns.
-    public init(program: Program, warnings: [Diagnostic] = [], timeSource: TimeSource = .clock,
-                clock: @escaping @Sendable () -> Double = Engine.systemClock) throws(RingfenceError) {
-        do {
-            self.machine = try Machine(program: program)
-        } catch {
-            throw .load(error.message)
-        }
-        self.program = program
+    /// Creates an engine around a ready machine; nothing is verified or compiled.
+    public init(machine: Machine, warnings: [Diagnostic] = [], timeSource: TimeSource = .clock,
+                clock: @escaping @Sendable () -> Double = Engine.systemClock) {
+        self.machine = machine
+        self.program = machine.program
         self.warnings = warnings
         self.timeSource = timeSource
         self.clock = clock
     }
 
-    /// Loads a bundle's bytes (SPEC §4.2), refusing anything truncated, corrupted or foreign.
+    /// Creates an engine from a compiled program, verifying it and compiling its patterns.
+    public convenience init(program: Program, warnings: [Diagnostic] = [], timeSource: TimeSource = .clock,
+                            clock: @escaping @Sendable () -> Double = Engine.systemClock) throws(RingfenceError) {
+        let machine: Machine
+        do {
+            machine = try Machine(program: program)
+        } catch {
+            throw .load(error.message)
+        }
+        self.init(machine: machine, warnings: warnings, timeSource: timeSource, clock: clock)
+    }
+
+    /// Creates an engine from a verified program (a decoded bundle's), compiling its patterns
+    /// once and verifying nothing again.
+    public convenience init(verified: VerifiedProgram, timeSource: TimeSource = .clock,
+                            clock: @escaping @Sendable () -> Double = Engine.systemClock) throws(RingfenceError) {
+        let machine: Machine
+        do {
+            machine = try Machine(verified: verified)
+        } catch {
+            throw .load(error.message)
+        }
+        self.init(machine: machine, timeSource: timeSource, clock: clock)
+    }
+
+    /// Loads a bundle's bytes (SPEC §4.2), refusing anything truncated, corrupted or foreign;
+    /// the program is verified once, while decoding.
     public convenience init(bundle bytes: [UInt8], timeSource: TimeSource = .clock,
                             clock: @escaping @Sendable () -> Double = Engine.systemClock) throws(RingfenceError) {
-        let program: Program
+        let verified: VerifiedProgram
         do {
-            program = try Bundle.decode(bytes).program
+            verified = try Bundle.decode(bytes).program
         } catch {
             throw .bundle(error)
         }
-        try self.init(program: program, timeSource: timeSource, clock: clock)
+        try self.init(verified: verified, timeSource: timeSource, clock: clock)
     }
 
     /// The program serialised as a bundle.

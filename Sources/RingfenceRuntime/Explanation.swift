@@ -31,7 +31,12 @@ extension Engine {
     /// `when` false, how it errored, ring gate or rate limit. Slower than `evaluate`; for
     /// debugging, tests and `eval --explain`.
     public func explain(_ request: Request) -> Explanation {
-        let prepared = prepare(request)
+        explain(prepare(request))
+    }
+
+    /// Decides on and explains a request already prepared for this engine's machine (by
+    /// `prepare`, or decoded straight into its slots by a `PreparedRequestDecoder`).
+    public func explain(_ prepared: PreparedRequest) -> Explanation {
         let decision = evaluate(prepared)
         return Explanation(decision: decision, rules: machine.explain(prepared, decision: decision))
     }

@@ -28,7 +28,7 @@ public struct RuleExplanation: Sendable, Hashable {
     public var effect: String
     /// What happened.
     public var result: Result
-    /// A one-line account, e.g. "`params.method == "GET"` is false (params.method is "POST")".
+    /// A one-line account, e.g. "`params["method"] == "GET"` is false (params["method"] is "POST")".
     public var detail: String
     /// True for the rule the decision names.
     public var decided: Bool
@@ -81,9 +81,9 @@ extension Machine {
                     }
                 case .error(let fault):
                     result = .whenError
-                    detail = trace.failedAt.map { describeError(at: $0, fault, rule: rule, vm) } ?? fault.phrase
+                    detail = trace.failedAt.map { describeError(at: $0, fault, vm) } ?? fault.phrase
                 case .doesNotApply:
-                    (result, detail) = describeMiss(trace.lastBranch, rule: rule, request: request, vm)
+                    (result, detail) = describeMiss(trace.lastBranch, vm)
                 }
                 return RuleExplanation(policy: view.pointer.pointee.rules[index].texts.texts.policy, rule: rule.id, effect: rule.isDeny ? "deny" : "allow",
                                        result: result, detail: detail, decided: decided, line: Int(rule.line))
@@ -91,113 +91,72 @@ extension Machine {
         }
     }
 
-    private func describeMiss(_ pc: Int?, rule: RuleEntry, request: PreparedRequest, _ vm: Interpreter) -> (RuleExplanation.Result, String) {
+    /// Why a rule did not apply: the test that jumped to its `NO` last, with its source text.
+    private func describeMiss(_ pc: Int?, _ vm: Interpreter) -> (RuleExplanation.Result, String) {
         guard let pc, let op = code[pc].op else { return (.whenFalse, "`when` is false") }
         switch op {
         case .matchAction:
-            return (.actionMismatch, "action `\(text(vm.action))` matches none of \(patterns(code[pc].globSet))")
+            return (.actionMismatch, "action `\(text(vm.action))` matches none of \(source(pc))")
         case .matchResource:
             guard let resource = vm.resource else {
-                return (.resourceMismatch, "the request has no resource; the rule needs one of \(patterns(code[pc].globSet))")
+                return (.resourceMismatch, "the request has no resource; the rule needs one of \(source(pc))")
             }
-            return (.resourceMismatch, "resource `\(text(resource))` matches none of \(patterns(code[pc].globSet))")
+            return (.resourceMismatch, "resource `\(text(resource))` matches none of \(source(pc))")
         case .jumpIfTrue:
-            return (.whenFalse, "`\(describe(Int(code[pc].a), rule: rule, before: pc))` is true\(values(Int(code[pc].a), rule: rule, before: pc, vm))")
+            return (.whenFalse, "`\(source(pc))` is true\(values(from: inputs(pc), vm))")
         default:
-            let r = Int(code[pc].a)
-            let absent = vm.registers[r].tag == .absent
-            return (.whenFalse, "`\(describe(r, rule: rule, before: pc))` is \(absent ? "absent" : "false")\(values(r, rule: rule, before: pc, vm))")
+            let absent = vm.registers[Int(code[pc].a)].tag == .absent
+            return (.whenFalse, "`\(source(pc))` is \(absent ? "absent" : "false")\(values(from: inputs(pc), vm))")
         }
     }
 
-    private func describeError(at pc: Int, _ fault: RuleFault, rule: RuleEntry, _ vm: Interpreter) -> String {
-        let ins = code[pc]
-        guard let op = ins.op else { return fault.phrase }
+    /// Why a rule could not be evaluated: the instruction that failed, with its source text.
+    private func describeError(at pc: Int, _ fault: RuleFault, _ vm: Interpreter) -> String {
+        guard let op = code[pc].op else { return fault.phrase }
         if fault == .unplaceableResource {
             return "the resource cannot be placed (a path climbing above its start, or a url that cannot be parsed), "
                 + "so a rule that matches on it cannot be evaluated"
         }
         if fault == .regexBudget {
-            return "`\(describeInstruction(pc, rule: rule))` went over the decision's regex work budget"
+            return "`\(source(pc))` went over the decision's regex work budget"
         }
         if op == .loadSlot {
-            return "`\(program.slots[Int(ins.c)])` cannot be computed (it is not a string)"
+            return "`\(source(pc))` cannot be computed (it is not a string)"
         }
-        let what = op.info.format == .aj ? "`\(describe(Int(ins.a), rule: rule, before: pc))` is not a boolean"
-            : "`\(describeInstruction(pc, rule: rule))` has operands of the wrong type"
-        return what + values(Int(ins.a), rule: rule, before: pc + 1, vm, including: pc)
-    }
-
-    /// The instruction in `rule` before `pc` that wrote register `r` (registers are written once).
-    private func definition(of r: Int, rule: RuleEntry, before pc: Int) -> Int? {
-        var i = min(pc, Int(rule.end)) - 1
-        while i >= Int(rule.entry) {
-            let ins = code[i]
-            if let f = ins.op?.info.format, [.as, .ak, .abc, .ab, .abx, .abp, .abk].contains(f), Int(ins.a) == r { return i }
-            i -= 1
+        // A failing test names the expression it tests; a failing operation names itself. The values
+        // shown are those of the request behind it (for a test, also behind the test itself).
+        if op.info.format == .aj {
+            return "`\(source(pc))` is not a boolean" + values(from: inputs(pc) + [pc], vm)
         }
-        return nil
+        return "`\(source(pc))` has operands of the wrong type" + values(from: [pc, pc], vm)
     }
 
-    /// Register `r` written back as an expression.
-    private func describe(_ r: Int, rule: RuleEntry, before pc: Int, depth: Int = 0) -> String {
-        guard depth < 16, let def = definition(of: r, rule: rule, before: pc) else { return "condition" }
-        return describeInstruction(def, rule: rule, depth: depth)
+    /// The source text instruction `pc` stands for, from the program's source table.
+    private func source(_ pc: Int) -> String {
+        program.sourceTable.text(at: pc) ?? "condition"
     }
 
-    private func describeInstruction(_ pc: Int, rule: RuleEntry, depth: Int = 0) -> String {
-        let ins = code[pc]
-        func reg(_ n: Int) -> String { describe(n, rule: rule, before: pc, depth: depth + 1) }
-        let b = Int(ins.b), c = Int(ins.c)
-        switch ins.op {
-        case .loadSlot?: return program.slots[c].description
-        case .loadConstant?: return Disassembler.describe(program.constants[c])
-        case .has?: return "has(\(program.slots[c]))"
-        case .equal?: return "\(reg(b)) == \(reg(c))"
-        case .notEqual?: return "\(reg(b)) != \(reg(c))"
-        case .less?: return "\(reg(b)) < \(reg(c))"
-        case .lessOrEqual?: return "\(reg(b)) <= \(reg(c))"
-        case .greater?: return "\(reg(b)) > \(reg(c))"
-        case .greaterOrEqual?: return "\(reg(b)) >= \(reg(c))"
-        case .inList?: return "\(reg(b)) in \(reg(c))"
-        case .contains?: return "contains(\(reg(b)), \(reg(c)))"
-        case .startsWith?: return "startsWith(\(reg(b)), \(reg(c)))"
-        case .endsWith?: return "endsWith(\(reg(b)), \(reg(c)))"
-        case .length?: return "len(\(reg(b)))"
-        case .regex?: return "\(reg(b)) =~ \(Disassembler.describe(.string(program.regexes[c])))"
-        case .glob?: return "glob(\(reg(b)), \(Disassembler.describe(.string(program.globs[c].pattern))))"
-        case .equalConstant?: return "\(reg(b)) == \(Disassembler.describe(program.constants[c]))"
-        case .notEqualConstant?: return "\(reg(b)) != \(Disassembler.describe(program.constants[c]))"
-        default: return "condition"
-        }
+    /// The pcs of the instructions whose values instruction `pc` reads, from the source table.
+    private func inputs(_ pc: Int) -> [Int] {
+        pc < program.sourceTable.entries.count ? program.sourceTable.entries[pc].inputs : []
     }
 
-    /// ` (params.method is "POST", agent.trust is 0.5)` for the request values behind register `r`.
-    private func values(_ r: Int, rule: RuleEntry, before pc: Int, _ vm: Interpreter, including extra: Int? = nil) -> String {
+    /// ` (params["method"] is "POST", agent.trust is 0.5)`: the request values read by the
+    /// expressions at `starts` and beneath them (following the source table's inputs, at most 63
+    /// instructions), in code order.
+    private func values(from starts: [Int], _ vm: Interpreter) -> String {
         var loads: [Int] = []
-        var pending = [definition(of: r, rule: rule, before: pc)].compactMap { $0 }
-        if let extra { pending.append(extra) }
+        var pending = starts
         var seen = Set<Int>()
-        while let def = pending.popLast(), seen.insert(def).inserted, seen.count < 64 {
-            let ins = code[def]
-            switch ins.op?.info.format {
-            case .as?: if ins.op == .loadSlot { loads.append(def) }
-            case .abc?:
-                pending += [definition(of: Int(ins.b), rule: rule, before: def), definition(of: Int(ins.c), rule: rule, before: def)].compactMap { $0 }
-            case .ab?, .abx?, .abp?, .abk?:
-                pending += [definition(of: Int(ins.b), rule: rule, before: def)].compactMap { $0 }
-            default: break
+        while let pc = pending.popLast(), seen.insert(pc).inserted, seen.count < 64 {
+            if code[pc].op == .loadSlot {
+                loads.append(pc)
+            } else {
+                pending += inputs(pc)
             }
         }
-        let parts = loads.sorted().map { def -> String in
-            let ins = code[def]
-            return "\(program.slots[Int(ins.c)]) is \(vm.text(of: vm.registers[Int(ins.a)]))"
-        }
+        let parts = loads.sorted().map { pc in "\(source(pc)) is \(vm.text(of: vm.registers[Int(code[pc].a)]))" }
         return parts.isEmpty ? "" : " (" + parts.joined(separator: ", ") + ")"
-    }
-
-    private func patterns(_ set: Int) -> String {
-        "[" + program.globSets[set].map { Disassembler.describe(.string(program.globs[Int($0)].pattern)) }.joined(separator: ", ") + "]"
     }
 
     private func text(_ bytes: UnsafeBufferPointer<UInt8>) -> String { String(decoding: bytes, as: UTF8.self) }

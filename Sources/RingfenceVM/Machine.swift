@@ -3,7 +3,8 @@ import RingfenceMatch
 
 /// A verified program made ready to run: patterns compiled (regexes JIT-ed) once, constants laid
 /// out flat, evaluation orders and generated reasons precomputed. Immutable and shared by any
-/// number of threads without locks.
+/// number of threads without locks. It takes a `VerifiedProgram`, so it never verifies a program
+/// the verifier has already accepted.
 public final class Machine: Sendable {
     /// The program this machine runs.
     public let program: Program
@@ -34,13 +35,24 @@ public final class Machine: Sendable {
         public var description: String { message }
     }
 
-    /// Verifies the program and compiles its patterns.
-    public init(program: Program) throws(LoadError) {
+    /// Verifies the program, then makes it ready as `init(verified:patterns:)` does; for callers
+    /// holding a program no verifier has seen.
+    public convenience init(program: Program, patterns: PatternCache? = nil) throws(LoadError) {
+        let verified: VerifiedProgram
         do {
-            try Verifier.verify(program)
+            verified = try Verifier.verify(program)
         } catch {
             throw LoadError(message: "the program failed verification: \(error.message)")
         }
+        try self.init(verified: verified, patterns: patterns)
+    }
+
+    /// Makes a verified program ready without verifying it again: takes each glob and regex from
+    /// `patterns` (the cache of the compilation that produced the program, so nothing is compiled
+    /// twice), compiling into a fresh cache what it lacks — each pattern once.
+    public init(verified: VerifiedProgram, patterns: PatternCache? = nil) throws(LoadError) {
+        let program = verified.program
+        let patterns = patterns ?? PatternCache()
         self.program = program
         self.code = program.code
         var arena = Arena()
@@ -50,15 +62,17 @@ public final class Machine: Sendable {
         self.constantArena = arena
         var globs: [Glob] = []
         for g in program.globs {
+            let glob: Glob
             do {
-                globs.append(try Glob.compile(g.pattern, separator: g.separator, starCrossesSeparator: g.starCrossesSeparator))
+                glob = try patterns.glob(g.pattern, separator: g.separator, starCrossesSeparator: g.starCrossesSeparator)
             } catch {
                 throw LoadError(message: "glob `\(g.pattern)` does not compile: \(error.message)")
             }
             // The resource index derives prefixes from the stored text: it must be canonical.
-            guard (try? Glob.canonicalPattern(g.pattern, separator: g.separator)) == g.pattern else {
+            guard glob.canonicalText == g.pattern else {
                 throw LoadError(message: "the program failed verification: url pattern `\(g.pattern)` is not in canonical form")
             }
+            globs.append(glob)
         }
         self.globs = globs
         self.globSets = program.globSets.map { $0.map(Int.init) }
@@ -66,7 +80,7 @@ public final class Machine: Sendable {
         for (i, x) in program.regexes.enumerated() {
             let regex: Regex
             do {
-                regex = try Regex.compile(x)
+                regex = try patterns.regex(x)
             } catch {
                 throw LoadError(message: "regex `\(x)` does not compile: \(error.message)")
             }

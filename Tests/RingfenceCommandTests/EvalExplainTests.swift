@@ -73,4 +73,43 @@ import RingfenceTestSupport
         #expect(lines.count == 4)
         #expect(lines[1].hasPrefix(#"{"explain":{"decision":{"decision":"allow""#))
     }
+
+    /// `--explain` reads requests exactly as `eval` does without it: the same decisions, the same
+    /// errors for bad lines (code, line, column) and the same status; and each explanation is the
+    /// one the library gives for the request read in full.
+    @Test func explainReadsRequestsAsEvalDoes() throws {
+        let dir = try Scratch("explain-reading")
+        let file = dir.url("workspace.yaml").path
+        try Data(CLITests.policy.utf8).write(to: URL(fileURLWithPath: file))
+        let good = CLITests.requests.split(separator: "\n").map(String.init)
+        let bad = [
+            #"{"agent":{"id":"a1"},"action":"fs.read","resource":"/workspace/a.csv","#,
+            #"{"agent":{"id":"a1","trust":"high"},"action":"fs.read"}"#,
+            #"{"action":"fs.read","resource":"/workspace/a.csv"}"#,
+            #"[1,2,3]"#,
+            #"{"agent":{"id":"a1"},"action":"fs.read","resource":"/workspace/a.csv","action":"fs.write"}"#,
+        ]
+        var mixed: [String] = []
+        for (i, line) in good.enumerated() {
+            mixed.append(line)
+            if i < bad.count { mixed.append(bad[i]) }
+        }
+        let input = mixed.joined(separator: "\n") + "\n"
+        let explained = CommandCapture(stdin: input)
+        let plain = CommandCapture(stdin: input)
+        let explainedStatus = RingfenceCLI.run(["eval", "-p", file, "--explain"], io: explained.io)
+        #expect(explainedStatus == RingfenceCLI.run(["eval", "-p", file], io: plain.io))
+        #expect(explained.stderr == plain.stderr)
+        #expect(explained.stderr.split(separator: "\n").count == min(bad.count, good.count))
+        let lines = explained.stdout.split(separator: "\n").map(String.init)
+        #expect(stride(from: 0, to: lines.count, by: 2).map { lines[$0] } == plain.stdout.split(separator: "\n").map(String.init))
+
+        let program = try #require(Compiler.compile(source: CLITests.policy, file: "workspace.yaml").program)
+        for (pair, line) in zip(stride(from: 0, to: lines.count, by: 2), good) {
+            // A fresh engine per request, as limits would otherwise differ from the CLI's run.
+            let engine = try Engine(program: program)
+            let expected = engine.explain(try Request(json: line))
+            #expect(lines[pair + 1] == "{\"explain\":" + expected.jsonText + "}", "\(line)")
+        }
+    }
 }

@@ -39,10 +39,11 @@ import RingfenceTestSupport
         let run = ringfence(["inspect", bundle])
         #expect(run.status == 0)
         #expect(run.stderr == "")
-        let (header, program) = try Bundle.decode(bytes)
+        let (header, verified) = try Bundle.decode(bytes)
+        let program = verified.program
         let lines = run.stdout.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         #expect(lines.first == "bundle \(bundle) (\(bytes.count) bytes)")
-        #expect(lines.contains("  format version   4"))
+        #expect(lines.contains("  format version   5"))
         #expect(lines.contains("  isa fingerprint  \(Bundle.hex(Bundle.fingerprint))"))
         #expect(lines.contains("  content length   \(bytes.count - 64) bytes"))
         #expect(lines.contains("  content sha256   \(Bundle.hex(Bundle.sha256(Array(bytes[32..<(bytes.count - 32)]))))"))
@@ -89,9 +90,11 @@ import RingfenceTestSupport
         ("foreign", "RF5002", { _ in Array("ringfence: 1\nkind: policy\n".utf8) }),
         ("truncated", "RF5001", { Array($0.prefix($0.count - 40)) }),
         ("version", "RF5003", { var b = $0; b[8] = 9; return b }),
-        // Versions 1 and 2 came before the runtime settings section (version 3): recompile them.
+        // Versions 1 to 4 came before the source table (version 5): recompile them.
         ("version 1", "RF5003", { var b = $0; b[8] = 1; return b }),
         ("version 2", "RF5003", { var b = $0; b[8] = 2; return b }),
+        ("version 3", "RF5003", { var b = $0; b[8] = 3; return b }),
+        ("version 4", "RF5003", { var b = $0; b[8] = 4; return b }),
         ("fingerprint", "RF5004", { var b = $0; b[16] ^= 0xFF; return b }),
         ("checksum", "RF5005", { var b = $0; b[40] ^= 0x01; return b }),
     ]

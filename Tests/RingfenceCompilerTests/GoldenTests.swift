@@ -35,7 +35,7 @@ import RingfenceTestSupport
         let expected = try String(contentsOf: golden, encoding: .utf8)
         #expect(rendered == expected, "\(name): disassembly differs from \(golden.lastPathComponent); rerun with RINGFENCE_RECORD=1 and review the diff")
         // A golden program also survives the bundle round trip unchanged.
-        let loaded = try RingfenceBytecode.Bundle.decode(RingfenceBytecode.Bundle.encode(program)).program
+        let loaded = try RingfenceBytecode.Bundle.decode(RingfenceBytecode.Bundle.encode(program)).program.program
         #expect(Disassembler.render(loaded) + "\n" == rendered)
     }
 }

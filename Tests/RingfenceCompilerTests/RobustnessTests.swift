@@ -260,7 +260,7 @@ import RingfenceTestSupport
     /// correct header and checksum, and loads it: the verifier must refuse it or the VM must run it.
     @Test func structurallyMutatedProgramsAreVerifiedOrRun() throws {
         var rng = SeededGenerator(seed: Self.seed(6))
-        let programs = try Self.seedBundles().map { try RingfenceBytecode.Bundle.decode($0).program }
+        let programs = try Self.seedBundles().map { try RingfenceBytecode.Bundle.decode($0).program.program }
         let requests = try Self.probeRequests()
         var ran = 0
         for iteration in 0..<Self.iterations(3_000) {

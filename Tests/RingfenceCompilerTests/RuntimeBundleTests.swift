@@ -18,9 +18,9 @@ import RingfenceDiagnostics
         program.runtime = custom
         let bytes = RingfenceBytecode.Bundle.encode(program)
         let decoded = try RingfenceBytecode.Bundle.decode(bytes)
-        #expect(decoded.header.version == 4)
+        #expect(decoded.header.version == 5)
         #expect(decoded.program.runtime == custom)
-        #expect(decoded.program == program)
+        #expect(decoded.program.program == program)
         // A program without a runtime file carries the defaults through a bundle too.
         program.runtime = RuntimeSettings()
         #expect(try RingfenceBytecode.Bundle.decode(RingfenceBytecode.Bundle.encode(program)).program.runtime == RuntimeSettings())
@@ -106,12 +106,12 @@ import RingfenceDiagnostics
         #expect(throws: Never.self) { try RingfenceBytecode.Bundle.decode(RobustnessTests.wrap(content)) }
     }
 
-    /// Bundles of format versions 1 to 3 (before millisecond saga timeouts and base URLs) and
-    /// later ones are refused with RF5003.
+    /// Bundles of format versions 1 to 3 (before millisecond saga timeouts and base URLs), 4
+    /// (before the source table) and later ones are refused with RF5003.
     @Test func olderFormatVersionsAreRefused() throws {
         let bytes = RingfenceBytecode.Bundle.encode(Program())
-        #expect(bytes[8] == 4 && bytes[9] == 0)
-        for version: UInt8 in [1, 2, 3, 5] {
+        #expect(bytes[8] == 5 && bytes[9] == 0)
+        for version: UInt8 in [1, 2, 3, 4, 6] {
             var old = bytes
             old[8] = version
             do {
@@ -119,7 +119,7 @@ import RingfenceDiagnostics
                 Issue.record("version \(version) was accepted")
             } catch {
                 #expect(error.code == .bundleVersion)
-                #expect(error.message == "bundle format version \(version) is not supported (this build reads version 4)")
+                #expect(error.message == "bundle format version \(version) is not supported (this build reads version 5)")
             }
         }
     }

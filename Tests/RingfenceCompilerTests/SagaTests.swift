@@ -151,7 +151,7 @@ import RingfenceTestSupport
         for name in ["native-full.yaml", "no-undo-warning.yaml"] {
             let result = Compiler.compile(paths: [Fixtures.url("sagas").appendingPathComponent(name).path])
             let program = try #require(result.program, "\(name): \(result.diagnostics)")
-            let decoded = try RingfenceBytecode.Bundle.decode(RingfenceBytecode.Bundle.encode(program)).program
+            let decoded = try RingfenceBytecode.Bundle.decode(RingfenceBytecode.Bundle.encode(program)).program.program
             #expect(decoded == program, "\(name)")
             #expect(Disassembler.render(decoded) == Disassembler.render(program))
         }

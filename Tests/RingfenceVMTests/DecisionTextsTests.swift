@@ -19,7 +19,7 @@ import Darwin
     /// allows `request`, with that rule's reason set to `reason`.
     static func program(reason: String) throws -> Program {
         let bytes = Array(try Data(contentsOf: Repository.url("Tests/RingfenceRuntimeTests/Fixtures/workspace.rfb")))
-        var program = try RingfenceBytecode.Bundle.decode(bytes).program
+        var program = try RingfenceBytecode.Bundle.decode(bytes).program.program
         try #require(program.rules.first?.id == "read-workspace")
         program.rules[0].reason = reason
         return program

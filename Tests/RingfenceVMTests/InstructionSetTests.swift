@@ -45,6 +45,12 @@ import Testing
         var program = Program(policies: [PolicyEntry(name: "isa", file: "isa.yaml")])
         program.code = Opcode.allCases.map { instruction($0, end: end) } + [Instruction(.no)]
         program.codeLines = program.code.indices.map { UInt32(10 + $0) }
+        // Each instruction stands for its mnemonic and reads the one before it, so the source
+        // table's texts and inputs take the round trip too.
+        program.sourceTable = SourceTable(texts: Opcode.allCases.map(\.info.mnemonic), entries: program.code.indices.map { pc in
+            SourceTable.Entry(text: pc < Opcode.allCases.count ? UInt32(pc) : SourceTable.none,
+                              left: pc > 0 ? UInt32(pc - 1) : SourceTable.none)
+        })
         program.rules = [RuleEntry(id: "every-opcode", policy: 0, isDeny: false, ring: nil, limit: nil, reason: nil,
                                    entry: 0, end: end + 1, registers: 256, line: 3, column: 5)]
         program.slots = [SlotEntry(root: .action), SlotEntry(root: .resource), SlotEntry(root: .params, path: ["query"], transforms: [.lower])]
@@ -121,7 +127,7 @@ import Testing
         let program = Self.everyOpcodeProgram()
         #expect(Set(program.code.compactMap(\.op)) == Set(Opcode.allCases))
         let bytes = Bundle.encode(program)
-        let decoded = try Bundle.decode(bytes).program
+        let decoded = try Bundle.decode(bytes).program.program
         #expect(decoded == program, "the bundle reader gave back another program")
         #expect(Bundle.encode(decoded) == bytes)
         for (pc, original) in program.code.enumerated() {

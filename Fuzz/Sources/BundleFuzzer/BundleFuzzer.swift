@@ -16,7 +16,7 @@ import Ringfence
 public func bundleFuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let input = fuzzBytes(data, size)
     let bytes = input.starts(with: Bundle.magic) ? input : BundleChecks.wrap(input)
-    BundleChecks.load(bytes, decoded: Result { () throws(BundleError) -> Program in try Bundle.decode(bytes).program })
+    BundleChecks.load(bytes, decoded: Result { () throws(BundleError) -> Program in try Bundle.decode(bytes).program.program })
     return 0
 }
 
@@ -42,7 +42,7 @@ enum BundleChecks {
         case .success(let p): program = p
         }
         if program == program {
-            let again = Result { () throws(BundleError) -> Program in try Bundle.decode(Bundle.encode(program)).program }
+            let again = Result { () throws(BundleError) -> Program in try Bundle.decode(Bundle.encode(program)).program.program }
             fuzzCheck((try? again.get()) == program, "a loaded program does not survive re-encoding: \(again)")
         }
         let machine = Result { () throws(Machine.LoadError) -> Machine in try Machine(program: program) }

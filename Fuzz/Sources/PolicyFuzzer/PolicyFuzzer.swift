@@ -31,7 +31,7 @@ enum PolicyChecks {
                   "diagnostics rendered as nothing")
         guard let program = result.program else { return }
         let bundle = Bundle.encode(program)
-        let reread = Result { () throws(BundleError) -> Program in try Bundle.decode(bundle).program }
+        let reread = Result { () throws(BundleError) -> Program in try Bundle.decode(bundle).program.program }
         fuzzCheck((try? reread.get()) != nil, "a compiled program's bundle is refused: \(reread)")
         if program == program, let again = try? reread.get() {
             fuzzCheck(again == program, "a compiled program changes through its bundle")

@@ -85,7 +85,7 @@ public struct ReplSession {
             return out.joined(separator: "\n")
         }
         do {
-            engine = try Engine(program: program, warnings: result.diagnostics, timeSource: .requestTimeOrClock)
+            engine = try Engine(compilation: result, timeSource: .requestTimeOrClock)
             runtime = nil  // sessions start over on the new policies
         } catch {
             out.append(error.description)

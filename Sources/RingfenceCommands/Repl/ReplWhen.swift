@@ -22,10 +22,10 @@ enum ReplWhen {
             let mapped = result.diagnostics.map { locate($0, expression: expression, line: line) }
             out.append(DiagnosticRenderer.text(mapped, sources: [file: SourceFile(path: file, text: expression)]))
         }
-        guard let program = result.program else { return out.joined(separator: "\n") }
+        guard result.program != nil else { return out.joined(separator: "\n") }
         let probe: Engine
         do {
-            probe = try Engine(program: program)
+            probe = try Engine(compilation: result)
         } catch {
             out.append(error.description)
             return out.joined(separator: "\n")
