@@ -119,8 +119,12 @@ let package = Package(
         .testTarget(name: "RingfenceRuntimeTests", dependencies: [
             "RingfenceTestSupport", "RingfenceRuntime", "RingfenceAudit", "RingfenceBytecode", "RingfenceVM", "RingfenceWire",
         ], resources: [.copy("Fixtures")]),
-        // Starts the built `ringfence serve` on a loopback port and drives it over HTTP.
-        .testTarget(name: "RingfenceServerTests", dependencies: ["RingfenceTestSupport"]),
+        // Starts the built `ringfence serve` on a loopback port and drives it over HTTP; the server
+        // in process for the direct decision paths and a state store that fails.
+        .testTarget(name: "RingfenceServerTests", dependencies: [
+            "RingfenceTestSupport", "RingfenceServer", "RingfenceRuntime", "RingfenceCompiler",
+            .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+        ]),
         // Sagas against a local HTTP service (examples/sagas/service.py), in-process executors, and
         // `ringfence saga` killed and resumed.
         .testTarget(name: "RingfenceSagaTests", dependencies: [

@@ -6,7 +6,8 @@
 # and the load average before and after, since the machine may be shared.
 #
 # Usage: scripts/bench-server.sh [seconds per run, default 10] [wrk threads, default 1]
-# Environment: STATE (default memory:), CONNECTIONS (default 64), SERVER_THREADS (default: cores).
+# Environment: STATE (default memory:), CONNECTIONS (default 64), SERVER_THREADS (default: cores),
+# BIN (a built `ringfence` to serve with instead of building the release binary, e.g. to compare two builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-10}
@@ -20,8 +21,12 @@ if ! command -v wrk >/dev/null; then
   SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq wrk >/dev/null
 fi
-swift build -c release --product ringfence >/dev/null
-bin=.build/release/ringfence
+if [ -n "${BIN:-}" ]; then
+  bin=$BIN
+else
+  swift build -c release --product ringfence >/dev/null
+  bin=.build/release/ringfence
+fi
 
 work=$(mktemp -d)
 server_pid=

@@ -77,9 +77,9 @@ final class Router: Sendable {
         case .authzenConfiguration:
             let base = headers.first(name: "host").map { "http://" + $0 } ?? "http://\(configuration.host):\(configuration.port)"
             return .json(AuthZEN.configuration(base: base))
-        case .decide: return operation("decide", body: body, bodyRequired: true)
+        case .decide: return directDecision(body) ?? operation("decide", body: body, bodyRequired: true)
         case .op(let name): return operation(name, body: body)
-        case .batch: return batch(body)
+        case .batch: return directBatch(body) ?? generalBatch(body)
         case .evaluation: return evaluation(body)
         case .evaluations: return evaluations(body)
         case .reload: return reload()
@@ -93,7 +93,8 @@ final class Router: Sendable {
 
     /// Runs one operation whose fields are the body's members; an empty body is `{}` unless
     /// `bodyRequired` (a decision needs its request), when it is refused as `invalid_json`.
-    private func operation(_ name: String, body: ByteBuffer?, bodyRequired: Bool = false) -> Answer {
+    /// (Plain decisions take `directDecision` first.)
+    func operation(_ name: String, body: ByteBuffer?, bodyRequired: Bool = false) -> Answer {
         var members: [String: Value] = [:]
         if bodyRequired || (body?.readableBytes ?? 0) > 0 {
             switch Self.parseObject(body) {
@@ -108,14 +109,17 @@ final class Router: Sendable {
         members["op"] = .string(name)
         let outcome = host.withCurrent { $0.dispatcher.dispatch(.object(members)) }
         count(outcome)
+        recoverAfter(outcome)
         switch outcome.result {
         case .success: return .json(outcome.resultText ?? "null")
         case .failure(let error): return .error(error)
         }
     }
 
-    /// `{"ops": [...]}` → `{"results": [<ops result lines>]}`, in order, under one policy set.
-    private func batch(_ body: ByteBuffer?) -> Answer {
+    /// `{"ops": [...]}` → `{"results": [<ops result lines>]}`, in order, under one policy set,
+    /// read the general way: the body parsed whole, every operation run through the dispatcher
+    /// (bodies the scanner takes go through `directBatch` first, with the same answers).
+    func generalBatch(_ body: ByteBuffer?) -> Answer {
         let members: [String: Value]
         switch Self.parseObject(body) {
         case .success(let parsed): members = parsed
@@ -130,18 +134,27 @@ final class Router: Sendable {
         guard ops.count <= configuration.maxBatchItems else {
             return .error(.payloadTooLarge, "batch_too_large", "the batch holds \(ops.count) operations; the limit is \(configuration.maxBatchItems)")
         }
+        var failed = false
         let lines = host.withCurrent { current in
             ops.map { op in
                 let outcome = current.dispatcher.dispatch(op)
                 count(outcome)
+                if case .failure(let error) = outcome.result, error.code == .auditFailed { failed = true }
                 return outcome.line
             }
         }
+        if failed { host.recoverIfFailed() }
         return .json("{\"results\":[" + lines.joined(separator: ",") + "]}")
     }
 
+    /// Opens a fresh runtime when `outcome` failed because the audit log did (see
+    /// `RuntimeHost.recoverIfFailed`); called outside the gate.
+    func recoverAfter(_ outcome: OperationOutcome) {
+        if case .failure(let error) = outcome.result, error.code == .auditFailed { host.recoverIfFailed() }
+    }
+
     /// Counts a decision an operation made.
-    private func count(_ outcome: OperationOutcome) {
+    func count(_ outcome: OperationOutcome) {
         guard outcome.op == "decide", case .success(.object(let members)) = outcome.result,
               case .string(let code)? = members["code"] else { return }
         metrics.decided(codeText: code)
@@ -155,7 +168,9 @@ final class Router: Sendable {
         case .success(let members):
             switch decide(members) {
             case .success(let answer): return .json(answer)
-            case .failure(let error): return .error(error)
+            case .failure(let error):
+                if error.code == .auditFailed { host.recoverIfFailed() }
+                return .error(error)
             }
         case .failure(let refusal): return refusal.answer
         }
@@ -175,6 +190,7 @@ final class Router: Sendable {
             return .error(error)
         }
         guard let batch else { return evaluation(body) }
+        var failed = false
         let answers = host.withCurrent { current in
             var answers: [String] = []
             for item in batch.items {
@@ -185,6 +201,7 @@ final class Router: Sendable {
                     allowed = answer.hasPrefix("{\"decision\":true")
                 case .failure(let error):
                     answers.append(AuthZEN.failedItem(error))
+                    if error.code == .auditFailed { failed = true }
                     allowed = false
                 }
                 if batch.semantic == .denyOnFirstDeny && !allowed { break }
@@ -192,6 +209,7 @@ final class Router: Sendable {
             }
             return answers
         }
+        if failed { host.recoverIfFailed() }
         return .json("{\"evaluations\":[" + answers.joined(separator: ",") + "]}")
     }
 
@@ -227,9 +245,11 @@ final class Router: Sendable {
         }
     }
 
-    /// Ready when the policies are loaded, the audit log works and the store answers.
+    /// Ready when the policies are loaded, the audit log works and the store answers; a
+    /// runtime whose audit log failed is replaced first when the store answers again.
     private func ready() -> Answer {
-        host.withCurrent { current in
+        if host.withCurrent({ $0.runtime.log.failure != nil }) { host.recoverIfFailed() }
+        return host.withCurrent { current in
             if let failure = current.runtime.log.failure {
                 return .error(.serviceUnavailable, "not_ready", "the audit log has failed: \(failure)")
             }

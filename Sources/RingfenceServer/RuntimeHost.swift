@@ -1,3 +1,4 @@
+import Dispatch
 import RingfenceRuntime
 import Synchronization
 
@@ -9,6 +10,14 @@ import Synchronization
 // new policies — its sessions, elevations and breakers read back from the store, the same rate
 // limiter kept so no bucket refills — and swaps it in. Every request runs inside the gate from
 // its first check to its answer, so it is decided wholly by the old or wholly by the new.
+//
+// A runtime whose audit log failed (the store stopped answering and the writer gave up) takes
+// no further operations: each is refused with `audit_failed`. The router then asks the host to
+// recover — at most every `recoveryInterval` — which opens a runtime over the same store and
+// policies exactly as a reload does. While the store is still down that fails and the old
+// runtime stays, refusing; once the store answers, the new runtime reads its state and the
+// log's head back from it and takes over. Nothing the failed log had not committed is kept:
+// under `strict` durability nothing of it was answered as done.
 
 /// Compiled policies as the server runs them, with what a reload reports.
 public struct PolicySet: Sendable {
@@ -79,7 +88,12 @@ public final class RuntimeHost: @unchecked Sendable {
     private let gate = ReloadGate()
     private let reloads = Mutex<Void>(())
     private let strict = Atomic<Bool>(false)
+    /// When recovery was last tried (`DispatchTime` nanoseconds), 0 before the first try.
+    private let lastRecovery = Atomic<UInt64>(0)
     private var current: Current
+
+    /// The least time between two tries at recovering from a failed audit log, in nanoseconds.
+    static let recoveryInterval: UInt64 = 50_000_000
 
     /// Opens a runtime over `store` with `policies`; `loader` is what reloads call.
     public init(policies: PolicySet, store: StateStore, signingKey: NoteSigningKey?, ids: IDGenerator = .system,
@@ -125,8 +139,12 @@ public final class RuntimeHost: @unchecked Sendable {
                 do throws(AuditLogError) {
                     try old.log.flush()
                 } catch {
-                    return .failure(PolicyLoadFailure(message: "the old policies stay: their audit entries cannot be committed: \(error.message)",
-                                                      diagnostics: []))
+                    // A log that failed has nothing more to commit: the reload goes on, and so
+                    // also recovers from the failure once the store answers.
+                    if old.log.failure == nil {
+                        return .failure(PolicyLoadFailure(message: "the old policies stay: their audit entries cannot be committed: \(error.message)",
+                                                          diagnostics: []))
+                    }
                 }
                 let runtime: Runtime
                 do throws(StoreError) {
@@ -139,6 +157,31 @@ public final class RuntimeHost: @unchecked Sendable {
                 current = Current(runtime: runtime, dispatcher: OperationDispatcher(runtime), policies: loaded)
                 strict.store(runtime.log.settings.durability == .strict, ordering: .relaxed)
                 return .success(loaded)
+            }
+        }
+    }
+
+    /// Replaces a runtime whose audit log failed with a fresh one over the same store and
+    /// policies, when the store answers again; tried at most every `recoveryInterval` (callers
+    /// meeting `audit_failed` call it, outside the gate). True when the runtime in force works.
+    @discardableResult
+    public func recoverIfFailed() -> Bool {
+        let now = DispatchTime.now().uptimeNanoseconds
+        let last = lastRecovery.load(ordering: .relaxed)
+        guard now &- last >= Self.recoveryInterval,
+              lastRecovery.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged else { return false }
+        return reloads.withLock { _ in
+            gate.exclusive { () -> Bool in
+                guard current.runtime.log.failure != nil else { return true }
+                let runtime: Runtime
+                do throws(StoreError) {
+                    runtime = try Self.makeRuntime(current.policies, store: store, signingKey: signingKey, ids: ids, limiter: limiter)
+                } catch {
+                    return false
+                }
+                current.runtime.close()
+                current = Current(runtime: runtime, dispatcher: OperationDispatcher(runtime), policies: current.policies)
+                return true
             }
         }
     }

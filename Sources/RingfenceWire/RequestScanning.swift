@@ -87,13 +87,13 @@ struct RequestScanner {
     static var notTaken: JSONScanError { JSONScanError(message: "", offset: 0) }
 
     /// The byte at the reader's position; the caller has checked there is one.
-    private var byte: UInt8 {
+    var byte: UInt8 {
         @inline(__always) get { reader.bytes[reader.index] }
     }
 
     /// Throws unless a byte is left to read.
     @inline(__always)
-    private func needByte() throws(JSONScanError) {
+    func needByte() throws(JSONScanError) {
         if reader.index >= reader.end { throw Self.notTaken }
     }
 
@@ -266,7 +266,7 @@ struct RequestScanner {
     }
 
     /// Checks one value without keeping it.
-    private mutating func skipValue() throws(JSONScanError) {
+    mutating func skipValue() throws(JSONScanError) {
         switch byte {
         case UInt8(ascii: "{"): try scanPathObject(node: -1)
         case UInt8(ascii: "["): try skipList()
@@ -287,7 +287,7 @@ struct RequestScanner {
     /// list = `[` [ value *( `,` value ) ] `]`, as `JSONReader.parseList` reads it; `item` reads
     /// each value (a byte is there).
     @inline(__always)
-    private mutating func scanList(_ item: (inout RequestScanner) throws(JSONScanError) -> Void) throws(JSONScanError) {
+    mutating func scanList(_ item: (inout RequestScanner) throws(JSONScanError) -> Void) throws(JSONScanError) {
         guard try openContainer(closing: UInt8(ascii: "]")) else { return }
         repeat {
             try needByte()
@@ -327,7 +327,7 @@ struct RequestScanner {
     /// object = `{` [ member *( `,` member ) ] `}`, as `JSONReader.parseObject` reads it; `member`
     /// reads each value (a byte is there) given its key.
     @inline(__always)
-    private mutating func scanObject(_ member: (inout RequestScanner, KeySpan) throws(JSONScanError) -> Void) throws(JSONScanError) {
+    mutating func scanObject(_ member: (inout RequestScanner, KeySpan) throws(JSONScanError) -> Void) throws(JSONScanError) {
         guard try openContainer(closing: UInt8(ascii: "}")) else { return }
         repeat {
             try needByte()
@@ -394,7 +394,7 @@ struct RequestScanner {
 
     /// True when `key` is `word`.
     @inline(__always)
-    private func isKey(_ key: KeySpan, _ word: StaticString) -> Bool {
+    func isKey(_ key: KeySpan, _ word: StaticString) -> Bool {
         guard Int(key.count) == word.utf8CodeUnitCount else { return false }
         let text = word.utf8Start
         var i = 0
