@@ -73,21 +73,6 @@ public enum DecisionBodyScanner {
 }
 
 extension RequestScanner {
-    /// Skips a byte order mark and whitespace; an object must follow.
-    mutating func openDocument() throws(JSONScanError) {
-        let bytes = reader.bytes
-        if reader.end >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { reader.index = 3 }
-        reader.skipWhitespace()
-        try needByte()
-        guard byte == UInt8(ascii: "{") else { throw Self.notTaken }
-    }
-
-    /// Nothing but whitespace may follow the document's value.
-    mutating func closeDocument() throws(JSONScanError) {
-        reader.skipWhitespace()
-        guard reader.index == reader.end else { throw Self.notTaken }
-    }
-
     /// `{"<listKey>": [item, …]}`, each item a plain decision or any value.
     mutating func scanBatch(listKey: StaticString, into items: inout [BatchItemSpans]) throws(JSONScanError) {
         try openDocument()

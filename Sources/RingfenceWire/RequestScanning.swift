@@ -99,16 +99,27 @@ struct RequestScanner {
 
     // MARK: The request
 
-    /// JSON-text = ws object ws, the object a request.
-    mutating func scanDocument() throws(JSONScanError) {
+    /// Skips a byte order mark and whitespace; an object must follow.
+    mutating func openDocument() throws(JSONScanError) {
         let bytes = reader.bytes
         if reader.end >= 3, bytes[0] == 0xEF, bytes[1] == 0xBB, bytes[2] == 0xBF { reader.index = 3 }
         reader.skipWhitespace()
         try needByte()
         guard byte == UInt8(ascii: "{") else { throw Self.notTaken }
-        try scanRequest()
+    }
+
+    /// Nothing but whitespace may follow the document's value.
+    mutating func closeDocument() throws(JSONScanError) {
         reader.skipWhitespace()
-        guard reader.index == reader.end, fields.hasAgent, fields.id != nil, fields.action != nil else { throw Self.notTaken }
+        guard reader.index == reader.end else { throw Self.notTaken }
+    }
+
+    /// JSON-text = ws object ws, the object a request.
+    mutating func scanDocument() throws(JSONScanError) {
+        try openDocument()
+        try scanRequest()
+        try closeDocument()
+        guard fields.hasAgent, fields.id != nil, fields.action != nil else { throw Self.notTaken }
     }
 
     /// The request object: `agent`, `action`, `resource`, `params`, `context`, each at most once.
