@@ -61,8 +61,16 @@ public enum DiagnosticRenderer {
 
 /// Minimal JSON text helpers shared by every renderer.
 public enum JSONText {
-    /// Returns `s` as a JSON string literal with the required escapes.
+    /// True when `s` needs no escape in a JSON string literal (no control character, quote or
+    /// backslash), so its bytes can be copied whole between the quotes.
+    public static func isPlain(_ s: String) -> Bool {
+        for byte in s.utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { return false }
+        return true
+    }
+
+    /// Returns `s` as a JSON string literal with the required escapes; plain text is copied whole.
     public static func quote(_ s: String) -> String {
+        if isPlain(s) { return "\"" + s + "\"" }
         var out = "\""
         out.reserveCapacity(s.utf8.count + 2)
         for scalar in s.unicodeScalars {

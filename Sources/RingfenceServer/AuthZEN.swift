@@ -93,22 +93,13 @@ enum AuthZEN {
     /// The evaluation answer for a decision: `{"decision": bool, "context": {…}}`.
     static func answer(_ outcome: RuntimeDecision) -> String {
         let d = outcome.decision
-        var out = "{\"decision\":" + (d.allowed ? "true" : "false") + ",\"context\":{\"code\":" + quote(d.code.rawValue)
-        out += ",\"policy\":" + (d.policy.map(quote) ?? "null")
-        out += ",\"rule\":" + (d.rule.map(quote) ?? "null")
-        out += ",\"reason\":" + quote(d.reason)
+        var out = "{\"decision\":" + (d.allowed ? "true" : "false") + ",\"context\":{\"code\":" + JSONText.quote(d.code.rawValue)
+        out += ",\"policy\":" + (d.policy.map(JSONText.quote) ?? "null")
+        out += ",\"rule\":" + (d.rule.map(JSONText.quote) ?? "null")
+        out += ",\"reason\":" + JSONText.quote(d.reason)
         out += ",\"ring\":\(d.ring)"
         if let retryAfter = outcome.retryAfter { out += ",\"retry_after\":" + OperationResultText.text(.number(retryAfter)) }
         return out + "}}"
-    }
-
-    /// `text` as a JSON string literal, as `JSONText.quote` writes it; text that needs no escape
-    /// (no control character, quote or backslash) is copied whole instead of scalar by scalar.
-    static func quote(_ text: String) -> String {
-        for byte in text.utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-            return JSONText.quote(text)
-        }
-        return "\"" + text + "\""
     }
 
     /// The answer for an item of a batch that could not be decided: a denial naming the error.

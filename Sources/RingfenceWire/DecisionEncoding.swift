@@ -17,12 +17,7 @@ enum JSONWriter {
     /// Appends `text` as a JSON string literal to `out`; text that needs no escapes is copied
     /// whole, anything else goes through `JSONText.quote`.
     static func appendQuoted(_ text: String, to out: inout String) {
-        var plain = true
-        for byte in text.utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-            plain = false
-            break
-        }
-        if plain {
+        if JSONText.isPlain(text) {
             out += "\""
             out += text
             out += "\""

@@ -90,13 +90,35 @@ import Testing
         #expect(empty.body == pair.general.operation("decide", body: nil, bodyRequired: true).body)
     }
 
-    @Test func authZENAnswersQuoteAsTheGeneralQuoting() {
+    /// JSON quoting copies plain text whole (what the answers' quoting relies on for speed) and
+    /// writes exactly what escaping scalar by scalar writes.
+    @Test func quotingCopiesPlainTextWholeAndEscapesTheRest() {
+        func escaped(_ s: String) -> String {
+            var out = "\""
+            for scalar in s.unicodeScalars {
+                switch scalar {
+                case "\"": out += "\\\""
+                case "\\": out += "\\\\"
+                case "\n": out += "\\n"
+                case "\r": out += "\\r"
+                case "\t": out += "\\t"
+                case let c where c.value < 0x20:
+                    let hex = String(c.value, radix: 16)
+                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+                default: out.unicodeScalars.append(scalar)
+                }
+            }
+            return out + "\""
+        }
         var random = SeededGenerator(seed: 0x0A07_2E4)
         let pieces = ["a", "é", "\"", "\\", "\n", "\u{1}", "\u{1F}", " ", "/", "\u{7F}", "𝄞", "\u{2028}", "reason"]
+        var plain = 0
         for _ in 0..<2_000 {
             let text = (0..<random.below(12)).map { _ in random.pick(pieces) }.joined()
-            #expect(AuthZEN.quote(text) == JSONText.quote(text), "\(text.debugDescription)")
+            if JSONText.isPlain(text) { plain += 1 }
+            #expect(JSONText.quote(text) == escaped(text), "\(text.debugDescription)")
         }
+        #expect(plain > 100 && plain < 1_900, "\(plain) plain texts")
     }
 
     @Test func theScannerSplitsBatchesAndFindsDecisions() {

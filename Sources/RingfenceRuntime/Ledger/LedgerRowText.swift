@@ -126,12 +126,7 @@ struct LedgerRowText {
     /// Appends `text` as a JSON string literal, as `Value.jsonText` writes it: text that needs no
     /// escapes is copied whole, anything else goes through `JSONText.quote`.
     static func appendQuoted(_ text: String, to bytes: inout [UInt8]) {
-        var plain = true
-        for byte in text.utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
-            plain = false
-            break
-        }
-        if plain {
+        if JSONText.isPlain(text) {
             bytes.append(UInt8(ascii: "\""))
             bytes.append(contentsOf: text.utf8)
             bytes.append(UInt8(ascii: "\""))
