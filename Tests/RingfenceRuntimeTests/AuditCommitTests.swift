@@ -15,18 +15,6 @@ import Darwin
 /// Who commits the audit log's batches (a waiting caller or the writer thread), how the writer is
 /// woken, and what a batch holding many items commits (SPEC §9.4).
 @Suite struct AuditCommitTests {
-    /// A clock that starts at 2026-11-21T10:00:00Z and advances 1 ms per reading.
-    static func clock() -> @Sendable () -> AuditTime {
-        SteppingClock().closure { try! AuditTime(microseconds: $0) }
-    }
-
-    static let time = try! AuditTime(microseconds: 1_795_255_200_000_000)
-
-    /// A record numbered `i`.
-    static func record(_ i: Int) -> AuditRecord {
-        AuditRecord(kind: "delta", session: "s1", agent: "a\(i % 3)", time: time, value: .object(["n": .number(Double(i))]))
-    }
-
     /// A `sessions` row.
     static func row(_ key: String, _ value: String) -> StateRow { StateRow(StateKey("sessions", key), Array(value.utf8)) }
 
@@ -45,8 +33,8 @@ import Darwin
 
     @Test func aFlushOnAnIdleLogCommitsOnTheCallersThread() throws {
         let store = CommitRecordingStore()
-        let log = try AuditLog(store: store, settings: AuditSettings(durability: .group), clock: Self.clock(), linger: Self.never)
-        for i in 0..<3 { _ = try log.enqueue([Self.record(i)]) }
+        let log = try AuditLog(store: store, settings: AuditSettings(durability: .group), clock: AuditLogTests.clock(), linger: Self.never)
+        for i in 0..<3 { _ = try log.enqueue([AuditLogTests.record(i)]) }
         #expect(store.commits.isEmpty)
         try log.flush()
         let me = pthread_self()
@@ -60,14 +48,14 @@ import Darwin
     @Test func strictAppendersArrivingDuringACommitShareTheNext() throws {
         let store = CommitRecordingStore()
         store.holdFirstCommit()
-        let log = try AuditLog(store: store, settings: AuditSettings(durability: .strict), clock: Self.clock(), linger: Self.never)
+        let log = try AuditLog(store: store, settings: AuditSettings(durability: .strict), clock: AuditLogTests.clock(), linger: Self.never)
         let done = DispatchGroup()
         let seqs = Mutex<[UInt64]>([])
         /// A strict append on a thread of its own.
         func appendOnThread(_ i: Int) {
             done.enter()
             Thread {
-                if let seq = try? log.append(Self.record(i))?.seq { seqs.withLock { $0.append(seq) } }
+                if let seq = try? log.append(AuditLogTests.record(i))?.seq { seqs.withLock { $0.append(seq) } }
                 done.leave()
             }.start()
         }
@@ -87,12 +75,12 @@ import Darwin
 
     @Test func theWriterCommitsWhatNobodyWaitsForAndWakesFromSleep() throws {
         let store = CommitRecordingStore()
-        let log = try AuditLog(store: store, settings: AuditSettings(durability: .group), clock: Self.clock(), linger: 1_000_000)
-        for i in 0..<5 { _ = try log.enqueue([Self.record(i)]) }
+        let log = try AuditLog(store: store, settings: AuditSettings(durability: .group), clock: AuditLogTests.clock(), linger: 1_000_000)
+        for i in 0..<5 { _ = try log.enqueue([AuditLogTests.record(i)]) }
         #expect(Self.eventually { log.size == 5 })
         // Idle for its rounds, the writer sleeps; the next append wakes it.
         #expect(Self.eventually { log.writerIsAsleep })
-        _ = try log.enqueue([Self.record(5)])
+        _ = try log.enqueue([AuditLogTests.record(5)])
         #expect(Self.eventually { log.size == 6 })
         let me = pthread_self()
         #expect(!store.commits.isEmpty && store.commits.allSatisfy { pthread_equal($0.thread, me) == 0 })
@@ -103,10 +91,10 @@ import Darwin
     @Test func aLongQueueWakesTheWriter() throws {
         let store = CommitRecordingStore()
         let log = try AuditLog(store: store, settings: AuditSettings(durability: .relaxed, checkpointEvery: 100_000),
-                               clock: Self.clock(), linger: Self.never)
+                               clock: AuditLogTests.clock(), linger: Self.never)
         // The writer dozes (its rounds last an hour); a queue of `wakeThreshold` items wakes it.
         #expect(Self.eventually { log.writerIsDozing })
-        for i in 0..<AuditLog.wakeThreshold { _ = try log.enqueue([Self.record(i)]) }
+        for i in 0..<AuditLog.wakeThreshold { _ = try log.enqueue([AuditLogTests.record(i)]) }
         #expect(Self.eventually { log.size == UInt64(AuditLog.wakeThreshold) })
         log.close()
         #expect(AuditVerification.verify(store.inner, keys: []).intact)
@@ -114,22 +102,22 @@ import Darwin
 
     @Test func closeCommitsWhatIsQueued() throws {
         let store = CommitRecordingStore()
-        let log = try AuditLog(store: store, settings: AuditSettings(durability: .group), clock: Self.clock(), linger: Self.never)
-        for i in 0..<7 { _ = try log.enqueue([Self.record(i)], rows: [Self.row("s\(i)", "v")]) }
+        let log = try AuditLog(store: store, settings: AuditSettings(durability: .group), clock: AuditLogTests.clock(), linger: Self.never)
+        for i in 0..<7 { _ = try log.enqueue([AuditLogTests.record(i)], rows: [Self.row("s\(i)", "v")]) }
         log.close()
         #expect(try store.inner.load().auditSize == 7)
         #expect(try store.inner.load().rows.count == 7)
-        #expect(throws: AuditLogError.self) { try log.enqueue([Self.record(7)]) }
+        #expect(throws: AuditLogError.self) { try log.enqueue([AuditLogTests.record(7)]) }
     }
 
     @Test func aFailingStoreFailsAppends() throws {
         let store = CommitRecordingStore()
-        let log = try AuditLog(store: store, settings: AuditSettings(durability: .strict), clock: Self.clock(), linger: Self.never)
-        try log.append(Self.record(0))
+        let log = try AuditLog(store: store, settings: AuditSettings(durability: .strict), clock: AuditLogTests.clock(), linger: Self.never)
+        try log.append(AuditLogTests.record(0))
         store.failCommits()
-        #expect(throws: AuditLogError.self) { try log.append(Self.record(1)) }
+        #expect(throws: AuditLogError.self) { try log.append(AuditLogTests.record(1)) }
         #expect(log.failure?.contains("the audit log cannot be written") == true)
-        #expect(throws: AuditLogError.self) { try log.enqueue([Self.record(2)]) }
+        #expect(throws: AuditLogError.self) { try log.enqueue([AuditLogTests.record(2)]) }
         #expect(throws: AuditLogError.self) { try log.flush() }
         log.close()
         #expect(try store.inner.load().auditSize == 1)
@@ -137,13 +125,13 @@ import Darwin
 
     @Test func stateChangesQueuedTogetherApplyInTheirOrder() throws {
         let store = CommitRecordingStore()
-        let log = try AuditLog(store: store, settings: AuditSettings(durability: .group), clock: Self.clock(), linger: Self.never)
+        let log = try AuditLog(store: store, settings: AuditSettings(durability: .group), clock: AuditLogTests.clock(), linger: Self.never)
         // Written, deleted, written again; and deleted after being written.
         _ = try log.enqueue([], rows: [Self.row("s1", "first")])
-        _ = try log.enqueue([Self.record(0)], deletes: [StateKey("sessions", "s1")])
+        _ = try log.enqueue([AuditLogTests.record(0)], deletes: [StateKey("sessions", "s1")])
         _ = try log.enqueue([], rows: [Self.row("s1", "second"), Self.row("s2", "kept")])
         _ = try log.enqueue([], rows: [Self.row("s3", "gone")])
-        _ = try log.enqueue([Self.record(1)], deletes: [StateKey("sessions", "s3")])
+        _ = try log.enqueue([AuditLogTests.record(1)], deletes: [StateKey("sessions", "s3")])
         try log.flush()
         log.close()
         // All five items went in one batch.
@@ -175,12 +163,12 @@ import Darwin
 
     @Test func anOnDemandCheckpointCoversEverythingQueuedBeforeIt() throws {
         let store = MemoryStore()
-        let log = try AuditLog(store: store, settings: AuditSettings(durability: .relaxed, checkpointEvery: 100_000), clock: Self.clock())
+        let log = try AuditLog(store: store, settings: AuditSettings(durability: .relaxed, checkpointEvery: 100_000), clock: AuditLogTests.clock())
         // More than the queue length that wakes the writer, queued before the checkpoint is asked for.
-        for i in 0..<10_000 { _ = try log.enqueue([Self.record(i)]) }
+        for i in 0..<10_000 { _ = try log.enqueue([AuditLogTests.record(i)]) }
         let checkpoint = try log.checkpoint()
         #expect(checkpoint.size == 10_000)
-        _ = try log.enqueue([Self.record(10_000)])
+        _ = try log.enqueue([AuditLogTests.record(10_000)])
         #expect(try log.checkpoint().size == 10_001)
         log.close()
         #expect(try store.checkpoints().map(\.size) == [10_000, 10_001])
@@ -189,14 +177,14 @@ import Darwin
 
     @Test func concurrentFlushersAndAppendersNeverGapOrFork() async throws {
         let store = MemoryStore()
-        let first = try AuditLog(store: store, settings: AuditSettings(durability: .group), clock: Self.clock(), linger: 200_000)
-        let second = try AuditLog(store: store, settings: AuditSettings(durability: .strict), clock: Self.clock(), linger: 200_000)
+        let first = try AuditLog(store: store, settings: AuditSettings(durability: .group), clock: AuditLogTests.clock(), linger: 200_000)
+        let second = try AuditLog(store: store, settings: AuditSettings(durability: .strict), clock: AuditLogTests.clock(), linger: 200_000)
         await withTaskGroup(of: Void.self) { group in
             for t in 0..<6 {
                 group.addTask {
                     let log = t.isMultiple(of: 2) ? first : second
                     for i in 0..<150 {
-                        _ = try? log.append(Self.record(t * 1000 + i))
+                        _ = try? log.append(AuditLogTests.record(t * 1000 + i))
                         if i.isMultiple(of: 10) { try? log.flush() }
                     }
                 }
