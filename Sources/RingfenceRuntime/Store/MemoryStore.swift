@@ -1,12 +1,25 @@
 import RingfenceAudit
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// `memory:` — a store that keeps everything in this process and nothing after it (tests,
 /// benchmarks, the REPL). It checks what every store checks (an append continues the log), so
-/// the conformance suite runs on it like on the others.
+/// the conformance suite runs on it like on the others. Made `shared`, it has a tenure, so
+/// several runtimes in this process share it live as nodes share a PostgreSQL store (SPEC §15).
 public final class MemoryStore: StateStore {
     private struct State {
         var rows: [StateKey: [UInt8]] = [:]
+        /// The version of the commit that last wrote each row (shared stores only).
+        var rowVersions: [StateKey: UInt64] = [:]
+        /// The version of the commit that deleted each row (shared stores only).
+        var deleted: [StateKey: UInt64] = [:]
+        /// The number of commits.
+        var version: UInt64 = 0
         var entries: [StoredAuditEntry] = []
         var nodes: [MerkleNodeID: AuditHash] = [:]
         var checkpoints: [UInt64: StoredCheckpoint] = [:]
@@ -19,23 +32,61 @@ public final class MemoryStore: StateStore {
     /// `memory:`.
     public let url = "memory:"
 
+    /// The tenure of a shared store; nil otherwise.
+    public let tenure: StoreTenure?
+
     /// An empty store.
-    public init() {}
+    public init() {
+        tenure = nil
+    }
+
+    /// An empty store several runtimes share live, its clock `clock` (µs since 1970).
+    public init(sharedClock clock: @escaping @Sendable () -> Int64) {
+        let box = TenureBox()
+        tenure = box
+        box.store = self
+        box.clock = clock
+    }
 
     /// Every row in key order and the log's head.
     public func load() throws(StoreError) -> StoreSnapshot {
         state.withLock { s in
             StoreSnapshot(rows: s.rows.sorted { $0.key < $1.key }.map { StateRow($0.key, $0.value) },
-                          auditSize: UInt64(s.entries.count), lastHash: s.entries.last?.hash ?? .zero)
+                          auditSize: UInt64(s.entries.count), lastHash: s.entries.last?.hash ?? .zero, version: s.version)
         }
     }
+
+    /// What changed since `version`, the head and the newest checkpoint.
+    fileprivate func changes(since version: UInt64, clock: Int64) -> StoreChanges {
+        state.withLock { s in
+            let rows = s.rowVersions.filter { $0.value > version }.keys.sorted().map { StateRow($0, s.rows[$0]!) }
+            let deletes = s.deleted.filter { $0.value > version }.keys.sorted()
+            let last = s.checkpoints.keys.max().flatMap { s.checkpoints[$0] }
+            return StoreChanges(version: s.version, rows: rows, deletes: deletes, auditSize: UInt64(s.entries.count),
+                                lastHash: s.entries.last?.hash ?? .zero, lastCheckpoint: last, clock: clock)
+        }
+    }
+
+    /// The number of commits.
+    fileprivate var version: UInt64 { state.withLock { $0.version } }
 
     /// Applies the batch whole, or not at all when its entries do not continue the log.
     public func commit(_ batch: StoreBatch, durability: Durability) throws(StoreError) {
         try state.withLock { (s: inout State) throws(StoreError) in
             try StoreChecks.continues(batch.entries, size: UInt64(s.entries.count), lastHash: s.entries.last?.hash ?? .zero)
+            s.version += 1
             for row in batch.puts { s.rows[row.key] = row.value }
             for key in batch.deletes { s.rows[key] = nil }
+            if tenure != nil {
+                for row in batch.puts {
+                    s.rowVersions[row.key] = s.version
+                    s.deleted[row.key] = nil
+                }
+                for key in batch.deletes {
+                    s.rowVersions[key] = nil
+                    s.deleted[key] = s.version
+                }
+            }
             s.entries += batch.entries
             for stored in batch.entries {
                 if let session = stored.entry.session { s.sessionHashes[session, default: []].append(stored.hash) }
@@ -83,6 +134,55 @@ public final class MemoryStore: StateStore {
             }
             return dropped
         }
+    }
+}
+
+/// The tenure of a shared `MemoryStore`: a flag under a mutex and a condition, so it may be
+/// released by another thread than the one that took it.
+private final class TenureBox: StoreTenure, @unchecked Sendable {
+    // Safety: `store` and `clock` are set once by the store's init before the box is shared;
+    // `held` is touched only under `mutex`.
+    /// The store (weak: the store owns the box).
+    weak var store: MemoryStore?
+    /// The store's clock.
+    var clock: @Sendable () -> Int64 = { 0 }
+    /// True while a runtime holds the tenure.
+    private var held = false
+    /// Guards `held`.
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    /// Signalled when the tenure is given up.
+    private let freed = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+
+    init() {
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(freed, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(freed)
+        pthread_mutex_destroy(mutex)
+        freed.deallocate()
+        mutex.deallocate()
+    }
+
+    /// Waits until nobody holds the tenure, takes it, and reads the changes since `version`.
+    func acquire(since version: UInt64) throws(StoreError) -> StoreChanges {
+        guard let store else { throw StoreError(.unavailable, "the memory store is gone") }
+        pthread_mutex_lock(mutex)
+        while held { pthread_cond_wait(freed, mutex) }
+        held = true
+        pthread_mutex_unlock(mutex)
+        return store.changes(since: version, clock: clock())
+    }
+
+    /// Gives the tenure up; returns the store's version.
+    func release() throws(StoreError) -> UInt64 {
+        let version = store?.version ?? 0
+        pthread_mutex_lock(mutex)
+        held = false
+        pthread_cond_signal(freed)
+        pthread_mutex_unlock(mutex)
+        return version
     }
 }
 

@@ -42,6 +42,10 @@ public protocol StateStore: AnyObject, Sendable {
     /// Drops the stored data of entries below `seq` (their envelopes and `data_hash` stay, so
     /// the log still verifies); returns how many data rows were dropped.
     func purgeAuditData(before seq: UInt64) throws(StoreError) -> Int
+
+    /// The store's tenure when several runtimes share it live (SPEC §15); nil (the default) for
+    /// a store one runtime owns.
+    var tenure: StoreTenure? { get }
 }
 
 /// How soon an appended entry must be durable (SPEC §9.4): the runtime file's `audit.durability`.
@@ -148,12 +152,15 @@ public struct StoreSnapshot: Sendable {
     public var auditSize: UInt64
     /// The hash of the last entry (zeros for an empty log).
     public var lastHash: AuditHash
+    /// The store's version (the number of commits it counts) for a store with a tenure; 0 otherwise.
+    public var version: UInt64
 
     /// Creates a snapshot.
-    public init(rows: [StateRow], auditSize: UInt64, lastHash: AuditHash) {
+    public init(rows: [StateRow], auditSize: UInt64, lastHash: AuditHash, version: UInt64 = 0) {
         self.rows = rows
         self.auditSize = auditSize
         self.lastHash = lastHash
+        self.version = version
     }
 }
 
@@ -188,4 +195,58 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
 
     /// The message.
     public var description: String { message }
+}
+
+// MARK: Sharing a store live (SPEC §15)
+
+/// The tenure of a store several runtimes share live (SPEC §15): one runtime at a time holds
+/// it, sees every change committed before it took it, and commits only while it holds it, so
+/// the operations of every runtime on the store are serialisable and the audit log stays one
+/// chain. A store that is not shared has no tenure (`StateStore.tenure` is nil).
+public protocol StoreTenure: AnyObject, Sendable {
+    /// Waits for the tenure (held by at most one runtime, in this process or any other), takes
+    /// it, and returns every state change committed since the store's version `version` — by
+    /// any runtime — with the audit log's head and the store's clock. Throws, holding nothing,
+    /// when the store cannot be reached.
+    func acquire(since version: UInt64) throws(StoreError) -> StoreChanges
+
+    /// Gives the tenure up; returns the store's version, which then counts every commit the
+    /// holder made. Throws when the store cannot be reached (the tenure is given up all the same:
+    /// a lost connection releases it).
+    func release() throws(StoreError) -> UInt64
+}
+
+extension StateStore {
+    /// No tenure: a store one runtime owns.
+    public var tenure: StoreTenure? { nil }
+}
+
+/// What changed in a shared store since a version, read when a runtime takes the tenure.
+public struct StoreChanges: Sendable {
+    /// The store's version now: the number of commits ever made to it.
+    public var version: UInt64
+    /// Rows written since the version asked for, with their newest value, in key order.
+    public var rows: [StateRow]
+    /// Rows deleted since the version asked for (and not written again), in key order.
+    public var deletes: [StateKey]
+    /// The number of audit entries (the next entry's `seq`).
+    public var auditSize: UInt64
+    /// The hash of the last entry (zeros for an empty log).
+    public var lastHash: AuditHash
+    /// The newest checkpoint, if any.
+    public var lastCheckpoint: StoredCheckpoint?
+    /// The store's clock (µs since 1970): the database's, so every runtime on it reads one time.
+    public var clock: Int64
+
+    /// Creates changes.
+    public init(version: UInt64, rows: [StateRow], deletes: [StateKey], auditSize: UInt64, lastHash: AuditHash,
+                lastCheckpoint: StoredCheckpoint?, clock: Int64) {
+        self.version = version
+        self.rows = rows
+        self.deletes = deletes
+        self.auditSize = auditSize
+        self.lastHash = lastHash
+        self.lastCheckpoint = lastCheckpoint
+        self.clock = clock
+    }
 }
