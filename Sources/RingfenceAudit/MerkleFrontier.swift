@@ -95,7 +95,7 @@ public struct MerkleFrontier: Sendable {
     /// `start`, each time the largest power-of-two block that `start` is aligned to and that
     /// fits. For `[0, n)` these are the frontier of n; for the ranges RFC 9162 proofs name they
     /// are O(log n) blocks.
-    static func perfectSubtrees(start: UInt64, end: UInt64) -> [MerkleNodeID] {
+    public static func perfectSubtrees(start: UInt64, end: UInt64) -> [MerkleNodeID] {
         var ids: [MerkleNodeID] = []
         var position = start
         while position < end {

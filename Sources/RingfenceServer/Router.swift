@@ -370,7 +370,7 @@ enum HTTPStatusMapping {
         if code == "unknown_op" || code.hasSuffix("_not_found") || code == "unknown_agent" { return .notFound }
         if conflict.contains(code) { return .conflict }
         if forbidden.contains(code) { return .forbidden }
-        if code == "audit_failed" { return .serviceUnavailable }
+        if code == "audit_failed" || code == "store_unavailable" { return .serviceUnavailable }
         return .unprocessableEntity
     }
 }

@@ -219,6 +219,32 @@ public final class AuditLog: @unchecked Sendable {
         _ = try waitFor(ticket..<ticket)
     }
 
+    /// Takes up the store's head after other runtimes appended to a shared store (SPEC §15): the
+    /// next batch continues it. Called holding the store's tenure, with nothing queued.
+    func follow(size: UInt64, lastHash: AuditHash, lastCheckpoint: StoredCheckpoint?) throws(StoreError) {
+        shared.lock()
+        while shared.sequencer == nil {
+            shared.waiters += 1
+            shared.waitForCommit()
+            shared.waiters -= 1
+        }
+        var sequencer = shared.sequencer.take()!
+        shared.unlock()
+        var outcome: StoreError?
+        if sequencer.size != size || sequencer.lastHash != lastHash {
+            do {
+                sequencer = try Sequencer(store: store, size: size, lastHash: lastHash, settings: settings, lastCheckpoint: .some(lastCheckpoint))
+            } catch {
+                outcome = error
+            }
+        }
+        shared.lock()
+        shared.sequencer = sequencer
+        if outcome == nil { shared.size = size }
+        shared.unlock()
+        if let outcome { throw outcome }
+    }
+
     /// Commits what is queued and stops the writer.
     public func close() {
         shared.lock()

@@ -37,22 +37,36 @@ struct Sequencer: Sendable {
     /// Checkpoint cadence, origin and key.
     let settings: AuditSettings
 
-    /// A sequencer after a log of `size` entries ending in `lastHash`, reading its frontier from `store`.
-    init(store: StateStore, size: UInt64, lastHash: AuditHash, settings: AuditSettings) throws(StoreError) {
+    /// A sequencer after a log of `size` entries ending in `lastHash`, reading its frontier from
+    /// `store` (in one read); `lastCheckpoint` is the newest checkpoint when the caller read it
+    /// with the head, or nil to read it from the store.
+    init(store: StateStore, size: UInt64, lastHash: AuditHash, settings: AuditSettings,
+         lastCheckpoint: StoredCheckpoint?? = nil) throws(StoreError) {
         self.store = store
         self.size = size
         self.lastHash = lastHash
         self.settings = settings
+        let ids = MerkleFrontier.perfectSubtrees(start: 0, end: size)
+        let found = try store.auditNodes(ids)
+        var hashes: [AuditHash] = []
+        hashes.reserveCapacity(ids.count)
+        for id in ids {
+            guard let hash = found[id] else { throw StoreError(.foreignSchema, "the audit log's merkle nodes are incomplete: node \(id) is missing") }
+            hashes.append(hash)
+        }
         do {
-            frontier = try MerkleFrontier(size: size, source: StoreNodeSource(store: store))
-        } catch let error as StoreError {
-            throw error
+            frontier = try MerkleFrontier(size: size, hashes: hashes)
         } catch {
             throw StoreError(.foreignSchema, "the audit log's merkle nodes are incomplete: \(error)")
         }
         // Another process may have appended (and checkpointed) since `size` was read: only a
         // checkpoint within the head this sequencer knows counts.
-        let last = try store.checkpoints().last { $0.size <= size }
+        let last: StoredCheckpoint?
+        if let given = lastCheckpoint, given.map({ $0.size <= size }) ?? true {
+            last = given
+        } else {
+            last = try store.checkpoints().last { $0.size <= size }
+        }
         lastCheckpointSize = last?.size ?? 0
         lastCheckpointTime = last?.time ?? .earliest
     }

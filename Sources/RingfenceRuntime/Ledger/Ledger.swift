@@ -193,6 +193,21 @@ public final class Ledger: LedgerView, @unchecked Sendable {
 
     // MARK: Loading
 
+    /// Rebuilds the ledger from its rows as another runtime on a shared store left them (SPEC §15).
+    func reload(_ rows: [StateRow]) throws(StoreError) {
+        slots = [:]
+        agents = []
+        history = []
+        vouchSlots = [:]
+        vouches = []
+        sessionVouches = [:]
+        violations = [:]
+        failures = [:]
+        quarantines = 0
+        search = ReachSearch()
+        try load(rows)
+    }
+
     /// Rebuilds the ledger from a store's rows.
     private func load(_ rows: [StateRow]) throws(StoreError) {
         var vouchRows: [StateRow] = [], eventRows: [StateRow] = []

@@ -20,6 +20,8 @@ import RingfenceVM
 
 /// The collections and row formats of the ledger.
 enum LedgerRows {
+    /// What every ledger collection's name begins with.
+    static let prefix = "ledger."
     /// Agents.
     static let agents = "ledger.agents"
     /// History events.

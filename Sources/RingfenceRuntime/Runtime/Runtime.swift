@@ -58,6 +58,10 @@ public final class Runtime: @unchecked Sendable {
     let ringBuckets: [RateLimiter.Bucket]
     /// The time of the newest operation, read by the audit writer to stamp checkpoints.
     let published: PublishedTime
+    /// The store's tenure when runtimes share it live (SPEC §15); nil when this runtime owns it.
+    let tenure: StoreTenure?
+    /// Operations begun and not yet finished (shared stores: the last one out gives the tenure up).
+    let callers = Atomic<Int>(0)
 
     /// The limiter namespace of ring buckets ("RINGBKT" and a zero byte; rule limits use small rule indexes).
     static let ringNamespace: UInt64 = 0x5249_4E47_424B_5400
@@ -65,7 +69,7 @@ public final class Runtime: @unchecked Sendable {
     public static let killReasons = ["behavioral_drift", "rate_limit", "ring_breach", "manual", "quarantine_timeout", "session_timeout"]
 
     /// Guards every `var` of the runtime.
-    private let mutex = RuntimeMutex()
+    let mutex = RuntimeMutex()
     /// Sessions by id (archived ones included), each in a box so reading one copies nothing.
     var sessions: [String: SessionBox] = [:]
     /// The session of every elevation, by elevation id.
@@ -82,6 +86,8 @@ public final class Runtime: @unchecked Sendable {
     var failure: String?
     /// The newest ticket queued by the operation running now.
     var pendingTicket: AuditLog.Ticket?
+    /// The tenure's state, on a shared store.
+    var sharing = Sharing()
 
     /// Opens a runtime on `store`, rebuilding its state from the store's rows.
     ///
@@ -114,22 +120,19 @@ public final class Runtime: @unchecked Sendable {
         ringBuckets = (0...3).map { RateLimiter.Bucket(rate: settings.limits[ring: $0].rate, burst: settings.limits[ring: $0].burst) }
         let published = PublishedTime()
         self.published = published
-        for row in snapshot.rows where row.key.collection == SessionData.collection {
-            let session = try SessionData(row: row, window: settings.breach.window * 1_000)
-            sessions[session.id] = SessionBox(session)
-            for elevation in session.elevations { elevationSessions[elevation.id] = session.id }
-            for kill in session.kills { killIDs.insert(kill.id) }
-            if session.phase == .handshaking || session.phase == .active { expiries.push(session.expiresAt, session.id) }
-        }
         try book.load(snapshot.rows)
+        tenure = store.tenure
         log = try AuditLog(store: store, settings: audit ?? AuditSettings(settings.audit),
                            clock: { RuntimeTime.auditTime(published.value) })
+        for row in snapshot.rows where row.key.collection == SessionData.collection { try adoptSession(row) }
+        if tenure != nil { sharing = Sharing(snapshot) }
     }
 
     /// Commits what is queued and stops the audit writer; the runtime takes no further operations.
     public func close() {
         mutex.withLock {
             if failure == nil { failure = "the runtime is closed" }
+            if sharing.held { endTenure() }
         }
         try? log.flush()
         log.close()
@@ -152,7 +155,7 @@ public final class Runtime: @unchecked Sendable {
 
     /// The runtime clock now (µs): the pinned time, or the injected clock, never going backwards.
     public var now: Int64 {
-        mutex.withLock { max(lastTime, pinned ?? clock()) }
+        mutex.withLock { max(lastTime, pinned ?? (clock() + sharing.clockOffset)) }
     }
 
     // MARK: Running operations
@@ -160,20 +163,28 @@ public final class Runtime: @unchecked Sendable {
     /// Runs `body` as one operation under the lock: the clock read once, expired sessions
     /// terminated, then the body; under `strict`, waits for the commit after unlocking.
     func perform<R>(_ body: (Int64) throws(RuntimeError) -> R) throws(RuntimeError) -> R {
+        if tenure != nil { return try performShared(body) }
         let (result, ticket) = try mutex.withLock { () throws(RuntimeError) -> (R, AuditLog.Ticket?) in
             if let failure { throw RuntimeError(.auditFailed, failure) }
-            pendingTicket = nil
-            defer { pendingTicket = nil }
-            let now = max(lastTime, pinned ?? clock())
-            lastTime = now
-            published.value = now
-            if now >= expiries.earliest { try expireSessions(upTo: now) }
-            let result = try body(now)
-            return (result, pendingTicket)
+            return try run(body)
         }
         if let ticket, log.settings.durability == .strict { try waitFor(ticket) }
         return result
     }
+
+    /// The body of an operation, under the lock: the clock read once, expired sessions
+    /// terminated, then `body`; returns its result and the ticket it queued last.
+    func run<R>(_ body: (Int64) throws(RuntimeError) -> R) throws(RuntimeError) -> (R, AuditLog.Ticket?) {
+        pendingTicket = nil
+        defer { pendingTicket = nil }
+        let now = max(lastTime, pinned ?? (clock() + sharing.clockOffset))
+        lastTime = now
+        published.value = now
+        if now >= expiries.earliest { try expireSessions(upTo: now) }
+        let result = try body(now)
+        return (result, pendingTicket)
+    }
+
 
     /// Queues `records` with `rows` (and the collaborators' changes) as one transaction; must
     /// run inside `perform`. A failing log stops the runtime.
@@ -188,6 +199,7 @@ public final class Runtime: @unchecked Sendable {
         do {
             let ticket = try log.enqueue(allRecords, rows: allRows, receipts: receipts)
             pendingTicket = ticket
+            if tenure != nil { sharing.wrote(allRows) }
             for change in changes { change.apply() }
             return ticket
         } catch {

@@ -85,6 +85,8 @@ public struct RuntimeError: Error, Sendable, Hashable, CustomStringConvertible {
         case vouchNotFound = "vouch_not_found"
         /// The audit log or the store failed.
         case auditFailed = "audit_failed"
+        /// A shared store could not be reached; the operation changed nothing.
+        case storeUnavailable = "store_unavailable"
         /// No saga has the id, or the bundle no saga of the name.
         case sagaNotFound = "saga_not_found"
         /// A saga cannot run: a step no executor can run, an endpoint that does not resolve, an agent not in the session.
@@ -128,6 +130,7 @@ public struct RuntimeError: Error, Sendable, Hashable, CustomStringConvertible {
             case .exposure: "the voucher's active bonds plus this one would exceed σ × `liability.max_exposure` (the message gives current, requested and limit)"
             case .vouchNotFound: "no vouch has that id"
             case .auditFailed: "the audit log or the store could not record the operation; the runtime stops taking operations"
+            case .storeUnavailable: "a store shared with other runtimes could not be reached; the operation changed nothing"
             case .sagaNotFound: "no saga has that id (`saga.get`, `saga.resume`), or the bundle has no saga of that name (`saga.start`)"
             case .invalidSaga: "the saga cannot run: a step no executor can run, a path with no base url, a url that does not parse, or a step agent that is not a participant"
             case .sagaRunning: "the saga is being run already (by this runtime)"

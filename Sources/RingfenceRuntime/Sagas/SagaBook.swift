@@ -21,6 +21,25 @@ final class SagaBook: SagaView, @unchecked Sendable {
         sagas = try SagaRecord.load(rows)
     }
 
+    /// Takes up the sagas as another runtime on a shared store left them (SPEC §15): a saga
+    /// already known keeps its record (a runner of this process may hold it), with the stored
+    /// progress copied into it; new sagas are added.
+    func update(_ rows: [StateRow]) throws(StoreError) {
+        for (id, stored) in try SagaRecord.load(rows) {
+            guard let saga = sagas[id] else {
+                sagas[id] = stored
+                continue
+            }
+            saga.state = stored.state
+            saga.reason = stored.reason
+            saga.compensated = stored.compensated
+            saga.completions = stored.completions
+            saga.escalations = stored.escalations
+            saga.endedAt = stored.endedAt
+            saga.steps = stored.steps
+        }
+    }
+
     /// A kill of `agent` in `session` (SPEC §8.6): each unsettled step of the agent in a running
     /// saga of the session goes to `substitute` (its later attempts are decided for it), or,
     /// without one, its saga starts compensating (attempts under way finish; no new one starts).

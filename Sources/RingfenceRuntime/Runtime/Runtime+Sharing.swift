@@ -1,0 +1,170 @@
+import RingfenceAudit
+import RingfenceBytecode
+
+// Several runtimes sharing one store live (SPEC §15): the nodes of a cluster, each with its own
+// runtime on one PostgreSQL database (or, in tests, several runtimes on one shared
+// `MemoryStore`).
+//
+// One runtime at a time holds the store's tenure (`StoreTenure`). An operation on a runtime
+// that does not hold it first takes it: the store hands over every state change committed since
+// the version this runtime last saw, and the runtime applies them — sessions row by row, the
+// ledger and the sagas rebuilt from their rows — and takes up the audit log's head, so the
+// operation decides on the state every earlier operation of every node left. The runtime then
+// runs operations as it does alone; its audit writer commits only while the tenure is held.
+// When its last operation in flight finishes (or after `tenureOperations` operations, so a busy
+// node cannot starve the others), it commits everything queued and gives the tenure up.
+//
+//   node A: ──take──[ops…]──commit──give──                     ──take──[ops…]──…
+//   node B:              waits for the tenure ──take (A's changes)──[ops…]──commit──give──
+//
+// So every operation of every node is serialised by the tenure, the log's order is the order
+// they took effect, a slash seen by two nodes is applied once (the second sees the first's
+// violation), and the chain has one head. Operations acknowledged under `group` durability
+// before their tenure ends are committed when it ends (before any other node can see the
+// state), which keeps §9.4's bound while tenures are short. The time of every operation is the
+// store's clock read when the tenure was taken, advanced by the runtime's clock since, so the
+// nodes agree on expiries and elevations whatever their own clocks say.
+
+extension Runtime {
+    /// At most this many operations run under one tenure before the runtime gives it up and
+    /// waits its turn again.
+    static let tenureOperations = 256
+
+    /// `perform` on a shared store: takes the tenure unless held, runs the operation, and gives
+    /// the tenure up when no other operation of this runtime is in flight.
+    func performShared<R>(_ body: (Int64) throws(RuntimeError) -> R) throws(RuntimeError) -> R {
+        callers.add(1, ordering: .relaxed)
+        let outcome: Result<(R, AuditLog.Ticket?), RuntimeError>
+        do {
+            outcome = .success(try mutex.withLock { () throws(RuntimeError) -> (R, AuditLog.Ticket?) in
+                if let failure { throw RuntimeError(.auditFailed, failure) }
+                if !sharing.held { try takeTenure() }
+                sharing.operations += 1
+                return try run(body)
+            })
+        } catch {
+            outcome = .failure(error)
+        }
+        var waited: RuntimeError?
+        if case .success(let (_, ticket)) = outcome, let ticket, log.settings.durability == .strict {
+            do { try waitFor(ticket) } catch { waited = error }
+        }
+        mutex.withLock {
+            let remaining = callers.subtract(1, ordering: .relaxed).newValue
+            if sharing.held && (remaining == 0 || sharing.operations >= Self.tenureOperations) { endTenure() }
+        }
+        if let waited { throw waited }
+        return try outcome.get().0
+    }
+
+    /// Takes the tenure and applies what other runtimes changed since this one last held it.
+    /// Must run under the lock. A store that cannot be reached fails the operation and changes
+    /// nothing; changes that cannot be applied stop the runtime (its state would be stale).
+    func takeTenure() throws(RuntimeError) {
+        guard let tenure else { return }
+        let changes: StoreChanges
+        do {
+            changes = try tenure.acquire(since: sharing.version)
+        } catch {
+            throw RuntimeError(.storeUnavailable, "the store cannot be reached: \(error.message)")
+        }
+        sharing.held = true
+        sharing.operations = 0
+        sharing.clockOffset = changes.clock - clock()
+        do {
+            try catchUp(changes)
+        } catch {
+            failure = "the store's changes cannot be applied: \(error.message)"
+            endTenure()
+            throw RuntimeError(.auditFailed, failure ?? "")
+        }
+    }
+
+    /// Commits everything queued and gives the tenure up. Must run under the lock. A commit
+    /// that fails stops the runtime (its state is ahead of the store's).
+    func endTenure() {
+        guard let tenure, sharing.held else { return }
+        do {
+            try log.flush()
+        } catch {
+            if failure == nil { failure = error.message }
+        }
+        sharing.held = false
+        // A release that fails leaves the version as it was: the next tenure reads this
+        // runtime's own commits again, which applies them a second time to no effect.
+        if let version = try? tenure.release() { sharing.version = version }
+    }
+
+    /// Applies another runtime's changes: sessions row by row; the ledger and the sagas rebuilt
+    /// from their rows when any of theirs changed; the audit log's head taken up.
+    func catchUp(_ changes: StoreChanges) throws(StoreError) {
+        var ledgerChanged = false, sagasChanged = false
+        for key in changes.deletes where Sharing.isMirrored(key.collection) {
+            sharing.mirror[key] = nil
+            if key.collection.hasPrefix(LedgerRows.prefix) { ledgerChanged = true } else { sagasChanged = true }
+        }
+        for row in changes.rows {
+            if row.key.collection == SessionData.collection {
+                try adoptSession(row)
+            } else if Sharing.isMirrored(row.key.collection) {
+                sharing.mirror[row.key] = row.value
+                if row.key.collection.hasPrefix(LedgerRows.prefix) { ledgerChanged = true } else { sagasChanged = true }
+            }
+        }
+        if ledgerChanged, let ledger = ledger as? Ledger {
+            try ledger.reload(sharing.rows { $0.hasPrefix(LedgerRows.prefix) })
+        }
+        if sagasChanged { try book.update(sharing.rows { !$0.hasPrefix(LedgerRows.prefix) }) }
+        try log.follow(size: changes.auditSize, lastHash: changes.lastHash, lastCheckpoint: changes.lastCheckpoint)
+        sharing.version = changes.version
+    }
+
+    /// Makes the session a row holds the runtime's, with its elevations, kills and expiry.
+    func adoptSession(_ row: StateRow) throws(StoreError) {
+        let session = try SessionData(row: row, window: settings.breach.window * 1_000)
+        keep(session)
+        for elevation in session.elevations { elevationSessions[elevation.id] = session.id }
+        for kill in session.kills { killIDs.insert(kill.id) }
+        if session.phase == .handshaking || session.phase == .active { expiries.push(session.expiresAt, session.id) }
+    }
+}
+
+/// A runtime's side of a shared store's tenure.
+struct Sharing {
+    /// True while this runtime holds the tenure.
+    var held = false
+    /// Operations run under the tenure held now.
+    var operations = 0
+    /// The store's version this runtime has seen: every commit up to it is in its state.
+    var version: UInt64 = 0
+    /// The store's clock minus the runtime's, read when the tenure was taken (µs).
+    var clockOffset: Int64 = 0
+    /// The ledger's and the sagas' rows as stored, to rebuild them from when another runtime
+    /// changed them.
+    var mirror: [StateKey: [UInt8]] = [:]
+
+    /// The state of a runtime that does not share its store.
+    init() {}
+
+    /// The state of a runtime that has just read `snapshot`.
+    init(_ snapshot: StoreSnapshot) {
+        version = snapshot.version
+        for row in snapshot.rows where Self.isMirrored(row.key.collection) { mirror[row.key] = row.value }
+    }
+
+    /// Collections kept in the mirror: the ledger's and the sagas'.
+    static func isMirrored(_ collection: String) -> Bool {
+        collection.hasPrefix(LedgerRows.prefix) || collection == SagaRecord.headers || collection == SagaRecord.states
+            || collection == SagaRecord.stepRows
+    }
+
+    /// Notes rows this runtime queued, so the mirror matches the store.
+    mutating func wrote(_ rows: [StateRow]) {
+        for row in rows where Self.isMirrored(row.key.collection) { mirror[row.key] = row.value }
+    }
+
+    /// The mirrored rows of the collections `include` accepts, in key order.
+    func rows(_ include: (String) -> Bool) -> [StateRow] {
+        mirror.filter { include($0.key.collection) }.sorted { $0.key < $1.key }.map { StateRow($0.key, $0.value) }
+    }
+}
