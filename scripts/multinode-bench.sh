@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Benchmarks two `ringfence serve` nodes sharing one PostgreSQL database (SPEC §15) against one
-# node on `sqlite:`, with wrk on loopback (docs/server.md, "Performance"):
+# node alone on PostgreSQL and one on `sqlite:`, with wrk on loopback (docs/server.md, "Performance"):
 #   1. single decisions (POST /v1/decide), one wrk per node at the same time: decisions/s summed
 #   2. batches of 100 decisions (POST /v1/batch), the same way: decisions/s summed
 # The policies are the bundled workspace policy, whose `fs.write` rule has a per-rule limit
@@ -8,7 +8,8 @@
 # that no ring bucket limits; the requests alternate a workspace read (allowed) and a write to
 # out/ (allowed until the rule's limit is spent, then `rate_limit`), outside any session, so every
 # decision goes through the limiter and is audited. After each configuration the nodes are
-# stopped with SIGTERM and `ringfence audit verify` reports the log.
+# stopped with SIGTERM, `ringfence audit verify` reports the log, and the writes the per-rule
+# limit let through are counted against what one bucket shared by every node admits.
 # The PostgreSQL cluster is a throwaway one (scripts/postgres-test-cluster.sh), removed on exit.
 #
 # Usage: scripts/multinode-bench.sh [seconds per run, default 10]
@@ -41,6 +42,7 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+trap "exit 1" INT TERM   # so an interrupted run still stops its nodes and its cluster
 
 cat > "$work/runtime.yaml" <<'YAML'
 ringfence: 1
@@ -103,22 +105,25 @@ stop_nodes() {
 }
 
 # run NAME SCRIPT DECISIONS_PER_REQUEST CONNECTIONS_PER_NODE: one wrk per node at once; prints
-# the summed rates.
+# the summed rates (wrk's reports are kept per configuration, named by `config`).
 run() {
-  local name=$1 script=$2 per=$3 per_node=$4 port i
+  local name=$1 script=$2 per=$3 per_node=$4 port i load=()
   for port in "${ports[@]}"; do
     wrk -t1 -c"$per_node" -d2s -s "$script" "http://127.0.0.1:$port" >/dev/null &   # warm-up
+    load+=($!)
   done
-  wait
+  wait "${load[@]}"   # the wrk runs only: a bare `wait` would wait for the nodes too
+  load=()
   local load_before
   load_before=$(cut -d' ' -f1-3 /proc/loadavg)
   i=0
   for port in "${ports[@]}"; do
-    wrk -t1 -c"$per_node" -d"${seconds}s" --latency -s "$script" "http://127.0.0.1:$port" > "$work/$name.$i.txt" &
+    wrk -t1 -c"$per_node" -d"${seconds}s" --latency -s "$script" "http://127.0.0.1:$port" > "$work/$config.$name.$i.txt" &
+    load+=($!)
     i=$((i + 1))
   done
-  wait
-  python3 - "$name" "$per" "$load_before" "$(cut -d' ' -f1-3 /proc/loadavg)" "$work/$name".*.txt <<'PY'
+  wait "${load[@]}"
+  python3 - "$name" "$per" "$load_before" "$(cut -d' ' -f1-3 /proc/loadavg)" "$work/$config.$name".*.txt <<'PY'
 import re, sys
 name, per, load_before, load_after, *files = sys.argv[1:]
 per = int(per)
@@ -138,26 +143,56 @@ for line in errors:
 PY
 }
 
-# verify STATE: the log the nodes left, checked from entry 0.
+# verify STATE: the log the nodes left, checked from entry 0; and how many writes the per-rule
+# limit (100/minute, a bucket of 100) let through over the time the log spans, against the most
+# one shared bucket admits (100 + 100/60 per second).
 verify() {
   "$bin" audit verify --state "$1" --format json \
     | python3 -c "import json, sys; r = json.load(sys.stdin); print(f\"  audit verify: intact {str(r['intact']).lower()}, {r['entries']:,} entries\")"
+  "$bin" audit log --state "$1" --format json --limit 1000000000 | python3 -c '
+import datetime, json, sys
+allowed = limited = 0
+first = last = None
+for line in sys.stdin:
+    entry = json.loads(line)
+    at = datetime.datetime.fromisoformat(entry["time"].replace("Z", "+00:00"))
+    first, last = first or at, at
+    data = entry.get("data") or {}
+    if entry["kind"] == "decision" and data.get("request", {}).get("action") == "fs.write":
+        if data["decision"]["code"] == "allow":
+            allowed += 1
+        else:
+            limited += 1
+span = (last - first).total_seconds()
+print(f"  fs.write: {allowed:,} allowed, {limited:,} not, over {span:.1f} s of log; one shared bucket admits at most {100 + 100 / 60 * span:.0f}")
+'
 }
 
 eval "$(scripts/postgres-test-cluster.sh start --owner $$)"
 cluster=$RINGFENCE_POSTGRES_DIR
-scripts/postgres-test-cluster.sh psql "$cluster" postgres -c "CREATE DATABASE bench" >/dev/null
-postgres="postgres://postgres@/bench?host=$cluster"
+scripts/postgres-test-cluster.sh psql "$cluster" postgres -c "CREATE DATABASE shared" >/dev/null
+scripts/postgres-test-cluster.sh psql "$cluster" postgres -c "CREATE DATABASE alone" >/dev/null
 
 echo "$(nproc) cores; wrk -t1 -d${seconds}s per node; requests alternate fs.read and rate-limited fs.write, outside sessions"
+
+config=two-postgres
 echo "two nodes on postgres (one database), $connections connections each:"
-start_node "$postgres"
-start_node "$postgres"
+start_node "postgres://postgres@/shared?host=$cluster"
+start_node "postgres://postgres@/shared?host=$cluster"
 run decide "$work/decide.lua" 1 "$connections"
 run batch100 "$work/batch.lua" 100 "$connections"
 stop_nodes
-verify "$postgres"
+verify "postgres://postgres@/shared?host=$cluster"
 
+config=one-postgres
+echo "one node on postgres, $((connections * 2)) connections:"
+start_node "postgres://postgres@/alone?host=$cluster"
+run decide "$work/decide.lua" 1 "$((connections * 2))"
+run batch100 "$work/batch.lua" 100 "$((connections * 2))"
+stop_nodes
+verify "postgres://postgres@/alone?host=$cluster"
+
+config=one-sqlite
 echo "one node on sqlite:, $((connections * 2)) connections:"
 start_node "sqlite:$work/state.db"
 run decide "$work/decide.lua" 1 "$((connections * 2))"
