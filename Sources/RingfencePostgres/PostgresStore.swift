@@ -22,6 +22,11 @@ import Synchronization
 // per database, so appends per second are commits per second times entries per commit — is
 // measured in docs/scaling.md.
 //
+// Versions (SPEC §15): the head row also holds the store's version, the number of commits.
+// Every commit sets it to one more under the same lock and stamps each row it writes and each
+// tombstone it leaves with it, so the node that next takes the store's tenure (`PostgresTenure`)
+// reads only what changed since the version it last saw.
+//
 // Durability, per transaction (SPEC §9.4): `strict` and `group` commit with
 // `synchronous_commit = on` (the WAL is flushed before COMMIT returns; concurrent commits share
 // the flush); `relaxed` with `synchronous_commit = off` set for that transaction only (COMMIT
