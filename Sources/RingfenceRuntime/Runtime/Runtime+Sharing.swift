@@ -85,6 +85,11 @@ extension Runtime {
     func endTenure() {
         guard let tenure, sharing.held else { return }
         do {
+            // The buckets this tenure's decisions took from, as they stand, commit with them.
+            let buckets = limiter.drainJournal().compactMap { key in
+                limiter.state(of: key).map { Sharing.bucketRow(key, tat: $0.tat, interval: $0.interval) }
+            }
+            if !buckets.isEmpty { _ = try log.enqueue([], rows: buckets) }
             try log.flush()
         } catch {
             if failure == nil { failure = error.message }
@@ -106,6 +111,9 @@ extension Runtime {
         for row in changes.rows {
             if row.key.collection == SessionData.collection {
                 try adoptSession(row)
+            } else if row.key.collection == Sharing.buckets {
+                let (key, tat, interval) = try Sharing.bucket(row)
+                limiter.setState(of: key, tat: tat, interval: interval)
             } else if Sharing.isMirrored(row.key.collection) {
                 sharing.mirror[row.key] = row.value
                 if row.key.collection.hasPrefix(LedgerRows.prefix) { ledgerChanged = true } else { sagasChanged = true }
@@ -156,6 +164,52 @@ struct Sharing {
     static func isMirrored(_ collection: String) -> Bool {
         collection.hasPrefix(LedgerRows.prefix) || collection == SagaRecord.headers || collection == SagaRecord.states
             || collection == SagaRecord.stepRows
+    }
+
+    /// The collection of rate-limit buckets: key `<namespace, 16 hex digits>:<agent bytes in hex>`,
+    /// value `<TAT ns> <interval ns>`.
+    static let buckets = "limits"
+
+    /// The row of a bucket.
+    static func bucketRow(_ key: RateLimiter.BucketKey, tat: Int64, interval: Int64) -> StateRow {
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(17 + 2 * key.agent.count)
+        for shift in stride(from: 60, through: 0, by: -4) { text.append(digits[Int((key.namespace >> UInt64(shift)) & 0xF)]) }
+        text.append(UInt8(ascii: ":"))
+        for byte in key.agent {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0xF)])
+        }
+        return StateRow(StateKey(buckets, String(decoding: text, as: UTF8.self)), Array("\(tat) \(interval)".utf8))
+    }
+
+    /// Reads a bucket's row back; a row that does not read throws `foreignSchema`.
+    static func bucket(_ row: StateRow) throws(StoreError) -> (RateLimiter.BucketKey, tat: Int64, interval: Int64) {
+        let bad = StoreError(.foreignSchema, "the rate-limit bucket row `\(row.key.key)` cannot be read")
+        let parts = row.key.key.utf8.split(separator: UInt8(ascii: ":"), maxSplits: 1, omittingEmptySubsequences: false)
+        let values = String(decoding: row.value, as: UTF8.self).split(separator: " ")
+        guard parts.count == 2, parts[0].count == 16, parts[1].count % 2 == 0, values.count == 2,
+              let namespace = UInt64(String(decoding: parts[0], as: UTF8.self), radix: 16),
+              let tat = Int64(values[0]), let interval = Int64(values[1]), interval > 0 else { throw bad }
+        var agent: [UInt8] = []
+        agent.reserveCapacity(parts[1].count / 2)
+        var high: UInt8?
+        for digit in parts[1] {
+            let nibble: UInt8
+            switch digit {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = digit - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = digit - UInt8(ascii: "a") + 10
+            default: throw bad
+            }
+            if let h = high {
+                agent.append(h << 4 | nibble)
+                high = nil
+            } else {
+                high = nibble
+            }
+        }
+        return (RateLimiter.BucketKey(namespace: namespace, agent: agent), tat, interval)
     }
 
     /// Notes rows this runtime queued, so the mirror matches the store.

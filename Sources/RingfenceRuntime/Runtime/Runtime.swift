@@ -125,7 +125,14 @@ public final class Runtime: @unchecked Sendable {
         log = try AuditLog(store: store, settings: audit ?? AuditSettings(settings.audit),
                            clock: { RuntimeTime.auditTime(published.value) })
         for row in snapshot.rows where row.key.collection == SessionData.collection { try adoptSession(row) }
-        if tenure != nil { sharing = Sharing(snapshot) }
+        if tenure != nil {
+            sharing = Sharing(snapshot)
+            limiter.startJournal()
+            for row in snapshot.rows where row.key.collection == Sharing.buckets {
+                let (key, tat, interval) = try Sharing.bucket(row)
+                limiter.setState(of: key, tat: tat, interval: interval)
+            }
+        }
     }
 
     /// Commits what is queued and stops the audit writer; the runtime takes no further operations.
