@@ -103,10 +103,22 @@ extension Runtime {
     /// Applies another runtime's changes: sessions row by row; the ledger and the sagas rebuilt
     /// from their rows when any of theirs changed; the audit log's head taken up.
     func catchUp(_ changes: StoreChanges) throws(StoreError) {
-        var ledgerChanged = false, sagasChanged = false
+        var ledgerChanged = false
+        var sagas = Set<String>()
+        /// Notes what a changed mirrored row belongs to.
+        func touched(_ key: StateKey) {
+            if key.collection.hasPrefix(LedgerRows.prefix) {
+                ledgerChanged = true
+            } else if key.collection == SagaRecord.stepRows {
+                sagas.insert(String(key.key.prefix { $0 != "/" }))
+            } else if key.collection != SagaLease.collection {
+                sagas.insert(key.key)
+            }
+        }
         for key in changes.deletes where Sharing.isMirrored(key.collection) {
             sharing.mirror[key] = nil
-            if key.collection.hasPrefix(LedgerRows.prefix) { ledgerChanged = true } else { sagasChanged = true }
+            touched(key)
+            if key.collection == SagaLease.collection { book.leases[key.key] = nil }
         }
         for row in changes.rows {
             if row.key.collection == SessionData.collection {
@@ -114,15 +126,17 @@ extension Runtime {
             } else if row.key.collection == Sharing.buckets {
                 let (key, tat, interval) = try Sharing.bucket(row)
                 limiter.setState(of: key, tat: tat, interval: interval)
+            } else if row.key.collection == SagaLease.collection {
+                book.leases[row.key.key] = try SagaLease(row: row)
             } else if Sharing.isMirrored(row.key.collection) {
                 sharing.mirror[row.key] = row.value
-                if row.key.collection.hasPrefix(LedgerRows.prefix) { ledgerChanged = true } else { sagasChanged = true }
+                touched(row.key)
             }
         }
         if ledgerChanged, let ledger = ledger as? Ledger {
             try ledger.reload(sharing.rows { $0.hasPrefix(LedgerRows.prefix) })
         }
-        if sagasChanged { try book.update(sharing.rows { !$0.hasPrefix(LedgerRows.prefix) }) }
+        if !sagas.isEmpty { try book.update(sagas.sorted().flatMap { sharing.sagaRows($0) }) }
         try log.follow(size: changes.auditSize, lastHash: changes.lastHash, lastCheckpoint: changes.lastCheckpoint)
         sharing.version = changes.version
     }
@@ -147,6 +161,10 @@ struct Sharing {
     var version: UInt64 = 0
     /// The store's clock minus the runtime's, read when the tenure was taken (µs).
     var clockOffset: Int64 = 0
+    /// This runtime's node id, in the saga leases it takes.
+    var node = ""
+    /// How long a saga lease lasts without a transition (µs).
+    var sagaLease: Int64 = 10_000_000
     /// The ledger's and the sagas' rows as stored, to rebuild them from when another runtime
     /// changed them.
     var mirror: [StateKey: [UInt8]] = [:]
@@ -164,6 +182,21 @@ struct Sharing {
     static func isMirrored(_ collection: String) -> Bool {
         collection.hasPrefix(LedgerRows.prefix) || collection == SagaRecord.headers || collection == SagaRecord.states
             || collection == SagaRecord.stepRows
+    }
+
+    /// The mirrored rows of saga `id`: its header, its state and its steps.
+    func sagaRows(_ id: String) -> [StateRow] {
+        var rows: [StateRow] = []
+        for collection in [SagaRecord.headers, SagaRecord.states] {
+            let key = StateKey(collection, id)
+            if let value = mirror[key] { rows.append(StateRow(key, value)) }
+        }
+        var i = 0
+        while let value = mirror[StateKey(SagaRecord.stepRows, "\(id)/\(i)")] {
+            rows.append(StateRow(StateKey(SagaRecord.stepRows, "\(id)/\(i)"), value))
+            i += 1
+        }
+        return rows
     }
 
     /// The collection of rate-limit buckets: key `<namespace, 16 hex digits>:<agent bytes in hex>`,

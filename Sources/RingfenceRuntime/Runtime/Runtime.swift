@@ -127,6 +127,7 @@ public final class Runtime: @unchecked Sendable {
         for row in snapshot.rows where row.key.collection == SessionData.collection { try adoptSession(row) }
         if tenure != nil {
             sharing = Sharing(snapshot)
+            sharing.node = ids.make("node")
             limiter.startJournal()
             for row in snapshot.rows where row.key.collection == Sharing.buckets {
                 let (key, tat, interval) = try Sharing.bucket(row)
