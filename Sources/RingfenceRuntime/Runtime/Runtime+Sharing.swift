@@ -57,6 +57,21 @@ extension Runtime {
         return try outcome.get().0
     }
 
+    /// Runs `body` — several operations, such as a batch — as one stretch of the tenure on a
+    /// shared store: the tenure is not given up between them (unless held for
+    /// `tenureOperations`), so they commit together. On a store this runtime owns, just `body`.
+    public func together<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+        guard tenure != nil else { return try body() }
+        callers.add(1, ordering: .relaxed)
+        defer {
+            mutex.withLock {
+                let remaining = callers.subtract(1, ordering: .relaxed).newValue
+                if sharing.held && remaining == 0 { endTenure() }
+            }
+        }
+        return try body()
+    }
+
     /// Takes the tenure and applies what other runtimes changed since this one last held it.
     /// Must run under the lock. A store that cannot be reached fails the operation and changes
     /// nothing; changes that cannot be applied stop the runtime (its state would be stale).
