@@ -135,6 +135,22 @@ import Testing
         late.close()
     }
 
+    @Test func aBreakerOpenedOnOneRuntimeHoldsOnTheOthers() throws {
+        let (_, nodes) = try Self.nodes(2)
+        _ = try nodes[0].createSession(id: "s1")
+        _ = try nodes[1].join(session: "s1", agent: "b1", trust: 0.4)
+        _ = try nodes[0].activate(session: "s1")
+        // Writes aimed above ring 3 through one runtime: `ring` decisions until a verdict opens
+        // the breaker; the other runtime then refuses with `breaker` too.
+        var codes: [DecisionCode] = []
+        for _ in 0..<6 {
+            codes.append(try nodes[0].decide(Request(agent: Agent(id: "b1"), action: "fs.write", resource: "/workspace/out/x"), session: "s1").decision.code)
+        }
+        #expect(codes.last == .breaker)
+        #expect(try nodes[1].decide(Self.read("b1"), session: "s1").decision.code == .breaker)
+        for node in nodes { node.close() }
+    }
+
     @Test func bucketRowsReadBack() throws {
         let key = RateLimiter.BucketKey(namespace: 0x5249_4E47_424B_5400, agent: [0, 0x61, 0xFF, 0x3A])
         let row = Sharing.bucketRow(key, tat: 1_795_255_200_000_000_123, interval: 600_000_000)

@@ -158,12 +158,26 @@ extension Runtime {
 
     /// Makes the session a row holds the runtime's, with its elevations, kills and expiry.
     func adoptSession(_ row: StateRow) throws(StoreError) {
-        let session = try SessionData(row: row, window: settings.breach.window * 1_000)
+        var session = try SessionData(row: row, window: settings.breach.window * 1_000)
+        // Breach windows live in memory, per node: a participant keeps the window it had here.
+        if let old = sessions[session.id]?.data {
+            for (agent, participant) in old.participants where session.participants[agent] != nil {
+                session.participants[agent]?.window = participant.window
+            }
+        }
+        // A session already queued for expiry at the same time is not queued again (the queue
+        // skips stale entries, but would grow with every change another node makes).
+        let queued = sessions[session.id].map { $0.data.expiresAt == session.expiresAt && $0.data.phase.isLive } ?? false
         keep(session)
         for elevation in session.elevations { elevationSessions[elevation.id] = session.id }
         for kill in session.kills { killIDs.insert(kill.id) }
-        if session.phase == .handshaking || session.phase == .active { expiries.push(session.expiresAt, session.id) }
+        if session.phase.isLive && !queued { expiries.push(session.expiresAt, session.id) }
     }
+}
+
+extension SessionPhase {
+    /// True for a session that has not ended (it may expire).
+    var isLive: Bool { self == .handshaking || self == .active }
 }
 
 /// A runtime's side of a shared store's tenure.
