@@ -61,6 +61,22 @@ enum PostgresMessages {
         "`\(column)` does not hold utf-8 text"
     }
 
+    /// The tenure stayed taken by someone else for the whole wait (`holder` says who).
+    static func tenureBusy(_ url: String, seconds: Int, holder: String) -> String {
+        "cannot take the tenure of `\(url)`: \(holder) held it for longer than \(seconds) s"
+    }
+
+    /// The tenure's connection closed while the tenure was held, which released its lock.
+    static func tenureLost(_ url: String) -> String {
+        "lost the tenure of `\(url)` while holding it: its database connection closed, which let another node take it; "
+            + "nothing may be committed until the tenure is taken again"
+    }
+
+    /// `release` without a held tenure.
+    static func tenureNotHeld(_ url: String) -> String {
+        "cannot give up the tenure of `\(url)`: this store does not hold it"
+    }
+
     /// A store call made on the store's own event loop thread, where it would wait for itself.
     static let calledFromEventLoop = "a postgresql store was called from its own event loop thread, where it would wait for itself"
 }

@@ -15,25 +15,34 @@ enum PostgresRecords {
 
     // MARK: Writing
 
-    /// Locks the head row — every commit of every node waits here for the one before it — and
-    /// sets this transaction's `synchronous_commit` (`set_config(…, true)` is `SET LOCAL`).
+    /// Locks the head row — every commit of every node waits here for the one before it — reads
+    /// the head and the store's version, and sets this transaction's `synchronous_commit`
+    /// (`set_config(…, true)` is `SET LOCAL`).
     static let lockHeadSQL = """
-        SELECT size, last_hash, set_config('synchronous_commit', $1, true) FROM ringfence.audit_head WHERE id = 1 FOR UPDATE
+        SELECT size, last_hash, set_config('synchronous_commit', $1, true), version FROM ringfence.audit_head WHERE id = 1 FOR UPDATE
         """
 
-    /// Writes a whole batch in one statement: state rows (deletes, then puts in key order),
-    /// entries and their data, Merkle nodes, checkpoints and the new head. Every array may be
-    /// empty; `$23` is false when the batch moves no head. Returns the transaction's
-    /// `synchronous_commit` as the server has it.
+    /// Writes a whole batch in one statement: state rows (deletes, each leaving a tombstone even
+    /// for a row that was not there, then puts in key order, removing theirs), entries and their data, Merkle nodes, checkpoints, the
+    /// new head and the store's new version `$26`, which stamps every row and tombstone written.
+    /// Every array may be empty; `$23` is false when the batch moves no head. Returns the
+    /// transaction's `synchronous_commit` as the server has it.
     static let writeSQL = """
         WITH removed AS (
             DELETE FROM ringfence.state_rows AS r USING unnest($1::bytea[], $2::bytea[]) AS d(collection, key)
             WHERE r.collection = d.collection AND r.key = d.key
+        ), buried AS (
+            INSERT INTO ringfence.state_deletes (collection, key, version)
+            SELECT collection, key, $26::bigint FROM unnest($1::bytea[], $2::bytea[]) AS d(collection, key)
+            ON CONFLICT (collection, key) DO UPDATE SET version = excluded.version
         ), written AS (
-            INSERT INTO ringfence.state_rows (collection, key, value)
-            SELECT collection, key, value FROM unnest($3::bytea[], $4::bytea[], $5::bytea[]) AS p(collection, key, value)
+            INSERT INTO ringfence.state_rows (collection, key, value, version)
+            SELECT collection, key, value, $26::bigint FROM unnest($3::bytea[], $4::bytea[], $5::bytea[]) AS p(collection, key, value)
             ORDER BY collection, key
-            ON CONFLICT (collection, key) DO UPDATE SET value = excluded.value
+            ON CONFLICT (collection, key) DO UPDATE SET value = excluded.value, version = excluded.version
+        ), revived AS (
+            DELETE FROM ringfence.state_deletes AS t USING unnest($3::bytea[], $4::bytea[]) AS p(collection, key)
+            WHERE t.collection = p.collection AND t.key = p.key
         ), entries AS (
             INSERT INTO ringfence.audit_entries (seq, time, kind, session, agent, data_hash, prev, hash)
             SELECT * FROM unnest($6::bigint[], $7::bigint[], $8::bytea[], $9::bytea[], $10::bytea[], $11::bytea[], $12::bytea[], $13::bytea[])
@@ -47,7 +56,9 @@ enum PostgresRecords {
             SELECT * FROM unnest($19::bigint[], $20::bytea[], $21::text[], $22::bigint[])
             ON CONFLICT (size) DO UPDATE SET root = excluded.root, note = excluded.note, time = excluded.time
         ), head AS (
-            UPDATE ringfence.audit_head SET size = $24, last_hash = $25 WHERE id = 1 AND $23
+            UPDATE ringfence.audit_head SET version = $26::bigint,
+                size = CASE WHEN $23 THEN $24 ELSE size END, last_hash = CASE WHEN $23 THEN $25 ELSE last_hash END
+            WHERE id = 1
         )
         SELECT current_setting('synchronous_commit')
         """
@@ -56,10 +67,11 @@ enum PostgresRecords {
     struct PreparedBatch: Sendable {
         /// The entries, for the head check.
         var entries: [StoredAuditEntry]
-        /// The bindings of `writeSQL` for the whole batch.
+        /// The bindings of `writeSQL` for the whole batch, but for the version (`$26`), which
+        /// each attempt learns when it locks the head.
         var bindings: PostgresBindings
         /// The bindings of `writeSQL` without the audit entries, their data and the head (for a
-        /// retry that finds its entries already stored).
+        /// retry that finds its entries already stored), but for the version.
         var bindingsWithoutEntries: PostgresBindings
     }
 
@@ -143,7 +155,7 @@ enum PostgresRecords {
 
         /// The bindings, with or without the audit entries.
         func bindings(withEntries: Bool) -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 25)
+            var bindings = PostgresBindings(capacity: 26)
             bindings.append(ByteaArray(deleteCollections))
             bindings.append(ByteaArray(deleteKeys))
             bindings.append(ByteaArray(putCollections))
@@ -203,6 +215,8 @@ enum PostgresRecords {
                 throw StoreError(.foreignSchema, PostgresMessages.badHead(url, "the `ringfence.audit_head` row is missing"))
             }
             let head = try decodeHead(row, url: url)
+            let version = try decodeVersion(row[3], url: url)
+            guard version < Int64.max else { throw StoreError(.foreignSchema, PostgresMessages.badHead(url, "its version \(version) cannot grow")) }
             var recognised = false
             do {
                 try StoreChecks.continues(batch.entries, size: head.size, lastHash: head.lastHash)
@@ -211,8 +225,9 @@ enum PostgresRecords {
                       try await alreadyStored(batch.entries, below: head.size, on: connection, url: url) else { throw error }
                 recognised = true
             }
-            let written = try await PostgresRows.all(connection.query(
-                PostgresQuery(unsafeSQL: writeSQL, binds: recognised ? batch.bindingsWithoutEntries : batch.bindings), logger: logger))
+            var binds = recognised ? batch.bindingsWithoutEntries : batch.bindings
+            binds.append(Int64(version + 1))
+            let written = try await PostgresRows.all(connection.query(PostgresQuery(unsafeSQL: writeSQL, binds: binds), logger: logger))
             let setting = try written.first.map { row throws(ColumnProblem) in try PostgresRows.text(row[0]) } ?? ""
             guard control.beginCommit() else { throw BridgeError.abandoned }
             do {
@@ -267,16 +282,29 @@ enum PostgresRecords {
         }
     }
 
-    /// Every state row in byte order, the head (checked against the last entry), read in one
-    /// repeatable-read transaction so that they agree.
+    /// The store's version held in `cell` (a non-negative bigint).
+    static func decodeVersion(_ cell: PostgresCell, url: String) throws(StoreError) -> UInt64 {
+        do throws(ColumnProblem) {
+            let version = try PostgresRows.int64(cell)
+            guard version >= 0 else { throw ColumnProblem("`version` \(version) is negative") }
+            return UInt64(version)
+        } catch {
+            throw StoreError(.foreignSchema, PostgresMessages.badHead(url, error.detail))
+        }
+    }
+
+    /// Every state row in byte order, the head (checked against the last entry) and the store's
+    /// version, read in one repeatable-read transaction so that they agree.
     static func load(on connection: PostgresConnection, url: String) async throws -> StoreSnapshot {
         _ = try await connection.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", logger: logger)
         do {
-            let headRows = try await PostgresRows.all(connection.query("SELECT size, last_hash FROM ringfence.audit_head WHERE id = 1", logger: logger))
+            let headRows = try await PostgresRows.all(connection.query(
+                "SELECT size, last_hash, version FROM ringfence.audit_head WHERE id = 1", logger: logger))
             guard let headRow = headRows.first else {
                 throw StoreError(.foreignSchema, PostgresMessages.badHead(url, "the `ringfence.audit_head` row is missing"))
             }
             let head = try decodeHead(headRow, url: url)
+            let version = try decodeVersion(headRow[2], url: url)
             let last = try await PostgresRows.all(connection.query(
                 "SELECT seq, hash FROM ringfence.audit_entries ORDER BY seq DESC LIMIT 1", logger: logger))
             if let row = last.first {
@@ -298,7 +326,7 @@ enum PostgresRecords {
                 }
             }
             _ = try await connection.query("COMMIT", logger: logger)
-            return StoreSnapshot(rows: rows, auditSize: head.size, lastHash: head.lastHash)
+            return StoreSnapshot(rows: rows, auditSize: head.size, lastHash: head.lastHash, version: version)
         } catch {
             await rollback(connection)
             throw error

@@ -1,7 +1,7 @@
 import PostgresNIO
 import RingfenceRuntime
 
-// The store's tables (schema version 1), all in the schema `ringfence`, so that other tables of
+// The store's tables (schema version 2), all in the schema `ringfence`, so that other tables of
 // the database never meet them. The statements stay in the SQL subset SQLite and PostgreSQL
 // share (integer microsecond times, `INSERT … ON CONFLICT`, JSON as text); the declarations are
 // PostgreSQL's own, and one choice differs from the SQLite store's: PostgreSQL's `text` cannot
@@ -10,9 +10,16 @@ import RingfenceRuntime
 // collation. Entry data (canonical JSON) and checkpoint notes stay text.
 //
 //   ringfence_meta     key text PK, value text             format, schema_version, store_id
-//   state_rows         collection, key (PK), value bytea   the runtime's records
-//   audit_head         id = 1 (PK), size, last_hash        the log's head: one row, locked by
-//                                                          every commit (see PostgresStore)
+//   state_rows         collection, key (PK), value bytea,  the runtime's records, each with
+//                      version bigint; indexed by version  the version of the commit that
+//                                                          last wrote it
+//   state_deletes      collection, key (PK), version       tombstones: the version of the
+//                      bigint; indexed by version          commit that deleted each row (a
+//                                                          later put removes its tombstone)
+//   audit_head         id = 1 (PK), size, last_hash,       the log's head and the store's
+//                      version bigint                      version (the number of commits):
+//                                                          one row, locked and moved by every
+//                                                          commit (see PostgresStore)
 //   audit_entries      seq bigint PK, time (µs), kind,     the envelopes and entry hashes
 //                      session, agent, data_hash, prev,
 //                      hash (32-byte bytea); indexed by
@@ -24,6 +31,10 @@ import RingfenceRuntime
 //
 // A Merkle node's `idx` is stored as the signed 64-bit integer with the same bits, as in SQLite.
 //
+// Versions (schema version 2) let a node that takes the store's tenure (SPEC §15) read only
+// what changed since the version it last saw: rows and tombstones stamped later than it. A
+// database of version 1 is upgraded in place: its rows, and its head, start at version 0.
+//
 // Migrations run in one transaction under a transaction-level advisory lock, so several
 // processes opening a new database at once create the schema once; the others wait, then find
 // it. `ringfence_meta.schema_version` records the version reached.
@@ -33,7 +44,7 @@ enum PostgresSchema {
     /// The schema (namespace) that holds every table of the store.
     static let name = "ringfence"
     /// The schema version this build writes and reads.
-    static let version = 1
+    static let version = 2
     /// The `format` value in `ringfence_meta` that marks a Ringfence state store.
     static let format = "ringfence-state"
     /// The advisory lock key that serialises migrations (the bytes of `ringfenc`).
@@ -95,6 +106,20 @@ enum PostgresSchema {
             INSERT INTO ringfence.ringfence_meta (key, value) VALUES
                 ('format', 'ringfence-state'), ('schema_version', '0'), ('store_id', replace(gen_random_uuid()::text, '-', ''))
             """,
+        ],
+        [
+            "ALTER TABLE ringfence.audit_head ADD COLUMN version bigint NOT NULL DEFAULT 0",
+            "ALTER TABLE ringfence.state_rows ADD COLUMN version bigint NOT NULL DEFAULT 0",
+            "CREATE INDEX state_rows_by_version ON ringfence.state_rows (version)",
+            """
+            CREATE TABLE ringfence.state_deletes (
+                collection bytea NOT NULL,
+                key bytea NOT NULL,
+                version bigint NOT NULL,
+                PRIMARY KEY (collection, key)
+            )
+            """,
+            "CREATE INDEX state_deletes_by_version ON ringfence.state_deletes (version)",
         ],
     ]
 

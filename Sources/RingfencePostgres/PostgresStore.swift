@@ -22,6 +22,11 @@ import Synchronization
 // per database, so appends per second are commits per second times entries per commit — is
 // measured in docs/scaling.md.
 //
+// Versions (SPEC §15): the head row also holds the store's version, the number of commits.
+// Every commit sets it to one more under the same lock and stamps each row it writes and each
+// tombstone it leaves with it, so the node that next takes the store's tenure (`PostgresTenure`)
+// reads only what changed since the version it last saw.
+//
 // Durability, per transaction (SPEC §9.4): `strict` and `group` commit with
 // `synchronous_commit = on` (the WAL is flushed before COMMIT returns; concurrent commits share
 // the flush); `relaxed` with `synchronous_commit = off` set for that transaction only (COMMIT
@@ -48,6 +53,8 @@ public final class PostgresStore: StateStore {
     private let lastSynchronousCommit = Mutex<String?>(nil)
     /// How many commits found their entries already stored.
     private let recognisedCommits = Atomic(0)
+    /// The store's tenure (SPEC §15), with a connection of its own once first taken.
+    let storeTenure: PostgresTenure
 
     /// Opens the store at `location`: connects once (so an unreachable server, a missing
     /// database or refused credentials fail here, at once), then creates or upgrades the schema.
@@ -56,6 +63,7 @@ public final class PostgresStore: StateStore {
         self.location = location
         url = location.redactedURL
         connector = PostgresConnector(location: location)
+        storeTenure = PostgresTenure(location: location, bridge: connector.bridge)
         let url = url
         let outcome = connector.bridge.run(timeout: .seconds(location.connectTimeout + location.timeout)) { [connector] _ in
             let connection = try await PostgresConnector.connect(location, on: connector.bridge.loop, connectTimeout: location.connectTimeout)
@@ -84,18 +92,23 @@ public final class PostgresStore: StateStore {
         try self.init(location: PostgresLocation(url: url))
     }
 
-    /// Closes the pool; later calls fail with `unavailable`.
+    /// Closes the pool and the tenure's connection; later calls fail with `unavailable`.
     public func close() {
+        storeTenure.close()
         connector.close()
     }
 
     deinit {
+        storeTenure.close()
         connector.close()
     }
 
+    /// The tenure several nodes take in turn (see `PostgresTenure`).
+    public var tenure: StoreTenure? { storeTenure }
+
     // MARK: StateStore
 
-    /// Every state row in key order and the log's head, read from one snapshot.
+    /// Every state row in key order, the log's head and the store's version, read from one snapshot.
     public func load() throws(StoreError) -> StoreSnapshot {
         let url = url
         return try connector.call("load the store") { connection, _ in
@@ -104,7 +117,8 @@ public final class PostgresStore: StateStore {
     }
 
     /// Writes the batch in one transaction after locking the head and checking that the
-    /// batch's entries continue it; flushed at commit unless `durability` is relaxed.
+    /// batch's entries continue it; flushed at commit unless `durability` is relaxed. Refused
+    /// while this store holds a tenure whose connection has closed (another node may hold it).
     public func commit(_ batch: StoreBatch, durability: Durability) throws(StoreError) {
         try commit(batch, durability: durability, repeatingAnUnansweredCommit: false)
     }
@@ -113,6 +127,7 @@ public final class PostgresStore: StateStore {
     /// before and never learned the outcome, so entries found stored hash for hash are its own.
     func commit(_ batch: StoreBatch, durability: Durability, repeatingAnUnansweredCommit: Bool) throws(StoreError) {
         guard !batch.isEmpty else { return }
+        guard !storeTenure.lostWhileHeld else { throw StoreError(.unavailable, PostgresMessages.tenureLost(url)) }
         let prepared = try PostgresRecords.prepare(batch)
         let url = url
         let report = try connector.call("commit a batch", committing: true, retryInDoubt: !batch.entries.isEmpty) { connection, control in

@@ -141,7 +141,7 @@ import Testing
         try cluster.psql("UPDATE ringfence.ringfence_meta SET value = '7' WHERE key = 'schema_version'", database: database)
         let error = storeError { _ = try PostgresStore(url: url) }
         #expect(error?.kind == .newerSchema)
-        #expect(error?.message == "the store `\(url)` has schema version 7, newer than version 1 that this ringfence reads: upgrade ringfence to open it")
+        #expect(error?.message == "the store `\(url)` has schema version 7, newer than version 2 that this ringfence reads: upgrade ringfence to open it")
         #expect(try cluster.psql("SELECT value FROM ringfence.ringfence_meta WHERE key = 'schema_version'", database: database)
             .trimmingCharacters(in: .whitespacesAndNewlines) == "7")
     }
@@ -151,7 +151,7 @@ import Testing
         try PostgresStore(url: url).close()
         let meta = try cluster.psql("SELECT key || '=' || value FROM ringfence.ringfence_meta ORDER BY key", database: database)
             .split(separator: "\n").map(String.init)
-        #expect(meta.count == 3 && meta[0] == "format=ringfence-state" && meta[1] == "schema_version=1")
+        #expect(meta.count == 3 && meta[0] == "format=ringfence-state" && meta[1] == "schema_version=2")
         #expect(meta[2].hasPrefix("store_id=") && meta[2].count == "store_id=".count + 32)
         // Opening again changes nothing.
         try PostgresStore(url: url).close()

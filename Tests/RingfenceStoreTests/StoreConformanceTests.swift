@@ -5,7 +5,7 @@ import RingfenceTestSupport
 
 /// What every store must do (SPEC §12), run against each backend in `StoreBackend.all`: rows,
 /// audit appends that continue the log or change nothing, exact read-back, purges and chunked
-/// reads.
+/// reads; and, for stores several runtimes share live (`SharedStoreBackend`), the tenure.
 @Suite struct StoreConformanceTests {
     @Test(arguments: StoreBackend.all)
     func aNewStoreIsEmpty(_ backend: StoreBackend) throws {
@@ -272,5 +272,64 @@ import RingfenceTestSupport
         #expect(continued.size == 11 && continued.lastHash == log.lastHash && continued.frontier.root == log.frontier.root)
         try reopened.commit(try continued.batch(6), durability: .strict)
         #expect(try reopened.load().auditSize == 17)
+    }
+
+    @Test(arguments: SharedStoreBackend.allCases)
+    func aSharedStoresTenureHandsEveryChangeToTheNextTaker(_ backend: SharedStoreBackend) throws {
+        let scratch = try Scratch()
+        let (first, second) = try backend.open(in: scratch)
+        let seen = try second.load().version
+        #expect(seen == 0)
+        /// A row of `value` at `sessions`/`key`.
+        func row(_ key: String, _ value: UInt8) -> StateRow { StateRow(StateKey("sessions", key), [value]) }
+
+        let start = try #require(first.tenure).acquire(since: try first.load().version)
+        #expect(start.version == 0 && start.rows.isEmpty && start.deletes.isEmpty && start.auditSize == 0 && start.lastCheckpoint == nil)
+        var log = LogBuilder()
+        try first.commit(try log.batch(2, checkpoint: true, puts: [row("s1", 1), row("s2", 2), row("s3", 3)]), durability: .strict)
+        try first.commit(try log.batch(1, puts: [row("s1", 11)], deletes: [StateKey("sessions", "s2"), StateKey("nowhere", "absent")]),
+                         durability: .relaxed)
+        #expect(try first.tenure!.release() == 2)
+
+        let changes = try #require(second.tenure).acquire(since: seen)
+        #expect(changes.version == 2)
+        #expect(changes.rows == [row("s1", 11), row("s3", 3)])
+        #expect(changes.deletes == [StateKey("nowhere", "absent"), StateKey("sessions", "s2")])
+        #expect(changes.auditSize == 3 && changes.lastHash == log.lastHash && changes.lastCheckpoint == log.checkpoints.last)
+        #expect(changes.clock > 0)
+        // Writing a deleted row again takes it off the deletes.
+        try second.commit(try log.batch(1, puts: [row("s2", 22)]), durability: .strict)
+        #expect(try second.tenure!.release() == 3)
+
+        let later = try first.tenure!.acquire(since: 2)
+        #expect(later.version == 3 && later.rows == [row("s2", 22)] && later.deletes.isEmpty && later.auditSize == 4)
+        #expect(try first.tenure!.release() == 3)
+        let whole = try first.tenure!.acquire(since: 0)
+        #expect(whole.rows == [row("s1", 11), row("s2", 22), row("s3", 3)] && whole.deletes == [StateKey("nowhere", "absent")])
+        #expect(try first.tenure!.release() == 3)
+        #expect(try first.load().version == 3 && second.load().version == 3)
+    }
+}
+
+/// A store several runtimes share live (SPEC §15), opened twice: a shared `MemoryStore` (the same
+/// object, as two runtimes of one process hold it) and PostgreSQL (two stores on one database,
+/// as two nodes hold it).
+enum SharedStoreBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
+    case memory, postgres
+
+    /// The backend's name in test results.
+    var testDescription: String { rawValue }
+
+    /// Two handles on one new shared store in `scratch`.
+    func open(in scratch: Scratch) throws -> (StateStore, StateStore) {
+        switch self {
+        case .memory:
+            let store = MemoryStore(sharedClock: { 1_800_000_000_000_000 })
+            return (store, store)
+        case .postgres:
+            let backend = try #require(StoreBackend.all.first { $0.template.hasPrefix("postgres:") })
+            let store = try backend.open(in: scratch)
+            return (store, try backend.reopen(store, in: scratch))
+        }
     }
 }
