@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import RingfenceHTTPExecutor
 import Ringfence
 import RingfenceServer
 import RingfenceStores
@@ -52,12 +53,16 @@ struct ServeCommand: RingfenceSubcommand {
     @Option(name: .customLong("threads"), help: ArgumentHelp("Event-loop threads (default: one per core).", valueName: "n"))
     var threads = 0
 
+    @Option(name: .customLong("saga-lease"), help: ArgumentHelp("On a shared store: seconds a saga's lease lasts without a transition; another node resumes the saga after it (every half of it, this node looks for such sagas).", valueName: "seconds"))
+    var sagaLease = 10.0
+
     /// Requires exactly one of `-p` and `-b`, and sane limits.
     func validate() throws {
         try options.requireSource()
         if maxBody < 1 { throw ValidationError("--max-body must be at least 1") }
         if !(requestTimeout > 0 && requestTimeout <= 3600) { throw ValidationError("--request-timeout must be between 0 and 3600 seconds") }
         if threads < 0 || threads > 256 { throw ValidationError("--threads must be from 0 to 256") }
+        if !(sagaLease >= 0.1 && sagaLease <= 86_400) { throw ValidationError("--saga-lease must be between 0.1 and 86400 seconds") }
     }
 
     /// Loads the policies, opens the store, serves until SIGTERM.
@@ -96,11 +101,19 @@ struct ServeCommand: RingfenceSubcommand {
             let key = try (auditKey ?? environment["RINGFENCE_AUDIT_KEY"]).map { path throws(CommandFailure) in try KeyFiles.signingKey(path) }
             let url = Stores.url(given: options.state, environment: environment)
             let host: RuntimeHost
+            // Saga steps go out through one HTTP executor (SPEC §10.2), whichever runtime a reload opens.
+            let http = HTTPStepExecutor()
+            defer { http.shutdown() }
+            let lease = Int64(sagaLease * 1_000_000)
             do {
-                host = try RuntimeHost(policies: first, store: try Stores.open(url: url), signingKey: key, loader: { loader.load() })
+                host = try RuntimeHost(policies: first, store: try Stores.open(url: url), signingKey: key, configure: { runtime in
+                    runtime.sagaEnvironment = SagaEnvironment(executors: SagaExecutors(fallback: http))
+                    runtime.sagaLease = lease
+                }, loader: { loader.load() })
             } catch {
                 throw CommandFailure(status: 2, message: "error: \(CLIMessages.cannotOpenState(url, reason: error.message))")
             }
+            host.startSagaSweeper(every: sagaLease / 2)
             let server = DecisionServer(configuration: configuration, host: host, log: { io.err("ringfence serve: \($0)\n") })
             let bound: (host: String, port: Int)
             do {

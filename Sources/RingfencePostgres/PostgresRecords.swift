@@ -17,9 +17,13 @@ enum PostgresRecords {
 
     /// Locks the head row — every commit of every node waits here for the one before it — reads
     /// the head and the store's version, and sets this transaction's `synchronous_commit`
-    /// (`set_config(…, true)` is `SET LOCAL`).
+    /// (`set_config(…, true)` is `SET LOCAL`). With `$2`, the server process of the tenure this
+    /// store holds, also says whether that process still holds an advisory lock: the fence
+    /// against committing after the tenure was lost (its connection closed and another node took it).
     static let lockHeadSQL = """
-        SELECT size, last_hash, set_config('synchronous_commit', $1, true), version FROM ringfence.audit_head WHERE id = 1 FOR UPDATE
+        SELECT size, last_hash, set_config('synchronous_commit', $1, true), version,
+               $2::bigint IS NULL OR EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = $2::bigint)
+        FROM ringfence.audit_head WHERE id = 1 FOR UPDATE
         """
 
     /// Writes a whole batch in one statement: state rows (deletes, each leaving a tombstone even
@@ -205,17 +209,19 @@ enum PostgresRecords {
     /// continue the head are taken as already committed only when an earlier attempt's COMMIT
     /// went unanswered (or `assumeRetry` says the caller is repeating such a commit).
     static func commitOnce(_ batch: PreparedBatch, durability: Durability, on connection: PostgresConnection,
-                           control: CallControl, assumeRetry: Bool, url: String) async throws -> CommitReport {
+                           control: CallControl, assumeRetry: Bool, tenurePID: Int64? = nil, url: String) async throws -> CommitReport {
         _ = try await connection.query("BEGIN", logger: logger)
         do {
-            var lock = PostgresBindings(capacity: 1)
+            var lock = PostgresBindings(capacity: 2)
             lock.append(durability == .relaxed ? "off" : "on")
+            lock.append(tenurePID)
             let rows = try await PostgresRows.all(connection.query(PostgresQuery(unsafeSQL: lockHeadSQL, binds: lock), logger: logger))
             guard let row = rows.first else {
                 throw StoreError(.foreignSchema, PostgresMessages.badHead(url, "the `ringfence.audit_head` row is missing"))
             }
             let head = try decodeHead(row, url: url)
             let version = try decodeVersion(row[3], url: url)
+            guard (try? PostgresRows.bool(row[4])) == true else { throw StoreError(.unavailable, PostgresMessages.tenureLost(url)) }
             guard version < Int64.max else { throw StoreError(.foreignSchema, PostgresMessages.badHead(url, "its version \(version) cannot grow")) }
             var recognised = false
             do {

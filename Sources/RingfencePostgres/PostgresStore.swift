@@ -130,9 +130,10 @@ public final class PostgresStore: StateStore {
         guard !storeTenure.lostWhileHeld else { throw StoreError(.unavailable, PostgresMessages.tenureLost(url)) }
         let prepared = try PostgresRecords.prepare(batch)
         let url = url
+        let fence = storeTenure.heldPID
         let report = try connector.call("commit a batch", committing: true, retryInDoubt: !batch.entries.isEmpty) { connection, control in
             try await PostgresRecords.commitOnce(prepared, durability: durability, on: connection, control: control,
-                                                 assumeRetry: repeatingAnUnansweredCommit, url: url)
+                                                 assumeRetry: repeatingAnUnansweredCommit, tenurePID: fence, url: url)
         }
         lastSynchronousCommit.withLock { $0 = report.synchronousCommit }
         if report.recognised { recognisedCommits.add(1, ordering: .relaxed) }

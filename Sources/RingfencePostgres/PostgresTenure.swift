@@ -157,6 +157,10 @@ final class PostgresTenure: StoreTenure, @unchecked Sendable {
         session.withLock { $0.holding && ($0.connection?.isClosed ?? true) }
     }
 
+    /// The server process holding the tenure for this store, while this store holds it (nil
+    /// otherwise): commits check inside their transaction that it still holds the lock.
+    var heldPID: Int64? { session.withLock { $0.holding ? $0.backendPID : nil } }
+
     /// The server process of the tenure's connection (nil before the first acquire).
     var backendPID: Int64? { session.withLock { $0.connection == nil ? nil : $0.backendPID } }
 

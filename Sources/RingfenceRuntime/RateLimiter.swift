@@ -89,6 +89,11 @@ public final class RateLimiter: @unchecked Sendable {
     private let table: BucketTable
     /// The most keys kept: the number of slots (sets × 16).
     public let capacity: Int
+    /// True once `startJournal` was called: every take notes its key (a shared store's runtime
+    /// writes the buckets it changed).
+    private let journaling = Atomic<Bool>(false)
+    /// The keys taken from since the journal was last drained.
+    private let journal = Mutex<[BucketKey]>([])
 
     /// Creates an empty limiter keeping at most `capacity` keys, rounded up to a power of two
     /// number of sets of 16 (and at most 2^30). Memory is taken a chunk of sets at a time as keys
@@ -107,7 +112,7 @@ public final class RateLimiter: @unchecked Sendable {
         let hash = Self.hash(namespace: namespace, agent: agent)
         let set = table.set(hash: hash)
         let tag = BucketTable.tag(hash: hash)
-        return set.lock.pointee.withLock { order in
+        let admission = set.lock.pointee.withLock { order in
             let slot: Int, key: UnsafeMutableRawPointer
             if let found = set.find(tag: tag, namespace: namespace, agent: agent) {
                 slot = found
@@ -120,6 +125,77 @@ public final class RateLimiter: @unchecked Sendable {
             }
             order = Recency.movingToFront(slot, in: order)
             return BucketSlot.take(key, bucket: bucket, now: now)
+        }
+        if journaling.load(ordering: .relaxed) {
+            let key = BucketKey(namespace: namespace, agent: Array(agent))
+            journal.withLock { $0.append(key) }
+        }
+        return admission
+    }
+
+    // MARK: Sharing buckets (SPEC §15)
+
+    /// A bucket's key: namespace and agent id bytes.
+    public struct BucketKey: Sendable, Hashable {
+        /// The namespace (a rule's index, or the ring buckets').
+        public var namespace: UInt64
+        /// The agent id bytes (with the session, for ring buckets).
+        public var agent: [UInt8]
+
+        /// A key.
+        public init(namespace: UInt64, agent: [UInt8]) {
+            self.namespace = namespace
+            self.agent = agent
+        }
+    }
+
+    /// From now on every take notes its key, for `drainJournal`.
+    public func startJournal() {
+        journaling.store(true, ordering: .relaxed)
+    }
+
+    /// The keys taken from since the last drain, each once, in the order first taken.
+    public func drainJournal() -> [BucketKey] {
+        let keys = journal.withLock { keys in
+            defer { keys.removeAll(keepingCapacity: true) }
+            return keys
+        }
+        var seen = Set<BucketKey>()
+        return keys.filter { seen.insert($0).inserted }
+    }
+
+    /// The state of a key's bucket — its TAT and refill interval (ns) — or nil when none is held.
+    public func state(of key: BucketKey) -> (tat: Int64, interval: Int64)? {
+        key.agent.withUnsafeBufferPointer { agent in
+            let hash = Self.hash(namespace: key.namespace, agent: agent)
+            let set = table.set(hash: hash)
+            return set.lock.pointee.withLock { _ in
+                guard let found = set.find(tag: BucketTable.tag(hash: hash), namespace: key.namespace, agent: agent) else { return nil }
+                let slot = set.slot(found)
+                return (slot.load(fromByteOffset: BucketTable.tatOffset, as: Int64.self),
+                        slot.load(fromByteOffset: BucketTable.intervalOffset, as: Int64.self))
+            }
+        }
+    }
+
+    /// Sets a key's bucket to `tat` and `interval` (ns), as another runtime on a shared store left it.
+    public func setState(of key: BucketKey, tat: Int64, interval: Int64) {
+        key.agent.withUnsafeBufferPointer { agent in
+            let hash = Self.hash(namespace: key.namespace, agent: agent)
+            let set = table.set(hash: hash)
+            let tag = BucketTable.tag(hash: hash)
+            set.lock.pointee.withLock { order in
+                let slot: Int, stored: UnsafeMutableRawPointer
+                if let found = set.find(tag: tag, namespace: key.namespace, agent: agent) {
+                    slot = found
+                    stored = set.slot(found)
+                } else {
+                    slot = Recency.last(order)
+                    stored = set.store(at: slot, tag: tag, namespace: key.namespace, agent: agent)
+                }
+                BucketSlot.fill(stored, interval: interval, now: tat)
+                order = Recency.movingToFront(slot, in: order)
+            }
         }
     }
 

@@ -51,7 +51,9 @@ public final class DecisionServer: @unchecked Sendable {
         try configuration.validate()
         let threads = configuration.threads > 0 ? configuration.threads : System.coreCount
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
-        let pool = NIOThreadPool(numberOfThreads: 2)
+        // Operations that may block (strict commits, a shared store's tenure) run here: enough
+        // threads that many wait together and share one commit, or one tenure.
+        let pool = NIOThreadPool(numberOfThreads: host.waitsForCommits ? 64 : 2)
         pool.start()
         let router = self.router, tokens = self.tokens
         let bootstrap = ServerBootstrap(group: group)

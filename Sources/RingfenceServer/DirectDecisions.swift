@@ -51,7 +51,7 @@ extension Router {
             var out = "{\"results\":["
             out.reserveCapacity(16 + items.count * 192)
             var failed = false
-            host.withCurrent { current in
+            host.withCurrent { current in current.runtime.together {
                 for (index, item) in items.enumerated() {
                     if index > 0 { out += "," }
                     switch item {
@@ -74,7 +74,7 @@ extension Router {
                         failed = dispatch(range, in: bytes, current, into: &out) || failed
                     }
                 }
-            }
+            } }
             if failed { host.recoverIfFailed() }
             out += "]}"
             return .json(out)

@@ -136,11 +136,13 @@ final class Router: Sendable {
         }
         var failed = false
         let lines = host.withCurrent { current in
-            ops.map { op in
-                let outcome = current.dispatcher.dispatch(op)
-                count(outcome)
-                if case .failure(let error) = outcome.result, error.code == .auditFailed { failed = true }
-                return outcome.line
+            current.runtime.together {
+                ops.map { op in
+                    let outcome = current.dispatcher.dispatch(op)
+                    count(outcome)
+                    if case .failure(let error) = outcome.result, error.code == .auditFailed { failed = true }
+                    return outcome.line
+                }
             }
         }
         if failed { host.recoverIfFailed() }
@@ -191,7 +193,7 @@ final class Router: Sendable {
         }
         guard let batch else { return evaluation(body) }
         var failed = false
-        let answers = host.withCurrent { current in
+        let answers = host.withCurrent { current in current.runtime.together {
             var answers: [String] = []
             for item in batch.items {
                 let allowed: Bool
@@ -208,7 +210,7 @@ final class Router: Sendable {
                 if batch.semantic == .permitOnFirstPermit && allowed { break }
             }
             return answers
-        }
+        } }
         if failed { host.recoverIfFailed() }
         return .json("{\"evaluations\":[" + answers.joined(separator: ",") + "]}")
     }

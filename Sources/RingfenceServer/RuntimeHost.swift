@@ -65,7 +65,7 @@ public struct PolicyLoadFailure: Error, Sendable {
 /// The runtime the server runs operations on, and the reload that replaces it.
 public final class RuntimeHost: @unchecked Sendable {
     // Safety: `current` is written only while `gate` is held alone and read only while it is
-    // held shared; the other properties are immutable or thread-safe.
+    // held shared; `sweeper` only under `reloads`; the other properties are immutable or thread-safe.
     /// Loads the policies again (recompiling sources or re-reading a bundle).
     public typealias Loader = @Sendable () -> Result<PolicySet, PolicyLoadFailure>
 
@@ -85,6 +85,10 @@ public final class RuntimeHost: @unchecked Sendable {
     private let ids: IDGenerator
     private let limiter = RateLimiter()
     private let loader: Loader
+    /// What every runtime the host opens is given before it serves (saga executors, the lease).
+    private let configure: @Sendable (Runtime) -> Void
+    /// The timer that resumes orphaned sagas, on a shared store (touched only under `reloads`).
+    private var sweeper: DispatchSourceTimer?
     private let gate = ReloadGate()
     private let reloads = Mutex<Void>(())
     private let strict = Atomic<Bool>(false)
@@ -96,26 +100,52 @@ public final class RuntimeHost: @unchecked Sendable {
     static let recoveryInterval: UInt64 = 50_000_000
 
     /// Opens a runtime over `store` with `policies`; `loader` is what reloads call.
+    /// `configure` is applied to every runtime the host opens (the first and those of reloads).
     public init(policies: PolicySet, store: StateStore, signingKey: NoteSigningKey?, ids: IDGenerator = .system,
-                loader: @escaping Loader) throws(StoreError) {
+                configure: @escaping @Sendable (Runtime) -> Void = { _ in }, loader: @escaping Loader) throws(StoreError) {
         self.store = store
         self.signingKey = signingKey
         self.ids = ids
         self.loader = loader
-        let runtime = try Self.makeRuntime(policies, store: store, signingKey: signingKey, ids: ids, limiter: limiter)
+        self.configure = configure
+        let runtime = try Self.makeRuntime(policies, store: store, signingKey: signingKey, ids: ids, limiter: limiter, configure: configure)
         current = Current(runtime: runtime, dispatcher: OperationDispatcher(runtime), policies: policies)
-        strict.store(runtime.log.settings.durability == .strict, ordering: .relaxed)
+        strict.store(runtime.log.settings.durability == .strict || store.tenure != nil, ordering: .relaxed)
     }
 
-    /// True when operations wait for their audit entries to be durable (`audit.durability:
-    /// strict`), so the server runs them off the event loop.
+    /// True when operations may block — they wait for their audit entries to be durable
+    /// (`audit.durability: strict`), or for the tenure of a store shared with other nodes — so
+    /// the server runs them off the event loop.
     public var waitsForCommits: Bool { strict.load(ordering: .relaxed) }
 
     private static func makeRuntime(_ policies: PolicySet, store: StateStore, signingKey: NoteSigningKey?, ids: IDGenerator,
-                                    limiter: RateLimiter) throws(StoreError) -> Runtime {
+                                    limiter: RateLimiter, configure: @Sendable (Runtime) -> Void) throws(StoreError) -> Runtime {
         let settings = policies.engine.program.runtime
-        return try Runtime(machine: policies.engine.machine, settings: settings, store: store,
-                           audit: AuditSettings(settings.audit, signingKey: signingKey), ids: ids, limiter: limiter)
+        let runtime = try Runtime(machine: policies.engine.machine, settings: settings, store: store,
+                                  audit: AuditSettings(settings.audit, signingKey: signingKey), ids: ids, limiter: limiter)
+        configure(runtime)
+        return runtime
+    }
+
+    /// On a store shared with other nodes (SPEC §15), resumes every `interval` seconds the
+    /// sagas whose node has stopped renewing their lease (`Runtime.orphanedSagas`), each on a
+    /// task of its own; does nothing on a store this node owns.
+    public func startSagaSweeper(every interval: Double) {
+        guard store.tenure != nil else { return }
+        let timer = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "ringfence.serve.sagas"))
+        timer.schedule(deadline: .now() + interval, repeating: interval)
+        timer.setEventHandler { [weak self] in self?.resumeOrphanedSagas() }
+        timer.resume()
+        reloads.withLock { _ in sweeper = timer }
+    }
+
+    /// Resumes the orphaned sagas of the runtime in force, each on a task of its own.
+    func resumeOrphanedSagas() {
+        let runtime = withCurrent { $0.runtime }
+        guard let orphans = try? runtime.orphanedSagas() else { return }
+        for id in orphans {
+            Task.detached { _ = try? await runtime.resumeSaga(id) }
+        }
     }
 
     /// Runs `body` with the runtime in force; a reload waits until it returns.
@@ -148,14 +178,14 @@ public final class RuntimeHost: @unchecked Sendable {
                 }
                 let runtime: Runtime
                 do throws(StoreError) {
-                    runtime = try Self.makeRuntime(loaded, store: store, signingKey: signingKey, ids: ids, limiter: limiter)
+                    runtime = try Self.makeRuntime(loaded, store: store, signingKey: signingKey, ids: ids, limiter: limiter, configure: configure)
                 } catch {
                     return .failure(PolicyLoadFailure(message: "the old policies stay: the state store cannot be reopened: \(error.message)",
                                                       diagnostics: []))
                 }
                 old.close()
                 current = Current(runtime: runtime, dispatcher: OperationDispatcher(runtime), policies: loaded)
-                strict.store(runtime.log.settings.durability == .strict, ordering: .relaxed)
+                strict.store(runtime.log.settings.durability == .strict || store.tenure != nil, ordering: .relaxed)
                 return .success(loaded)
             }
         }
@@ -175,7 +205,7 @@ public final class RuntimeHost: @unchecked Sendable {
                 guard current.runtime.log.failure != nil else { return true }
                 let runtime: Runtime
                 do throws(StoreError) {
-                    runtime = try Self.makeRuntime(current.policies, store: store, signingKey: signingKey, ids: ids, limiter: limiter)
+                    runtime = try Self.makeRuntime(current.policies, store: store, signingKey: signingKey, ids: ids, limiter: limiter, configure: configure)
                 } catch {
                     return false
                 }
@@ -188,6 +218,10 @@ public final class RuntimeHost: @unchecked Sendable {
 
     /// Commits what is queued and closes the runtime (after the server drained).
     public func close() {
+        reloads.withLock { _ in
+            sweeper?.cancel()
+            sweeper = nil
+        }
         gate.exclusive { current.runtime.close() }
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 import RingfenceAudit
-import RingfenceRuntime
+@testable import RingfenceRuntime
 import Synchronization
 import Testing
 
@@ -106,6 +106,61 @@ import Testing
         #expect(report.intact, "\(report.failure.map(\.message) ?? "")")
         // session.created, 6 joins, activation, then every decision.
         #expect(report.entries == UInt64(8 + 6 * perThread))
+    }
+
+    @Test func aRuleLimitIsSharedByEveryRuntime() throws {
+        let (store, nodes) = try Self.nodes(3)
+        _ = try nodes[0].createSession(id: "s1")
+        _ = try nodes[1].join(session: "s1", agent: "w1", trust: 0.9)
+        _ = try nodes[2].activate(session: "s1")
+        // `fs.write` under /workspace is limited to 100 a minute per agent; 150 writes at one
+        // instant, spread over three runtimes and three threads, admit exactly 100.
+        let allowed = Atomic<Int>(0), limited = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: 3) { t in
+            for _ in 0..<50 {
+                let request = Request(agent: Agent(id: "w1"), action: "fs.write", resource: "/workspace/out/r.txt")
+                guard let outcome = try? nodes[t].decide(request, session: "s1") else { continue }
+                if outcome.decision.allowed { allowed.add(1, ordering: .relaxed) }
+                if outcome.decision.code == .rateLimit { limited.add(1, ordering: .relaxed) }
+            }
+        }
+        #expect(allowed.load(ordering: .relaxed) == 100)
+        #expect(limited.load(ordering: .relaxed) == 50)
+        for node in nodes { node.close() }
+        // A runtime opened afterwards reads the buckets back: the limit still holds.
+        let engine = try DecisionEntryTests.engine()
+        let late = try Runtime(machine: engine.machine, settings: engine.program.runtime, store: store, clock: { 0 }, ids: .seeded(9))
+        let request = Request(agent: Agent(id: "w1"), action: "fs.write", resource: "/workspace/out/r.txt")
+        #expect(try late.decide(request, session: "s1").decision.code == .rateLimit)
+        late.close()
+    }
+
+    @Test func aBreakerOpenedOnOneRuntimeHoldsOnTheOthers() throws {
+        let (_, nodes) = try Self.nodes(2)
+        _ = try nodes[0].createSession(id: "s1")
+        _ = try nodes[1].join(session: "s1", agent: "b1", trust: 0.4)
+        _ = try nodes[0].activate(session: "s1")
+        // Writes aimed above ring 3 through one runtime: `ring` decisions until a verdict opens
+        // the breaker; the other runtime then refuses with `breaker` too.
+        var codes: [DecisionCode] = []
+        for _ in 0..<6 {
+            codes.append(try nodes[0].decide(Request(agent: Agent(id: "b1"), action: "fs.write", resource: "/workspace/out/x"), session: "s1").decision.code)
+        }
+        #expect(codes.last == .breaker)
+        #expect(try nodes[1].decide(Self.read("b1"), session: "s1").decision.code == .breaker)
+        for node in nodes { node.close() }
+    }
+
+    @Test func bucketRowsReadBack() throws {
+        let key = RateLimiter.BucketKey(namespace: 0x5249_4E47_424B_5400, agent: [0, 0x61, 0xFF, 0x3A])
+        let row = Sharing.bucketRow(key, tat: 1_795_255_200_000_000_123, interval: 600_000_000)
+        #expect(row.key.key == "52494e47424b5400:0061ff3a")
+        let (back, tat, interval) = try Sharing.bucket(row)
+        #expect(back == key && tat == 1_795_255_200_000_000_123 && interval == 600_000_000)
+        for bad in ["5249:00", "52494e47424b5400:0g", "52494e47424b5400:001"] {
+            #expect(throws: StoreError.self) { try Sharing.bucket(StateRow(StateKey(Sharing.buckets, bad), Array("1 1".utf8))) }
+        }
+        #expect(throws: StoreError.self) { try Sharing.bucket(StateRow(row.key, Array("1 0".utf8))) }
     }
 
     @Test func timeIsTheStoresClock() throws {

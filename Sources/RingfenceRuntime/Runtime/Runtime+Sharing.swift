@@ -57,6 +57,21 @@ extension Runtime {
         return try outcome.get().0
     }
 
+    /// Runs `body` — several operations, such as a batch — as one stretch of the tenure on a
+    /// shared store: the tenure is not given up between them (unless held for
+    /// `tenureOperations`), so they commit together. On a store this runtime owns, just `body`.
+    public func together<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+        guard tenure != nil else { return try body() }
+        callers.add(1, ordering: .relaxed)
+        defer {
+            mutex.withLock {
+                let remaining = callers.subtract(1, ordering: .relaxed).newValue
+                if sharing.held && remaining == 0 { endTenure() }
+            }
+        }
+        return try body()
+    }
+
     /// Takes the tenure and applies what other runtimes changed since this one last held it.
     /// Must run under the lock. A store that cannot be reached fails the operation and changes
     /// nothing; changes that cannot be applied stop the runtime (its state would be stale).
@@ -85,6 +100,11 @@ extension Runtime {
     func endTenure() {
         guard let tenure, sharing.held else { return }
         do {
+            // The buckets this tenure's decisions took from, as they stand, commit with them.
+            let buckets = limiter.drainJournal().compactMap { key in
+                limiter.state(of: key).map { Sharing.bucketRow(key, tat: $0.tat, interval: $0.interval) }
+            }
+            if !buckets.isEmpty { _ = try log.enqueue([], rows: buckets) }
             try log.flush()
         } catch {
             if failure == nil { failure = error.message }
@@ -98,35 +118,66 @@ extension Runtime {
     /// Applies another runtime's changes: sessions row by row; the ledger and the sagas rebuilt
     /// from their rows when any of theirs changed; the audit log's head taken up.
     func catchUp(_ changes: StoreChanges) throws(StoreError) {
-        var ledgerChanged = false, sagasChanged = false
+        var ledgerChanged = false
+        var sagas = Set<String>()
+        /// Notes what a changed mirrored row belongs to.
+        func touched(_ key: StateKey) {
+            if key.collection.hasPrefix(LedgerRows.prefix) {
+                ledgerChanged = true
+            } else if key.collection == SagaRecord.stepRows {
+                sagas.insert(String(key.key.prefix { $0 != "/" }))
+            } else if key.collection != SagaLease.collection {
+                sagas.insert(key.key)
+            }
+        }
         for key in changes.deletes where Sharing.isMirrored(key.collection) {
             sharing.mirror[key] = nil
-            if key.collection.hasPrefix(LedgerRows.prefix) { ledgerChanged = true } else { sagasChanged = true }
+            touched(key)
+            if key.collection == SagaLease.collection { book.leases[key.key] = nil }
         }
         for row in changes.rows {
             if row.key.collection == SessionData.collection {
                 try adoptSession(row)
+            } else if row.key.collection == Sharing.buckets {
+                let (key, tat, interval) = try Sharing.bucket(row)
+                limiter.setState(of: key, tat: tat, interval: interval)
+            } else if row.key.collection == SagaLease.collection {
+                book.leases[row.key.key] = try SagaLease(row: row)
             } else if Sharing.isMirrored(row.key.collection) {
                 sharing.mirror[row.key] = row.value
-                if row.key.collection.hasPrefix(LedgerRows.prefix) { ledgerChanged = true } else { sagasChanged = true }
+                touched(row.key)
             }
         }
         if ledgerChanged, let ledger = ledger as? Ledger {
             try ledger.reload(sharing.rows { $0.hasPrefix(LedgerRows.prefix) })
         }
-        if sagasChanged { try book.update(sharing.rows { !$0.hasPrefix(LedgerRows.prefix) }) }
+        if !sagas.isEmpty { try book.update(sagas.sorted().flatMap { sharing.sagaRows($0) }) }
         try log.follow(size: changes.auditSize, lastHash: changes.lastHash, lastCheckpoint: changes.lastCheckpoint)
         sharing.version = changes.version
     }
 
     /// Makes the session a row holds the runtime's, with its elevations, kills and expiry.
     func adoptSession(_ row: StateRow) throws(StoreError) {
-        let session = try SessionData(row: row, window: settings.breach.window * 1_000)
+        var session = try SessionData(row: row, window: settings.breach.window * 1_000)
+        // Breach windows live in memory, per node: a participant keeps the window it had here.
+        if let old = sessions[session.id]?.data {
+            for (agent, participant) in old.participants where session.participants[agent] != nil {
+                session.participants[agent]?.window = participant.window
+            }
+        }
+        // A session already queued for expiry at the same time is not queued again (the queue
+        // skips stale entries, but would grow with every change another node makes).
+        let queued = sessions[session.id].map { $0.data.expiresAt == session.expiresAt && $0.data.phase.isLive } ?? false
         keep(session)
         for elevation in session.elevations { elevationSessions[elevation.id] = session.id }
         for kill in session.kills { killIDs.insert(kill.id) }
-        if session.phase == .handshaking || session.phase == .active { expiries.push(session.expiresAt, session.id) }
+        if session.phase.isLive && !queued { expiries.push(session.expiresAt, session.id) }
     }
+}
+
+extension SessionPhase {
+    /// True for a session that has not ended (it may expire).
+    var isLive: Bool { self == .handshaking || self == .active }
 }
 
 /// A runtime's side of a shared store's tenure.
@@ -139,6 +190,10 @@ struct Sharing {
     var version: UInt64 = 0
     /// The store's clock minus the runtime's, read when the tenure was taken (µs).
     var clockOffset: Int64 = 0
+    /// This runtime's node id, in the saga leases it takes.
+    var node = ""
+    /// How long a saga lease lasts without a transition (µs).
+    var sagaLease: Int64 = 10_000_000
     /// The ledger's and the sagas' rows as stored, to rebuild them from when another runtime
     /// changed them.
     var mirror: [StateKey: [UInt8]] = [:]
@@ -156,6 +211,67 @@ struct Sharing {
     static func isMirrored(_ collection: String) -> Bool {
         collection.hasPrefix(LedgerRows.prefix) || collection == SagaRecord.headers || collection == SagaRecord.states
             || collection == SagaRecord.stepRows
+    }
+
+    /// The mirrored rows of saga `id`: its header, its state and its steps.
+    func sagaRows(_ id: String) -> [StateRow] {
+        var rows: [StateRow] = []
+        for collection in [SagaRecord.headers, SagaRecord.states] {
+            let key = StateKey(collection, id)
+            if let value = mirror[key] { rows.append(StateRow(key, value)) }
+        }
+        var i = 0
+        while let value = mirror[StateKey(SagaRecord.stepRows, "\(id)/\(i)")] {
+            rows.append(StateRow(StateKey(SagaRecord.stepRows, "\(id)/\(i)"), value))
+            i += 1
+        }
+        return rows
+    }
+
+    /// The collection of rate-limit buckets: key `<namespace, 16 hex digits>:<agent bytes in hex>`,
+    /// value `<TAT ns> <interval ns>`.
+    static let buckets = "limits"
+
+    /// The row of a bucket.
+    static func bucketRow(_ key: RateLimiter.BucketKey, tat: Int64, interval: Int64) -> StateRow {
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        text.reserveCapacity(17 + 2 * key.agent.count)
+        for shift in stride(from: 60, through: 0, by: -4) { text.append(digits[Int((key.namespace >> UInt64(shift)) & 0xF)]) }
+        text.append(UInt8(ascii: ":"))
+        for byte in key.agent {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0xF)])
+        }
+        return StateRow(StateKey(buckets, String(decoding: text, as: UTF8.self)), Array("\(tat) \(interval)".utf8))
+    }
+
+    /// Reads a bucket's row back; a row that does not read throws `foreignSchema`.
+    static func bucket(_ row: StateRow) throws(StoreError) -> (RateLimiter.BucketKey, tat: Int64, interval: Int64) {
+        let bad = StoreError(.foreignSchema, "the rate-limit bucket row `\(row.key.key)` cannot be read")
+        let parts = row.key.key.utf8.split(separator: UInt8(ascii: ":"), maxSplits: 1, omittingEmptySubsequences: false)
+        let values = String(decoding: row.value, as: UTF8.self).split(separator: " ")
+        guard parts.count == 2, parts[0].count == 16, parts[1].count % 2 == 0, values.count == 2,
+              let namespace = UInt64(String(decoding: parts[0], as: UTF8.self), radix: 16),
+              let tat = Int64(values[0]), let interval = Int64(values[1]), interval > 0 else { throw bad }
+        var agent: [UInt8] = []
+        agent.reserveCapacity(parts[1].count / 2)
+        var high: UInt8?
+        for digit in parts[1] {
+            let nibble: UInt8
+            switch digit {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = digit - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = digit - UInt8(ascii: "a") + 10
+            default: throw bad
+            }
+            if let h = high {
+                agent.append(h << 4 | nibble)
+                high = nil
+            } else {
+                high = nibble
+            }
+        }
+        return (RateLimiter.BucketKey(namespace: namespace, agent: agent), tat, interval)
     }
 
     /// Notes rows this runtime queued, so the mirror matches the store.

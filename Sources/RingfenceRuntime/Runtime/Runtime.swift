@@ -101,9 +101,13 @@ public final class Runtime: @unchecked Sendable {
     ///   - ledger: the liability ledger; nil (the default) gives the runtime its own `Ledger`,
     ///     rebuilt from the store's rows (SPEC §11).
     ///   - sagas: what a kill hands in-flight saga steps to; nil for the runtime's own sagas.
+    ///   - node: on a shared store, this runtime's node id in the saga leases it takes; nil (the
+    ///     default) draws one from the system's randomness, not from `ids`, so the ids a runtime
+    ///     hands out are the same whichever store it runs on.
     public init(machine: Machine, settings: RuntimeSettings, store: StateStore, audit: AuditSettings? = nil,
                 clock: @escaping @Sendable () -> Int64 = RuntimeTime.system, ids: IDGenerator = .system,
-                ledger: LedgerView? = nil, sagas: SagaView? = nil, limiter: RateLimiter = RateLimiter()) throws(StoreError) {
+                ledger: LedgerView? = nil, sagas: SagaView? = nil, limiter: RateLimiter = RateLimiter(),
+                node: String? = nil) throws(StoreError) {
         let snapshot = try store.load()
         self.machine = machine
         self.settings = settings
@@ -125,7 +129,15 @@ public final class Runtime: @unchecked Sendable {
         log = try AuditLog(store: store, settings: audit ?? AuditSettings(settings.audit),
                            clock: { RuntimeTime.auditTime(published.value) })
         for row in snapshot.rows where row.key.collection == SessionData.collection { try adoptSession(row) }
-        if tenure != nil { sharing = Sharing(snapshot) }
+        if tenure != nil {
+            sharing = Sharing(snapshot)
+            sharing.node = node ?? IDGenerator.system.make("node")
+            limiter.startJournal()
+            for row in snapshot.rows where row.key.collection == Sharing.buckets {
+                let (key, tat, interval) = try Sharing.bucket(row)
+                limiter.setState(of: key, tat: tat, interval: interval)
+            }
+        }
     }
 
     /// Commits what is queued and stops the audit writer; the runtime takes no further operations.

@@ -70,7 +70,7 @@ struct Participant: Sendable {
     /// The ring-bucket key: the session id, a zero byte, the agent id (SPEC §8.4).
     let bucketKey: [UInt8]
     /// Its breach window (memory only).
-    let window: BreachWindow
+    var window: BreachWindow
 
     /// A participant of `session`.
     init(session: String, agent: String, trust: Double, trustEff: Double, consensus: Bool, ring: Int, standing: Standing,

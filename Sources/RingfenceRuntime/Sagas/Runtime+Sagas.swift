@@ -74,6 +74,7 @@ extension Runtime {
                                     rows: [saga.headerRow(), saga.stateRow()])
             book.sagas[sagaID] = saga
             book.running.insert(sagaID)
+            try takeLease(sagaID, at: now)
             return (sagaID, ticket)
         }
         if !(store is MemoryStore), log.settings.durability != .strict { try waitFor(ticket) }
@@ -84,10 +85,12 @@ extension Runtime {
     /// nil when it has ended already.
     func claimSaga(_ id: String) throws(RuntimeError) -> SagaState? {
         try Self.checkID(id, "saga")
-        return try perform { _ throws(RuntimeError) -> SagaState? in
+        return try perform { now throws(RuntimeError) -> SagaState? in
             guard let saga = book.sagas[id] else { throw RuntimeError(.sagaNotFound, "no saga has id `\(id)`") }
             guard !saga.state.isFinal else { return nil }
-            guard book.running.insert(id).inserted else { throw RuntimeError(.sagaRunning, "saga `\(id)` is being run already") }
+            guard !book.running.contains(id) else { throw RuntimeError(.sagaRunning, "saga `\(id)` is being run already") }
+            try takeLease(id, at: now)
+            book.running.insert(id)
             return saga.state
         }
     }
@@ -116,7 +119,7 @@ extension Runtime {
     /// business); otherwise a step waiting to be retried (after a resume) waits what is left.
     func nextAttempt(_ id: String, step i: Int, waited: Bool = false) throws(RuntimeError) -> StepGate {
         try perform { now throws(RuntimeError) -> StepGate in
-            guard let saga = book.sagas[id] else { throw RuntimeError(.sagaNotFound, "no saga has id `\(id)`") }
+            let saga = try ownedSaga(id, at: now)
             let plan = saga.plan.steps[i]
             var step = saga.steps[i]
             if step.state.isSettled { return .done(step.state) }
@@ -170,7 +173,7 @@ extension Runtime {
     /// failure is retryable and retries are left, or fails the step.
     func attemptEnded(_ id: String, step i: Int, attempt: Int, _ result: Result<Value?, StepFailure>) throws(RuntimeError) -> StepGate {
         try perform { now throws(RuntimeError) -> StepGate in
-            guard let saga = book.sagas[id] else { throw RuntimeError(.sagaNotFound, "no saga has id `\(id)`") }
+            let saga = try ownedSaga(id, at: now)
             let plan = saga.plan.steps[i]
             var step = saga.steps[i]
             guard step.state == .executing, step.attempts == attempt else { return .done(step.state) }
@@ -214,7 +217,7 @@ extension Runtime {
     /// `running → compensating`, with the reason; a saga compensating already is left as it is.
     func startCompensating(_ id: String, reason: String) throws(RuntimeError) {
         try perform { now throws(RuntimeError) in
-            guard let saga = book.sagas[id] else { throw RuntimeError(.sagaNotFound, "no saga has id `\(id)`") }
+            let saga = try ownedSaga(id, at: now)
             guard let next = SagaMachine.next(.compensate, from: saga.state) else { return }
             try commit([record(SagaEntryKind.compensating, id, session: saga.session, at: now, ["saga": .string(id), "reason": .string(reason)])],
                        rows: [saga.stateRowValue(state: next, reason: reason)])
@@ -227,7 +230,7 @@ extension Runtime {
     /// could not be undone, else `compensated`.
     func endSaga(_ id: String) throws(RuntimeError) {
         try perform { now throws(RuntimeError) in
-            guard let saga = book.sagas[id] else { throw RuntimeError(.sagaNotFound, "no saga has id `\(id)`") }
+            let saga = try ownedSaga(id, at: now)
             let event: SagaEvent = saga.state == .running ? .complete
                 : (saga.steps.contains { $0.state == .compensationFailed } ? .escalate : .undone)
             guard let next = SagaMachine.next(event, from: saga.state) else { return }
@@ -248,7 +251,7 @@ extension Runtime {
     /// recorded `compensation_failed` ("no undo_api") and escalates.
     func nextUndo(_ id: String, step i: Int, waited: Bool = false) throws(RuntimeError) -> StepGate {
         try perform { now throws(RuntimeError) -> StepGate in
-            guard let saga = book.sagas[id] else { throw RuntimeError(.sagaNotFound, "no saga has id `\(id)`") }
+            let saga = try ownedSaga(id, at: now)
             var step = saga.steps[i]
             guard step.state == .committed || step.state == .compensating else { return .done(step.state) }
             if step.undoInDoubt { return .run(call(saga, i, step, attempt: step.undoAttempts, phase: .undo)) }
@@ -273,7 +276,7 @@ extension Runtime {
     /// retryable; or `compensation_failed` with its escalation.
     func undoEnded(_ id: String, step i: Int, attempt: Int, _ result: Result<Value?, StepFailure>) throws(RuntimeError) -> StepGate {
         try perform { now throws(RuntimeError) -> StepGate in
-            guard let saga = book.sagas[id] else { throw RuntimeError(.sagaNotFound, "no saga has id `\(id)`") }
+            let saga = try ownedSaga(id, at: now)
             var step = saga.steps[i]
             guard step.state == .compensating, step.undoAttempts == attempt else { return .done(step.state) }
             switch result {

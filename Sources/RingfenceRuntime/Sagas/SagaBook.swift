@@ -13,15 +13,28 @@ final class SagaBook: SagaView, @unchecked Sendable {
     var sagas: [String: SagaRecord] = [:]
     /// The ids of the sagas this process is running now.
     var running: Set<String> = []
+    /// Every saga's lease, on a shared store (`SagaLeases.swift`).
+    var leases: [String: SagaLease] = [:]
+    /// The fencing token this runtime holds for each saga it took the lease of.
+    var held: [String: Int64] = [:]
     /// Executors, time, randomness and the escalation handler.
     let environment = Mutex(SagaEnvironment())
 
     /// Reads the sagas out of the store's rows.
     func load(_ rows: [StateRow]) throws(StoreError) {
         sagas = try SagaRecord.load(rows)
+        leases = try Self.leases(rows)
     }
 
-    /// Takes up the sagas as another runtime on a shared store left them (SPEC §15): a saga
+    /// The lease rows among `rows`, by saga.
+    static func leases(_ rows: [StateRow]) throws(StoreError) -> [String: SagaLease] {
+        var leases: [String: SagaLease] = [:]
+        for row in rows where row.key.collection == SagaLease.collection { leases[row.key.key] = try SagaLease(row: row) }
+        return leases
+    }
+
+    /// Takes up the sagas whose rows these are as another runtime on a shared store left them
+    /// (SPEC §15): a saga
     /// already known keeps its record (a runner of this process may hold it), with the stored
     /// progress copied into it; new sagas are added.
     func update(_ rows: [StateRow]) throws(StoreError) {
