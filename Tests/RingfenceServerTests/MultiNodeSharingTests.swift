@@ -11,14 +11,33 @@ import Glibc
 /// admitted across all of them, with no slack (docs/scaling.md: buckets are decided under the
 /// store's tenure, nothing is leased).
 @Suite(.serialized) struct MultiNodeLimitTests {
+    /// One rule limited to 100 writes an hour per agent: a token comes back every 36 s, so
+    /// none does while the test runs and exactly 100 may be admitted.
+    static let policy = """
+        ringfence: 1
+        kind: policy
+        name: shared-limit
+        rules:
+          - id: write-out
+            effect: allow
+            action: fs.write
+            resources: ["/workspace/out/**"]
+            limit: 100/hour
+            reason: writes are limited
+
+        """
+
     @Test func aSharedRuleLimitAdmitsExactlyNAcrossEveryNode() throws {
-        let cluster = try MultiNodeTests.cluster(3)
-        let nodes = cluster.nodes
+        let postgres = try PostgresTestCluster.require()
+        let url = postgres.url(database: try postgres.createDatabase())
+        let scratch = try Scratch("multinode-limit")
+        let files = [try scratch.write("policy.yaml", Self.policy), try scratch.write("runtime.yaml", MultiNodeTests.runtime)]
+        let nodes = try (0..<3).map { _ in try ServerProcess(["-p"] + files + ["--state", url]) }
+        let cluster = MultiNodeTests.Cluster(url: url, nodes: nodes, scratch: scratch)
         try MultiNodeTests.op(nodes[0], "session.create", #"{"session":"s1"}"#)
         try MultiNodeTests.op(nodes[1], "session.join", #"{"session":"s1","agent":"w1","trust":0.9}"#)
         try MultiNodeTests.op(nodes[2], "session.activate", #"{"session":"s1"}"#)
-        // `fs.write` under /workspace/out is limited to 100 a minute per agent: 150 writes sent
-        // at once, 50 through each node on 10 connections each.
+        // 150 writes sent at once, 50 through each node on 10 connections each.
         let write = #"{"session":"s1","request":{"agent":{"id":"w1"},"action":"fs.write","resource":"/workspace/out/r.txt"}}"#
         let codes = Mutex<[String: Int]>([:])
         MultiNodeTests.inParallel(30) { t in
@@ -40,54 +59,13 @@ import Glibc
 /// with SIGKILL in the middle of twenty sagas leaves them all finished by the other nodes, each
 /// step's effect happening once.
 @Suite(.serialized) struct MultiNodeSagaTests {
-    /// `examples/sagas/service.py` on a free loopback port: the steps' service, which counts
-    /// requests and effects per idempotency key.
-    final class StepService: @unchecked Sendable {
-        // Safety: set once in `init`.
-        /// The child process.
-        let process = Process()
-        /// Its port.
-        let port: UInt16
-
-        /// Starts the service and reads its `listening on` line.
-        init() throws {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", Repository.url("examples/sagas/service.py").path, "--port", "0", "--stop-on-eof"]
-            process.standardInput = Pipe()
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = FileHandle.nullDevice
-            try process.run()
-            var line = Data()
-            while !line.contains(UInt8(ascii: "\n")) {
-                let chunk = output.fileHandleForReading.availableData
-                guard !chunk.isEmpty else { break }
-                line.append(chunk)
-            }
-            let text = String(decoding: line, as: UTF8.self)
-            guard let range = text.range(of: "http://127.0.0.1:"), let port = UInt16(text[range.upperBound...].prefix { $0.isNumber }) else {
-                process.terminate()
-                throw HarnessError("the step service did not start: \(text)")
-            }
-            self.port = port
+    /// Requests and effects per idempotency key seen by the step service.
+    static func stats(_ service: StepServiceProcess) throws -> [String: (requests: Int, effects: Int)] {
+        let reply = try HTTPConnection(port: service.port).request("GET", "/_stats")
+        guard let keys = (reply.json as? [String: Any])?["keys"] as? [String: [String: Int]] else {
+            throw HarnessError("the step service's stats do not read: \(reply.body)")
         }
-
-        deinit {
-            kill(process.processIdentifier, SIGKILL)
-            process.waitUntilExit()
-        }
-
-        /// `http://127.0.0.1:PORT`.
-        var baseURL: String { "http://127.0.0.1:\(port)" }
-
-        /// Requests and effects per idempotency key.
-        func stats() throws -> [String: (requests: Int, effects: Int)] {
-            let reply = try HTTPConnection(port: port).request("GET", "/_stats")
-            guard let keys = (reply.json as? [String: Any])?["keys"] as? [String: [String: Int]] else {
-                throw HarnessError("the step service's stats do not read: \(reply.body)")
-            }
-            return keys.mapValues { ($0["requests"] ?? 0, $0["effects"] ?? 0) }
-        }
+        return keys.mapValues { ($0["requests"] ?? 0, $0["effects"] ?? 0) }
     }
 
     /// Polls `check` every 100 ms for up to `seconds`; true once it holds.
@@ -101,7 +79,7 @@ import Glibc
     }
 
     @Test func aNodeKilledInTheMiddleOfTwentySagasLeavesThemAllFinishedByTheOthers() throws {
-        let service = try StepService()
+        let service = try StepServiceProcess()
         let postgres = try PostgresTestCluster.require()
         let url = postgres.url(database: try postgres.createDatabase())
         let scratch = try Scratch("multinode-sagas")
@@ -125,7 +103,7 @@ import Glibc
             guard let reply = try? node.post("/v1/ops/saga.get", #"{"saga_id":"\#(id)"}"#), reply.status == 200 else { return nil }
             return (reply.json as? [String: Any])?["state"] as? String
         }
-        let started = Self.eventually(30) { ids.allSatisfy { state($0, on: nodes[1]) != nil } && ((try? service.stats().count) ?? 0) >= 1 }
+        let started = Self.eventually(30) { ids.allSatisfy { state($0, on: nodes[1]) != nil } && ((try? Self.stats(service).count) ?? 0) >= 1 }
         #expect(started, "the sagas did not all start on the first node")
         nodes[0].send(SIGKILL)
         nodes[0].process.waitUntilExit()
@@ -135,7 +113,7 @@ import Glibc
         let finished = Self.eventually(90) { ids.allSatisfy { state($0, on: nodes[2]) == "completed" } }
         #expect(finished, "states after the kill: \(ids.map { state($0, on: nodes[1]) ?? "missing" })")
         // Every step ran to one effect: 20 sagas × 3 steps, each key's first 2xx its only effect.
-        let stats = try service.stats()
+        let stats = try Self.stats(service)
         #expect(stats.count == 60, "keys seen: \(stats.count)")
         #expect(stats.values.allSatisfy { $0.effects == 1 }, "\(stats.filter { $0.value.effects != 1 })")
         for node in nodes[1...] {

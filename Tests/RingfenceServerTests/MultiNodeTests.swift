@@ -47,19 +47,7 @@ import Testing
 
     /// Ring buckets wide enough that no decision of these tests is rate-limited, and `group`
     /// durability written out.
-    static let runtime = """
-        ringfence: 1
-        kind: runtime
-        name: multinode
-        limits:
-          ring0: { rate: 1000000, burst: 1000000 }
-          ring1: { rate: 1000000, burst: 1000000 }
-          ring2: { rate: 1000000, burst: 1000000 }
-          ring3: { rate: 1000000, burst: 1000000 }
-        audit:
-          durability: group
-
-        """
+    static let runtime = TestPolicies.runtime + "audit:\n  durability: group\n"
 
     /// Starts `count` nodes on a new database of the shared throwaway cluster.
     static func cluster(_ count: Int) throws -> Cluster {

@@ -15,10 +15,10 @@ import Darwin
 /// it counts requests and effects per idempotency key and fails on command (docs in the script).
 final class SagaService: @unchecked Sendable {
     // Safety: set once in `init`, read afterwards.
-    /// The child process.
-    let process: Process
+    /// The running service.
+    let running: StepServiceProcess
     /// `http://127.0.0.1:PORT`.
-    let baseURL: String
+    var baseURL: String { running.baseURL }
 
     /// What the service saw for one key.
     struct KeyStats: Sendable, Hashable {
@@ -40,33 +40,7 @@ final class SagaService: @unchecked Sendable {
 
     /// Starts the service and waits for its `listening on` line.
     init() throws {
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Repository.url("examples/sagas/service.py").path, "--port", "0", "--stop-on-eof"]
-        // Its standard input ends when this process does, so a service never outlives its tests.
-        process.standardInput = Pipe()
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var line = Data()
-        let handle = pipe.fileHandleForReading
-        while !line.contains(UInt8(ascii: "\n")) {
-            let chunk = handle.availableData
-            guard !chunk.isEmpty else { break }
-            line.append(chunk)
-        }
-        let text = String(decoding: line, as: UTF8.self)
-        guard let range = text.range(of: "http://127.0.0.1:") else {
-            process.terminate()
-            throw ServiceFailure(message: "the saga service did not start: \(text)")
-        }
-        baseURL = String(text[range.lowerBound...].prefix { !$0.isWhitespace })
-    }
-
-    deinit {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        running = try StepServiceProcess()
     }
 
     /// Why the service could not be used.
