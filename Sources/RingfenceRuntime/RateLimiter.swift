@@ -164,6 +164,9 @@ public final class RateLimiter: @unchecked Sendable {
         return keys.filter { seen.insert($0).inserted }
     }
 
+    /// True when no take was noted since the last drain.
+    public var journalIsEmpty: Bool { journal.withLock { $0.isEmpty } }
+
     /// The state of a key's bucket — its TAT and refill interval (ns) — or nil when none is held.
     public func state(of key: BucketKey) -> (tat: Int64, interval: Int64)? {
         key.agent.withUnsafeBufferPointer { agent in

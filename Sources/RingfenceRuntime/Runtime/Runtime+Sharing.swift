@@ -95,19 +95,40 @@ extension Runtime {
         }
     }
 
-    /// Commits everything queued and gives the tenure up. Must run under the lock. A commit
-    /// that fails stops the runtime (its state is ahead of the store's).
+    /// Commits everything queued and gives the tenure up. Must run under the lock. The commit
+    /// is waited for without the lock, so operations that arrive meanwhile run under the tenure
+    /// still held and go into the next commit: when any did and are still in flight, the tenure
+    /// stays (the last of them ends it); when they are done, their commit follows before the
+    /// tenure is given up. Past `tenureOperations` the commit is waited for under the lock, so
+    /// the tenure is given up at once. A commit that fails stops the runtime (its state is
+    /// ahead of the store's).
     func endTenure() {
-        guard let tenure, sharing.held else { return }
-        do {
-            // The buckets this tenure's decisions took from, as they stand, commit with them.
-            let buckets = limiter.drainJournal().compactMap { key in
-                limiter.state(of: key).map { Sharing.bucketRow(key, tat: $0.tat, interval: $0.interval) }
+        guard let tenure, sharing.held, !sharing.ending else { return }
+        sharing.ending = true
+        defer { sharing.ending = false }
+        while true {
+            let turnOver = sharing.operations >= Self.tenureOperations || failure != nil
+            do {
+                // The buckets the tenure's decisions took from, as they stand, commit with them.
+                let buckets = limiter.drainJournal().compactMap { key in
+                    limiter.state(of: key).map { Sharing.bucketRow(key, tat: $0.tat, interval: $0.interval) }
+                }
+                if !buckets.isEmpty { _ = try log.enqueue([], rows: buckets) }
+                if turnOver {
+                    try log.flush()
+                } else {
+                    try mutex.unlocked { () throws(AuditLogError) in try log.flush() }
+                }
+            } catch {
+                if failure == nil { failure = error.message }
+                break
             }
-            if !buckets.isEmpty { _ = try log.enqueue([], rows: buckets) }
-            try log.flush()
-        } catch {
-            if failure == nil { failure = error.message }
+            if turnOver { break }
+            // Operations that ran while the commit was waited for: still in flight, they keep
+            // the tenure; done, their changes are committed first.
+            if callers.load(ordering: .relaxed) > 0 { return }
+            if log.queueDepth == 0 && !limiter.journalIsEmpty { continue }
+            if log.queueDepth == 0 { break }
         }
         sharing.held = false
         // A release that fails leaves the version as it was: the next tenure reads this
@@ -184,6 +205,8 @@ extension SessionPhase {
 struct Sharing {
     /// True while this runtime holds the tenure.
     var held = false
+    /// True while an operation is ending the tenure (committing without the lock).
+    var ending = false
     /// Operations run under the tenure held now.
     var operations = 0
     /// The store's version this runtime has seen: every commit up to it is in its state.

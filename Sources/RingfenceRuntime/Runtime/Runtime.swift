@@ -358,6 +358,13 @@ final class RuntimeMutex: @unchecked Sendable {
         defer { pthread_mutex_unlock(mutex) }
         return try body()
     }
+
+    /// Runs `body` with the mutex released, from inside `withLock` (which holds it again after).
+    func unlocked<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
+        pthread_mutex_unlock(mutex)
+        defer { pthread_mutex_lock(mutex) }
+        return try body()
+    }
 }
 
 /// A session's state in a box: the runtime reads a session without copying it.
