@@ -35,7 +35,7 @@ import Darwin
 
 /// The tenure of a `PostgresStore`.
 final class PostgresTenure: StoreTenure, @unchecked Sendable {
-    // Safety: `held` is touched only under `gate`; everything else is immutable or a `Mutex`.
+    // Safety: everything is immutable, a `Mutex` or thread-safe.
 
     /// The advisory lock key that is the tenure (the bytes of `rftenure`); advisory locks are
     /// per database, so stores in different databases never meet.
@@ -59,34 +59,18 @@ final class PostgresTenure: StoreTenure, @unchecked Sendable {
     private let url: String
     /// The tenure's connection and what it holds.
     private let session = Mutex(Session())
-    /// True while a runtime of this process holds (or is taking) the tenure; guarded by `gate`.
-    private var held = false
-    /// Guards `held`.
-    private let gate = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    /// Signalled when the gate opens.
-    private let opened = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    /// One runtime of this process at a time.
+    private let gate = TenureGate()
 
     /// The tenure of the store at `location`, run on `bridge`.
     init(location: PostgresLocation, bridge: PostgresBridge) {
         self.location = location
         self.bridge = bridge
         url = location.redactedURL
-        pthread_mutex_init(gate, nil)
-        var attributes = pthread_condattr_t()
-        pthread_condattr_init(&attributes)
-        #if canImport(Glibc)
-        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
-        #endif
-        pthread_cond_init(opened, &attributes)
-        pthread_condattr_destroy(&attributes)
     }
 
     deinit {
         close()
-        pthread_cond_destroy(opened)
-        pthread_mutex_destroy(gate)
-        opened.deallocate()
-        gate.deallocate()
     }
 
     // MARK: StoreTenure
@@ -200,31 +184,14 @@ final class PostgresTenure: StoreTenure, @unchecked Sendable {
     /// Waits at most the store's timeout for no other runtime of this process to hold the
     /// tenure, then marks it held.
     private func enterGate() throws(StoreError) {
-        var deadline = timespec()
-        #if canImport(Glibc)
-        clock_gettime(CLOCK_MONOTONIC, &deadline)
-        #else
-        clock_gettime(CLOCK_REALTIME, &deadline)
-        #endif
-        deadline.tv_sec += location.timeout
-        pthread_mutex_lock(gate)
-        var timedOut = false
-        while held && !timedOut {
-            timedOut = pthread_cond_timedwait(opened, gate, &deadline) == ETIMEDOUT && held
-        }
-        if !timedOut { held = true }
-        pthread_mutex_unlock(gate)
-        if timedOut {
+        guard gate.enter(within: location.timeout) else {
             throw StoreError(.unavailable, PostgresMessages.tenureBusy(url, seconds: location.timeout, holder: "another runtime of this process"))
         }
     }
 
     /// Opens the gate for the next runtime.
     private func leaveGate() {
-        pthread_mutex_lock(gate)
-        held = false
-        pthread_cond_signal(opened)
-        pthread_mutex_unlock(gate)
+        gate.leave()
     }
 
     /// Forgets the tenure's connection and closes it.

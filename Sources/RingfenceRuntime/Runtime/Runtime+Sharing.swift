@@ -49,10 +49,7 @@ extension Runtime {
         if case .success(let (_, ticket)) = outcome, let ticket, log.settings.durability == .strict {
             do { try waitFor(ticket) } catch { waited = error }
         }
-        mutex.withLock {
-            let remaining = callers.subtract(1, ordering: .relaxed).newValue
-            if sharing.held && (remaining == 0 || sharing.operations >= Self.tenureOperations) { endTenure() }
-        }
+        leave()
         if let waited { throw waited }
         return try outcome.get().0
     }
@@ -63,13 +60,17 @@ extension Runtime {
     public func together<R, E: Error>(_ body: () throws(E) -> R) throws(E) -> R {
         guard tenure != nil else { return try body() }
         callers.add(1, ordering: .relaxed)
-        defer {
-            mutex.withLock {
-                let remaining = callers.subtract(1, ordering: .relaxed).newValue
-                if sharing.held && remaining == 0 { endTenure() }
-            }
-        }
+        defer { leave() }
         return try body()
+    }
+
+    /// Counts an operation (or a stretch of them) out: the last one out ends the tenure, and so
+    /// does any once the tenure has run `tenureOperations`.
+    private func leave() {
+        mutex.withLock {
+            let remaining = callers.subtract(1, ordering: .relaxed).newValue
+            if sharing.held && (remaining == 0 || sharing.operations >= Self.tenureOperations) { endTenure() }
+        }
     }
 
     /// Takes the tenure and applies what other runtimes changed since this one last held it.
@@ -160,8 +161,7 @@ extension Runtime {
             if row.key.collection == SessionData.collection {
                 try adoptSession(row)
             } else if row.key.collection == Sharing.buckets {
-                let (key, tat, interval) = try Sharing.bucket(row)
-                limiter.setState(of: key, tat: tat, interval: interval)
+                try adoptBucket(row)
             } else if row.key.collection == SagaLease.collection {
                 book.leases[row.key.key] = try SagaLease(row: row)
             } else if Sharing.isMirrored(row.key.collection) {
@@ -175,6 +175,12 @@ extension Runtime {
         if !sagas.isEmpty { try book.update(sagas.sorted().flatMap { sharing.sagaRows($0) }) }
         try log.follow(size: changes.auditSize, lastHash: changes.lastHash, lastCheckpoint: changes.lastCheckpoint)
         sharing.version = changes.version
+    }
+
+    /// Sets the rate-limit bucket a row holds into the limiter.
+    func adoptBucket(_ row: StateRow) throws(StoreError) {
+        let (key, tat, interval) = try Sharing.bucket(row)
+        limiter.setState(of: key, tat: tat, interval: interval)
     }
 
     /// Makes the session a row holds the runtime's, with its elevations, kills and expiry.
@@ -257,44 +263,20 @@ struct Sharing {
 
     /// The row of a bucket.
     static func bucketRow(_ key: RateLimiter.BucketKey, tat: Int64, interval: Int64) -> StateRow {
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        text.reserveCapacity(17 + 2 * key.agent.count)
-        for shift in stride(from: 60, through: 0, by: -4) { text.append(digits[Int((key.namespace >> UInt64(shift)) & 0xF)]) }
-        text.append(UInt8(ascii: ":"))
-        for byte in key.agent {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0xF)])
-        }
-        return StateRow(StateKey(buckets, String(decoding: text, as: UTF8.self)), Array("\(tat) \(interval)".utf8))
+        let namespace = withUnsafeBytes(of: key.namespace.bigEndian) { Hex.encode($0) }
+        return StateRow(StateKey(buckets, namespace + ":" + Hex.encode(key.agent)), Array("\(tat) \(interval)".utf8))
     }
 
     /// Reads a bucket's row back; a row that does not read throws `foreignSchema`.
     static func bucket(_ row: StateRow) throws(StoreError) -> (RateLimiter.BucketKey, tat: Int64, interval: Int64) {
-        let bad = StoreError(.foreignSchema, "the rate-limit bucket row `\(row.key.key)` cannot be read")
-        let parts = row.key.key.utf8.split(separator: UInt8(ascii: ":"), maxSplits: 1, omittingEmptySubsequences: false)
+        let parts = row.key.key.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
         let values = String(decoding: row.value, as: UTF8.self).split(separator: " ")
-        guard parts.count == 2, parts[0].count == 16, parts[1].count % 2 == 0, values.count == 2,
-              let namespace = UInt64(String(decoding: parts[0], as: UTF8.self), radix: 16),
-              let tat = Int64(values[0]), let interval = Int64(values[1]), interval > 0 else { throw bad }
-        var agent: [UInt8] = []
-        agent.reserveCapacity(parts[1].count / 2)
-        var high: UInt8?
-        for digit in parts[1] {
-            let nibble: UInt8
-            switch digit {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): nibble = digit - UInt8(ascii: "0")
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): nibble = digit - UInt8(ascii: "a") + 10
-            default: throw bad
-            }
-            if let h = high {
-                agent.append(h << 4 | nibble)
-                high = nil
-            } else {
-                high = nibble
-            }
+        guard parts.count == 2, let namespace = Hex.decodeLowercase(String(parts[0])), namespace.count == 8,
+              let agent = Hex.decodeLowercase(String(parts[1])), values.count == 2,
+              let tat = Int64(values[0]), let interval = Int64(values[1]), interval > 0 else {
+            throw StoreError(.foreignSchema, "the rate-limit bucket row `\(row.key.key)` cannot be read")
         }
-        return (RateLimiter.BucketKey(namespace: namespace, agent: agent), tat, interval)
+        return (RateLimiter.BucketKey(namespace: namespace.reduce(0) { $0 << 8 | UInt64($1) }, agent: agent), tat, interval)
     }
 
     /// Notes rows this runtime queued, so the mirror matches the store.

@@ -133,10 +133,7 @@ public final class Runtime: @unchecked Sendable {
             sharing = Sharing(snapshot)
             sharing.node = node ?? IDGenerator.system.make("node")
             limiter.startJournal()
-            for row in snapshot.rows where row.key.collection == Sharing.buckets {
-                let (key, tat, interval) = try Sharing.bucket(row)
-                limiter.setState(of: key, tat: tat, interval: interval)
-            }
+            for row in snapshot.rows where row.key.collection == Sharing.buckets { try adoptBucket(row) }
         }
     }
 

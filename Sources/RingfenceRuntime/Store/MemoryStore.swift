@@ -1,12 +1,6 @@
 import RingfenceAudit
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-
 /// `memory:` — a store that keeps everything in this process and nothing after it (tests,
 /// benchmarks, the REPL). It checks what every store checks (an append continues the log), so
 /// the conformance suite runs on it like on the others. Made `shared`, it has a tenure, so
@@ -137,51 +131,27 @@ public final class MemoryStore: StateStore {
     }
 }
 
-/// The tenure of a shared `MemoryStore`: a flag under a mutex and a condition, so it may be
-/// released by another thread than the one that took it.
+/// The tenure of a shared `MemoryStore`: its gate alone.
 private final class TenureBox: StoreTenure, @unchecked Sendable {
-    // Safety: `store` and `clock` are set once by the store's init before the box is shared;
-    // `held` is touched only under `mutex`.
+    // Safety: `store` and `clock` are set once by the store's init before the box is shared.
     /// The store (weak: the store owns the box).
     weak var store: MemoryStore?
     /// The store's clock.
     var clock: @Sendable () -> Int64 = { 0 }
-    /// True while a runtime holds the tenure.
-    private var held = false
-    /// Guards `held`.
-    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    /// Signalled when the tenure is given up.
-    private let freed = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
-
-    init() {
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(freed, nil)
-    }
-
-    deinit {
-        pthread_cond_destroy(freed)
-        pthread_mutex_destroy(mutex)
-        freed.deallocate()
-        mutex.deallocate()
-    }
+    /// One runtime at a time.
+    private let gate = TenureGate()
 
     /// Waits until nobody holds the tenure, takes it, and reads the changes since `version`.
     func acquire(since version: UInt64) throws(StoreError) -> StoreChanges {
         guard let store else { throw StoreError(.unavailable, "the memory store is gone") }
-        pthread_mutex_lock(mutex)
-        while held { pthread_cond_wait(freed, mutex) }
-        held = true
-        pthread_mutex_unlock(mutex)
+        _ = gate.enter()
         return store.changes(since: version, clock: clock())
     }
 
     /// Gives the tenure up; returns the store's version.
     func release() throws(StoreError) -> UInt64 {
         let version = store?.version ?? 0
-        pthread_mutex_lock(mutex)
-        held = false
-        pthread_cond_signal(freed)
-        pthread_mutex_unlock(mutex)
+        gate.leave()
         return version
     }
 }
