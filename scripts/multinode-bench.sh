@@ -20,17 +20,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-10}
 connections=${CONNECTIONS:-32}
 
-if ! command -v wrk >/dev/null; then
-  echo "installing wrk"
-  SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
-  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq wrk >/dev/null
-fi
-if [ -n "${BIN:-}" ]; then
-  bin=$BIN
-else
-  swift build -c release --product ringfence >/dev/null
-  bin=.build/release/ringfence
-fi
+. scripts/bench-common.sh
 
 work=$(mktemp -d)
 pids=()

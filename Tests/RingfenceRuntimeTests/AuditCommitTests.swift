@@ -24,11 +24,7 @@ import Darwin
 
     /// Polls `condition` every millisecond for up to 30 s; true once it holds.
     static func eventually(_ condition: () -> Bool) -> Bool {
-        for _ in 0..<30_000 {
-            if condition() { return true }
-            usleep(1_000)
-        }
-        return condition()
+        RingfenceTestSupport.eventually(within: 30, every: 0.001, condition)
     }
 
     @Test func aFlushOnAnIdleLogCommitsOnTheCallersThread() throws {

@@ -68,16 +68,6 @@ import Glibc
         return keys.mapValues { ($0["requests"] ?? 0, $0["effects"] ?? 0) }
     }
 
-    /// Polls `check` every 100 ms for up to `seconds`; true once it holds.
-    static func eventually(_ seconds: Double, _ check: () throws -> Bool) rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try check() { return true }
-            usleep(100_000)
-        }
-        return try check()
-    }
-
     @Test func aNodeKilledInTheMiddleOfTwentySagasLeavesThemAllFinishedByTheOthers() throws {
         let service = try StepServiceProcess()
         let postgres = try PostgresTestCluster.require()
@@ -103,14 +93,14 @@ import Glibc
             guard let reply = try? node.post("/v1/ops/saga.get", #"{"saga_id":"\#(id)"}"#), reply.status == 200 else { return nil }
             return (reply.json as? [String: Any])?["state"] as? String
         }
-        let started = Self.eventually(30) { ids.allSatisfy { state($0, on: nodes[1]) != nil } && ((try? Self.stats(service).count) ?? 0) >= 1 }
+        let started = eventually(within: 30, every: 0.1) { ids.allSatisfy { state($0, on: nodes[1]) != nil } && ((try? Self.stats(service).count) ?? 0) >= 1 }
         #expect(started, "the sagas did not all start on the first node")
         nodes[0].send(SIGKILL)
         nodes[0].process.waitUntilExit()
         let running = ids.filter { state($0, on: nodes[1]) == "running" }.count
         #expect(running > 0, "no saga was still running when the first node was killed")
 
-        let finished = Self.eventually(90) { ids.allSatisfy { state($0, on: nodes[2]) == "completed" } }
+        let finished = eventually(within: 90, every: 0.1) { ids.allSatisfy { state($0, on: nodes[2]) == "completed" } }
         #expect(finished, "states after the kill: \(ids.map { state($0, on: nodes[1]) ?? "missing" })")
         // Every step ran to one effect: 20 sagas × 3 steps, each key's first 2xx its only effect.
         let stats = try Self.stats(service)

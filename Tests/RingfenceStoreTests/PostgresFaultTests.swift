@@ -17,13 +17,9 @@ import Darwin
 /// clear `StoreError` (or a transparent retry), never a crash, a hang, a partial batch or a
 /// batch applied twice.
 @Suite struct PostgresFaultTests {
-    /// Polls `condition` every 20 ms, at most `tries` times; true once it holds.
-    static func eventually(tries: Int = 500, _ condition: () throws -> Bool) rethrows -> Bool {
-        for _ in 0..<tries {
-            if try condition() { return true }
-            usleep(20_000)
-        }
-        return false
+    /// Polls `condition` every 20 ms for up to 10 s; true once it holds.
+    static func eventually(_ condition: () throws -> Bool) rethrows -> Bool {
+        try RingfenceTestSupport.eventually(within: 10, every: 0.02, condition)
     }
 
     @Test func aServerThatIsNotThereIsUnavailableAtOnce() throws {
