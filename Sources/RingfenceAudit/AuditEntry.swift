@@ -84,15 +84,7 @@ public struct AuditEntry: Sendable, Hashable {
 
     /// Appends the canonical bytes to `output`.
     public func appendCanonicalBytes(to output: inout [UInt8]) {
-        let bound = canonicalByteBound
-        let start = output.count
-        output.append(contentsOf: repeatElement(0, count: bound))
-        let written = output.withUnsafeMutableBufferPointer { buffer in
-            var writer = CanonicalWriter(UnsafeMutableBufferPointer(rebasing: buffer[start...]))
-            write(to: &writer)
-            return writer.count
-        }
-        output.removeLast(bound - written)
+        CanonicalWriter.append(to: &output, bound: canonicalByteBound) { write(to: &$0) }
     }
 
     /// The most bytes the canonical form can take: 256 for the fixed members and the largest

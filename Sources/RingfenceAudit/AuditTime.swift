@@ -61,12 +61,7 @@ public struct AuditTime: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// Appends the 27 bytes of the text form to `output`.
     func append(to output: inout [UInt8]) {
-        let start = output.count
-        output.append(contentsOf: repeatElement(0, count: Self.textLength))
-        output.withUnsafeMutableBufferPointer { buffer in
-            var writer = CanonicalWriter(UnsafeMutableBufferPointer(rebasing: buffer[start...]))
-            write(to: &writer)
-        }
+        CanonicalWriter.append(to: &output, bound: Self.textLength) { write(to: &$0) }
     }
 
     /// Writes the 27 bytes of the text form.

@@ -63,13 +63,11 @@ public enum CanonicalJSON {
         case .object(let members):
             guard depth < JSONParser.maximumDepth else { throw tooDeep() }
             output.append(UInt8(ascii: "{"))
-            let names = sortedNames(members.keys)
-            for (position, name) in names.enumerated() {
+            for (position, member) in sortedMembers(members).enumerated() {
                 if position > 0 { output.append(UInt8(ascii: ",")) }
-                appendString(name, to: &output)
+                appendString(member.key, to: &output)
                 output.append(UInt8(ascii: ":"))
-                // Every name came from `members`, so the lookup cannot fail.
-                try append(members[name] ?? .null, depth: depth + 1, to: &output)
+                try append(member.value, depth: depth + 1, to: &output)
             }
             output.append(UInt8(ascii: "}"))
         }
@@ -80,23 +78,26 @@ public enum CanonicalJSON {
         AuditError(.canonicalJSON, AuditMessages.nestingTooDeep(limit: JSONParser.maximumDepth))
     }
 
-    /// `names` sorted by their UTF-16 code units, as RFC 8785 §3.2.3 requires.
-    static func sortedNames(_ names: Dictionary<String, Value>.Keys) -> [String] {
-        if names.count <= 1 { return Array(names) }
-        let keyed = names.map { (units: Array($0.utf16), name: $0) }
-        return keyed.sorted { $0.units.lexicographicallyPrecedes($1.units) }.map(\.name)
+    /// `members` sorted by the UTF-16 code units of their names, as RFC 8785 §3.2.3 requires,
+    /// each value taken with its name (no lookup by name afterwards).
+    ///
+    /// UTF-8 bytes order text as its scalars do; UTF-16 units do too, except that scalars from
+    /// U+10000 (surrogates, D800–DFFF) sort below U+E000–U+FFFF. Names without a scalar from
+    /// U+E000 — no UTF-8 byte from 0xEE — are therefore compared by their bytes in place; only
+    /// other names are compared by their UTF-16 units.
+    static func sortedMembers(_ members: [String: Value]) -> [(key: String, value: Value)] {
+        var pairs = Array(members)
+        guard pairs.count > 1 else { return pairs }
+        if pairs.allSatisfy({ $0.key.utf8.allSatisfy { $0 < 0xEE } }) {
+            pairs.sort { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+        } else {
+            pairs.sort { $0.key.utf16.lexicographicallyPrecedes($1.key.utf16) }
+        }
+        return pairs
     }
 
     /// Appends `text` as a canonical JSON string.
     public static func appendString(_ text: String, to output: inout [UInt8]) {
-        let bound = CanonicalWriter.bound(ofString: text)
-        let start = output.count
-        output.append(contentsOf: repeatElement(0, count: bound))
-        let written = output.withUnsafeMutableBufferPointer { buffer in
-            var writer = CanonicalWriter(UnsafeMutableBufferPointer(rebasing: buffer[start...]))
-            writer.writeString(text)
-            return writer.count
-        }
-        output.removeLast(bound - written)
+        CanonicalWriter.append(to: &output, bound: CanonicalWriter.bound(ofString: text)) { $0.writeString(text) }
     }
 }

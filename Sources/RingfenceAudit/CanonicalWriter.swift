@@ -16,6 +16,17 @@ struct CanonicalWriter {
     /// The number of bytes written.
     var count: Int { cursor - start }
 
+    /// Appends to `output` what `body` writes, given room for `bound` bytes: written into
+    /// temporary memory (on the stack when small) and copied, so `output` never holds a
+    /// placeholder to fill and trim.
+    static func append(to output: inout [UInt8], bound: Int, _ body: (inout CanonicalWriter) -> Void) {
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: bound) { buffer in
+            var writer = CanonicalWriter(buffer)
+            body(&writer)
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: buffer[..<writer.count]))
+        }
+    }
+
     /// The most bytes `writeString` can produce for `text`: every UTF-8 byte escaped to six,
     /// plus the quotes.
     static func bound(ofString text: String) -> Int {

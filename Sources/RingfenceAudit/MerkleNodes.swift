@@ -132,11 +132,40 @@ public struct InMemoryMerkleNodeStore: MerkleNodeSource, Sendable {
         levels[level].append(node.hash)
     }
 
+    /// The first of `nodes` that cannot be stored after the ones before it: one that is neither
+    /// the next node of its level nor a node already held with the same hash. Nil when all can.
+    public func misplaced(_ nodes: [MerkleNode]) -> MerkleNode? {
+        guard let top = nodes.lazy.map(\.id.level).max() else { return nil }
+        var next = (0...top).map { UInt64($0 < levels.count ? levels[$0].count : 0) }
+        for node in nodes {
+            let level = node.id.level
+            if node.id.index == next[level] {
+                next[level] += 1
+            } else if node.id.index >= next[level] || hash(of: node.id) != node.hash {
+                return node
+            }
+        }
+        return nil
+    }
+
+    /// Stores `nodes`, which `misplaced` accepts: each is appended to its level, or is held already.
+    public mutating func add(_ nodes: [MerkleNode]) {
+        for node in nodes {
+            let level = node.id.level
+            while levels.count <= level { levels.append([]) }
+            if node.id.index == UInt64(levels[level].count) { levels[level].append(node.hash) }
+        }
+    }
+
+    /// The hash of node `id`, or nil when it has not been stored.
+    public func hash(of id: MerkleNodeID) -> AuditHash? {
+        guard id.level < levels.count, id.index < UInt64(levels[id.level].count) else { return nil }
+        return levels[id.level][Int(id.index)]
+    }
+
     /// The hash of node `id`, or an error when it has not been stored.
     public func node(_ id: MerkleNodeID) throws -> AuditHash {
-        guard id.level < levels.count, id.index < UInt64(levels[id.level].count) else {
-            throw AuditError(.nodeStore, AuditMessages.missingNode(id))
-        }
-        return levels[id.level][Int(id.index)]
+        guard let hash = hash(of: id) else { throw AuditError(.nodeStore, AuditMessages.missingNode(id)) }
+        return hash
     }
 }

@@ -15,7 +15,9 @@ public final class MemoryStore: StateStore {
         /// The number of commits.
         var version: UInt64 = 0
         var entries: [StoredAuditEntry] = []
-        var nodes: [MerkleNodeID: AuditHash] = [:]
+        /// The Merkle tree's perfect subtrees, by level and index (arrays, not a hashed table:
+        /// an append stores about two nodes, always the next of their levels).
+        var nodes = InMemoryMerkleNodeStore()
         var checkpoints: [UInt64: StoredCheckpoint] = [:]
         /// The entry hashes of each session's entries, in log order (so a session's audit root
         /// reads its own entries, not the whole log).
@@ -68,6 +70,9 @@ public final class MemoryStore: StateStore {
     public func commit(_ batch: StoreBatch, durability: Durability) throws(StoreError) {
         try state.withLock { (s: inout State) throws(StoreError) in
             try StoreChecks.continues(batch.entries, size: UInt64(s.entries.count), lastHash: s.entries.last?.hash ?? .zero)
+            if let node = s.nodes.misplaced(batch.nodes) {
+                throw StoreError(.auditConflict, "Merkle node \(node.id) does not follow the stored tree")
+            }
             s.version += 1
             for row in batch.puts { s.rows[row.key] = row.value }
             for key in batch.deletes { s.rows[key] = nil }
@@ -85,7 +90,7 @@ public final class MemoryStore: StateStore {
             for stored in batch.entries {
                 if let session = stored.entry.session { s.sessionHashes[session, default: []].append(stored.hash) }
             }
-            for node in batch.nodes { s.nodes[node.id] = node.hash }
+            s.nodes.add(batch.nodes)
             for checkpoint in batch.checkpoints { s.checkpoints[checkpoint.size] = checkpoint }
         }
     }
@@ -103,7 +108,7 @@ public final class MemoryStore: StateStore {
     public func auditNodes(_ ids: [MerkleNodeID]) throws(StoreError) -> [MerkleNodeID: AuditHash] {
         state.withLock { s in
             var found: [MerkleNodeID: AuditHash] = [:]
-            for id in ids { if let hash = s.nodes[id] { found[id] = hash } }
+            for id in ids { if let hash = s.nodes.hash(of: id) { found[id] = hash } }
             return found
         }
     }
