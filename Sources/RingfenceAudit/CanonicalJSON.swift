@@ -34,8 +34,9 @@ public enum CanonicalJSON {
         try append(value, depth: 0, to: &output)
     }
 
-    /// Appends `value`, which sits inside `depth` arrays and objects.
-    static func append(_ value: Value, depth: Int, to output: inout [UInt8]) throws(AuditError) {
+    /// Appends `value`, which sits inside `depth` arrays and objects (for writers that lay out
+    /// the outer objects themselves, their members in canonical order).
+    public static func append(_ value: Value, depth: Int, to output: inout [UInt8]) throws(AuditError) {
         switch value {
         case .null:
             output.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
@@ -46,10 +47,7 @@ public enum CanonicalJSON {
                 output.append(contentsOf: [0x66, 0x61, 0x6C, 0x73, 0x65])
             }
         case .number(let number):
-            guard number.isFinite else {
-                throw AuditError(.canonicalJSON, AuditMessages.nonFiniteNumber(number))
-            }
-            ECMAScriptNumber.append(number, to: &output)
+            try appendNumber(number, to: &output)
         case .string(let text):
             appendString(text, to: &output)
         case .list(let items):
@@ -71,6 +69,14 @@ public enum CanonicalJSON {
             }
             output.append(UInt8(ascii: "}"))
         }
+    }
+
+    /// Appends `number` in its ECMAScript form; NaN and infinities are an error.
+    public static func appendNumber(_ number: Double, to output: inout [UInt8]) throws(AuditError) {
+        guard number.isFinite else {
+            throw AuditError(.canonicalJSON, AuditMessages.nonFiniteNumber(number))
+        }
+        ECMAScriptNumber.append(number, to: &output)
     }
 
     /// The error for nesting deeper than the parser accepts.

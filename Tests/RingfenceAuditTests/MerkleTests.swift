@@ -327,6 +327,30 @@ private func proofMember(_ value: Value?) -> [AuditHash]? {
             == "a tree of 3 entries cannot extend a tree of 4 entries")
     }
 
+    /// A batch of nodes is accepted whole when each is the next of its level (counting the
+    /// batch's own earlier nodes) or one already held with the same hash; the first other is named.
+    @Test func aBatchOfNodesMustFollowTheStoredTree() {
+        var store = InMemoryMerkleNodeStore()
+        let a = AuditHash.sha256(utf8: "a"), b = AuditHash.sha256(utf8: "b"), ab = AuditHash.sha256(utf8: "ab")
+        let batch = [MerkleNode(id: MerkleNodeID(level: 0, index: 0), hash: a), MerkleNode(id: MerkleNodeID(level: 0, index: 1), hash: b),
+                     MerkleNode(id: MerkleNodeID(level: 1, index: 0), hash: ab)]
+        #expect(store.misplaced(batch) == nil)
+        store.add(batch)
+        #expect(store.leafCount == 2 && store.hash(of: MerkleNodeID(level: 1, index: 0)) == ab)
+        // Written again with the same hashes: accepted, and nothing changes.
+        #expect(store.misplaced(batch) == nil)
+        store.add(batch)
+        #expect(store.levels.map(\.count) == [2, 1])
+        // A held node with another hash, a gap, a level with nothing below it.
+        let forged = MerkleNode(id: MerkleNodeID(level: 0, index: 1), hash: a)
+        #expect(store.misplaced([forged]) == forged)
+        let gap = MerkleNode(id: MerkleNodeID(level: 0, index: 4), hash: a)
+        #expect(store.misplaced([MerkleNode(id: MerkleNodeID(level: 0, index: 2), hash: a), gap]) == gap)
+        let high = MerkleNode(id: MerkleNodeID(level: 20, index: 1), hash: a)
+        #expect(store.misplaced([high]) == high)
+        #expect(store.hash(of: MerkleNodeID(level: 40, index: 3)) == nil)
+    }
+
     // MARK: Properties over random trees
 
     /// Every root, every inclusion proof and every consistency proof of trees up to 70 leaves

@@ -110,6 +110,40 @@ import Testing
         }
     }
 
+    /// The decision data written straight in canonical form is, byte for byte, the canonical
+    /// form of the request and decision values, for every combination of the optional fields,
+    /// supplied agent fields or not, and member names that sort differently by UTF-16 units and
+    /// by UTF-8 bytes.
+    @Test func decisionDataWrittenDirectlyIsTheCanonicalFormOfItsValue() throws {
+        let full = Self.fullRequest(agent: "did:mesh:a\u{7f}")
+        var odd = full
+        odd.params = ["\u{FB33}": .number(1), "\u{1F600}": .list([.number(2.5e-7), .object(["\u{E000}": .null, "b": .bool(false)])]),
+                      "é": .string("\u{2028}")]
+        odd.agent.attrs = ["\u{10FFFF}": .number(-1), "\u{FFFD}": .number(1)]
+        var bare = Request(agent: Agent(id: "b"), action: "x")
+        bare.agent.consensus = true
+        let requests = [full, odd, bare, Request(agent: Agent(id: "c", trust: 1, ring: 3), action: "fs.write", resource: "")]
+        let supplies: [SuppliedAgent?] = [nil, SuppliedAgent(trust: 0.45, ring: 2, consensus: false), SuppliedAgent(trust: 0, ring: 0, consensus: true)]
+        let outcomes = [
+            RuntimeDecision(Decision(allowed: true, code: .allow, policy: "p", rule: "r", reason: "ok \"quoted\"\n", ring: 2)),
+            RuntimeDecision(Decision(allowed: false, code: .rateLimit, policy: nil, rule: nil, reason: "", ring: 3), retryAfter: 0.000001),
+            RuntimeDecision(Decision(allowed: false, code: .killed, policy: nil, rule: "only", reason: "\u{1}", ring: 0), retryAfter: 12.5),
+        ]
+        for request in requests {
+            for supplied in supplies {
+                for outcome in outcomes {
+                    let value = Value.object(["request": RequestValue.value(request, supplied: supplied), "decision": outcome.value])
+                    let direct = try DecisionData.canonical(request, supplied: supplied, outcome)
+                    #expect(direct == (try CanonicalJSON.encode(value)), "\(String(decoding: direct, as: UTF8.self))")
+                }
+            }
+        }
+        // A number that has no canonical form is the same error on both paths.
+        var infinite = bare
+        infinite.params = ["n": .number(.infinity)]
+        #expect(throws: AuditError.self) { try DecisionData.canonical(infinite, supplied: nil, outcomes[0]) }
+    }
+
     @Test func criticalVerdictEntriesKeepTheirExactBytes() throws {
         let lines = try Self.criticalKillEntries()
         for (line, expected) in zip(lines, Self.expectedCritical) {

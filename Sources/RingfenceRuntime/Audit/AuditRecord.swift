@@ -1,4 +1,5 @@
 import RingfenceAudit
+import RingfenceWire
 import RingfenceBytecode
 import RingfenceVM
 
@@ -29,6 +30,8 @@ public struct AuditRecord: Sendable {
         case value(Value)
         /// Data built when the record is sequenced.
         case builder(@Sendable () -> Value)
+        /// Data written straight in canonical form when the record is sequenced (no value tree).
+        case canonical(@Sendable () throws(AuditError) -> [UInt8])
     }
 
     /// The data, built when the record is sequenced (so an appender pays nothing for it).
@@ -37,17 +40,25 @@ public struct AuditRecord: Sendable {
             switch content {
             case .value(let value): { value }
             case .builder(let build): build
+            case .canonical(let write): { Self.parse(write) }
             }
         }
         set { content = .builder(newValue) }
     }
 
-    /// The data, built now if it was given as a closure.
-    var value: Value {
+    /// The canonical bytes of the data (RFC 8785), built now.
+    func canonicalData() throws(AuditError) -> [UInt8] {
         switch content {
-        case .value(let value): value
-        case .builder(let build): build()
+        case .value(let value): try CanonicalJSON.encode(value)
+        case .builder(let build): try CanonicalJSON.encode(build())
+        case .canonical(let write): try write()
         }
+    }
+
+    /// Data written in canonical form, read back as a value (null when it cannot be written).
+    private static func parse(_ write: () throws(AuditError) -> [UInt8]) -> Value {
+        guard let bytes = try? write() else { return .null }
+        return bytes.withUnsafeBufferPointer { (try? JSONParser.parse($0)) ?? .null }
     }
 
     /// Creates a record whose data is computed when it is sequenced.
@@ -57,6 +68,17 @@ public struct AuditRecord: Sendable {
         self.agent = agent
         self.time = time
         self.content = .builder(data)
+    }
+
+    /// Creates a record whose data is written in canonical form when it is sequenced: `write`
+    /// must produce exactly what `CanonicalJSON.encode` makes of the data's value.
+    public init(kind: String, session: String? = nil, agent: String? = nil, time: AuditTime,
+                canonical write: @escaping @Sendable () throws(AuditError) -> [UInt8]) {
+        self.kind = kind
+        self.session = session
+        self.agent = agent
+        self.time = time
+        self.content = .canonical(write)
     }
 
     /// Creates a record with data already built.

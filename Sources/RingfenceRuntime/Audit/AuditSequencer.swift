@@ -92,11 +92,10 @@ struct Sequencer: Sendable {
                 receipts.append(nil)
                 continue
             }
-            let value = record.value
             let data: [UInt8]
             let entry: AuditEntry
             do {
-                data = try CanonicalJSON.encode(value)
+                data = try record.canonicalData()
                 entry = try AuditEntry(seq: head.size, time: record.time, kind: record.kind, session: record.session,
                                        agent: record.agent, dataHash: AuditHash.sha256(data), prev: head.lastHash)
             } catch {

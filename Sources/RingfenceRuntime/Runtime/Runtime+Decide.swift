@@ -217,12 +217,12 @@ extension Runtime {
         }
     }
 
-    /// The `decision` entry: the request as decided (`supplied` applied) and the decision, built
-    /// on the writer thread.
+    /// The `decision` entry: the request as decided (`supplied` applied) and the decision,
+    /// written in canonical form on the writer thread (`DecisionData`).
     func decisionRecord(_ request: Request, _ supplied: SuppliedAgent?, _ outcome: RuntimeDecision, session: String?,
                         at now: Int64) -> AuditRecord {
         AuditRecord(kind: EntryKind.decision.rawValue, session: session, agent: request.agent.id, time: RuntimeTime.auditTime(now)) {
-            .object(["request": RequestValue.value(request, supplied: supplied), "decision": outcome.value])
+            () throws(AuditError) -> [UInt8] in try DecisionData.canonical(request, supplied: supplied, outcome)
         }
     }
 
@@ -269,6 +269,13 @@ public struct SuppliedAgent: Sendable, Hashable {
     public var ring: Int
     /// Whether a consensus stands behind the agent (as given at join).
     public var consensus: Bool
+
+    /// The fields the runtime supplies for an agent.
+    public init(trust: Double, ring: Int, consensus: Bool) {
+        self.trust = trust
+        self.ring = ring
+        self.consensus = consensus
+    }
 }
 
 /// Requests as JSON values, for audit entries.
@@ -298,5 +305,94 @@ public enum RequestValue {
         if !request.params.isEmpty { members["params"] = .object(request.params) }
         if !request.context.isEmpty { members["context"] = .object(request.context) }
         return .object(members)
+    }
+}
+
+/// A `decision` entry's data — `{"request": …, "decision": …}` — written straight in canonical
+/// form (RFC 8785): the same bytes as `CanonicalJSON.encode` of `RequestValue.value` and
+/// `RuntimeDecision.value`, without building either value. The fixed member names are written
+/// in their canonical (UTF-16) order; only `params`, `context` and `attrs`, whose members the
+/// caller chose, go through the general encoder.
+public enum DecisionData {
+    /// The canonical bytes of the entry data for `request` (with `supplied` applied) and `outcome`.
+    public static func canonical(_ request: Request, supplied: SuppliedAgent?, _ outcome: RuntimeDecision) throws(AuditError) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(320 + request.agent.id.utf8.count + request.action.utf8.count + (request.resource?.utf8.count ?? 0)
+                            + outcome.decision.reason.utf8.count)
+        let decision = outcome.decision
+        raw(#"{"decision":{"code":"#, &out)
+        CanonicalJSON.appendString(decision.code.rawValue, to: &out)
+        raw(#","decision":"#, &out)
+        CanonicalJSON.appendString(decision.decision, to: &out)
+        raw(#","policy":"#, &out)
+        optional(decision.policy, &out)
+        raw(#","reason":"#, &out)
+        CanonicalJSON.appendString(decision.reason, to: &out)
+        if let retryAfter = outcome.retryAfter {
+            raw(#","retry_after":"#, &out)
+            try CanonicalJSON.appendNumber(retryAfter, to: &out)
+        }
+        raw(#","ring":"#, &out)
+        try CanonicalJSON.appendNumber(Double(decision.ring), to: &out)
+        raw(#","rule":"#, &out)
+        optional(decision.rule, &out)
+        raw(#"},"request":{"action":"#, &out)
+        CanonicalJSON.appendString(request.action, to: &out)
+        raw(#","agent":{"#, &out)
+        let agent = request.agent
+        var first = true
+        func name(_ text: StaticString) {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            raw(text, &out)
+        }
+        if !agent.attrs.isEmpty {
+            name(#""attrs":"#)
+            try CanonicalJSON.append(.object(agent.attrs), depth: 3, to: &out)
+        }
+        if supplied?.consensus ?? agent.consensus { name(#""consensus":true"#) }
+        name(#""id":"#)
+        CanonicalJSON.appendString(agent.id, to: &out)
+        if let ring = supplied?.ring ?? agent.ring {
+            name(#""ring":"#)
+            try CanonicalJSON.appendNumber(Double(ring), to: &out)
+        }
+        if !agent.roles.isEmpty {
+            name(#""roles":["#)
+            for (index, role) in agent.roles.enumerated() {
+                if index > 0 { out.append(UInt8(ascii: ",")) }
+                CanonicalJSON.appendString(role, to: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        }
+        if let trust = supplied?.trust ?? agent.trust {
+            name(#""trust":"#)
+            try CanonicalJSON.appendNumber(trust, to: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+        if !request.context.isEmpty {
+            raw(#","context":"#, &out)
+            try CanonicalJSON.append(.object(request.context), depth: 2, to: &out)
+        }
+        if !request.params.isEmpty {
+            raw(#","params":"#, &out)
+            try CanonicalJSON.append(.object(request.params), depth: 2, to: &out)
+        }
+        if let resource = request.resource {
+            raw(#","resource":"#, &out)
+            CanonicalJSON.appendString(resource, to: &out)
+        }
+        raw("}}", &out)
+        return out
+    }
+
+    /// Appends a fixed ASCII text.
+    private static func raw(_ text: StaticString, _ out: inout [UInt8]) {
+        out.append(contentsOf: UnsafeBufferPointer(start: text.utf8Start, count: text.utf8CodeUnitCount))
+    }
+
+    /// Appends a string, or `null`.
+    private static func optional(_ text: String?, _ out: inout [UInt8]) {
+        if let text { CanonicalJSON.appendString(text, to: &out) } else { raw("null", &out) }
     }
 }
