@@ -61,11 +61,20 @@ public enum CanonicalJSON {
         case .object(let members):
             guard depth < JSONParser.maximumDepth else { throw tooDeep() }
             output.append(UInt8(ascii: "{"))
-            for (position, member) in sortedMembers(members).enumerated() {
-                if position > 0 { output.append(UInt8(ascii: ",")) }
-                appendString(member.key, to: &output)
-                output.append(UInt8(ascii: ":"))
-                try append(member.value, depth: depth + 1, to: &output)
+            // The members' positions in the table, sorted, in temporary memory: no member is
+            // copied out to be sorted, and none is looked up by name again.
+            let count = members.count
+            try withUnsafeTemporaryAllocation(of: Dictionary<String, Value>.Index.self, capacity: count) { (order) throws(AuditError) in
+                _ = order.initialize(fromContentsOf: members.indices)
+                defer { order.deinitialize() }
+                sortByName(order, in: members)
+                for position in 0..<count {
+                    if position > 0 { output.append(UInt8(ascii: ",")) }
+                    let index = order[position]
+                    appendString(members[index].key, to: &output)
+                    output.append(UInt8(ascii: ":"))
+                    try append(members[index].value, depth: depth + 1, to: &output)
+                }
             }
             output.append(UInt8(ascii: "}"))
         }
@@ -84,22 +93,21 @@ public enum CanonicalJSON {
         AuditError(.canonicalJSON, AuditMessages.nestingTooDeep(limit: JSONParser.maximumDepth))
     }
 
-    /// `members` sorted by the UTF-16 code units of their names, as RFC 8785 §3.2.3 requires,
-    /// each value taken with its name (no lookup by name afterwards).
+    /// Sorts `order`, positions in `members`, by the UTF-16 code units of the members' names, as
+    /// RFC 8785 §3.2.3 requires.
     ///
     /// UTF-8 bytes order text as its scalars do; UTF-16 units do too, except that scalars from
     /// U+10000 (surrogates, D800–DFFF) sort below U+E000–U+FFFF. Names without a scalar from
     /// U+E000 — no UTF-8 byte from 0xEE — are therefore compared by their bytes in place; only
     /// other names are compared by their UTF-16 units.
-    static func sortedMembers(_ members: [String: Value]) -> [(key: String, value: Value)] {
-        var pairs = Array(members)
-        guard pairs.count > 1 else { return pairs }
-        if pairs.allSatisfy({ $0.key.utf8.allSatisfy { $0 < 0xEE } }) {
-            pairs.sort { $0.key.utf8.lexicographicallyPrecedes($1.key.utf8) }
+    static func sortByName(_ order: UnsafeMutableBufferPointer<Dictionary<String, Value>.Index>, in members: [String: Value]) {
+        guard order.count > 1 else { return }
+        var order = order
+        if members.keys.allSatisfy({ $0.utf8.allSatisfy { $0 < 0xEE } }) {
+            order.sort { members[$0].key.utf8.lexicographicallyPrecedes(members[$1].key.utf8) }
         } else {
-            pairs.sort { $0.key.utf16.lexicographicallyPrecedes($1.key.utf16) }
+            order.sort { members[$0].key.utf16.lexicographicallyPrecedes(members[$1].key.utf16) }
         }
-        return pairs
     }
 
     /// Appends `text` as a canonical JSON string.
