@@ -48,6 +48,26 @@ func runtimeBenchmarks() {
         benchmark.stopMeasurement()
         try? deciding.log.flush()
     }
+    // The same, timed without counting allocations: the counting interposer keeps counters that
+    // the caller and the audit writer both write on every allocation, which adds to the
+    // caller's time whatever the runtime does.
+    let timeOnly = Benchmark.Configuration(
+        metrics: [.wallClock, .throughput], timeUnits: .nanoseconds, warmupIterations: 10,
+        scalingFactor: .kilo, maxDuration: .seconds(3), maxIterations: 200, thresholds: [:])
+    Benchmark("runtime: decide in a session, time only (memory:, group audit)", configuration: timeOnly) { benchmark in
+        benchmark.startMeasurement()
+        for _ in benchmark.scaledIterations {
+            blackHole(try? deciding.decide(reader, session: "bench"))
+        }
+        benchmark.stopMeasurement()
+        try? deciding.log.flush()
+    }
+    Benchmark("runtime: decide in a session, sustained, time only", configuration: timeOnly) { benchmark in
+        for _ in benchmark.scaledIterations {
+            blackHole(try? deciding.decide(reader, session: "bench"))
+        }
+        try? deciding.log.flush()
+    }
     // Sustained: the same 1,000 decisions and the writer committing all of their entries.
     Benchmark("runtime: decide in a session, sustained (audit entries committed)", configuration: decideConfiguration) { benchmark in
         for _ in benchmark.scaledIterations {
