@@ -36,45 +36,28 @@ func runtimeBenchmarks() {
     precondition((try? deciding.decide(reader, session: "bench"))?.decision.allowed == true, "runtime: the benchmark request must be allowed")
     // Latency as a caller sees it: each sample times 1,000 decisions while the audit writer
     // sequences and hashes their entries on the other core, then lets the writer catch up
-    // untimed, so no sample pays for a backlog an earlier one left.
-    let decideConfiguration = Benchmark.Configuration(
-        metrics: [.wallClock, .mallocCountTotal, .throughput], timeUnits: .nanoseconds, warmupIterations: 10,
-        scalingFactor: .kilo, maxDuration: .seconds(3), maxIterations: 200, thresholds: [:])
-    Benchmark("runtime: decide in a session (memory:, group audit)", configuration: decideConfiguration) { benchmark in
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations {
-            blackHole(try? deciding.decide(reader, session: "bench"))
+    // untimed, so no sample pays for a backlog an earlier one left. Sustained: the same 1,000
+    // decisions and the writer committing all of their entries, timed together.
+    func decideInSession(_ name: String, metrics: [BenchmarkMetric], sustained: Bool) {
+        let configuration = Benchmark.Configuration(
+            metrics: metrics, timeUnits: .nanoseconds, warmupIterations: 10,
+            scalingFactor: .kilo, maxDuration: .seconds(3), maxIterations: 200, thresholds: [:])
+        Benchmark(name, configuration: configuration) { benchmark in
+            if !sustained { benchmark.startMeasurement() }
+            for _ in benchmark.scaledIterations {
+                blackHole(try? deciding.decide(reader, session: "bench"))
+            }
+            if !sustained { benchmark.stopMeasurement() }
+            try? deciding.log.flush()
         }
-        benchmark.stopMeasurement()
-        try? deciding.log.flush()
     }
+    decideInSession("runtime: decide in a session (memory:, group audit)", metrics: [.wallClock, .mallocCountTotal, .throughput], sustained: false)
+    decideInSession("runtime: decide in a session, sustained (audit entries committed)", metrics: [.wallClock, .mallocCountTotal, .throughput], sustained: true)
     // The same, timed without counting allocations: the counting interposer keeps counters that
     // the caller and the audit writer both write on every allocation, which adds to the
     // caller's time whatever the runtime does.
-    let timeOnly = Benchmark.Configuration(
-        metrics: [.wallClock, .throughput], timeUnits: .nanoseconds, warmupIterations: 10,
-        scalingFactor: .kilo, maxDuration: .seconds(3), maxIterations: 200, thresholds: [:])
-    Benchmark("runtime: decide in a session, time only (memory:, group audit)", configuration: timeOnly) { benchmark in
-        benchmark.startMeasurement()
-        for _ in benchmark.scaledIterations {
-            blackHole(try? deciding.decide(reader, session: "bench"))
-        }
-        benchmark.stopMeasurement()
-        try? deciding.log.flush()
-    }
-    Benchmark("runtime: decide in a session, sustained, time only", configuration: timeOnly) { benchmark in
-        for _ in benchmark.scaledIterations {
-            blackHole(try? deciding.decide(reader, session: "bench"))
-        }
-        try? deciding.log.flush()
-    }
-    // Sustained: the same 1,000 decisions and the writer committing all of their entries.
-    Benchmark("runtime: decide in a session, sustained (audit entries committed)", configuration: decideConfiguration) { benchmark in
-        for _ in benchmark.scaledIterations {
-            blackHole(try? deciding.decide(reader, session: "bench"))
-        }
-        try? deciding.log.flush()
-    }
+    decideInSession("runtime: decide in a session, time only (memory:, group audit)", metrics: [.wallClock, .throughput], sustained: false)
+    decideInSession("runtime: decide in a session, sustained, time only", metrics: [.wallClock, .throughput], sustained: true)
 
     Benchmark("runtime: full pipeline (create, join, activate, 3 audit.append, terminate; memory:)",
               configuration: .init(metrics: [.wallClock, .mallocCountTotal, .throughput], timeUnits: .microseconds,
