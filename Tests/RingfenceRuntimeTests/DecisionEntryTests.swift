@@ -138,10 +138,19 @@ import Testing
                 }
             }
         }
-        // A number that has no canonical form is the same error on both paths.
+        // A record carrying the canonical bytes gives its data back as a value with the same form.
+        let (request, supplied, outcome) = (odd, supplies[1], outcomes[2])
+        let record = AuditRecord(kind: "decision", time: try AuditTime(microseconds: Self.start)) { () throws(AuditError) -> [UInt8] in
+            try DecisionData.canonical(request, supplied: supplied, outcome)
+        }
+        #expect(try CanonicalJSON.encode(record.data()) == DecisionData.canonical(odd, supplied: supplies[1], outcomes[2]))
+        // A number that has no canonical form is an error on both paths.
         var infinite = bare
         infinite.params = ["n": .number(.infinity)]
         #expect(throws: AuditError.self) { try DecisionData.canonical(infinite, supplied: nil, outcomes[0]) }
+        #expect(throws: AuditError.self) {
+            try CanonicalJSON.encode(.object(["request": RequestValue.value(infinite), "decision": outcomes[0].value]))
+        }
     }
 
     @Test func criticalVerdictEntriesKeepTheirExactBytes() throws {
@@ -204,4 +213,34 @@ import Testing
         #"11 decision s2 b2 2026-11-21T10:00:00.000000Z {"decision":{"code":"killed","decision":"deny","policy":null,"reason":"agent `b2` was killed in session `s2` (`ring_breach`)","ring":3,"rule":null},"request":{"action":"fs.write","agent":{"id":"b2","ring":3,"trust":0.45},"resource":"/workspace/out/y"}}"#,
         #"12 decision - b2 2026-11-21T10:00:00.000000Z {"decision":{"code":"quarantine","decision":"deny","policy":null,"reason":"agent `b2` is quarantined until 2026-11-21T10:05:00.000000Z","ring":3,"rule":null},"request":{"action":"fs.read","agent":{"id":"b2"},"resource":"/workspace/y"}}"#,
     ]
+}
+
+/// The reference for `DecisionData`: a decision entry's request built as a value tree.
+enum RequestValue {
+    /// The request as SPEC §1 writes it, with the runtime's agent fields when `supplied`;
+    /// absent optional fields (nil, `false`, empty lists and objects) are left out, as
+    /// `Request.jsonText` does.
+    static func value(_ request: Request, supplied: SuppliedAgent? = nil) -> Value {
+        // Each object is sized once for the members it will hold, so it allocates one table.
+        let trust = supplied?.trust ?? request.agent.trust
+        let ring = supplied?.ring ?? request.agent.ring
+        let consensus = supplied?.consensus ?? request.agent.consensus
+        let roles = request.agent.roles, attrs = request.agent.attrs
+        var agent = [String: Value](minimumCapacity: 1 + (trust == nil ? 0 : 1) + (ring == nil ? 0 : 1) + (consensus ? 1 : 0)
+                                        + (roles.isEmpty ? 0 : 1) + (attrs.isEmpty ? 0 : 1))
+        agent["id"] = .string(request.agent.id)
+        if let trust { agent["trust"] = .number(trust) }
+        if let ring { agent["ring"] = .number(Double(ring)) }
+        if consensus { agent["consensus"] = .bool(true) }
+        if !roles.isEmpty { agent["roles"] = .list(roles.map(Value.string)) }
+        if !attrs.isEmpty { agent["attrs"] = .object(attrs) }
+        var members = [String: Value](minimumCapacity: 2 + (request.resource == nil ? 0 : 1) + (request.params.isEmpty ? 0 : 1)
+                                          + (request.context.isEmpty ? 0 : 1))
+        members["agent"] = .object(agent)
+        members["action"] = .string(request.action)
+        if let resource = request.resource { members["resource"] = .string(resource) }
+        if !request.params.isEmpty { members["params"] = .object(request.params) }
+        if !request.context.isEmpty { members["context"] = .object(request.context) }
+        return .object(members)
+    }
 }

@@ -278,41 +278,13 @@ public struct SuppliedAgent: Sendable, Hashable {
     }
 }
 
-/// Requests as JSON values, for audit entries.
-public enum RequestValue {
-    /// The request as SPEC §1 writes it, with the runtime's agent fields when `supplied`;
-    /// absent optional fields (nil, `false`, empty lists and objects) are left out, as
-    /// `Request.jsonText` does.
-    public static func value(_ request: Request, supplied: SuppliedAgent? = nil) -> Value {
-        // Each object is sized once for the members it will hold, so it allocates one table.
-        let trust = supplied?.trust ?? request.agent.trust
-        let ring = supplied?.ring ?? request.agent.ring
-        let consensus = supplied?.consensus ?? request.agent.consensus
-        let roles = request.agent.roles, attrs = request.agent.attrs
-        var agent = [String: Value](minimumCapacity: 1 + (trust == nil ? 0 : 1) + (ring == nil ? 0 : 1) + (consensus ? 1 : 0)
-                                        + (roles.isEmpty ? 0 : 1) + (attrs.isEmpty ? 0 : 1))
-        agent["id"] = .string(request.agent.id)
-        if let trust { agent["trust"] = .number(trust) }
-        if let ring { agent["ring"] = .number(Double(ring)) }
-        if consensus { agent["consensus"] = .bool(true) }
-        if !roles.isEmpty { agent["roles"] = .list(roles.map(Value.string)) }
-        if !attrs.isEmpty { agent["attrs"] = .object(attrs) }
-        var members = [String: Value](minimumCapacity: 2 + (request.resource == nil ? 0 : 1) + (request.params.isEmpty ? 0 : 1)
-                                          + (request.context.isEmpty ? 0 : 1))
-        members["agent"] = .object(agent)
-        members["action"] = .string(request.action)
-        if let resource = request.resource { members["resource"] = .string(resource) }
-        if !request.params.isEmpty { members["params"] = .object(request.params) }
-        if !request.context.isEmpty { members["context"] = .object(request.context) }
-        return .object(members)
-    }
-}
-
 /// A `decision` entry's data — `{"request": …, "decision": …}` — written straight in canonical
-/// form (RFC 8785): the same bytes as `CanonicalJSON.encode` of `RequestValue.value` and
-/// `RuntimeDecision.value`, without building either value. The fixed member names are written
-/// in their canonical (UTF-16) order; only `params`, `context` and `attrs`, whose members the
-/// caller chose, go through the general encoder.
+/// form (RFC 8785), without building a value tree: the request as SPEC §1 writes it, with the
+/// runtime's agent fields when `supplied` and absent optional fields (nil, `false`, empty lists
+/// and objects) left out, and the decision as `RuntimeDecision.value` gives it. The fixed member
+/// names are written in their canonical (UTF-16) order; only `params`, `context` and `attrs`,
+/// whose members the caller chose, go through the general encoder. `DecisionEntryTests` holds
+/// the bytes to the canonical form of the same data built as values.
 public enum DecisionData {
     /// The canonical bytes of the entry data for `request` (with `supplied` applied) and `outcome`.
     public static func canonical(_ request: Request, supplied: SuppliedAgent?, _ outcome: RuntimeDecision) throws(AuditError) -> [UInt8] {
@@ -340,25 +312,22 @@ public enum DecisionData {
         CanonicalJSON.appendString(request.action, to: &out)
         raw(#","agent":{"#, &out)
         let agent = request.agent
-        var first = true
-        func name(_ text: StaticString) {
-            if !first { out.append(UInt8(ascii: ",")) }
-            first = false
-            raw(text, &out)
-        }
+        // `id` is always there: the members that sort before it end with a comma, the ones after
+        // it begin with one.
         if !agent.attrs.isEmpty {
-            name(#""attrs":"#)
+            raw(#""attrs":"#, &out)
             try CanonicalJSON.append(.object(agent.attrs), depth: 3, to: &out)
+            out.append(UInt8(ascii: ","))
         }
-        if supplied?.consensus ?? agent.consensus { name(#""consensus":true"#) }
-        name(#""id":"#)
+        if supplied?.consensus ?? agent.consensus { raw(#""consensus":true,"#, &out) }
+        raw(#""id":"#, &out)
         CanonicalJSON.appendString(agent.id, to: &out)
         if let ring = supplied?.ring ?? agent.ring {
-            name(#""ring":"#)
+            raw(#","ring":"#, &out)
             try CanonicalJSON.appendNumber(Double(ring), to: &out)
         }
         if !agent.roles.isEmpty {
-            name(#""roles":["#)
+            raw(#","roles":["#, &out)
             for (index, role) in agent.roles.enumerated() {
                 if index > 0 { out.append(UInt8(ascii: ",")) }
                 CanonicalJSON.appendString(role, to: &out)
@@ -366,7 +335,7 @@ public enum DecisionData {
             out.append(UInt8(ascii: "]"))
         }
         if let trust = supplied?.trust ?? agent.trust {
-            name(#""trust":"#)
+            raw(#","trust":"#, &out)
             try CanonicalJSON.appendNumber(trust, to: &out)
         }
         out.append(UInt8(ascii: "}"))
