@@ -29,30 +29,11 @@ trap cleanup EXIT
 # The bundled policies, with ring buckets wide enough that the load is never rate-limited.
 mkdir -p "$work/policies"
 cp policies/*.yaml "$work/policies/"
-cat > "$work/policies/runtime.yaml" <<'YAML'
-ringfence: 1
-kind: runtime
-name: bench
-limits:
-  ring0: { rate: 100000000, burst: 100000000 }
-  ring1: { rate: 100000000, burst: 100000000 }
-  ring2: { rate: 100000000, burst: 100000000 }
-  ring3: { rate: 100000000, burst: 100000000 }
-YAML
+wide_runtime "$work/policies/runtime.yaml"
 request='{"agent":{"id":"agent-1","trust":0.8},"action":"fs.read","resource":"/workspace/data/sales.csv","params":{"method":"GET"}}'
-cat > "$work/decide.lua" <<LUA
-wrk.method = "POST"
-wrk.path = "/v1/decide"
-wrk.headers["content-type"] = "application/json"
-wrk.body = '{"request":$request}'
-LUA
+post_lua "$work/decide.lua" /v1/decide "{\"request\":$request}"
 ops=$(python3 -c "import sys; r=sys.argv[1]; print(','.join(['{\"op\":\"decide\",\"request\":'+r+'}']*100))" "$request")
-cat > "$work/batch.lua" <<LUA
-wrk.method = "POST"
-wrk.path = "/v1/batch"
-wrk.headers["content-type"] = "application/json"
-wrk.body = '{"ops":[$ops]}'
-LUA
+post_lua "$work/batch.lua" /v1/batch "{\"ops\":[$ops]}"
 
 threads_flag=()
 [ -n "${SERVER_THREADS:-}" ] && threads_flag=(--threads "$SERVER_THREADS")

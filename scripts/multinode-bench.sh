@@ -34,18 +34,7 @@ cleanup() {
 trap cleanup EXIT
 trap "exit 1" INT TERM   # so an interrupted run still stops its nodes and its cluster
 
-cat > "$work/runtime.yaml" <<'YAML'
-ringfence: 1
-kind: runtime
-name: bench
-limits:
-  ring0: { rate: 100000000, burst: 100000000 }
-  ring1: { rate: 100000000, burst: 100000000 }
-  ring2: { rate: 100000000, burst: 100000000 }
-  ring3: { rate: 100000000, burst: 100000000 }
-audit:
-  durability: group
-YAML
+wide_runtime "$work/runtime.yaml" "audit: { durability: group }"
 read='{"agent":{"id":"agent-1","trust":0.8},"action":"fs.read","resource":"/workspace/data/sales.csv"}'
 write='{"agent":{"id":"agent-1","trust":0.8},"action":"fs.write","resource":"/workspace/out/report.csv"}'
 cat > "$work/decide.lua" <<LUA
@@ -62,12 +51,7 @@ function request()
 end
 LUA
 ops=$(python3 -c "import sys; r, w = sys.argv[1:]; print(','.join(['{\"op\":\"decide\",\"request\":' + (r if i % 2 == 0 else w) + '}' for i in range(100)]))" "$read" "$write")
-cat > "$work/batch.lua" <<LUA
-wrk.method = "POST"
-wrk.path = "/v1/batch"
-wrk.headers["content-type"] = "application/json"
-wrk.body = '{"ops":[$ops]}'
-LUA
+post_lua "$work/batch.lua" /v1/batch "{\"ops\":[$ops]}"
 
 # start_node STATE: starts a node on a free loopback port and appends its port to `ports`.
 ports=()
