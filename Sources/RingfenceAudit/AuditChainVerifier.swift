@@ -55,14 +55,24 @@ public struct AuditChainVerifier: Sendable {
         return try append(entry, canonicalData: bytes)
     }
 
-    /// Verifies the next entry, given the SHA-256 of its stored data (nil once purged).
-    private mutating func append(_ entry: AuditEntry, storedDataHash: AuditHash?,
+    /// `append(_:canonicalData:newNode:)` with the hashes already computed, so that a verifier can
+    /// compute them for the next entries on another thread: `entryHash` must be `entry.hash`, and
+    /// `storedDataHash` the SHA-256 of the stored data (nil once purged).
+    @discardableResult
+    package mutating func append(_ entry: AuditEntry, entryHash: AuditHash, storedDataHash: AuditHash?,
+                                 newNode: (MerkleNode) -> Void) throws(AuditChainFailure) -> AuditHash {
+        try append(entry, storedDataHash: storedDataHash, entryHash: entryHash, newNode: newNode)
+    }
+
+    /// Verifies the next entry, given the SHA-256 of its stored data (nil once purged) and, when
+    /// already computed, its entry hash.
+    private mutating func append(_ entry: AuditEntry, storedDataHash: AuditHash?, entryHash: AuditHash? = nil,
                                  newNode: (MerkleNode) -> Void = { _ in }) throws(AuditChainFailure) -> AuditHash {
         try checkPosition(entry)
         if let storedDataHash, storedDataHash != entry.dataHash {
             throw fail(.dataHashMismatch)
         }
-        let hash = entry.hash
+        let hash = entryHash ?? entry.hash
         frontier.append(MerkleHash.leaf(entryHash: hash), newNode: newNode)
         lastHash = hash
         count += 1

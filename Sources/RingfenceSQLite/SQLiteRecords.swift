@@ -170,22 +170,33 @@ enum SQLiteRecords {
         }
     }
 
-    /// The stored nodes among `ids`, read with one prepared statement.
+    /// The stored nodes among `ids`. Runs of neighbours on one level (a verifier asks for every
+    /// node a chunk of entries completes) are read as one range of the primary key, not a seek
+    /// each.
     static func nodes(_ db: Database, _ ids: [MerkleNodeID], url: String) throws -> [MerkleNodeID: AuditHash] {
-        let select = try db.cachedStatement(sql: "SELECT hash FROM audit_nodes WHERE level = ? AND idx = ?")
+        let select = try db.cachedStatement(sql: "SELECT idx, hash FROM audit_nodes WHERE level = ?1 AND idx >= ?2 AND idx <= ?3")
         var found: [MerkleNodeID: AuditHash] = [:]
         found.reserveCapacity(ids.count)
-        for id in ids {
+        let sorted = ids.sorted()
+        var start = 0
+        while start < sorted.count {
+            let level = sorted[start].level
+            var end = start + 1
+            while end < sorted.count, sorted[end].level == level, sorted[end].index <= sorted[end - 1].index &+ 1 { end += 1 }
             let statement = RawStatement(select)
             defer { statement.reset() }
-            try statement.bind(1, Int64(id.level))
-            try statement.bind(2, Int64(bitPattern: id.index))
-            guard try statement.step() else { continue }
-            do throws(ColumnProblem) {
-                found[id] = try statement.hash(0, column: "hash")
-            } catch {
-                throw StoreError(.foreignSchema, StoreMessages.badNode(url, level: id.level, index: id.index, error.detail))
+            try statement.bind(1, Int64(level))
+            try statement.bind(2, Int64(bitPattern: sorted[start].index))
+            try statement.bind(3, Int64(bitPattern: sorted[end - 1].index))
+            while try statement.step() {
+                let index = UInt64(bitPattern: statement.int64(0))
+                do throws(ColumnProblem) {
+                    found[MerkleNodeID(level: level, index: index)] = try statement.hash(1, column: "hash")
+                } catch {
+                    throw StoreError(.foreignSchema, StoreMessages.badNode(url, level: level, index: index, error.detail))
+                }
             }
+            start = end
         }
         return found
     }

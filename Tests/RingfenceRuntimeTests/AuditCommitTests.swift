@@ -171,6 +171,59 @@ import Darwin
         #expect(AuditVerification.verify(store, keys: []).intact)
     }
 
+    /// A batch long enough to be encoded on two threads gives each item the data and hash one
+    /// thread would, in order, whatever the item: no record, data given, data built when
+    /// sequenced, data written in canonical form, data that cannot be written.
+    @Test func aLongBatchIsEncodedOnTwoThreadsAsOneThreadWould() throws {
+        let time = try AuditTime(microseconds: 1_795_255_200_000_000)
+        let work = (0..<(3 * Sequencer.parallelEncoding + 7)).map { i -> PendingItem in
+            let record: AuditRecord?
+            switch i % 5 {
+            case 0: record = nil
+            case 1: record = AuditLogTests.record(i)
+            case 2: record = AuditRecord(kind: "delta", time: time) { .object(["built": .number(Double(i)), "é": .string("\(i)")]) }
+            case 3: record = AuditRecord(kind: "delta", time: time) { () throws(AuditError) in Array("{\"n\":\(i)}".utf8) }
+            default: record = AuditRecord(kind: "delta", time: time, value: .object(["bad": .number(i.isMultiple(of: 2) ? .infinity : .nan)]))
+            }
+            return PendingItem(record: record, rows: [], deletes: [])
+        }
+        let encoded = Sequencer.encode(work)
+        #expect(encoded.count == work.count)
+        for (i, (item, result)) in zip(work, encoded).enumerated() {
+            guard let record = item.record else {
+                #expect(result == nil, "item \(i)")
+                continue
+            }
+            let one = Result { () throws(AuditError) in try record.canonicalData() }
+            switch (result, one) {
+            case (.success(let two)?, .success(let data)):
+                #expect(two.data == data && two.hash == AuditHash.sha256(data), "item \(i)")
+            case (.failure(let two)?, .failure(let error)):
+                #expect(two.message == error.message, "item \(i)")
+            default:
+                Issue.record("item \(i): \(String(describing: result)) on two threads, \(one) on one")
+            }
+        }
+    }
+
+    /// One commit of many records (encoded on two threads) makes the entries that committing
+    /// them one at a time makes.
+    @Test func aLongCommitMakesTheEntriesOfOneAtATime() throws {
+        let count = 2 * Sequencer.parallelEncoding + 1
+        let together = CommitRecordingStore(), apart = MemoryStore()
+        let one = try AuditLog(store: together, settings: AuditSettings(durability: .group), clock: AuditLogTests.clock(), linger: Self.never)
+        for i in 0..<count { _ = try one.enqueue([AuditLogTests.record(i)]) }
+        try one.flush()
+        one.close()
+        let each = try AuditLog(store: apart, settings: AuditSettings(durability: .strict), clock: AuditLogTests.clock())
+        for i in 0..<count { try each.append(AuditLogTests.record(i)) }
+        each.close()
+        #expect(together.commits.map(\.entries) == [count])
+        let made = try together.inner.auditEntries(from: 0, limit: count + 1)
+        #expect(made.count == count)
+        #expect(made == (try apart.auditEntries(from: 0, limit: count + 1)))
+    }
+
     @Test func concurrentFlushersAndAppendersNeverGapOrFork() async throws {
         let store = MemoryStore()
         let first = try AuditLog(store: store, settings: AuditSettings(durability: .group), clock: AuditLogTests.clock(), linger: 200_000)

@@ -21,7 +21,7 @@ import RingfenceTestSupport
 
     /// Writes a log of `entries` records (some with a session and agent, all with data) signed
     /// with `key`, a checkpoint every 16 entries; `variant` changes one record's data.
-    static func build(at path: String, key: NoteSigningKey = key, variant: Int? = nil) throws {
+    static func build(at path: String, key: NoteSigningKey = key, variant: Int? = nil, entries: Int = entries) throws {
         let store = try SQLiteStore(path: path, url: "sqlite:\(path)")
         let log = try AuditLog(store: store, settings: AuditSettings(durability: .relaxed, checkpointEvery: 16, signingKey: key),
                                clock: Self.clock())
@@ -120,6 +120,38 @@ import RingfenceTestSupport
         }
         #expect(tried >= 200, "only \(tried) edits were made")
         #expect(detected == tried)
+    }
+
+    /// A log of more entries than verification reads at once (each chunk is read and hashed on
+    /// a thread of its own while the one before is checked): intact, it verifies whole; damage in
+    /// a later chunk, and a Merkle node edited or removed deep in the tree, are found where they are.
+    @Test func aLogLongerThanAChunkIsVerifiedWholeAndDamageInItFound() throws {
+        let scratch = try Scratch()
+        let original = scratch.file("long.db")
+        let entries = 2 * AuditVerification.chunk + 3_000
+        try Self.build(at: original, entries: entries)
+        let report = try Self.verify(original)
+        #expect(report.intact, "\(String(describing: report.failure))")
+        // One checkpoint every 16 entries, and one at the end over the last 8.
+        let checkpoints = entries / 16 + 1
+        #expect(report.entries == UInt64(entries) && report.checkpoints == checkpoints && report.verifiedSignatures == checkpoints)
+
+        let data = try Self.copy(original, in: scratch, as: "data.db")
+        try Self.edit(data) { db in try db.execute(sql: "UPDATE audit_data SET data = '{\"n\":1}' WHERE seq = 18000") }
+        #expect(try Self.verify(data).failure?.entry == 18_000)
+
+        // The node over leaves 12,000…12,007 (level 3, index 1,500) is checked when its last leaf is.
+        let node = try Self.copy(original, in: scratch, as: "node.db")
+        try Self.edit(node) { db in try db.execute(sql: "UPDATE audit_nodes SET hash = zeroblob(32) WHERE level = 3 AND idx = 1500") }
+        let edited = try Self.verify(node)
+        #expect(edited.failure?.entry == 12_007)
+        #expect(edited.failure?.message == "merkle node 3/1500 does not match the entries it covers")
+
+        let missing = try Self.copy(original, in: scratch, as: "missing.db")
+        try Self.edit(missing) { db in try db.execute(sql: "DELETE FROM audit_nodes WHERE level = 0 AND idx = 9000") }
+        let removed = try Self.verify(missing)
+        #expect(removed.failure?.entry == 9_000)
+        #expect(removed.failure?.message == "merkle node 0/9000 is missing from the store (proofs cannot be made)")
     }
 
     @Test func aDeletedEntryIsDetectedWhereTheGapStarts() throws {

@@ -86,18 +86,20 @@ struct Sequencer: Sendable {
         receipts.reserveCapacity(work.count)
         batch.entries.reserveCapacity(work.count)
         var head = (size: size, lastHash: lastHash, frontier: frontier)
-        for item in work {
+        let encoded = Self.encode(work)
+        for (item, encoded) in zip(work, encoded) {
             batch.addStateChanges(puts: item.rows, deletes: item.deletes)
-            guard let record = item.record else {
+            guard let record = item.record, let encoded else {
                 receipts.append(nil)
                 continue
             }
             let data: [UInt8]
             let entry: AuditEntry
             do {
-                data = try record.canonicalData()
+                let dataHash: AuditHash
+                (data, dataHash) = try encoded.get()
                 entry = try AuditEntry(seq: head.size, time: record.time, kind: record.kind, session: record.session,
-                                       agent: record.agent, dataHash: AuditHash.sha256(data), prev: head.lastHash)
+                                       agent: record.agent, dataHash: dataHash, prev: head.lastHash)
             } catch {
                 throw StoreError(.database, "an audit record cannot be encoded: \(error)")
             }
@@ -130,6 +132,33 @@ struct Sequencer: Sendable {
             lastCheckpointTime = made.time
         }
         return receipts
+    }
+
+    /// A record's data in canonical form and its SHA-256, or why it cannot be written.
+    typealias EncodedData = Result<(data: [UInt8], hash: AuditHash), AuditError>
+
+    /// Batches at least this long are encoded on two threads.
+    static let parallelEncoding = 256
+
+    /// Each item's data in canonical form and its hash (nil for an item without a record): what
+    /// a batch costs the most to write, and the same whichever entry it becomes, so a long batch
+    /// is split in two and its first half encoded on a thread of its own.
+    static func encode(_ work: [PendingItem]) -> [EncodedData?] {
+        @Sendable func encode(_ items: ArraySlice<PendingItem>) -> [EncodedData?] {
+            items.map { item in
+                item.record.map { record in
+                    Result { () throws(AuditError) in
+                        let data = try record.canonicalData()
+                        return (data, AuditHash.sha256(data))
+                    }
+                }
+            }
+        }
+        guard work.count >= parallelEncoding else { return encode(work[...]) }
+        let half = work.count / 2
+        let first = ThreadTask { () throws(Never) in encode(work[..<half]) }
+        let second = encode(work[half...])
+        return first.value() + second
     }
 
     /// A checkpoint note over the first `size` entries, signed when `key` is given.

@@ -45,7 +45,7 @@ public struct AuditVerificationReport: Sendable {
 /// Verifies a store's audit log.
 public enum AuditVerification {
     /// Entries read per store query.
-    static let chunk = 8192
+    public static let chunk = 8192
 
     /// Verifies the whole log of `store`; signatures are checked against `keys` (none: not
     /// checked), and `since` (a checkpoint kept elsewhere) must be extended by the log.
@@ -95,14 +95,19 @@ public enum AuditVerification {
             return true
         }
         guard checkRoots() else { return }
+        // Each chunk is read and hashed on a thread of its own while the one before it is checked.
+        var next = read(store, from: 0)
         while true {
-            let batch = try store.auditEntries(from: position, limit: chunk)
-            if batch.isEmpty { break }
+            let batch = try next.value()
+            if batch.entries.isEmpty { break }
+            next = read(store, from: position + UInt64(batch.entries.count))
             var newNodes: [MerkleNode] = []
-            for stored in batch {
+            for (i, stored) in batch.entries.enumerated() {
                 let hash: AuditHash
                 do {
-                    hash = try verifier.append(stored.entry, canonicalData: stored.data) { newNodes.append($0) }
+                    hash = try verifier.append(stored.entry, entryHash: batch.entryHashes[i], storedDataHash: batch.dataHashes[i]) {
+                        newNodes.append($0)
+                    }
                 } catch {
                     report.failure = (error.position, error.message)
                     report.entries = verifier.count
@@ -129,7 +134,7 @@ public enum AuditVerification {
                     return
                 }
             }
-            position += UInt64(batch.count)
+            position += UInt64(batch.entries.count)
             // Every perfect subtree the entries complete must be stored as the entries give it.
             let stored = try store.auditNodes(newNodes.map(\.id))
             for node in newNodes where stored[node.id] != node.hash {
@@ -168,6 +173,27 @@ public enum AuditVerification {
                 return
             }
             report.extendsSince = sinceCheckpoint.size
+        }
+    }
+
+    /// Entries of the log with their hashes computed: each envelope's and each stored data's.
+    private struct HashedEntries: Sendable {
+        var entries: [StoredAuditEntry]
+        var entryHashes: [AuditHash] = []
+        var dataHashes: [AuditHash?] = []
+    }
+
+    /// Reads and hashes up to `chunk` entries from `position` on, on a thread of its own.
+    private static func read(_ store: StateStore, from position: UInt64) -> ThreadTask<HashedEntries, StoreError> {
+        ThreadTask { () throws(StoreError) -> HashedEntries in
+            var batch = HashedEntries(entries: try store.auditEntries(from: position, limit: chunk))
+            batch.entryHashes.reserveCapacity(batch.entries.count)
+            batch.dataHashes.reserveCapacity(batch.entries.count)
+            for stored in batch.entries {
+                batch.entryHashes.append(stored.entry.hash)
+                batch.dataHashes.append(stored.data.map { AuditHash.sha256($0) })
+            }
+            return batch
         }
     }
 
