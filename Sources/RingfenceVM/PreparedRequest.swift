@@ -64,7 +64,7 @@ public struct PreparedRequest: Sendable {
             case .resourceQuery: reg = placed.query
             case .resourceFragment: reg = placed.fragment
             case .agentRing: reg = .number(Double(ring))
-            case .agentID: source = .string(request.agent.id); reg = .absent
+            case .agentID: reg = agentRegister
             case .agentTrust: source = (supplied?.trust ?? request.agent.trust).map(Value.number); reg = .absent
             case .agentConsensus: source = .bool(supplied?.consensus ?? request.agent.consensus); reg = .absent
             case .agentRoles: source = .list(request.agent.roles.map(Value.string)); reg = .absent
@@ -122,12 +122,24 @@ public struct PreparedRequest: Sendable {
     static func lookup(_ path: [String], in object: [String: Value]) -> Value? {
         var current: [String: Value] = object
         for (i, name) in path.enumerated() {
-            guard let next = current[name] else { return nil }
+            guard let next = member(name, of: current) else { return nil }
             if i == path.count - 1 { return next }
             guard case .object(let inner) = next else { return nil }
             current = inner
         }
         return nil
+    }
+
+    /// The member `name` of `object`. A request's objects are mostly empty or small, and a policy
+    /// reads many names that are not there: comparing a few names costs less than hashing one.
+    @inline(__always)
+    static func member(_ name: String, of object: [String: Value]) -> Value? {
+        if object.isEmpty { return nil }
+        if object.count <= 4 {
+            for (key, value) in object where key == name { return value }
+            return nil
+        }
+        return object[name]
     }
 
     /// SPEC §3.3: an explicit ring is used as is; otherwise trust > privileged with consensus → 1,

@@ -73,7 +73,7 @@ public struct PreparedRequestBuilder {
         case .resourceQuery: reg = placed.query
         case .resourceFragment: reg = placed.fragment
         case .agentRing: reg = .number(Double(ring))
-        case .agentID: source = .string(agentID)
+        case .agentID: reg = agentRegister
         case .agentTrust: source = trust.map(Value.number)
         case .agentConsensus: source = .bool(consensus)
         case .agentRoles, .agentAttrs, .params, .context: break
