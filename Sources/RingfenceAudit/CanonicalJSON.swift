@@ -100,13 +100,23 @@ public enum CanonicalJSON {
     /// U+10000 (surrogates, D800–DFFF) sort below U+E000–U+FFFF. Names without a scalar from
     /// U+E000 — no UTF-8 byte from 0xEE — are therefore compared by their bytes in place; only
     /// other names are compared by their UTF-16 units.
+    ///
+    /// Names all in ASCII (nearly every name) are compared with `<`, which for ASCII text compares
+    /// the bytes. The names are read through `keys`, so sorting copies no member's value.
     static func sortByName(_ order: UnsafeMutableBufferPointer<Dictionary<String, Value>.Index>, in members: [String: Value]) {
         guard order.count > 1 else { return }
         var order = order
-        if members.keys.allSatisfy({ $0.utf8.allSatisfy { $0 < 0xEE } }) {
-            order.sort { members[$0].key.utf8.lexicographicallyPrecedes(members[$1].key.utf8) }
+        let names = members.keys
+        var highest: UInt8 = 0
+        for name in names {
+            for byte in name.utf8 { highest |= byte }
+        }
+        if highest < 0x80 {
+            order.sort { names[$0] < names[$1] }
+        } else if names.allSatisfy({ $0.utf8.allSatisfy { $0 < 0xEE } }) {
+            order.sort { names[$0].utf8.lexicographicallyPrecedes(names[$1].utf8) }
         } else {
-            order.sort { members[$0].key.utf16.lexicographicallyPrecedes(members[$1].key.utf16) }
+            order.sort { names[$0].utf16.lexicographicallyPrecedes(names[$1].utf16) }
         }
     }
 

@@ -43,6 +43,32 @@ import Testing
         #expect(list.contains { $0.unicodeScalars.contains { $0.value >= 0xE000 && $0.value <= 0xFFFF } })
     }
 
+    /// Objects whose names are all ASCII (compared with `<`), control characters, CR LF pairs and
+    /// prefixes of each other included: written in UTF-16 order like any other.
+    @Test func asciiNamesAreWrittenInUTF16Order() throws {
+        var generator = SeededGenerator(seed: 20_251)
+        let alphabet: [Unicode.Scalar] = ["\u{0}", "\u{1}", "\t", "\n", "\r", " ", "\"", "0", "9", "A", "Z", "_", "a", "z", "~", "\u{7F}"]
+        for round in 0..<500 {
+            var names = Set<String>()
+            for _ in 0..<generator.below(7) + 2 {
+                var name = String.UnicodeScalarView()
+                for _ in 0..<generator.below(4) { name.append(generator.pick(alphabet)) }
+                if generator.below(4) == 0 { name.append(contentsOf: "\r\n".unicodeScalars) }
+                names.insert(String(name))
+            }
+            let list = Array(names)
+            let value = Value.object(Dictionary(uniqueKeysWithValues: list.enumerated().map { ($1, Value.number(Double($0))) }))
+            var expected: [UInt8] = [UInt8(ascii: "{")]
+            for (i, name) in list.sorted(by: Self.utf16Precedes).enumerated() {
+                if i > 0 { expected.append(UInt8(ascii: ",")) }
+                CanonicalJSON.appendString(name, to: &expected)
+                expected.append(contentsOf: ":\(list.firstIndex(of: name)!)".utf8)
+            }
+            expected.append(UInt8(ascii: "}"))
+            #expect(try CanonicalJSON.encode(value) == expected, "round \(round): \(list)")
+        }
+    }
+
     @Test func aSurrogatePairSortsBeforeThePrivateUseArea() throws {
         let value = Value.object(["\u{FB33}": .number(1), "\u{1F600}": .number(2), "b": .number(3), "a": .number(4),
                                   "aa": .number(5), "\u{E9}": .number(6), "": .number(7)])
