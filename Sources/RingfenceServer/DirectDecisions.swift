@@ -64,7 +64,7 @@ extension Router {
                             let outcome = try current.runtime.decide(decision.request, session: decision.session)
                             metrics.decided(outcome.decision.code)
                             out += "{\"op\":\"decide\",\"ok\":true,\"result\":"
-                            out += outcome.jsonLine
+                            outcome.appendJSONLine(to: &out)
                             out += "}"
                         } catch {
                             out += OperationOutcome(op: "decide", result: .failure(error)).line

@@ -96,8 +96,15 @@ extension Decision {
     /// The decision as one line of JSON, followed by `retry_after` (seconds) when given: the
     /// form of a rate-limited decision made by the runtime (SPEC §8.3). Without it, exactly `jsonLine`.
     public func jsonLine(retryAfter: Double?) -> String {
-        var out = "{\"decision\":\""
+        var out = ""
         out.reserveCapacity(96 + reason.utf8.count + (policy?.utf8.count ?? 0) + (rule?.utf8.count ?? 0))
+        appendJSONLine(retryAfter: retryAfter, to: &out)
+        return out
+    }
+
+    /// Appends `jsonLine(retryAfter:)` to `out` (a batch's answer writes its decisions in place).
+    public func appendJSONLine(retryAfter: Double?, to out: inout String) {
+        out += "{\"decision\":\""
         out += allowed ? "allow" : "deny"
         out += "\",\"code\":\""
         out += code.rawValue
@@ -114,7 +121,6 @@ extension Decision {
             out += JSONWriter.seconds(retryAfter)
         }
         out += "}"
-        return out
     }
 }
 

@@ -32,6 +32,9 @@ public struct RuntimeDecision: Sendable, Hashable {
     /// The decision's JSON line (SPEC §1 order, then `retry_after`).
     public var jsonLine: String { decision.jsonLine(retryAfter: retryAfter) }
 
+    /// Appends `jsonLine` to `out`.
+    public func appendJSONLine(to out: inout String) { decision.appendJSONLine(retryAfter: retryAfter, to: &out) }
+
     /// The decision as a JSON value.
     public var value: Value {
         // Sized once for every member, so building it allocates one table.
