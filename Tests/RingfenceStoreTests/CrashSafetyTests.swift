@@ -120,7 +120,8 @@ import Darwin
         // The probe is built beside the test bundle; a missing one fails the test.
         let probe = try BuiltBinary.path("ringfence-store-crash-probe")
         let scratch = try Scratch()
-        let url = backend == .sqlite ? "sqlite:\(scratch.file("state.db"))" : try PostgresStoreTests.freshDatabase().url
+        let postgres = backend == .postgres ? try PostgresStoreTests.freshDatabase() : nil
+        let url = postgres?.url ?? "sqlite:\(scratch.file("state.db"))"
         var generator = SeededGenerator(seed: 20_261_121)
         /// Every entry acknowledged so far, with the session of the probe it was acknowledged to.
         var owners: [UInt64: String] = [:]
@@ -145,6 +146,17 @@ import Darwin
                 }
             }
 
+            if let postgres {
+                // A probe killed just after sending its COMMIT still commits: PostgreSQL finishes
+                // the transaction before its backend notices that the client is gone. The store is
+                // read once the killed probes' backends have ended, at rest, or the entries could
+                // grow between reading its head and reading its entries.
+                let atRest = try eventually(within: 30, every: 0.01) {
+                    try postgres.cluster.psql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()",
+                                              database: postgres.database).trimmingCharacters(in: .whitespacesAndNewlines) == "0"
+                }
+                #expect(atRest, "run \(iteration): the killed probes' connections did not end")
+            }
             let store = try Stores.open(url: url)
             let snapshot = try store.load()
             let entries = try allEntries(store, chunk: 500)
