@@ -4,7 +4,7 @@ import Testing
 import RingfenceTestSupport
 import RingfenceVM
 
-/// The ledger's rows, written member by member (`LedgerRowText`), are byte for byte the compact
+/// The ledger's rows, written member by member (`RowText`), are byte for byte the compact
 /// JSON of the documented row objects (`Value.jsonText`, keys sorted) and read back to what was
 /// written — over seeded random agents, vouches, events and slashes whose strings need escapes,
 /// whose numbers sit at the edges of their ranges and whose optional members come and go.
@@ -64,7 +64,7 @@ import RingfenceVM
     @Test func everyMicroAmountIsWrittenAsJSONTextWritesItsNumber() {
         var mismatches: [Int64] = []
         for micros in Int64(0)...LedgerUnits.micro {
-            var w = LedgerRowText()
+            var w = RowText()
             w.micros("x", micros)
             let expected = Array(Value.object(["x": .number(LedgerUnits.value(micros: micros))]).jsonText.utf8)
             if w.finish() != expected { mismatches.append(micros) }

@@ -3,7 +3,7 @@ import RingfenceVM
 
 // The ledger's state rows: compact JSON (keys sorted), numbers as the decimals people read
 // (read back to the nearest unit, which is exact), times in the audit log's text form. The rows
-// a slash writes (agents, vouches, events, the violation) are written by `LedgerRowText`, the
+// a slash writes (agents, vouches, events, the violation) are written by `RowText`, the
 // same text as `Value.jsonText` of the object without building it.
 //
 //   ledger.agents/<agent>             {"v":1, "agent", "trust", "since", "quarantine_until"?, "quarantine_reasons"?}
@@ -50,7 +50,7 @@ enum LedgerRows {
 
     /// An agent's row.
     static func agentRow(_ a: LedgerAgent) -> StateRow {
-        var w = LedgerRowText()
+        var w = RowText()
         w.string("agent", a.id)
         if let until = a.quarantineUntil {
             w.strings("quarantine_reasons", a.quarantineReasons)
@@ -64,7 +64,7 @@ enum LedgerRows {
 
     /// A vouch's row.
     static func vouchRow(_ v: LedgerVouch, voucher: String, vouchee: String) -> StateRow {
-        var w = LedgerRowText()
+        var w = RowText()
         w.micros("bond", v.share)
         w.number("bonded", LedgerUnits.value(picos: v.bonded))
         w.time("created_at", v.createdAt)
@@ -83,7 +83,7 @@ enum LedgerRows {
 
     /// A slash's row.
     static func violationRow(_ s: SlashRecord) -> StateRow {
-        var w = LedgerRowText(capacity: 128 + 96 * s.touched.count + 24 * s.released.count)
+        var w = RowText(capacity: 128 + 96 * s.touched.count + 24 * s.released.count)
         w.string("agent", s.agent)
         w.time("at", s.at)
         if let reason = s.reason { w.string("reason", reason) }
@@ -104,7 +104,7 @@ enum LedgerRows {
 
     /// The row of `agent`'s `seq`th event: its `value`'s members and the version.
     static func eventRow(agent: String, seq: Int, _ event: LedgerEvent) -> StateRow {
-        var w = LedgerRowText()
+        var w = RowText()
         switch event {
         case .trust(let at, let before, let after, let by, let session):
             w.micros("after", after)

@@ -24,55 +24,64 @@ extension SessionData {
     static let rowVersion = 1
 
     /// The session's state row: compact JSON with object keys sorted (deterministic, and read
-    /// back exactly: numbers in their shortest round-tripping form, times as text).
+    /// back exactly: numbers in their shortest round-tripping form, times as text), written
+    /// member by member (`RowText`) in key order.
     func row() throws(RuntimeError) -> StateRow {
-        StateRow(StateKey(Self.collection, id), Array(rowValue.jsonText.utf8))
-    }
-
-    /// The row's JSON value.
-    var rowValue: Value {
-        let t = RuntimeTime.text
-        var members: [String: Value] = [
-            "v": .number(Double(Self.rowVersion)), "session": .string(id), "state": .string(phase.rawValue),
-            "config": .object(["max_participants": .number(Double(config.maxParticipants)), "ttl_ms": .number(Double(config.ttl)),
-                               "min_trust": .number(config.minTrust)]),
-            "created_at": .string(t(createdAt)), "expires_at": .string(t(expiresAt)),
-        ]
-        members["participants"] = .list(order.compactMap { participants[$0] }.map { p in
-            var m: [String: Value] = [
-                "agent": .string(p.agent), "trust": .number(p.trust), "trust_eff": .number(p.trustEff),
-                "consensus": .bool(p.consensus), "ring": .number(Double(p.ring)), "standing": .string(p.standing.rawValue),
-                "joined_at": .string(t(p.joinedAt)), "violations": .number(Double(p.violations)),
-            ]
-            if let parent = p.parent { m["parent"] = .string(parent) }
-            if let kill = p.kill { m["kill"] = .string(kill) }
-            if let until = p.breakerUntil { m["breaker_until"] = .string(t(until)) }
-            if let elevation = p.elevation { m["elevation"] = .number(Double(elevation)) }
-            return .object(m)
-        })
-        members["elevations"] = .list(elevations.map { e in
-            var m: [String: Value] = [
-                "elevation": .string(e.id), "agent": .string(e.agent), "ring": .number(Double(e.ring)),
-                "from_ring": .number(Double(e.fromRing)), "granted_at": .string(t(e.grantedAt)), "expires_at": .string(t(e.expiresAt)),
-            ]
-            if let attestation = e.attestation { m["attestation"] = .string(attestation) }
-            if let reason = e.reason { m["reason"] = .string(reason) }
+        var w = RowText(capacity: 320 + 256 * order.count + 200 * elevations.count)
+        if let auditRoot { w.string("audit_root", auditRoot.hex) }
+        w.object("config") { c in
+            c.int("max_participants", config.maxParticipants)
+            c.number("min_trust", config.minTrust)
+            c.number("ttl_ms", Double(config.ttl))
+        }
+        w.time("created_at", createdAt)
+        w.objects("elevations", elevations) { m, e in
+            m.string("agent", e.agent)
+            if let attestation = e.attestation { m.string("attestation", attestation) }
+            m.string("elevation", e.id)
             if let ended = e.ended {
-                m["ended_at"] = .string(t(ended.at))
-                m["ended_by"] = .string(ended.by.rawValue)
+                m.time("ended_at", ended.at)
+                m.string("ended_by", ended.by.rawValue)
             }
-            return .object(m)
-        })
-        members["kills"] = .list(kills.map { k in
-            var m: [String: Value] = ["kill": .string(k.id), "agent": .string(k.agent), "reason": .string(k.reason),
-                                      "at": .string(t(k.at)), "handoffs": .list(k.handoffs.map(\.value))]
-            if let substitute = k.substitute { m["substitute"] = .string(substitute) }
-            return .object(m)
-        })
-        if let terminatedAt { members["terminated_at"] = .string(t(terminatedAt)) }
-        if let terminatedBy { members["terminated_by"] = .string(terminatedBy) }
-        if let auditRoot { members["audit_root"] = .string(auditRoot.hex) }
-        return .object(members)
+            m.time("expires_at", e.expiresAt)
+            m.int("from_ring", e.fromRing)
+            m.time("granted_at", e.grantedAt)
+            if let reason = e.reason { m.string("reason", reason) }
+            m.int("ring", e.ring)
+        }
+        w.time("expires_at", expiresAt)
+        w.objects("kills", kills) { m, k in
+            m.string("agent", k.agent)
+            m.time("at", k.at)
+            m.objects("handoffs", k.handoffs) { h, handoff in
+                h.string("outcome", handoff.outcome.rawValue)
+                h.string("saga", handoff.saga)
+                h.string("step", handoff.step)
+            }
+            m.string("kill", k.id)
+            m.string("reason", k.reason)
+            if let substitute = k.substitute { m.string("substitute", substitute) }
+        }
+        w.objects("participants", order.lazy.compactMap { participants[$0] }) { m, p in
+            m.string("agent", p.agent)
+            if let until = p.breakerUntil { m.time("breaker_until", until) }
+            m.bool("consensus", p.consensus)
+            if let elevation = p.elevation { m.int("elevation", elevation) }
+            m.time("joined_at", p.joinedAt)
+            if let kill = p.kill { m.string("kill", kill) }
+            if let parent = p.parent { m.string("parent", parent) }
+            m.int("ring", p.ring)
+            m.string("standing", p.standing.rawValue)
+            m.number("trust", p.trust)
+            m.number("trust_eff", p.trustEff)
+            m.int("violations", p.violations)
+        }
+        w.string("session", id)
+        w.string("state", phase.rawValue)
+        if let terminatedAt { w.time("terminated_at", terminatedAt) }
+        if let terminatedBy { w.string("terminated_by", terminatedBy) }
+        w.version(Self.rowVersion)
+        return StateRow(StateKey(Self.collection, id), w.finish())
     }
 
     /// Reads a session row back; `window` is the breach window its participants get.
