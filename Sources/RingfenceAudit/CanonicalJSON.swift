@@ -107,13 +107,14 @@ public enum CanonicalJSON {
         guard order.count > 1 else { return }
         var order = order
         let names = members.keys
+        // One pass over the names finds their highest byte, which answers both questions.
         var highest: UInt8 = 0
         for name in names {
-            for byte in name.utf8 { highest |= byte }
+            for byte in name.utf8 { highest = max(highest, byte) }
         }
         if highest < 0x80 {
             order.sort { names[$0] < names[$1] }
-        } else if names.allSatisfy({ $0.utf8.allSatisfy { $0 < 0xEE } }) {
+        } else if highest < 0xEE {
             order.sort { names[$0].utf8.lexicographicallyPrecedes(names[$1].utf8) }
         } else {
             order.sort { names[$0].utf16.lexicographicallyPrecedes(names[$1].utf16) }

@@ -26,33 +26,52 @@ public struct AuditRecord: Sendable {
 
     /// A record's data: given, or built when sequenced.
     private enum Content: Sendable {
-        /// Data already built.
-        case value(Value)
         /// Data built when the record is sequenced.
         case builder(@Sendable () -> Value)
         /// Data written straight in canonical form when the record is sequenced (no value tree).
         case canonical(@Sendable () throws(AuditError) -> [UInt8])
+        /// Data given as a value, already in canonical form with its SHA-256 (or why it cannot be
+        /// written, which sequencing reports).
+        case encoded(Result<EncodedData, AuditError>)
+    }
+
+    /// A record's data in canonical form and its SHA-256.
+    typealias EncodedData = (data: [UInt8], hash: AuditHash)
+
+    /// True when the data still has to be built or written when the record is sequenced.
+    var isDeferred: Bool {
+        if case .encoded = content { return false }
+        return true
     }
 
     /// The data, built when the record is sequenced (so an appender pays nothing for it).
     public var data: @Sendable () -> Value {
         get {
             switch content {
-            case .value(let value): { value }
             case .builder(let build): build
             case .canonical(let write): { Self.parse(write) }
+            case .encoded(let encoded): { Self.parse { () throws(AuditError) in try encoded.get().data } }
             }
         }
         set { content = .builder(newValue) }
     }
 
-    /// The canonical bytes of the data (RFC 8785), built now.
-    func canonicalData() throws(AuditError) -> [UInt8] {
+    /// The canonical bytes of the data (RFC 8785) and their SHA-256, built now unless they were
+    /// when the record was made.
+    func encodedData() throws(AuditError) -> EncodedData {
         switch content {
-        case .value(let value): try CanonicalJSON.encode(value)
-        case .builder(let build): try CanonicalJSON.encode(build())
-        case .canonical(let write): try write()
+        case .builder(let build): return try Self.encode(build())
+        case .canonical(let write):
+            let data = try write()
+            return (data, AuditHash.sha256(data))
+        case .encoded(let encoded): return try encoded.get()
         }
+    }
+
+    /// The canonical bytes of `value` and their SHA-256.
+    private static func encode(_ value: Value) throws(AuditError) -> EncodedData {
+        let data = try CanonicalJSON.encode(value)
+        return (data, AuditHash.sha256(data))
     }
 
     /// Data written in canonical form, read back as a value (null when it cannot be written).
@@ -81,13 +100,16 @@ public struct AuditRecord: Sendable {
         self.content = .canonical(write)
     }
 
-    /// Creates a record with data already built.
+    /// Creates a record with data already built, and writes the data in canonical form now: on
+    /// the thread that built the value, which frees it, so the log's one sequencing thread only
+    /// hashes and links entries (and a value that cannot be written is reported when the record
+    /// is sequenced, as before).
     public init(kind: String, session: String? = nil, agent: String? = nil, time: AuditTime, value: Value) {
         self.kind = kind
         self.session = session
         self.agent = agent
         self.time = time
-        self.content = .value(value)
+        self.content = .encoded(Result { () throws(AuditError) in try Self.encode(value) })
     }
 }
 

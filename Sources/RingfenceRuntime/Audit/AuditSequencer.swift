@@ -135,26 +135,25 @@ struct Sequencer: Sendable {
     }
 
     /// A record's data in canonical form and its SHA-256, or why it cannot be written.
-    typealias EncodedData = Result<(data: [UInt8], hash: AuditHash), AuditError>
+    typealias EncodedData = Result<AuditRecord.EncodedData, AuditError>
 
     /// Batches at least this long are encoded on two threads.
     static let parallelEncoding = 256
 
     /// Each item's data in canonical form and its hash (nil for an item without a record): what
-    /// a batch costs the most to write, and the same whichever entry it becomes, so a long batch
-    /// is split in two and its first half encoded on a thread of its own.
+    /// a batch costs the most to write, and the same whichever entry it becomes, so a batch with
+    /// a long run of records whose data is still to be written (records made with a value come
+    /// already written) is split in two and its first half encoded on a thread of its own.
     static func encode(_ work: [PendingItem]) -> [EncodedData?] {
         @Sendable func encode(_ items: ArraySlice<PendingItem>) -> [EncodedData?] {
             items.map { item in
                 item.record.map { record in
-                    Result { () throws(AuditError) in
-                        let data = try record.canonicalData()
-                        return (data, AuditHash.sha256(data))
-                    }
+                    Result { () throws(AuditError) in try record.encodedData() }
                 }
             }
         }
-        guard work.count >= parallelEncoding else { return encode(work[...]) }
+        guard work.count >= parallelEncoding,
+              work.lazy.filter({ $0.record?.isDeferred ?? false }).count >= parallelEncoding else { return encode(work[...]) }
         let half = work.count / 2
         let first = ThreadTask { () throws(Never) in encode(work[..<half]) }
         let second = encode(work[half...])
