@@ -26,6 +26,8 @@ public struct AuditRecord: Sendable {
 
     /// A record's data: given, or built when sequenced.
     private enum Content: Sendable {
+        /// Data already built, written when the record is sequenced.
+        case value(Value)
         /// Data built when the record is sequenced.
         case builder(@Sendable () -> Value)
         /// Data written straight in canonical form when the record is sequenced (no value tree).
@@ -48,6 +50,7 @@ public struct AuditRecord: Sendable {
     public var data: @Sendable () -> Value {
         get {
             switch content {
+            case .value(let value): { value }
             case .builder(let build): build
             case .canonical(let write): { Self.parse(write) }
             case .encoded(let encoded): { Self.parse { () throws(AuditError) in try encoded.get().data } }
@@ -60,6 +63,7 @@ public struct AuditRecord: Sendable {
     /// when the record was made.
     func encodedData() throws(AuditError) -> EncodedData {
         switch content {
+        case .value(let value): return try Self.encode(value)
         case .builder(let build): return try Self.encode(build())
         case .canonical(let write):
             let data = try write()
@@ -102,14 +106,25 @@ public struct AuditRecord: Sendable {
 
     /// Creates a record with data already built, and writes the data in canonical form now: on
     /// the thread that built the value, which frees it, so the log's one sequencing thread only
-    /// hashes and links entries (and a value that cannot be written is reported when the record
-    /// is sequenced, as before).
+    /// hashes and links entries, and appenders on many threads share the work (a value that
+    /// cannot be written is reported when the record is sequenced).
     public init(kind: String, session: String? = nil, agent: String? = nil, time: AuditTime, value: Value) {
         self.kind = kind
         self.session = session
         self.agent = agent
         self.time = time
         self.content = .encoded(Result { () throws(AuditError) in try Self.encode(value) })
+    }
+
+    /// Creates a record with data already built, written when the record is sequenced: for
+    /// records the runtime makes while it holds its lock, where the writing is better left to
+    /// the log's writer thread.
+    init(kind: String, session: String? = nil, agent: String? = nil, time: AuditTime, deferred value: Value) {
+        self.kind = kind
+        self.session = session
+        self.agent = agent
+        self.time = time
+        self.content = .value(value)
     }
 }
 

@@ -290,7 +290,7 @@ public final class Ledger: LedgerView, @unchecked Sendable {
 
     /// An audit record of the ledger (never a session's: the session's audit root is its own).
     func ledgerRecord(_ kind: EntryKind, agent: String?, at now: Int64, _ data: [String: Value]) -> AuditRecord {
-        AuditRecord(kind: kind.rawValue, session: nil, agent: agent, time: RuntimeTime.auditTime(now), value: .object(data))
+        AuditRecord(kind: kind.rawValue, session: nil, agent: agent, time: RuntimeTime.auditTime(now), deferred: .object(data))
     }
 }
 

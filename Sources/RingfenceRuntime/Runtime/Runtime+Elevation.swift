@@ -199,12 +199,16 @@ extension Runtime {
         guard !EntryKind.isReserved(kind) else { throw RuntimeError(.reservedKind, RuntimeMessages.reservedKind(kind)) }
         if let sid { try Self.checkID(sid, "session") }
         if let agent { try Self.checkID(agent, "agent") }
+        // The data is written in canonical form here, before the runtime's lock is taken; the
+        // entry gets its time under the lock.
+        let written = AuditRecord(kind: kind, session: sid, agent: agent, time: .earliest, value: data)
         let ticket = try perform { now throws(RuntimeError) -> AuditLog.Ticket in
             if let sid {
                 guard let session = sessions[sid]?.data else { throw RuntimeError(.sessionNotFound, RuntimeMessages.sessionNotFound(sid)) }
                 _ = try SessionMachine.next(.append, from: session.phase)
             }
-            let entry = AuditRecord(kind: kind, session: sid, agent: agent, time: RuntimeTime.auditTime(now), value: data)
+            var entry = written
+            entry.time = RuntimeTime.auditTime(now)
             let ticket = try commit([entry], rows: [], receipts: true)
             // Waited for below, with its receipt (which a wait hands out once).
             pendingTicket = nil

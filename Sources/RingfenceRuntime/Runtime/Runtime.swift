@@ -239,7 +239,7 @@ public final class Runtime: @unchecked Sendable {
 
     /// An audit record of `kind` at `time`.
     func record(_ kind: EntryKind, session: String?, agent: String?, at time: Int64, _ data: [String: Value]) -> AuditRecord {
-        AuditRecord(kind: kind.rawValue, session: session, agent: agent, time: RuntimeTime.auditTime(time), value: .object(data))
+        AuditRecord(kind: kind.rawValue, session: session, agent: agent, time: RuntimeTime.auditTime(time), deferred: .object(data))
     }
 
     /// A new id of `kind` not in `taken`, or the given one after checking it.

@@ -376,6 +376,6 @@ extension Runtime {
     /// A `saga.*` entry.
     private func record(_ kind: SagaEntryKind, _ saga: String, session: String, agent: String? = nil, at time: Int64,
                         _ data: [String: Value]) -> AuditRecord {
-        AuditRecord(kind: kind.rawValue, session: session, agent: agent, time: RuntimeTime.auditTime(time), value: .object(data))
+        AuditRecord(kind: kind.rawValue, session: session, agent: agent, time: RuntimeTime.auditTime(time), deferred: .object(data))
     }
 }

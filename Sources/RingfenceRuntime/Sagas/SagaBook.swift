@@ -74,7 +74,7 @@ final class SagaBook: SagaView, @unchecked Sendable {
                     updates.append((saga, i, step))
                     rows.append(StateRow(StateKey(SagaRecord.stepRows, "\(saga.id)/\(i)"), Array(SagaRecord.stepValue(step).jsonText.utf8)))
                     records.append(AuditRecord(kind: SagaEntryKind.stepHandedOff.rawValue, session: session, agent: substitute, time: time,
-                                               value: .object(["saga": .string(saga.id), "step": .string(saga.plan.steps[i].id),
+                                               deferred: .object(["saga": .string(saga.id), "step": .string(saga.plan.steps[i].id),
                                                                "from": .string(agent), "to": .string(substitute)])))
                     handoffs.append(Handoff(saga: saga.id, step: saga.plan.steps[i].id, outcome: .handedOff))
                 }
@@ -83,7 +83,7 @@ final class SagaBook: SagaView, @unchecked Sendable {
                 failing.append(saga)
                 rows.append(saga.stateRowValue(state: next, reason: reason))
                 records.append(AuditRecord(kind: SagaEntryKind.compensating.rawValue, session: session, agent: agent, time: time,
-                                           value: .object(["saga": .string(saga.id), "reason": .string(reason)])))
+                                           deferred: .object(["saga": .string(saga.id), "reason": .string(reason)])))
                 for i in indexes { handoffs.append(Handoff(saga: saga.id, step: saga.plan.steps[i].id, outcome: .compensated)) }
             }
         }
