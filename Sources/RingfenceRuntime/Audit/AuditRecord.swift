@@ -34,7 +34,18 @@ public struct AuditRecord: Sendable {
         case canonical(@Sendable () throws(AuditError) -> [UInt8])
         /// Data given as a value, already in canonical form with its SHA-256 (or why it cannot be
         /// written, which sequencing reports).
-        case encoded(Result<EncodedData, AuditError>)
+        case encoded(Encoded)
+    }
+
+    /// Data written when the record was made, boxed so a record stays as small as its other
+    /// kinds (records are copied through the log's queue).
+    private final class Encoded: Sendable {
+        /// The bytes and their hash, or why the value cannot be written.
+        let result: Result<EncodedData, AuditError>
+
+        init(_ result: Result<EncodedData, AuditError>) {
+            self.result = result
+        }
     }
 
     /// A record's data in canonical form and its SHA-256.
@@ -53,7 +64,7 @@ public struct AuditRecord: Sendable {
             case .value(let value): { value }
             case .builder(let build): build
             case .canonical(let write): { Self.parse(write) }
-            case .encoded(let encoded): { Self.parse { () throws(AuditError) in try encoded.get().data } }
+            case .encoded(let encoded): { Self.parse { () throws(AuditError) in try encoded.result.get().data } }
             }
         }
         set { content = .builder(newValue) }
@@ -68,7 +79,7 @@ public struct AuditRecord: Sendable {
         case .canonical(let write):
             let data = try write()
             return (data, AuditHash.sha256(data))
-        case .encoded(let encoded): return try encoded.get()
+        case .encoded(let encoded): return try encoded.result.get()
         }
     }
 
@@ -113,7 +124,7 @@ public struct AuditRecord: Sendable {
         self.session = session
         self.agent = agent
         self.time = time
-        self.content = .encoded(Result { () throws(AuditError) in try Self.encode(value) })
+        self.content = .encoded(Encoded(Result { () throws(AuditError) in try Self.encode(value) }))
     }
 
     /// Creates a record with data already built, written when the record is sequenced: for

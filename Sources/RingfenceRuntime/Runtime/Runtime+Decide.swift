@@ -119,9 +119,11 @@ extension Runtime {
 
     /// A decision outside any session: quarantine, the rules, the ring bucket of (no session, agent).
     private func decideOutside(_ request: Request) throws(RuntimeError) -> RuntimeDecision {
-        try perform { now throws(RuntimeError) in
+        // Laid out for the machine before the lock is taken: it reads only the request and the
+        // (immutable) machine, so callers on other threads prepare theirs meanwhile.
+        let prepared = PreparedRequest(request, for: machine)
+        return try perform { now throws(RuntimeError) in
             let agent = request.agent.id
-            let prepared = PreparedRequest(request, for: machine)
             let outcome: RuntimeDecision
             if let until = ledger.quarantinedUntil(agent, at: now), until > now {
                 outcome = RuntimeDecision(Decision(allowed: false, code: .quarantine, policy: nil, rule: nil,
