@@ -238,6 +238,26 @@ import RingfenceTestSupport
         #expect(root == Self.rfc9162Root(own.map { MerkleHash.leaf(entryHash: $0.hash) }).hex)
     }
 
+    /// `audit.append` with data that has no canonical form (a Swift caller's NaN) is refused as
+    /// an invalid field; nothing is written and the runtime goes on.
+    @Test func appendedDataWithoutACanonicalFormIsRefusedAndTheRuntimeGoesOn() throws {
+        let store = MemoryStore()
+        let runtime = try Self.runtime(store: store)
+        _ = try runtime.append(kind: "delta", data: .object(["n": .number(1)]))
+        for bad in [Double.nan, .infinity] {
+            #expect {
+                _ = try runtime.append(kind: "delta", data: .object(["n": .number(bad)]))
+            } throws: { error in
+                (error as? RuntimeError)?.code == .invalidField && "\(error)".contains("`data`")
+            }
+        }
+        let receipt = try runtime.append(kind: "delta", data: .object(["n": .number(2)]))
+        #expect(receipt.seq == 1)
+        runtime.close()
+        #expect(try Self.entries(store).map(\.entry.kind) == ["delta", "delta"])
+        #expect(AuditVerification.verify(store, keys: []).intact)
+    }
+
     /// RFC 9162 §2.1.1, written out recursively (independent of `MerkleFrontier`).
     static func rfc9162Root(_ leaves: [AuditHash]) -> AuditHash {
         if leaves.isEmpty { return MerkleHash.emptyRoot }

@@ -46,6 +46,26 @@ import RingfenceTestSupport
         #expect(report.entries == 25 && report.checkpoints == 2 && report.verifiedSignatures == 2)
     }
 
+    /// A record whose value has no canonical form is refused when it is appended, under every
+    /// durability: nothing of its append is queued, and the log goes on working.
+    @Test(arguments: Durability.allCases)
+    func aValueWithoutACanonicalFormIsRefusedAndTheLogGoesOn(_ durability: Durability) throws {
+        let store = MemoryStore()
+        let log = try AuditLog(store: store, settings: AuditSettings(durability: durability), clock: Self.clock())
+        try log.append([Self.record(0)])
+        let bad = AuditRecord(kind: "delta", time: Self.time, value: .object(["n": .number(.nan)]))
+        #expect(throws: AuditLogError.self) { try log.append([Self.record(1), bad], rows: [StateRow(StateKey("t", "k"), [1])]) }
+        #expect(throws: AuditLogError.self) { try log.enqueue([bad]) }
+        try log.append([Self.record(2)])
+        try log.flush()
+        log.close()
+        #expect(log.failure == nil)
+        let entries = try store.auditEntries(from: 0, limit: 10)
+        #expect(entries.count == 2)
+        #expect(try store.load().rows.isEmpty)
+        #expect(AuditVerification.verify(store, keys: []).intact)
+    }
+
     @Test func strictAppendersShareCommitsAndNeverGap() async throws {
         let store = MemoryStore()
         let log = try AuditLog(store: store, settings: AuditSettings(durability: .strict), clock: Self.clock())

@@ -130,6 +130,11 @@ public final class AuditLog: @unchecked Sendable {
     /// durability (under `strict` it always does).
     public func enqueue(_ records: [AuditRecord], rows: [StateRow] = [], deletes: [StateKey] = [],
                         receipts: Bool = false) throws(AuditLogError) -> Ticket {
+        // A record whose data was given and cannot be written is refused before anything is
+        // queued; the log goes on.
+        for record in records {
+            if let problem = record.encodingFailure { throw AuditLogError(message: "an audit record cannot be written: \(problem.message)") }
+        }
         shared.lock()
         if let failure = shared.failure {
             shared.unlock()

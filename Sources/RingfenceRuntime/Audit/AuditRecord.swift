@@ -51,6 +51,13 @@ public struct AuditRecord: Sendable {
     /// A record's data in canonical form and its SHA-256.
     typealias EncodedData = (data: [UInt8], hash: AuditHash)
 
+    /// Why the data given when the record was made cannot be written in canonical form (a NaN or
+    /// an infinity, nesting past the limit); nil when it was written, or is written later.
+    var encodingFailure: AuditError? {
+        guard case .encoded(let encoded) = content, case .failure(let error) = encoded.result else { return nil }
+        return error
+    }
+
     /// True when the data still has to be built or written when the record is sequenced.
     var isDeferred: Bool {
         if case .encoded = content { return false }
@@ -117,8 +124,8 @@ public struct AuditRecord: Sendable {
 
     /// Creates a record with data already built, and writes the data in canonical form now: on
     /// the thread that built the value, which frees it, so the log's one sequencing thread only
-    /// hashes and links entries, and appenders on many threads share the work (a value that
-    /// cannot be written is reported when the record is sequenced).
+    /// hashes and links entries, and appenders on many threads share the work. A value that
+    /// cannot be written is refused when the record is appended.
     public init(kind: String, session: String? = nil, agent: String? = nil, time: AuditTime, value: Value) {
         self.kind = kind
         self.session = session

@@ -202,6 +202,7 @@ extension Runtime {
         // The data is written in canonical form here, before the runtime's lock is taken; the
         // entry gets its time under the lock.
         let written = AuditRecord(kind: kind, session: sid, agent: agent, time: .earliest, value: data)
+        if let problem = written.encodingFailure { throw RuntimeError(.invalidField, "field `data` cannot be written: \(problem.message)") }
         let ticket = try perform { now throws(RuntimeError) -> AuditLog.Ticket in
             if let sid {
                 guard let session = sessions[sid]?.data else { throw RuntimeError(.sessionNotFound, RuntimeMessages.sessionNotFound(sid)) }
