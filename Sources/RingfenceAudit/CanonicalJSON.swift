@@ -80,6 +80,24 @@ public enum CanonicalJSON {
         }
     }
 
+    /// Checks that `value`, sitting inside `depth` arrays and objects, can be written: every
+    /// number finite and no nesting past the limit — what `append` would throw for, found
+    /// without writing.
+    public static func check(_ value: Value, depth: Int) throws(AuditError) {
+        switch value {
+        case .null, .bool, .string:
+            return
+        case .number(let number):
+            guard number.isFinite else { throw AuditError(.canonicalJSON, AuditMessages.nonFiniteNumber(number)) }
+        case .list(let items):
+            guard depth < JSONParser.maximumDepth else { throw tooDeep() }
+            for item in items { try check(item, depth: depth + 1) }
+        case .object(let members):
+            guard depth < JSONParser.maximumDepth else { throw tooDeep() }
+            for member in members.values { try check(member, depth: depth + 1) }
+        }
+    }
+
     /// Appends `number` in its ECMAScript form; NaN and infinities are an error.
     public static func appendNumber(_ number: Double, to output: inout [UInt8]) throws(AuditError) {
         guard number.isFinite else {

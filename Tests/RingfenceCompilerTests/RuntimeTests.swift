@@ -258,6 +258,48 @@ import RingfenceTestSupport
         #expect(AuditVerification.verify(store, keys: []).intact)
     }
 
+    /// A request built in Swift whose decision entry could not be written (a number that is not
+    /// finite, nesting past the JSON limit) is refused before it is decided, in a session and
+    /// outside one; nothing is written and the runtime goes on deciding.
+    @Test func requestsWhoseEntriesCannotBeWrittenAreRefusedAndTheRuntimeGoesOn() throws {
+        let store = MemoryStore()
+        let runtime = try Self.runtime(store: store)
+        _ = try runtime.createSession(id: "s1")
+        _ = try runtime.join(session: "s1", agent: "a2", trust: 0.8)
+        _ = try runtime.activate(session: "s1")
+        var deep = Value.number(1)
+        for _ in 0..<70 { deep = .list([deep]) }
+        var bad: [Request] = []
+        for (i, value) in [Value.number(.nan), .number(-.infinity), .object(["x": .list([.number(.infinity)])]), deep].enumerated() {
+            var request = Request(agent: Agent(id: "a2"), action: "fs.read", resource: Self.read)
+            switch i % 3 {
+            case 0: request.params = ["n": value]
+            case 1: request.context = ["n": value]
+            default: request.agent.attrs = ["n": value]
+            }
+            bad.append(request)
+        }
+        var untrusted = Request(agent: Agent(id: "a2"), action: "fs.read", resource: Self.read)
+        untrusted.agent.trust = .nan
+        bad.append(untrusted)
+        try runtime.log.flush()
+        let before = try Self.entries(store).count
+        for request in bad {
+            for session in [nil, "s1"] as [String?] {
+                #expect {
+                    _ = try runtime.decide(request, session: session)
+                } throws: { error in
+                    (error as? RuntimeError)?.code == .invalidField
+                }
+            }
+        }
+        let good = try runtime.decide(Request(agent: Agent(id: "a2"), action: "fs.read", resource: Self.read), session: "s1")
+        #expect(good.decision.allowed)
+        runtime.close()
+        #expect(try Self.entries(store).count == before + 1)
+        #expect(AuditVerification.verify(store, keys: []).intact)
+    }
+
     /// RFC 9162 §2.1.1, written out recursively (independent of `MerkleFrontier`).
     static func rfc9162Root(_ leaves: [AuditHash]) -> AuditHash {
         if leaves.isEmpty { return MerkleHash.emptyRoot }

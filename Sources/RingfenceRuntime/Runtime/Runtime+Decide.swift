@@ -59,8 +59,25 @@ public struct RuntimeDecision: Sendable, Hashable {
 extension Runtime {
     /// `decide`: decides `request` in `session` (SPEC §8.3), or outside any session when nil.
     public func decide(_ request: Request, session sid: String? = nil) throws(RuntimeError) -> RuntimeDecision {
+        try Self.checkRecordable(request)
         guard let sid else { return try decideOutside(request) }
         return try perform { now throws(RuntimeError) in try decideInSession(request, session: sid, at: now) }
+    }
+
+    /// Refuses a request its decision entry could not record — a number that is not finite, or
+    /// nesting past the JSON limit, which only a request built in Swift can hold — before it
+    /// is decided: its entry is written on the writer thread, where it would fail the log.
+    static func checkRecordable(_ request: Request) throws(RuntimeError) {
+        if let trust = request.agent.trust, !trust.isFinite {
+            throw RuntimeError(.invalidField, "field `agent.trust` must be a number from 0 to 1")
+        }
+        do {
+            if !request.params.isEmpty { try CanonicalJSON.check(.object(request.params), depth: 2) }
+            if !request.context.isEmpty { try CanonicalJSON.check(.object(request.context), depth: 2) }
+            if !request.agent.attrs.isEmpty { try CanonicalJSON.check(.object(request.agent.attrs), depth: 3) }
+        } catch {
+            throw RuntimeError(.invalidField, "the request cannot be recorded: \(error.message)")
+        }
     }
 
     /// Decides `request` in session `sid` inside an operation; `then` gives the changes that
