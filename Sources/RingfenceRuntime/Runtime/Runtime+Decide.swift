@@ -59,25 +59,9 @@ public struct RuntimeDecision: Sendable, Hashable {
 extension Runtime {
     /// `decide`: decides `request` in `session` (SPEC §8.3), or outside any session when nil.
     public func decide(_ request: Request, session sid: String? = nil) throws(RuntimeError) -> RuntimeDecision {
-        try Self.checkRecordable(request)
+        try DecisionData.checkRecordable(request)
         guard let sid else { return try decideOutside(request) }
         return try perform { now throws(RuntimeError) in try decideInSession(request, session: sid, at: now) }
-    }
-
-    /// Refuses a request its decision entry could not record — a number that is not finite, or
-    /// nesting past the JSON limit, which only a request built in Swift can hold — before it
-    /// is decided: its entry is written on the writer thread, where it would fail the log.
-    static func checkRecordable(_ request: Request) throws(RuntimeError) {
-        if let trust = request.agent.trust, !trust.isFinite {
-            throw RuntimeError(.invalidField, "field `agent.trust` must be a number from 0 to 1")
-        }
-        do {
-            if !request.params.isEmpty { try CanonicalJSON.check(.object(request.params), depth: 2) }
-            if !request.context.isEmpty { try CanonicalJSON.check(.object(request.context), depth: 2) }
-            if !request.agent.attrs.isEmpty { try CanonicalJSON.check(.object(request.agent.attrs), depth: 3) }
-        } catch {
-            throw RuntimeError(.invalidField, "the request cannot be recorded: \(error.message)")
-        }
     }
 
     /// Decides `request` in session `sid` inside an operation; `then` gives the changes that
@@ -308,6 +292,26 @@ public struct SuppliedAgent: Sendable, Hashable {
 /// whose members the caller chose, go through the general encoder. `DecisionEntryTests` holds
 /// the bytes to the canonical form of the same data built as values.
 public enum DecisionData {
+    /// How deep the request's objects sit in the entry's data: `params` and `context` inside
+    /// `{"request": …}`, `agent.attrs` one level further down.
+    private static let requestDepth = 2, attrsDepth = 3
+
+    /// Refuses a request whose decision entry could not be written — a number that is not finite,
+    /// or nesting past the JSON limit, which only a request built in Swift can hold — before it
+    /// is decided: the entry is written on the writer thread, where it would fail the log.
+    static func checkRecordable(_ request: Request) throws(RuntimeError) {
+        if let trust = request.agent.trust, !trust.isFinite {
+            throw RuntimeError(.invalidField, "field `agent.trust` must be a finite number")
+        }
+        do {
+            if !request.params.isEmpty { try CanonicalJSON.check(.object(request.params), depth: requestDepth) }
+            if !request.context.isEmpty { try CanonicalJSON.check(.object(request.context), depth: requestDepth) }
+            if !request.agent.attrs.isEmpty { try CanonicalJSON.check(.object(request.agent.attrs), depth: attrsDepth) }
+        } catch {
+            throw RuntimeError(.invalidField, "the request cannot be recorded: \(error.message)")
+        }
+    }
+
     /// The canonical bytes of the entry data for `request` (with `supplied` applied) and `outcome`.
     public static func canonical(_ request: Request, supplied: SuppliedAgent?, _ outcome: RuntimeDecision) throws(AuditError) -> [UInt8] {
         var out: [UInt8] = []
@@ -338,7 +342,7 @@ public enum DecisionData {
         // it begin with one.
         if !agent.attrs.isEmpty {
             raw(#""attrs":"#, &out)
-            try CanonicalJSON.append(.object(agent.attrs), depth: 3, to: &out)
+            try CanonicalJSON.append(.object(agent.attrs), depth: attrsDepth, to: &out)
             out.append(UInt8(ascii: ","))
         }
         if supplied?.consensus ?? agent.consensus { raw(#""consensus":true,"#, &out) }
@@ -363,11 +367,11 @@ public enum DecisionData {
         out.append(UInt8(ascii: "}"))
         if !request.context.isEmpty {
             raw(#","context":"#, &out)
-            try CanonicalJSON.append(.object(request.context), depth: 2, to: &out)
+            try CanonicalJSON.append(.object(request.context), depth: requestDepth, to: &out)
         }
         if !request.params.isEmpty {
             raw(#","params":"#, &out)
-            try CanonicalJSON.append(.object(request.params), depth: 2, to: &out)
+            try CanonicalJSON.append(.object(request.params), depth: requestDepth, to: &out)
         }
         if let resource = request.resource {
             raw(#","resource":"#, &out)

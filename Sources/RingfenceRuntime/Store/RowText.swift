@@ -57,10 +57,7 @@ struct RowText {
     mutating func time(_ key: StaticString, _ microseconds: Int64) { string(key, RuntimeTime.text(microseconds)) }
 
     /// The row format's version (`"v"`).
-    mutating func version(_ version: Int) {
-        key("v")
-        bytes.append(contentsOf: String(version).utf8)
-    }
+    mutating func version(_ version: Int) { int("v", version) }
 
     /// A member whose value `write` appends as JSON text itself.
     mutating func raw(_ key: StaticString, _ write: (inout [UInt8]) -> Void) {
