@@ -360,7 +360,7 @@ extension Runtime {
         var members = data
         members["saga"] = .string(saga.id)
         members["step"] = .string(saga.plan.steps[i].id)
-        let row = StateRow(StateKey(SagaRecord.stepRows, "\(saga.id)/\(i)"), Array(SagaRecord.stepValue(step).jsonText.utf8))
+        let row = SagaRecord.stepRow(saga: saga.id, i, step)
         return ChangeSet(rows: [row] + extraRows, records: [record(kind, saga.id, session: saga.session, agent: step.agent, at: now, members)]) {
             saga.steps[i] = step
             also()

@@ -50,6 +50,14 @@ public struct StepError: Sendable, Hashable {
         return .object(members)
     }
 
+    /// `value`'s members, written in key order into a row.
+    func write(to w: inout RowText) {
+        w.string("code", code)
+        if let decision { w.value("decision", decision) }
+        w.string("message", message)
+        if let status { w.int("status", status) }
+    }
+
     /// Reads `value` back; nil when it is not an error object.
     init?(_ value: Value) {
         guard let r = RowReader(value), let code = r.string("code"), let message = r.string("message") else { return nil }
@@ -112,6 +120,14 @@ public struct SagaEscalation: Sendable, Hashable {
     var value: Value {
         .object(["step": .string(step), "agent": .string(agent), "severity": .number(severity), "error": error.value])
     }
+
+    /// `value`'s members, written in key order into a row.
+    func write(to w: inout RowText) {
+        w.string("agent", agent)
+        w.object("error") { error.write(to: &$0) }
+        w.number("severity", severity)
+        w.string("step", step)
+    }
 }
 
 /// Everything the runtime knows of one saga.
@@ -164,13 +180,16 @@ final class SagaRecord: @unchecked Sendable {
 
     /// The header row, written once when the saga starts.
     func headerRow() -> StateRow {
-        var members: [String: Value] = [
-            "v": .number(Double(Self.rowVersion)), "saga": .string(id), "name": .string(plan.name), "session": .string(session),
-            "plan": SagaPlanJSON.value(plan), "started_at": .string(RuntimeTime.text(startedAt)),
-        ]
-        if input != .null { members["input"] = input }
-        if let baseURL { members["base_url"] = .string(baseURL) }
-        return StateRow(StateKey(Self.headers, id), Array(Value.object(members).jsonText.utf8))
+        var w = RowText(capacity: 384 + 320 * plan.steps.count)
+        if let baseURL { w.string("base_url", baseURL) }
+        if input != .null { w.value("input", input) }
+        w.string("name", plan.name)
+        w.object("plan") { SagaPlanJSON.write(plan, to: &$0) }
+        w.string("saga", id)
+        w.string("session", session)
+        w.time("started_at", startedAt)
+        w.version(Self.rowVersion)
+        return StateRow(StateKey(Self.headers, id), w.finish())
     }
 
     /// The saga-state row.
@@ -180,36 +199,38 @@ final class SagaRecord: @unchecked Sendable {
     /// once it is queued).
     func stateRowValue(state: SagaState? = nil, reason: String? = nil, compensated: [Int]? = nil, completions: Int? = nil,
                        escalations: [SagaEscalation]? = nil, endedAt: Int64? = nil) -> StateRow {
-        var members: [String: Value] = [
-            "v": .number(Double(Self.rowVersion)), "state": .string((state ?? self.state).rawValue),
-            "compensated": .list((compensated ?? self.compensated).map { .number(Double($0)) }),
-            "completions": .number(Double(completions ?? self.completions)),
-            "escalations": .list((escalations ?? self.escalations).map(\.value)),
-        ]
-        if let reason = reason ?? self.reason { members["reason"] = .string(reason) }
-        if let endedAt = endedAt ?? self.endedAt { members["ended_at"] = .string(RuntimeTime.text(endedAt)) }
-        return StateRow(StateKey(Self.states, id), Array(Value.object(members).jsonText.utf8))
+        let escalations = escalations ?? self.escalations
+        var w = RowText(capacity: 160 + 256 * escalations.count)
+        w.ints("compensated", compensated ?? self.compensated)
+        w.int("completions", completions ?? self.completions)
+        if let endedAt = endedAt ?? self.endedAt { w.time("ended_at", endedAt) }
+        w.objects("escalations", escalations) { m, e in e.write(to: &m) }
+        if let reason = reason ?? self.reason { w.string("reason", reason) }
+        w.string("state", (state ?? self.state).rawValue)
+        w.version(Self.rowVersion)
+        return StateRow(StateKey(Self.states, id), w.finish())
     }
 
     /// Step `index`'s row.
-    func stepRow(_ index: Int) -> StateRow {
-        StateRow(StateKey(Self.stepRows, "\(id)/\(index)"), Array(Self.stepValue(steps[index]).jsonText.utf8))
-    }
+    func stepRow(_ index: Int) -> StateRow { Self.stepRow(saga: id, index, steps[index]) }
 
-    /// A step's row value.
-    static func stepValue(_ s: StepRecord) -> Value {
-        var members: [String: Value] = [
-            "v": .number(Double(rowVersion)), "state": .string(s.state.rawValue), "agent": .string(s.agent),
-            "attempts": .number(Double(s.attempts)), "failures": .number(Double(s.failures)),
-            "undo_attempts": .number(Double(s.undoAttempts)), "undo_failures": .number(Double(s.undoFailures)),
-        ]
-        if let completion = s.completion { members["completion"] = .number(Double(completion)) }
-        if let output = s.output { members["output"] = output }
-        if let error = s.error { members["error"] = error.value }
-        if let undoError = s.undoError { members["undo_error"] = undoError.value }
-        if let retryAt = s.retryAt { members["retry_at"] = .string(RuntimeTime.text(retryAt)) }
-        if let checkpoint = s.checkpoint { members["checkpoint"] = .string(checkpoint) }
-        return .object(members)
+    /// The row of step `index` of saga `saga` as `s` describes it.
+    static func stepRow(saga: String, _ index: Int, _ s: StepRecord) -> StateRow {
+        var w = RowText(capacity: 160)
+        w.string("agent", s.agent)
+        w.int("attempts", s.attempts)
+        if let checkpoint = s.checkpoint { w.string("checkpoint", checkpoint) }
+        if let completion = s.completion { w.int("completion", completion) }
+        if let error = s.error { w.object("error") { error.write(to: &$0) } }
+        w.int("failures", s.failures)
+        if let output = s.output { w.value("output", output) }
+        if let retryAt = s.retryAt { w.time("retry_at", retryAt) }
+        w.string("state", s.state.rawValue)
+        w.int("undo_attempts", s.undoAttempts)
+        if let undoError = s.undoError { w.object("undo_error") { undoError.write(to: &$0) } }
+        w.int("undo_failures", s.undoFailures)
+        w.version(rowVersion)
+        return StateRow(StateKey(stepRows, "\(saga)/\(index)"), w.finish())
     }
 
     // MARK: Reading rows back
@@ -307,41 +328,50 @@ enum SagaPlanJSON {
     /// Why a plan does not read.
     struct Malformed: Error {}
 
-    /// The plan as a JSON value.
-    static func value(_ p: SagaPlan) -> Value {
-        var members: [String: Value] = [
-            "name": .string(p.name), "session": .string(p.sessionID), "file": .string(p.file), "line": .number(Double(p.line)),
-            "steps": .list(p.steps.map(step)), "order": .list(p.order.map { .number(Double($0)) }),
-            "fan_outs": .list(p.fanOuts.map { .object(["policy": .number(Double($0.policy.rawValue)),
-                                                       "branches": .list($0.branches.map { .number(Double($0)) })]) }),
-            "retry": retry(p.retry), "attempts": .number(Double(p.compensation.attempts)),
-            "metadata": .list(p.metadata.map { .object(["key": .string($0.key), "value": .string($0.value)]) }),
-            "max_concurrency": .number(Double(p.maxConcurrency)),
-        ]
-        if let id = p.sagaID { members["saga_id"] = .string(id) }
-        if let base = p.baseURL { members["base_url"] = .string(base) }
-        return .object(members)
+    /// The plan's members, written in key order (the header row's `plan` object).
+    static func write(_ p: SagaPlan, to w: inout RowText) {
+        w.int("attempts", Int(p.compensation.attempts))
+        if let base = p.baseURL { w.string("base_url", base) }
+        w.objects("fan_outs", p.fanOuts) { g, fanOut in
+            g.ints("branches", fanOut.branches)
+            g.int("policy", Int(fanOut.policy.rawValue))
+        }
+        w.string("file", p.file)
+        w.int("line", Int(p.line))
+        w.int("max_concurrency", Int(p.maxConcurrency))
+        w.objects("metadata", p.metadata) { m, item in
+            m.string("key", item.key)
+            m.string("value", item.value)
+        }
+        w.string("name", p.name)
+        w.ints("order", p.order)
+        w.object("retry") { write(p.retry, to: &$0) }
+        if let id = p.sagaID { w.string("saga_id", id) }
+        w.string("session", p.sessionID)
+        w.objects("steps", p.steps) { m, s in
+            m.string("action", s.actionID)
+            m.string("agent", s.agent)
+            if let goal = s.checkpointGoal { m.string("checkpoint_goal", goal) }
+            m.ints("depends_on", s.dependsOn)
+            if let api = s.executeAPI { m.string("execute_api", api) }
+            m.string("id", s.id)
+            m.int("line", Int(s.line))
+            m.int("retries", Int(s.retries))
+            if let retry = s.retry { m.object("retry") { write(retry, to: &$0) } }
+            m.int("timeout_ms", Int(s.timeoutMilliseconds))
+            if let api = s.undoAPI { m.string("undo_api", api) }
+        }
     }
 
-    /// A step as a JSON value.
-    private static func step(_ s: SagaPlan.Step) -> Value {
-        var members: [String: Value] = [
-            "id": .string(s.id), "action": .string(s.actionID), "agent": .string(s.agent), "timeout_ms": .number(Double(s.timeoutMilliseconds)),
-            "retries": .number(Double(s.retries)), "depends_on": .list(s.dependsOn.map { .number(Double($0)) }), "line": .number(Double(s.line)),
-        ]
-        if let api = s.executeAPI { members["execute_api"] = .string(api) }
-        if let api = s.undoAPI { members["undo_api"] = .string(api) }
-        if let retry = s.retry { members["retry"] = Self.retry(retry) }
-        if let goal = s.checkpointGoal { members["checkpoint_goal"] = .string(goal) }
-        return .object(members)
+    /// A retry policy's members, in key order.
+    private static func write(_ r: SagaPlan.Retry, to w: inout RowText) {
+        w.number("initial", r.initial)
+        w.number("jitter", r.jitter)
+        w.number("max", r.max)
+        w.number("multiplier", r.multiplier)
     }
 
-    /// A retry policy as a JSON value.
-    private static func retry(_ r: SagaPlan.Retry) -> Value {
-        .object(["initial": .number(r.initial), "multiplier": .number(r.multiplier), "max": .number(r.max), "jitter": .number(r.jitter)])
-    }
-
-    /// Reads a plan written by `value`.
+    /// Reads a plan written by `write`.
     static func plan(_ value: Value) throws(Malformed) -> SagaPlan {
         guard let r = RowReader(value), let name = r.string("name"), let session = r.string("session"), let file = r.string("file"),
               let line = r.int("line"), let steps = r.list("steps"), let order = r.list("order"), let fanOuts = r.list("fan_outs"),

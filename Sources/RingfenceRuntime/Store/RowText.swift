@@ -1,7 +1,8 @@
 import RingfenceDiagnostics
 import RingfenceVM
+import RingfenceWire
 
-// State rows (the ledger's, sessions') are written straight to bytes: the same text as
+// State rows (the ledger's, sessions', sagas') are written straight to bytes: the same text as
 // `Value.jsonText` of the row's object (compact JSON, keys sorted, numbers and strings written as
 // it writes them), made member by member without building a `Value` dictionary, sorting its keys
 // and converting the text. A slash writes a row for every agent and vouch it touches and every
@@ -80,6 +81,26 @@ struct RowText {
         var object = RowText(capacity: 96)
         write(&object)
         bytes.append(contentsOf: object.finish())
+    }
+
+    /// A member holding any value, written as `Value.jsonText` writes it (saga inputs and
+    /// outputs, a denial's decision).
+    mutating func value(_ key: StaticString, _ value: Value) {
+        self.key(key)
+        bytes.append(contentsOf: value.jsonText.utf8)
+    }
+
+    /// A list of whole numbers.
+    mutating func ints<S: Sequence>(_ key: StaticString, _ list: S) where S.Element: BinaryInteger {
+        self.key(key)
+        bytes.append(UInt8(ascii: "["))
+        var first = true
+        for n in list {
+            if !first { bytes.append(UInt8(ascii: ",")) }
+            first = false
+            bytes.append(contentsOf: JSONText.number(Double(n)).utf8)
+        }
+        bytes.append(UInt8(ascii: "]"))
     }
 
     /// A list of strings.
