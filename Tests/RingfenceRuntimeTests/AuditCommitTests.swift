@@ -84,6 +84,31 @@ import Darwin
         #expect(AuditVerification.verify(store.inner, keys: []).intact)
     }
 
+    @Test func batchesTheWriterCommitsWithAppendersStateAreFreedByAppenders() throws {
+        // Rounds of 100 ms: the writer commits a round after it is woken, and goes idle (freeing
+        // what is left) only after 20 empty rounds, 2 s later.
+        let store = CommitRecordingStore()
+        let log = try AuditLog(store: store, settings: AuditSettings(durability: .group), clock: AuditLogTests.clock(), linger: 100_000_000)
+        // Records with state rows: the batch is left for an appender.
+        for i in 0..<3 { _ = try log.enqueue([AuditLogTests.record(i)], rows: [Self.row("s\(i)", "v")]) }
+        #expect(Self.eventually { log.size == 3 })
+        #expect(log.releasedBatches >= 1)
+        log.freeCommitted()
+        #expect(log.releasedBatches == 0)
+        // Records whose data was written when they were made, without rows: the writer frees them.
+        for i in 3..<6 { _ = try log.enqueue([AuditLogTests.record(i)]) }
+        #expect(Self.eventually { log.size == 6 })
+        #expect(log.releasedBatches == 0)
+        // Left with nobody to take it, a batch is freed by the writer when it goes idle.
+        _ = try log.enqueue([AuditLogTests.record(6)], rows: [Self.row("s6", "v")])
+        #expect(Self.eventually { log.size == 7 })
+        #expect(Self.eventually { log.writerIsAsleep })
+        #expect(log.releasedBatches == 0)
+        log.close()
+        #expect(try store.inner.load().rows.count == 4)
+        #expect(AuditVerification.verify(store.inner, keys: []).intact)
+    }
+
     @Test func aLongQueueWakesTheWriter() throws {
         let store = CommitRecordingStore()
         let log = try AuditLog(store: store, settings: AuditSettings(durability: .relaxed, checkpointEvery: 100_000),

@@ -1,6 +1,7 @@
 import RingfenceAudit
 import RingfenceBytecode
 import RingfenceVM
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -28,6 +29,13 @@ import Darwin
 // signal per idle period). Woken so, it lingers one round before taking the batch, so a caller
 // that waits soon after usually commits it itself. An appender also wakes a dozing writer once
 // the queue holds `wakeThreshold` items.
+//
+// A committed batch is freed by the thread that committed it, except on the writer thread when
+// the batch holds state rows or value trees: those were allocated by appenders, and freeing them
+// on the writer made it wait on the appenders' allocator arena locks while they allocated. The
+// writer leaves such a batch in `released`, and the next appender frees it (`freeCommitted`,
+// which the runtime calls after releasing its own lock); the writer frees them itself when it goes
+// idle, or when appenders have left eight.
 //
 // Durability (SPEC §9.4): `strict` appenders wait until the batch holding their records is
 // committed with an fsync; `group` appenders return at once, and a record is committed (with an
@@ -57,6 +65,8 @@ public final class AuditLog: @unchecked Sendable {
     private let linger: Int
     /// The writer thread.
     private var writer: pthread_t?
+    /// True when `shared.released` holds batches (a hint read without the mutex).
+    private let hasReleased = Atomic<Bool>(false)
 
     /// How long the writer dozes between looks at the queue (nanoseconds).
     static let defaultLinger = 500_000
@@ -96,6 +106,9 @@ public final class AuditLog: @unchecked Sendable {
     /// Why appends fail, once the store kept refusing a batch; nil while the log works.
     public var failure: String? { shared.read { $0.failure } }
 
+    /// Batches the writer committed and left for an appender to free.
+    var releasedBatches: Int { shared.read { $0.released.count } }
+
     /// True while the writer thread sleeps until an appender wakes it.
     var writerIsAsleep: Bool { shared.read { $0.writerAsleep } }
 
@@ -114,6 +127,7 @@ public final class AuditLog: @unchecked Sendable {
     @discardableResult
     public func append(_ records: [AuditRecord], rows: [StateRow] = [], deletes: [StateKey] = []) throws(AuditLogError) -> [AuditReceipt] {
         let ticket = try enqueue(records, rows: rows, deletes: deletes)
+        freeCommitted()
         guard settings.durability == .strict else { return [] }
         return try wait(ticket)
     }
@@ -165,6 +179,32 @@ public final class AuditLog: @unchecked Sendable {
         shared.unlock()
         if wake { shared.signalWriter() }
         return Ticket(range: range)
+    }
+
+    /// Frees, on this thread, the batches the writer thread committed and left for an appender
+    /// (`LogState.released`); a relaxed load when there are none. An appender that enqueues
+    /// under its own lock calls this after releasing it.
+    public func freeCommitted() {
+        guard hasReleased.load(ordering: .relaxed) else { return }
+        var committed: [[PendingItem]] = []
+        shared.lock()
+        swap(&committed, &shared.released)
+        hasReleased.store(false, ordering: .relaxed)
+        shared.unlock()
+        free(committed)
+    }
+
+    /// Frees `batches` and offers the emptied buffer with the most room to the queue as its spare.
+    private func free(_ batches: consuming [[PendingItem]]) {
+        var buffer: [PendingItem] = []
+        for var batch in batches {
+            batch.removeAll(keepingCapacity: true)
+            if batch.capacity <= 2 * AuditLog.wakeThreshold && batch.capacity > buffer.capacity { swap(&buffer, &batch) }
+        }
+        guard buffer.capacity > 0 else { return }
+        shared.lock()
+        if shared.spare.capacity < buffer.capacity { swap(&shared.spare, &buffer) }
+        shared.unlock()
     }
 
     /// Waits until the ticket's records are committed (durably under `strict` and `group`);
@@ -293,8 +333,11 @@ public final class AuditLog: @unchecked Sendable {
 
     /// Takes the sequencer and everything queued, commits it without the lock, puts the
     /// sequencer back and publishes the outcome, waking waiters. Called, and returns, holding
-    /// the lock; does nothing while another thread holds the sequencer.
-    private func commitPending() {
+    /// the lock; does nothing while another thread holds the sequencer. The writer thread leaves
+    /// a committed batch that holds appenders' state rows or value trees to the next appender to
+    /// free (`LogState.released`); it frees a batch of decisions (one small allocation each)
+    /// itself, off the appenders' time, and a caller frees its own.
+    private func commitPending(onWriter: Bool = false) {
         guard var sequencer = shared.sequencer.take() else { return }
         // The queue goes on in the spare buffer (kept from the last batch, with its capacity),
         // so appenders do not regrow it after every batch.
@@ -307,13 +350,24 @@ public final class AuditLog: @unchecked Sendable {
         // when it was asked for.
         let requests = shared.checkpointRequests
         let force = requests > shared.checkpointsDone && end >= shared.checkpointTarget
+        // Only the writer adds to `released`, so this stays true until it relocks.
+        let room = shared.released.count < 8
         shared.unlock()
         let outcome = commit(work, with: &sequencer, forceCheckpoint: force)
-        // A buffer grown by an exceptional backlog is not kept.
-        if work.capacity <= 2 * AuditLog.wakeThreshold { work.removeAll(keepingCapacity: true) } else { work = [] }
+        // Left for appenders unless they have not come for the last few (then freed here).
+        let handOff = onWriter && room && work.contains { $0.holdsAppenderState }
+        if !handOff {
+            // A buffer grown by an exceptional backlog is not kept.
+            if work.capacity <= 2 * AuditLog.wakeThreshold { work.removeAll(keepingCapacity: true) } else { work = [] }
+        }
         shared.lock()
         shared.sequencer = sequencer
-        shared.spare = work
+        if handOff {
+            shared.released.append(work)
+            hasReleased.store(true, ordering: .relaxed)
+        } else {
+            shared.spare = work
+        }
         switch outcome {
         case .success(let receipts):
             shared.committed = end
@@ -380,7 +434,7 @@ public final class AuditLog: @unchecked Sendable {
             if shared.hasWork {
                 idle = 0
                 if shared.sequencer != nil && (due || shared.closing) {
-                    commitPending()
+                    commitPending(onWriter: true)
                     // What was queued while that commit ran has waited long enough.
                     due = true
                     continue
@@ -389,6 +443,16 @@ public final class AuditLog: @unchecked Sendable {
                 due = false
                 if shared.closing { return }
                 if idle >= Self.idleRounds {
+                    // Idle: free what no appender came to take, rather than hold it while asleep.
+                    if !shared.released.isEmpty {
+                        var committed: [[PendingItem]] = []
+                        swap(&committed, &shared.released)
+                        hasReleased.store(false, ordering: .relaxed)
+                        shared.unlock()
+                        free(committed)
+                        shared.lock()
+                        continue
+                    }
                     shared.writerAsleep = true
                     while shared.writerAsleep { shared.waitForWriterWake() }
                     idle = 0
@@ -424,6 +488,11 @@ private final class LogState: @unchecked Sendable {
     var pending: [PendingItem] = []
     /// An empty buffer with the capacity of an earlier batch, which `pending` moves to when a batch is taken.
     var spare: [PendingItem] = []
+    /// Batches the writer thread committed, for the next appender to free on its own thread:
+    /// their records and rows were allocated by appenders, and freeing them on the writer
+    /// contends for the appenders' allocator arenas (the writer sleeping on an arena's lock
+    /// while an appender allocates). The writer frees them itself when it goes idle.
+    var released: [[PendingItem]] = []
     /// Tickets handed out (one per item ever queued).
     var queued: UInt64 = 0
     /// Tickets committed so far.

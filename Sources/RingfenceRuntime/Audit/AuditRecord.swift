@@ -58,6 +58,13 @@ public struct AuditRecord: Sendable {
         return error
     }
 
+    /// True when the data is a value tree the appender built and left to be written when the
+    /// record is sequenced (the runtime's session, saga and ledger entries): many allocations.
+    var holdsValueTree: Bool {
+        if case .value = content { return true }
+        return false
+    }
+
     /// True when the data still has to be built or written when the record is sequenced.
     var isDeferred: Bool {
         if case .encoded = content { return false }

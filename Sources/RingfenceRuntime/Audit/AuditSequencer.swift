@@ -18,6 +18,10 @@ struct PendingItem: Sendable {
     var rows: [StateRow]
     /// Rows deleted with it.
     var deletes: [StateKey]
+
+    /// True when the item holds many allocations its appender made: state rows, or a record
+    /// whose data is a value tree.
+    var holdsAppenderState: Bool { !rows.isEmpty || record?.holdsValueTree == true }
 }
 
 /// The sequencer's own state: the chain head and the Merkle frontier.

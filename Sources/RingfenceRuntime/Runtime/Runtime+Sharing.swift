@@ -45,6 +45,7 @@ extension Runtime {
         } catch {
             outcome = .failure(error)
         }
+        log.freeCommitted()
         var waited: RuntimeError?
         if case .success(let (_, ticket)) = outcome, let ticket, log.settings.durability == .strict {
             do { try waitFor(ticket) } catch { waited = error }

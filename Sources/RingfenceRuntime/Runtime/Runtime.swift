@@ -177,6 +177,7 @@ public final class Runtime: @unchecked Sendable {
             if let failure { throw RuntimeError(.auditFailed, failure) }
             return try run(body)
         }
+        log.freeCommitted()
         if let ticket, log.settings.durability == .strict { try waitFor(ticket) }
         return result
     }
