@@ -92,39 +92,32 @@ struct RowText {
 
     /// A list of whole numbers.
     mutating func ints<S: Sequence>(_ key: StaticString, _ list: S) where S.Element: BinaryInteger {
-        self.key(key)
-        bytes.append(UInt8(ascii: "["))
-        var first = true
-        for n in list {
-            if !first { bytes.append(UInt8(ascii: ",")) }
-            first = false
-            bytes.append(contentsOf: JSONText.number(Double(n)).utf8)
-        }
-        bytes.append(UInt8(ascii: "]"))
+        self.list(key, list) { bytes, n in bytes.append(contentsOf: JSONText.number(Double(n)).utf8) }
     }
 
     /// A list of strings.
     mutating func strings(_ key: StaticString, _ list: [String]) {
-        self.key(key)
-        bytes.append(UInt8(ascii: "["))
-        for (i, text) in list.enumerated() {
-            if i > 0 { bytes.append(UInt8(ascii: ",")) }
-            Self.appendQuoted(text, to: &bytes)
-        }
-        bytes.append(UInt8(ascii: "]"))
+        self.list(key, list) { bytes, text in Self.appendQuoted(text, to: &bytes) }
     }
 
     /// A list of objects, each written by `write` on a fresh object.
     mutating func objects<S: Sequence>(_ key: StaticString, _ items: S, _ write: (inout RowText, S.Element) -> Void) {
+        list(key, items) { bytes, item in
+            var object = RowText(capacity: 96)
+            write(&object, item)
+            bytes.append(contentsOf: object.finish())
+        }
+    }
+
+    /// A list member: `element` appends each item's JSON text.
+    private mutating func list<S: Sequence>(_ key: StaticString, _ items: S, _ element: (inout [UInt8], S.Element) -> Void) {
         self.key(key)
         bytes.append(UInt8(ascii: "["))
         var first = true
         for item in items {
             if !first { bytes.append(UInt8(ascii: ",")) }
             first = false
-            var object = RowText(capacity: 96)
-            write(&object, item)
-            bytes.append(contentsOf: object.finish())
+            element(&bytes, item)
         }
         bytes.append(UInt8(ascii: "]"))
     }
