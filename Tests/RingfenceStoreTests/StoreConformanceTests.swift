@@ -179,6 +179,29 @@ import RingfenceTestSupport
         #expect(try store.auditEntries(from: 0, limit: Int.max) == log.entries)
     }
 
+    /// Longer than the memory store's chunks of 4,096 entries, committed in batches that end on,
+    /// before and after their boundaries: reads and purges across them.
+    @Test(arguments: StoreBackend.all)
+    func aLongLogReadsBackAcrossItsMemoryChunks(_ backend: StoreBackend) throws {
+        let scratch = try Scratch()
+        let store = try backend.open(in: scratch)
+        var log = LogBuilder()
+        for count in [1, 4_094, 1, 3, 5_000, 3_189, 7] { try store.commit(try log.batch(count), durability: .relaxed) }
+        #expect(log.entries.count == 12_295)
+        #expect(try allEntries(store, chunk: 1_000) == log.entries)
+        for (from, limit) in [(4_090, 20), (4_095, 1), (4_096, 1), (8_190, 4_100), (12_287, 100), (0, 12_295)] {
+            #expect(try store.auditEntries(from: UInt64(from), limit: limit) == Array(log.entries[from..<min(12_295, from + limit)]),
+                    "from \(from), limit \(limit)")
+        }
+        let snapshot = try store.load()
+        #expect(snapshot.auditSize == 12_295)
+        #expect(snapshot.lastHash == log.entries.last?.hash)
+        #expect(try store.purgeAuditData(before: 8_193) == 8_193)
+        let entries = try store.auditEntries(from: 8_190, limit: 6)
+        #expect(entries.map { $0.data == nil } == [true, true, true, false, false, false])
+        #expect(entries.map(\.hash) == log.entries[8_190..<8_196].map(\.hash))
+    }
+
     @Test(arguments: StoreBackend.all)
     func unicodeEmptyStringsAndEmptyValuesRoundTrip(_ backend: StoreBackend) throws {
         let scratch = try Scratch()

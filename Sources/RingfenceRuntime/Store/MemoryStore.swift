@@ -14,7 +14,7 @@ public final class MemoryStore: StateStore {
         var deleted: [StateKey: UInt64] = [:]
         /// The number of commits.
         var version: UInt64 = 0
-        var entries: [StoredAuditEntry] = []
+        var entries = EntryChunks()
         /// The Merkle tree's perfect subtrees, by level and index (arrays, not a hashed table:
         /// an append stores about two nodes, always the next of their levels).
         var nodes = InMemoryMerkleNodeStore()
@@ -86,7 +86,7 @@ public final class MemoryStore: StateStore {
                     s.deleted[key] = s.version
                 }
             }
-            s.entries += batch.entries
+            s.entries.append(contentsOf: batch.entries)
             for stored in batch.entries {
                 if let session = stored.entry.session { s.sessionHashes[session, default: []].append(stored.hash) }
             }
@@ -100,7 +100,7 @@ public final class MemoryStore: StateStore {
         state.withLock { s in
             guard seq < UInt64(s.entries.count), limit > 0 else { return [] }
             let start = Int(seq)
-            return Array(s.entries[start..<min(s.entries.count, start + limit)])
+            return s.entries.slice(start..<min(s.entries.count, start + limit))
         }
     }
 
@@ -133,6 +133,57 @@ public final class MemoryStore: StateStore {
             }
             return dropped
         }
+    }
+}
+
+/// The memory store's audit entries, in chunks of 4,096: an append never moves the entries
+/// stored before it. (In one array, every doubling copied the whole log — hundreds of megabytes
+/// after a few million decisions — while holding the store's lock, and touched twice the memory.)
+private struct EntryChunks {
+    /// Entries a chunk holds (a power of two).
+    static let chunkSize = 4096
+    /// The chunks, all full but the last.
+    private var chunks: [[StoredAuditEntry]] = []
+    /// The number of entries.
+    private(set) var count = 0
+
+    /// The newest entry.
+    var last: StoredAuditEntry? { count == 0 ? nil : self[count - 1] }
+
+    /// Entry `i` (its seq).
+    subscript(i: Int) -> StoredAuditEntry {
+        get { chunks[i / Self.chunkSize][i % Self.chunkSize] }
+        set { chunks[i / Self.chunkSize][i % Self.chunkSize] = newValue }
+    }
+
+    /// Appends `entries` in order.
+    mutating func append(contentsOf entries: [StoredAuditEntry]) {
+        var next = entries[...]
+        while !next.isEmpty {
+            if count % Self.chunkSize == 0 {
+                chunks.append([])
+                chunks[chunks.count - 1].reserveCapacity(Self.chunkSize)
+            }
+            let room = Self.chunkSize - count % Self.chunkSize
+            let part = next.prefix(room)
+            chunks[chunks.count - 1].append(contentsOf: part)
+            count += part.count
+            next = next.dropFirst(part.count)
+        }
+    }
+
+    /// The entries in `range`, which lies within the log.
+    func slice(_ range: Range<Int>) -> [StoredAuditEntry] {
+        var out: [StoredAuditEntry] = []
+        out.reserveCapacity(range.count)
+        var i = range.lowerBound
+        while i < range.upperBound {
+            let chunk = chunks[i / Self.chunkSize], start = i % Self.chunkSize
+            let end = min(Self.chunkSize, start + range.upperBound - i)
+            out.append(contentsOf: chunk[start..<end])
+            i += end - start
+        }
+        return out
     }
 }
 
