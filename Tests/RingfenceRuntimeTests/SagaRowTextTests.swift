@@ -17,7 +17,7 @@ import RingfenceWire
     static func text(_ rng: inout SeededGenerator) -> String { LedgerRowTextTests.text(&rng) }
     static func time(_ rng: inout SeededGenerator) -> Int64 { LedgerRowTextTests.time(&rng) }
     static func maybe<T>(_ rng: inout SeededGenerator, _ make: (inout SeededGenerator) -> T) -> T? {
-        rng.chance(1, in: 2) ? make(&rng) : nil
+        SessionRowTextTests.maybe(&rng, make)
     }
 
     /// A random number, often one whose shortest form is long or written with an exponent.

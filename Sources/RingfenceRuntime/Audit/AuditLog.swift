@@ -65,8 +65,6 @@ public final class AuditLog: @unchecked Sendable {
     private let linger: Int
     /// The writer thread.
     private var writer: pthread_t?
-    /// True when `shared.released` holds batches (a hint read without the mutex).
-    private let hasReleased = Atomic<Bool>(false)
 
     /// How long the writer dozes between looks at the queue (nanoseconds).
     static let defaultLinger = 500_000
@@ -185,17 +183,15 @@ public final class AuditLog: @unchecked Sendable {
     /// (`LogState.released`); a relaxed load when there are none. An appender that enqueues
     /// under its own lock calls this after releasing it.
     public func freeCommitted() {
-        guard hasReleased.load(ordering: .relaxed) else { return }
-        var committed: [[PendingItem]] = []
+        guard shared.hasReleased.load(ordering: .relaxed) else { return }
         shared.lock()
-        swap(&committed, &shared.released)
-        hasReleased.store(false, ordering: .relaxed)
+        let committed = shared.takeReleased()
         shared.unlock()
-        free(committed)
+        dispose(committed)
     }
 
     /// Frees `batches` and offers the emptied buffer with the most room to the queue as its spare.
-    private func free(_ batches: consuming [[PendingItem]]) {
+    private func dispose(_ batches: consuming [[PendingItem]]) {
         var buffer: [PendingItem] = []
         for var batch in batches {
             batch.removeAll(keepingCapacity: true)
@@ -363,8 +359,7 @@ public final class AuditLog: @unchecked Sendable {
         shared.lock()
         shared.sequencer = sequencer
         if handOff {
-            shared.released.append(work)
-            hasReleased.store(true, ordering: .relaxed)
+            shared.release(work)
         } else {
             shared.spare = work
         }
@@ -445,11 +440,9 @@ public final class AuditLog: @unchecked Sendable {
                 if idle >= Self.idleRounds {
                     // Idle: free what no appender came to take, rather than hold it while asleep.
                     if !shared.released.isEmpty {
-                        var committed: [[PendingItem]] = []
-                        swap(&committed, &shared.released)
-                        hasReleased.store(false, ordering: .relaxed)
+                        let committed = shared.takeReleased()
                         shared.unlock()
-                        free(committed)
+                        dispose(committed)
                         shared.lock()
                         continue
                     }
@@ -492,7 +485,9 @@ private final class LogState: @unchecked Sendable {
     /// their records and rows were allocated by appenders, and freeing them on the writer
     /// contends for the appenders' allocator arenas (the writer sleeping on an arena's lock
     /// while an appender allocates). The writer frees them itself when it goes idle.
-    var released: [[PendingItem]] = []
+    private(set) var released: [[PendingItem]] = []
+    /// True when `released` holds batches: a hint appenders read without the mutex.
+    let hasReleased = Atomic<Bool>(false)
     /// Tickets handed out (one per item ever queued).
     var queued: UInt64 = 0
     /// Tickets committed so far.
@@ -557,6 +552,20 @@ private final class LogState: @unchecked Sendable {
         lock()
         defer { unlock() }
         return body(self)
+    }
+
+    /// Holding the mutex: leaves a committed batch for an appender to free.
+    func release(_ batch: consuming [PendingItem]) {
+        released.append(batch)
+        hasReleased.store(true, ordering: .relaxed)
+    }
+
+    /// Holding the mutex: takes every batch left for an appender.
+    func takeReleased() -> [[PendingItem]] {
+        var batches: [[PendingItem]] = []
+        swap(&batches, &released)
+        hasReleased.store(false, ordering: .relaxed)
+        return batches
     }
 
     /// After queueing, holding the mutex: says whether to signal the writer — when it sleeps
