@@ -10,18 +10,20 @@ import RingfenceVM
 /// entry's position and stops the verifier: after a failure it accepts nothing more. Checks run
 /// in the order seq, prev, data.
 public struct AuditChainVerifier: Sendable {
-    /// The number of entries verified.
-    public private(set) var count: UInt64 = 0
-    /// The entry hash of the last entry verified (zero before entry 0).
-    public private(set) var lastHash: AuditHash = .zero
+    /// The chain so far: how many entries, the last hash, the first failure.
+    private var links = AuditChainLinks()
     /// The Merkle tree of the entries verified.
     public private(set) var frontier = MerkleFrontier()
-    /// The first failure, once there is one.
-    public private(set) var failure: AuditChainFailure?
 
     /// A verifier at the start of a log.
     public init() {}
 
+    /// The number of entries verified.
+    public var count: UInt64 { links.count }
+    /// The entry hash of the last entry verified (zero before entry 0).
+    public var lastHash: AuditHash { links.lastHash }
+    /// The first failure, once there is one.
+    public var failure: AuditChainFailure? { links.failure }
     /// The Merkle root of the entries verified so far.
     public var root: AuditHash { frontier.root }
 
@@ -29,7 +31,7 @@ public struct AuditChainVerifier: Sendable {
     /// nil once purged; returns its entry hash.
     @discardableResult
     public mutating func append(_ entry: AuditEntry, canonicalData: [UInt8]?) throws(AuditChainFailure) -> AuditHash {
-        try append(entry, storedDataHash: canonicalData.map { AuditHash.sha256($0) })
+        try append(entry, canonicalData: canonicalData) { _ in }
     }
 
     /// `append(_:canonicalData:)`, also handing `newNode` each perfect-subtree node the entry
@@ -37,61 +39,25 @@ public struct AuditChainVerifier: Sendable {
     @discardableResult
     public mutating func append(_ entry: AuditEntry, canonicalData: [UInt8]?,
                                 newNode: (MerkleNode) -> Void) throws(AuditChainFailure) -> AuditHash {
-        try append(entry, storedDataHash: canonicalData.map { AuditHash.sha256($0) }, newNode: newNode)
+        let hash = entry.hash
+        try links.link(entry, entryHash: hash, storedDataHash: canonicalData.map { AuditHash.sha256($0) })
+        frontier.append(MerkleHash.leaf(entryHash: hash), newNode: newNode)
+        return hash
     }
 
     /// Verifies the next entry whose stored data is the JSON value `data` (canonicalised here),
     /// or nil once purged; returns its entry hash.
     @discardableResult
     public mutating func append(_ entry: AuditEntry, data: Value?) throws(AuditChainFailure) -> AuditHash {
-        guard let data else { return try append(entry, storedDataHash: nil) }
-        try checkPosition(entry)
+        guard let data else { return try append(entry, canonicalData: nil) }
+        try links.checkPosition(entry)
         let bytes: [UInt8]
         do {
             bytes = try CanonicalJSON.encode(data)
         } catch {
-            throw fail(.dataNotCanonicalisable(error.message))
+            throw links.fail(.dataNotCanonicalisable(error.message))
         }
         return try append(entry, canonicalData: bytes)
-    }
-
-    /// `append(_:canonicalData:newNode:)` with the hashes already computed, so that a verifier can
-    /// compute them for the next entries on another thread: `entryHash` must be `entry.hash`, and
-    /// `storedDataHash` the SHA-256 of the stored data (nil once purged).
-    @discardableResult
-    package mutating func append(_ entry: AuditEntry, entryHash: AuditHash, storedDataHash: AuditHash?,
-                                 newNode: (MerkleNode) -> Void) throws(AuditChainFailure) -> AuditHash {
-        try append(entry, storedDataHash: storedDataHash, entryHash: entryHash, newNode: newNode)
-    }
-
-    /// Verifies the next entry, given the SHA-256 of its stored data (nil once purged) and, when
-    /// already computed, its entry hash.
-    private mutating func append(_ entry: AuditEntry, storedDataHash: AuditHash?, entryHash: AuditHash? = nil,
-                                 newNode: (MerkleNode) -> Void = { _ in }) throws(AuditChainFailure) -> AuditHash {
-        try checkPosition(entry)
-        if let storedDataHash, storedDataHash != entry.dataHash {
-            throw fail(.dataHashMismatch)
-        }
-        let hash = entryHash ?? entry.hash
-        frontier.append(MerkleHash.leaf(entryHash: hash), newNode: newNode)
-        lastHash = hash
-        count += 1
-        return hash
-    }
-
-    /// Throws the earlier failure, if any, or a failure when `entry` is not the next entry: its
-    /// `seq` is not the count so far or its `prev` is not the last hash.
-    private mutating func checkPosition(_ entry: AuditEntry) throws(AuditChainFailure) {
-        if let failure { throw failure }
-        guard entry.seq == count else { throw fail(.seqOutOfOrder(found: entry.seq)) }
-        guard entry.prev == lastHash else { throw fail(.prevMismatch) }
-    }
-
-    /// Records and returns the failure of the entry at position `count`.
-    private mutating func fail(_ reason: AuditChainFailure.Reason) -> AuditChainFailure {
-        let failure = AuditChainFailure(position: count, reason: reason)
-        self.failure = failure
-        return failure
     }
 
     /// Verifies a whole log from entry 0: each element is an envelope and its stored canonical
@@ -107,6 +73,47 @@ public struct AuditChainVerifier: Sendable {
             }
         }
         return AuditChainReport(count: verifier.count, lastHash: verifier.lastHash, root: verifier.root, failure: verifier.failure)
+    }
+}
+
+/// The chain half of verification, for a verifier that hashes entries and builds the tree
+/// elsewhere (on other threads, from `MerkleSubtrees`): each entry's `seq` is the count so far,
+/// its `prev` the hash of the entry before (zeros for entry 0), and its stored data's hash, when
+/// the data is still stored, its `data_hash` — checked in that order. The first failure stops it.
+package struct AuditChainLinks: Sendable {
+    /// The number of entries linked.
+    package private(set) var count: UInt64 = 0
+    /// The entry hash of the last entry linked (zero before entry 0).
+    package private(set) var lastHash: AuditHash = .zero
+    /// The first failure, once there is one.
+    package private(set) var failure: AuditChainFailure?
+
+    /// A chain at the start of a log.
+    package init() {}
+
+    /// Checks the next entry, given its entry hash (`entry.hash`, computed by the caller) and the
+    /// SHA-256 of its stored data (nil once purged), and counts it.
+    package mutating func link(_ entry: AuditEntry, entryHash: AuditHash, storedDataHash: AuditHash?) throws(AuditChainFailure) {
+        try checkPosition(entry)
+        if let storedDataHash, storedDataHash != entry.dataHash {
+            throw fail(.dataHashMismatch)
+        }
+        lastHash = entryHash
+        count += 1
+    }
+
+    /// Throws the earlier failure, if any, or a failure when `entry` is not the next entry.
+    mutating func checkPosition(_ entry: AuditEntry) throws(AuditChainFailure) {
+        if let failure { throw failure }
+        guard entry.seq == count else { throw fail(.seqOutOfOrder(found: entry.seq)) }
+        guard entry.prev == lastHash else { throw fail(.prevMismatch) }
+    }
+
+    /// Records and returns the failure of the entry at position `count`.
+    mutating func fail(_ reason: AuditChainFailure.Reason) -> AuditChainFailure {
+        let failure = AuditChainFailure(position: count, reason: reason)
+        self.failure = failure
+        return failure
     }
 }
 

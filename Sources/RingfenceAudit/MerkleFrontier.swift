@@ -70,18 +70,31 @@ public struct MerkleFrontier: Sendable {
     /// Appends `leafHash` and calls `newNode` with each perfect subtree the append completes,
     /// lowest first: the leaf (level 0), then one node per trailing one-bit of the old size.
     public mutating func append(_ leafHash: AuditHash, newNode: (MerkleNode) throws -> Void) rethrows {
-        precondition(size < UInt64.max, "a Merkle tree holds fewer than 2^64 leaves")
-        let leafIndex = size
-        var hash = leafHash
-        var level = 0
-        try newNode(MerkleNode(id: MerkleNodeID(level: 0, index: leafIndex), hash: hash))
-        while (leafIndex >> UInt64(level)) & 1 == 1 {
+        let leaf = MerkleNode(id: MerkleNodeID(level: 0, index: size), hash: leafHash)
+        try newNode(leaf)
+        try append(subtree: leaf, newNode: newNode)
+    }
+
+    /// Appends the perfect subtree `subtree`, whose leaves must start at `size` (so `size` is a
+    /// multiple of its leaf count), and calls `newNode` with each node the append completes
+    /// above it, lowest first — one per trailing one-bit of `size / 2^level` — but not with
+    /// `subtree` itself. Appending a run's subtrees (`MerkleSubtrees.cover`) gives the frontier
+    /// that appending its leaves one by one would.
+    public mutating func append(subtree: MerkleNode, newNode: (MerkleNode) throws -> Void) rethrows {
+        precondition(subtree.id.firstLeaf == size, "a subtree is appended where the tree ends")
+        let (newSize, overflow) = size.addingReportingOverflow(subtree.id.leafCount)
+        precondition(!overflow, "a Merkle tree holds fewer than 2^64 leaves")
+        var hash = subtree.hash
+        var level = subtree.id.level
+        var index = subtree.id.index
+        while index & 1 == 1 {
             hash = MerkleHash.node(hashes.removeLast(), hash)
             level += 1
-            try newNode(MerkleNode(id: MerkleNodeID(level: level, index: leafIndex >> UInt64(level)), hash: hash))
+            index >>= 1
+            try newNode(MerkleNode(id: MerkleNodeID(level: level, index: index), hash: hash))
         }
         hashes.append(hash)
-        size = leafIndex + 1
+        size = newSize
     }
 
     /// Appends `leafHash` and returns the perfect subtrees it completed, lowest first.

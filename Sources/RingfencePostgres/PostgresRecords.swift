@@ -422,6 +422,29 @@ enum PostgresRecords {
         return found
     }
 
+    /// The nodes of `level` with indices in `indices`, in index order (nil where none), read as
+    /// one range of the primary key.
+    static func nodes(level: Int, indices: Range<UInt64>, on connection: PostgresConnection, url: String) async throws -> [AuditHash?] {
+        var binds = PostgresBindings(capacity: 3)
+        binds.append(Int64(level))
+        binds.append(Int64(bitPattern: indices.lowerBound))
+        binds.append(Int64(bitPattern: indices.upperBound))
+        let query = PostgresQuery(unsafeSQL: "SELECT idx, hash FROM ringfence.audit_nodes WHERE level = $1 AND idx >= $2 AND idx < $3",
+                                  binds: binds)
+        var found = [AuditHash?](repeating: nil, count: indices.count)
+        for row in try await PostgresRows.all(connection.query(query, logger: logger)) {
+            var index = UInt64(bitPattern: -1)
+            do throws(ColumnProblem) {
+                index = UInt64(bitPattern: try PostgresRows.int64(row[0]))
+                guard indices.contains(index) else { continue }
+                found[Int(index - indices.lowerBound)] = try PostgresRows.hash(row[1])
+            } catch {
+                throw StoreError(.foreignSchema, StoreMessages.badNode(url, level: level, index: index, error.detail))
+            }
+        }
+        return found
+    }
+
     /// Every checkpoint, smallest first.
     static func checkpoints(on connection: PostgresConnection, url: String) async throws -> [StoredCheckpoint] {
         var checkpoints: [StoredCheckpoint] = []

@@ -157,6 +157,15 @@ public final class PostgresStore: StateStore {
         }
     }
 
+    /// The stored nodes of `level` with indices in `indices`, in index order, read with one query.
+    public func auditNodes(level: Int, indices: Range<UInt64>) throws(StoreError) -> [AuditHash?] {
+        guard !indices.isEmpty else { return [] }
+        let url = url
+        return try connector.call("read merkle nodes") { connection, _ in
+            try await PostgresRecords.nodes(level: level, indices: indices, on: connection, url: url)
+        }
+    }
+
     /// Every checkpoint, smallest first.
     public func checkpoints() throws(StoreError) -> [StoredCheckpoint] {
         let url = url

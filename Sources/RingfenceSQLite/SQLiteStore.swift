@@ -129,6 +129,14 @@ public final class SQLiteStore: StateStore {
         }
     }
 
+    /// The stored nodes of `level` with indices in `indices`, in index order, read with one query.
+    public func auditNodes(level: Int, indices: Range<UInt64>) throws(StoreError) -> [AuditHash?] {
+        guard !indices.isEmpty else { return [] }
+        return try read("read merkle nodes") { db in
+            try SQLiteRecords.nodes(db, level: level, indices: indices, url: url)
+        }
+    }
+
     /// Every checkpoint, smallest first.
     public func checkpoints() throws(StoreError) -> [StoredCheckpoint] {
         try read("read checkpoints") { db in

@@ -260,6 +260,55 @@ private func proofMember(_ value: Value?) -> [AuditHash]? {
         #expect(frontier.nodeIDs.map(\.description) == ["3/0"])
     }
 
+    /// Runs of leaves hashed apart (`MerkleSubtrees`) hold exactly the stored nodes that lie
+    /// inside them, and appending their covers in order builds the tree leaf-by-leaf appends
+    /// build, reporting exactly the stored nodes that span runs — wherever the runs start and end.
+    @Test func runsHashedApartJoinIntoTheTreeOfTheirLeaves() throws {
+        let tree = try TestTree.random(count: 3000, seed: 7)
+        var generator = SeededGenerator(seed: 8)
+        for trial in 0..<12 {
+            // Cut [0, 3000) into runs: aligned ones of 256 in some trials, random lengths in others.
+            var cuts: [Int] = [0]
+            while cuts.last! < tree.leaves.count {
+                let length = trial.isMultiple(of: 2) ? 256 : 1 + Int(generator.next() % 700)
+                cuts.append(min(tree.leaves.count, cuts.last! + length))
+            }
+            var joined = MerkleFrontier()
+            var reported = 0
+            for (from, to) in zip(cuts, cuts.dropFirst()) {
+                let run = MerkleSubtrees(start: UInt64(from), leafHashes: Array(tree.leaves[from..<to]))
+                #expect(run.end == UInt64(to))
+                for (level, hashes) in run.levels.enumerated() {
+                    for (k, hash) in hashes.enumerated() {
+                        let id = MerkleNodeID(level: level, index: run.firstIndex(level: level) + UInt64(k))
+                        #expect(id.firstLeaf >= UInt64(from) && id.firstLeaf + id.leafCount <= UInt64(to))
+                        #expect(tree.store.hash(of: id) == hash, "node \(id) of run \(from)..<\(to)")
+                    }
+                    reported += hashes.count
+                }
+                // A prefix of the run gives the root of the tree of that many leaves.
+                let middle = from + (to - from) / 2
+                var partial = joined
+                for node in run.cover(to: UInt64(middle)) { partial.append(subtree: node) { _ in } }
+                #expect(partial.root == ReferenceMerkle.root(tree.leaves[..<middle]))
+                for node in run.cover(to: run.end) {
+                    joined.append(subtree: node) { spanning in
+                        #expect(spanning.id.firstLeaf < UInt64(from), "node \(spanning.id) lies inside the run")
+                        #expect(tree.store.hash(of: spanning.id) == spanning.hash)
+                        reported += 1
+                    }
+                }
+                #expect(joined.root == ReferenceMerkle.root(tree.leaves[..<to]))
+            }
+            #expect(joined.hashes == tree.frontier.hashes && joined.size == tree.frontier.size)
+            #expect(reported == tree.nodesReported, "every stored node once, trial \(trial)")
+        }
+        // Every node of an empty run and of a run of one leaf.
+        #expect(MerkleSubtrees(start: 5, leafHashes: []).levels == [[]])
+        #expect(MerkleSubtrees(start: 5, leafHashes: [tree.leaves[5]]).hash(of: MerkleNodeID(level: 0, index: 5)) == tree.leaves[5])
+        #expect(MerkleSubtrees(start: 5, leafHashes: [tree.leaves[5]]).hash(of: MerkleNodeID(level: 1, index: 2)) == nil)
+    }
+
     @Test func storesFewerThanTwoNodesPerLeaf() throws {
         let tree = try TestTree.random(count: 5000, seed: 2)
         #expect(tree.nodesReported < 2 * 5000)

@@ -147,6 +147,21 @@ import RingfenceTestSupport
         #expect(edited.failure?.entry == 12_007)
         #expect(edited.failure?.message == "merkle node 3/1500 does not match the entries it covers")
 
+        // The node over leaves 0…16,383 spans the first two chunks: it is made when they are joined.
+        let spanning = try Self.copy(original, in: scratch, as: "spanning.db")
+        try Self.edit(spanning) { db in try db.execute(sql: "UPDATE audit_nodes SET hash = zeroblob(32) WHERE level = 14 AND idx = 0") }
+        let joined = try Self.verify(spanning)
+        #expect(joined.failure?.entry == 16_383)
+        #expect(joined.failure?.message == "merkle node 14/0 does not match the entries it covers")
+
+        // An entry removed at either side of a chunk boundary is found where the gap starts.
+        for seq in [AuditVerification.chunk - 1, AuditVerification.chunk, 2 * AuditVerification.chunk - 1] {
+            let gap = try Self.copy(original, in: scratch, as: "gap-\(seq).db")
+            try Self.edit(gap) { db in try db.execute(sql: "DELETE FROM audit_entries WHERE seq = ?", arguments: [seq]) }
+            let report = try Self.verify(gap)
+            #expect(report.failure?.entry == UInt64(seq) && report.entries == UInt64(seq), "\(String(describing: report.failure))")
+        }
+
         let missing = try Self.copy(original, in: scratch, as: "missing.db")
         try Self.edit(missing) { db in try db.execute(sql: "DELETE FROM audit_nodes WHERE level = 0 AND idx = 9000") }
         let removed = try Self.verify(missing)

@@ -71,46 +71,55 @@ public enum AuditVerification {
             report.failure = (nil, "the --since checkpoint cannot be read: \(error)")
             return
         }
-        var verifier = AuditChainVerifier()
+        var links = AuditChainLinks()
+        var tree = MerkleFrontier()
         var pendingCheckpoints = checkpoints[...]
         // Data may be missing only below a purge the log itself records.
         var purgedBelow: UInt64 = 0
         var missingData: [Range<UInt64>] = []  // runs of entries without data (a purge leaves one)
-        var position: UInt64 = 0
         // Sizes at which a root must be compared: checkpoints, and the --since size.
-        func checkRoots() -> Bool {
-            while let checkpoint = pendingCheckpoints.first, checkpoint.size == verifier.count {
+        func rootWanted(at size: UInt64) -> Bool {
+            pendingCheckpoints.first?.size == size || sinceCheckpoint?.size == size
+        }
+        func checkRoots(_ root: AuditHash) -> Bool {
+            while let checkpoint = pendingCheckpoints.first, checkpoint.size == links.count {
                 pendingCheckpoints.removeFirst()
-                if let problem = check(checkpoint, root: verifier.root, keys: keys, report: &report) {
+                if let problem = check(checkpoint, root: root, keys: keys, report: &report) {
                     report.failure = (nil, problem)
                     return false
                 }
             }
-            if let sinceCheckpoint, sinceCheckpoint.size == verifier.count {
-                guard verifier.root == sinceCheckpoint.root else {
+            if let sinceCheckpoint, sinceCheckpoint.size == links.count {
+                guard root == sinceCheckpoint.root else {
                     report.failure = (nil, "the log's root at size \(sinceCheckpoint.size) differs from the --since checkpoint's: history was rewritten")
                     return false
                 }
             }
             return true
         }
-        guard checkRoots() else { return }
-        // Each chunk is read and hashed on a thread of its own while the one before it is checked.
-        var next = read(store, from: 0)
+        guard checkRoots(tree.root) else { return }
+        // Chunks are read and hashed, with their Merkle subtrees, two at a time on threads of
+        // their own while the one before them is checked. Chunk k is read from entry k · chunk;
+        // when a chunk ends early (the log's end, or a gap), reading goes on from where it ended.
+        var next = [read(store, from: 0), read(store, from: UInt64(chunk))]
+        var nextStart = UInt64(2 * chunk)
         while true {
-            let batch = try next.value()
+            let batch = try next.removeFirst().value()
+            guard batch.tree.start == links.count else {
+                next = [read(store, from: links.count)]
+                nextStart = links.count + UInt64(chunk)
+                continue
+            }
             if batch.entries.isEmpty { break }
-            next = read(store, from: position + UInt64(batch.entries.count))
-            var newNodes: [MerkleNode] = []
+            next.append(read(store, from: nextStart))
+            nextStart += UInt64(chunk)
             for (i, stored) in batch.entries.enumerated() {
-                let hash: AuditHash
+                let hash = batch.entryHashes[i]
                 do {
-                    hash = try verifier.append(stored.entry, entryHash: batch.entryHashes[i], storedDataHash: batch.dataHashes[i]) {
-                        newNodes.append($0)
-                    }
+                    try links.link(stored.entry, entryHash: hash, storedDataHash: batch.dataHashes[i])
                 } catch {
                     report.failure = (error.position, error.message)
-                    report.entries = verifier.count
+                    report.entries = links.count
                     return
                 }
                 if stored.data == nil {
@@ -126,27 +135,33 @@ public enum AuditVerification {
                 }
                 guard hash == stored.hash else {
                     report.failure = (stored.entry.seq, "entry \(stored.entry.seq): the stored entry hash does not match its envelope")
-                    report.entries = verifier.count
+                    report.entries = links.count
                     return
                 }
-                guard checkRoots() else {
-                    report.entries = verifier.count
-                    return
+                if rootWanted(at: links.count) {
+                    var partial = tree
+                    for node in batch.tree.cover(to: links.count) { partial.append(subtree: node) { _ in } }
+                    guard checkRoots(partial.root) else {
+                        report.entries = links.count
+                        return
+                    }
                 }
             }
-            position += UInt64(batch.entries.count)
-            // Every perfect subtree the entries complete must be stored as the entries give it.
-            let stored = try store.auditNodes(newNodes.map(\.id))
-            for node in newNodes where stored[node.id] != node.hash {
-                report.failure = (node.id.firstLeaf + node.id.leafCount - 1, stored[node.id] == nil
-                    ? "merkle node \(node.id) is missing from the store (proofs cannot be made)"
-                    : "merkle node \(node.id) does not match the entries it covers")
-                report.entries = verifier.count
+            // Every perfect subtree the entries complete must be stored as the entries give it:
+            // those inside the chunk were compared as it was read, those that span it and the
+            // chunks before are made here.
+            var spanning: [MerkleNode] = []
+            for node in batch.tree.cover(to: batch.tree.end) { tree.append(subtree: node) { spanning.append($0) } }
+            let stored = spanning.isEmpty ? [:] : try store.auditNodes(spanning.map(\.id))
+            if let failure = batch.nodeFailure
+                ?? spanning.first(where: { stored[$0.id] != $0.hash }).map({ nodeFailure($0.id, missing: stored[$0.id] == nil) }) {
+                report.failure = failure
+                report.entries = links.count
                 return
             }
         }
-        report.entries = verifier.count
-        report.root = verifier.root
+        report.entries = links.count
+        report.root = tree.root
         if let run = missingData.first(where: { $0.upperBound > purgedBelow }) {
             let missing = max(run.lowerBound, purgedBelow)
             report.failure = (missing, purgedBelow == 0
@@ -155,19 +170,19 @@ public enum AuditVerification {
             return
         }
         if let checkpoint = pendingCheckpoints.first {
-            report.failure = (nil, "a checkpoint covers \(checkpoint.size) entries but the log holds \(verifier.count): entries were removed from its tail")
+            report.failure = (nil, "a checkpoint covers \(checkpoint.size) entries but the log holds \(links.count): entries were removed from its tail")
             return
         }
         if let sinceCheckpoint {
-            guard sinceCheckpoint.size <= verifier.count else {
-                report.failure = (nil, "the log holds \(verifier.count) entries, fewer than the \(sinceCheckpoint.size) of the --since checkpoint: entries were removed from its tail")
+            guard sinceCheckpoint.size <= links.count else {
+                report.failure = (nil, "the log holds \(links.count) entries, fewer than the \(sinceCheckpoint.size) of the --since checkpoint: entries were removed from its tail")
                 return
             }
-            let proof = try MerkleProof.consistencyProof(oldSize: sinceCheckpoint.size, newSize: verifier.count,
+            let proof = try MerkleProof.consistencyProof(oldSize: sinceCheckpoint.size, newSize: links.count,
                                                           source: StoreNodeSource(store: store))
             do {
-                try MerkleProof.verifyConsistency(oldSize: sinceCheckpoint.size, newSize: verifier.count,
-                                                  oldRoot: sinceCheckpoint.root, newRoot: verifier.root, proof: proof)
+                try MerkleProof.verifyConsistency(oldSize: sinceCheckpoint.size, newSize: links.count,
+                                                  oldRoot: sinceCheckpoint.root, newRoot: tree.root, proof: proof)
             } catch {
                 report.failure = (nil, "the consistency proof from the --since checkpoint does not verify (\(error)): history was rewritten")
                 return
@@ -176,25 +191,68 @@ public enum AuditVerification {
         }
     }
 
-    /// Entries of the log with their hashes computed: each envelope's and each stored data's.
+    /// Entries of the log read from `tree.start` on, with everything computed from them that
+    /// does not depend on the entries before: each envelope's hash, each stored data's hash, the
+    /// Merkle subtrees over the run (entry i taken to be leaf `start + i`, which the seq check
+    /// confirms) and the first of them the store does not hold as computed.
     private struct HashedEntries: Sendable {
         var entries: [StoredAuditEntry]
-        var entryHashes: [AuditHash] = []
-        var dataHashes: [AuditHash?] = []
+        var entryHashes: [AuditHash]
+        var dataHashes: [AuditHash?]
+        var tree: MerkleSubtrees
+        var nodeFailure: (entry: UInt64?, message: String)?
     }
 
-    /// Reads and hashes up to `chunk` entries from `position` on, on a thread of its own.
-    private static func read(_ store: StateStore, from position: UInt64) -> ThreadTask<HashedEntries, StoreError> {
+    /// Reads and hashes up to `chunk` entries from `start` on, on a thread of its own.
+    private static func read(_ store: StateStore, from start: UInt64) -> ThreadTask<HashedEntries, StoreError> {
         ThreadTask { () throws(StoreError) -> HashedEntries in
-            var batch = HashedEntries(entries: try store.auditEntries(from: position, limit: chunk))
-            batch.entryHashes.reserveCapacity(batch.entries.count)
-            batch.dataHashes.reserveCapacity(batch.entries.count)
-            for stored in batch.entries {
-                batch.entryHashes.append(stored.entry.hash)
-                batch.dataHashes.append(stored.data.map { AuditHash.sha256($0) })
+            let entries = try store.auditEntries(from: start, limit: chunk)
+            var entryHashes: [AuditHash] = []
+            var dataHashes: [AuditHash?] = []
+            var leaves: [AuditHash] = []
+            entryHashes.reserveCapacity(entries.count)
+            dataHashes.reserveCapacity(entries.count)
+            leaves.reserveCapacity(entries.count)
+            for stored in entries {
+                let hash = stored.entry.hash
+                entryHashes.append(hash)
+                dataHashes.append(stored.data.map { AuditHash.sha256($0) })
+                leaves.append(MerkleHash.leaf(entryHash: hash))
             }
-            return batch
+            let tree = MerkleSubtrees(start: start, leafHashes: leaves)
+            return HashedEntries(entries: entries, entryHashes: entryHashes, dataHashes: dataHashes, tree: tree,
+                                 nodeFailure: try firstNodeFailure(tree, in: store))
         }
+    }
+
+    /// The first node of `tree` — in the order appends complete them: by last leaf, then level —
+    /// that the store does not hold with the hash computed.
+    private static func firstNodeFailure(_ tree: MerkleSubtrees, in store: StateStore) throws(StoreError) -> (entry: UInt64?, message: String)? {
+        var first: (id: MerkleNodeID, missing: Bool)?
+        for (level, hashes) in tree.levels.enumerated() where !hashes.isEmpty {
+            let firstIndex = tree.firstIndex(level: level)
+            let stored = try store.auditNodes(level: level, indices: firstIndex..<firstIndex + UInt64(hashes.count))
+            guard let k = hashes.indices.first(where: { stored[$0] != hashes[$0] }) else { continue }
+            let id = MerkleNodeID(level: level, index: firstIndex + UInt64(k))
+            // Levels come lowest first, so a node ending at the same leaf as one found keeps it.
+            if first.map({ lastLeaf(id) < lastLeaf($0.id) }) ?? true {
+                first = (id, stored[k] == nil)
+            }
+        }
+        return first.map { nodeFailure($0.id, missing: $0.missing) }
+    }
+
+    /// The failure of a stored node that is missing or does not match, named at the last entry
+    /// it covers.
+    private static func nodeFailure(_ id: MerkleNodeID, missing: Bool) -> (entry: UInt64?, message: String) {
+        (lastLeaf(id), missing
+            ? "merkle node \(id) is missing from the store (proofs cannot be made)"
+            : "merkle node \(id) does not match the entries it covers")
+    }
+
+    /// The last leaf under node `id`.
+    private static func lastLeaf(_ id: MerkleNodeID) -> UInt64 {
+        id.firstLeaf + (id.leafCount - 1)
     }
 
     /// The `before` of an `audit.purged` entry's data, when it has one.

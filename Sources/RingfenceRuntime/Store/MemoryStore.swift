@@ -113,6 +113,17 @@ public final class MemoryStore: StateStore {
         }
     }
 
+    /// The stored nodes of `level` with indices in `indices`, in index order.
+    public func auditNodes(level: Int, indices: Range<UInt64>) throws(StoreError) -> [AuditHash?] {
+        state.withLock { s in
+            let stored = level < s.nodes.levels.count ? UInt64(s.nodes.levels[level].count) : 0
+            let held = min(indices.lowerBound, stored)..<min(indices.upperBound, stored)
+            var found: [AuditHash?] = held.isEmpty ? [] : s.nodes.levels[level][Int(held.lowerBound)..<Int(held.upperBound)].map { $0 }
+            found.append(contentsOf: repeatElement(nil, count: indices.count - found.count))
+            return found
+        }
+    }
+
     /// Every checkpoint, smallest first.
     public func checkpoints() throws(StoreError) -> [StoredCheckpoint] {
         state.withLock { s in s.checkpoints.keys.sorted().compactMap { s.checkpoints[$0] } }

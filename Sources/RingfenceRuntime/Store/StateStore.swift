@@ -32,6 +32,11 @@ public protocol StateStore: AnyObject, Sendable {
     /// The stored perfect-subtree hashes with these addresses (missing ones are absent from the result).
     func auditNodes(_ ids: [MerkleNodeID]) throws(StoreError) -> [MerkleNodeID: AuditHash]
 
+    /// The stored nodes of one level with indices in `indices`, in index order: element k is node
+    /// `level/(indices.lowerBound + k)`, nil where none is stored. (Verification reads the nodes
+    /// under a run of entries a level at a time.)
+    func auditNodes(level: Int, indices: Range<UInt64>) throws(StoreError) -> [AuditHash?]
+
     /// Every stored checkpoint, oldest (smallest) first.
     func checkpoints() throws(StoreError) -> [StoredCheckpoint]
 
@@ -46,6 +51,16 @@ public protocol StateStore: AnyObject, Sendable {
     /// The store's tenure when several runtimes share it live (SPEC §15); nil (the default) for
     /// a store one runtime owns.
     var tenure: StoreTenure? { get }
+}
+
+extension StateStore {
+    /// `auditNodes(level:indices:)` through `auditNodes(_:)`, for a store with no cheaper way.
+    public func auditNodes(level: Int, indices: Range<UInt64>) throws(StoreError) -> [AuditHash?] {
+        guard !indices.isEmpty else { return [] }
+        let ids = indices.map { MerkleNodeID(level: level, index: $0) }
+        let found = try auditNodes(ids)
+        return ids.map { found[$0] }
+    }
 }
 
 /// How soon an appended entry must be durable (SPEC §9.4): the runtime file's `audit.durability`.
