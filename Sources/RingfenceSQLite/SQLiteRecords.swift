@@ -128,45 +128,53 @@ enum SQLiteRecords {
 
     /// Up to `limit` entries from `seq` on.
     static func entries(_ db: Database, from seq: UInt64, limit: Int, url: String) throws -> [StoredAuditEntry] {
-        let statement = RawStatement(try db.cachedStatement(sql: entriesSQL))
-        defer { statement.reset() }
-        try statement.bind(1, Int64(seq))
-        try statement.bind(2, Int64(limit))
         var entries: [StoredAuditEntry] = []
         entries.reserveCapacity(min(limit, 65_536))
-        while try statement.step() {
-            entries.append(try entry(statement, url: url))
+        try forEachEntry(db, from: seq, limit: limit, url: url) { entry, hash, data in
+            entries.append(StoredAuditEntry(entry: entry, hash: hash, data: data.map { Array($0) }))
         }
         return entries
     }
 
-    /// Decodes the current row of `entriesSQL`.
-    private static func entry(_ statement: RawStatement, url: String) throws(StoreError) -> StoredAuditEntry {
-        let seq = statement.int64(0)
-        do throws(ColumnProblem) {
-            _ = try statement.integer(0, column: "seq")
-            guard seq >= 0 else { throw ColumnProblem("`seq` is negative") }
-            let microseconds = try statement.integer(1, column: "time")
-            guard let time = try? AuditTime(microseconds: microseconds) else {
-                throw ColumnProblem("`time` \(microseconds) is outside years 0001 to 9999")
-            }
-            let kind = try statement.string(2, column: "kind")
-            let session = try statement.optionalString(3, column: "session")
-            let agent = try statement.optionalString(4, column: "agent")
-            let dataHash = try statement.hash(5, column: "data_hash")
-            let prev = try statement.hash(6, column: "prev")
-            let hash = try statement.hash(7, column: "hash")
-            let data = try statement.optionalBytes(8, column: "data")
-            let entry: AuditEntry
-            do {
-                entry = try AuditEntry(seq: UInt64(seq), time: time, kind: kind, session: session, agent: agent,
-                                       dataHash: dataHash, prev: prev)
+    /// Calls `body` with each of up to `limit` entries from `seq` on: the envelope, its stored
+    /// hash and its data as SQLite holds it (valid during the call only).
+    static func forEachEntry(_ db: Database, from seq: UInt64, limit: Int, url: String,
+                             _ body: (AuditEntry, AuditHash, UnsafeRawBufferPointer?) -> Void) throws {
+        let statement = RawStatement(try db.cachedStatement(sql: entriesSQL))
+        defer { statement.reset() }
+        try statement.bind(1, Int64(seq))
+        try statement.bind(2, Int64(limit))
+        while try statement.step() {
+            let seq = statement.int64(0)
+            do throws(ColumnProblem) {
+                let (entry, hash) = try envelope(statement, seq: seq)
+                body(entry, hash, try statement.optionalBuffer(8, column: "data"))
             } catch {
-                throw ColumnProblem(error.message)
+                throw StoreError(.foreignSchema, StoreMessages.badEntry(url, seq: seq, error.detail))
             }
-            return StoredAuditEntry(entry: entry, hash: hash, data: data)
+        }
+    }
+
+    /// Decodes the envelope and stored hash of the current row of `entriesSQL`, whose `seq`
+    /// column read as an integer is `seq`.
+    private static func envelope(_ statement: RawStatement, seq: Int64) throws(ColumnProblem) -> (AuditEntry, AuditHash) {
+        _ = try statement.integer(0, column: "seq")
+        guard seq >= 0 else { throw ColumnProblem("`seq` is negative") }
+        let microseconds = try statement.integer(1, column: "time")
+        guard let time = try? AuditTime(microseconds: microseconds) else {
+            throw ColumnProblem("`time` \(microseconds) is outside years 0001 to 9999")
+        }
+        let kind = try statement.string(2, column: "kind")
+        let session = try statement.optionalString(3, column: "session")
+        let agent = try statement.optionalString(4, column: "agent")
+        let dataHash = try statement.hash(5, column: "data_hash")
+        let prev = try statement.hash(6, column: "prev")
+        let hash = try statement.hash(7, column: "hash")
+        do {
+            return (try AuditEntry(seq: UInt64(seq), time: time, kind: kind, session: session, agent: agent,
+                                   dataHash: dataHash, prev: prev), hash)
         } catch {
-            throw StoreError(.foreignSchema, StoreMessages.badEntry(url, seq: seq, error.detail))
+            throw ColumnProblem(error.message)
         }
     }
 

@@ -175,12 +175,21 @@ struct RawStatement {
 
     /// Column `index` as bytes (text or blob), or nil for NULL; throws for a number.
     func optionalBytes(_ index: Int32, column: String) throws(ColumnProblem) -> [UInt8]? {
+        try optionalBuffer(index, column: column).map { Array($0) }
+    }
+
+    /// Column `index` as SQLite's own bytes (text or blob), valid until the statement steps or
+    /// resets, or nil for NULL; throws for a number.
+    func optionalBuffer(_ index: Int32, column: String) throws(ColumnProblem) -> UnsafeRawBufferPointer? {
         let storage = type(index)
         if storage == SQLITE_NULL { return nil }
         guard storage == SQLITE_TEXT || storage == SQLITE_BLOB else {
             throw ColumnProblem(StoreMessages.wrongType(column, expected: "text or a blob", found: Self.typeName(storage)))
         }
-        return bytes(index)
+        let base = sqlite3_column_blob(handle, index)
+        let count = Int(sqlite3_column_bytes(handle, index))
+        guard let base, count > 0 else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: base, count: count)
     }
 
     /// Resets the statement, ending its read of the database (also after a failed step).

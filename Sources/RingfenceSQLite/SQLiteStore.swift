@@ -121,6 +121,16 @@ public final class SQLiteStore: StateStore {
         }
     }
 
+    /// Entries `seq ..< seq + limit` that exist, each handed to `body` with its data as SQLite
+    /// holds it, read with one query.
+    public func forEachAuditEntry(from seq: UInt64, limit: Int,
+                                  _ body: (AuditEntry, AuditHash, UnsafeRawBufferPointer?) -> Void) throws(StoreError) {
+        guard limit > 0, seq <= AuditEntry.maximumSeq else { return }
+        try read("read the audit log") { db in
+            try SQLiteRecords.forEachEntry(db, from: seq, limit: limit, url: url, body)
+        }
+    }
+
     /// The stored nodes among `ids`.
     public func auditNodes(_ ids: [MerkleNodeID]) throws(StoreError) -> [MerkleNodeID: AuditHash] {
         guard !ids.isEmpty else { return [:] }

@@ -7,6 +7,15 @@ import RingfenceTestSupport
 /// audit appends that continue the log or change nothing, exact read-back, purges and chunked
 /// reads; and, for stores several runtimes share live (`SharedStoreBackend`), the tenure.
 @Suite struct StoreConformanceTests {
+    /// The entries `forEachAuditEntry` hands over, with copies of their data.
+    static func visit(_ store: StateStore, from seq: UInt64, limit: Int) throws -> [StoredAuditEntry] {
+        var visited: [StoredAuditEntry] = []
+        try store.forEachAuditEntry(from: seq, limit: limit) { entry, hash, data in
+            visited.append(StoredAuditEntry(entry: entry, hash: hash, data: data.map { Array($0) }))
+        }
+        return visited
+    }
+
     @Test(arguments: StoreBackend.all)
     func aNewStoreIsEmpty(_ backend: StoreBackend) throws {
         let scratch = try Scratch()
@@ -70,6 +79,9 @@ import RingfenceTestSupport
         #expect(snapshot.auditSize == 23)
         #expect(snapshot.lastHash == log.lastHash)
         #expect(try store.auditEntries(from: 0, limit: 100) == log.entries)
+        #expect(try Self.visit(store, from: 0, limit: 100) == log.entries)
+        #expect(try Self.visit(store, from: 4, limit: 7) == Array(log.entries[4..<11]))
+        #expect(try Self.visit(store, from: 23, limit: 7).isEmpty)
         let found = try store.auditNodes(log.nodes.map(\.id) + [MerkleNodeID(level: 40, index: 3)])
         #expect(found == Dictionary(uniqueKeysWithValues: log.nodes.map { ($0.id, $0.hash) }))
         // A level's run of nodes, in index order, nil where none is stored: within the stored
@@ -156,6 +168,7 @@ import RingfenceTestSupport
         #expect(try store.purgeAuditData(before: 4) == 4)
         let entries = try store.auditEntries(from: 0, limit: 100)
         #expect(entries.map { $0.data == nil } == Array(repeating: true, count: 4) + Array(repeating: false, count: 6))
+        #expect(try Self.visit(store, from: 0, limit: 100) == entries)
         #expect(entries.map(\.entry) == log.entries.map(\.entry))
         #expect(entries.map(\.hash) == log.entries.map(\.hash))
         #expect(Array(entries[4...]) == Array(log.entries[4...]))

@@ -41,25 +41,30 @@ final class TemporaryStore: @unchecked Sendable {
 /// The million-entry log that verification and proofs read, written in the setup of the benchmark
 /// that needs it (not when the benchmarks are listed) and removed in its teardown.
 final class BigLog: @unchecked Sendable {
-    // Safety: `current` is touched only by setup and teardown hooks, which the harness runs one
-    // at a time.
+    // Safety: `current` and `memory` are touched only by setup and teardown hooks, which the
+    // harness runs one at a time.
     private var current: TemporaryStore?
+    private var memory: StateStore?
 
-    func setUp(time: AuditTime) {
-        let big = TemporaryStore("big")
-        let builder = try! AuditLog(store: big.store, settings: AuditSettings(durability: .relaxed, checkpointEvery: 100_000),
+    /// Writes the log to a new SQLite store, or with `inMemory` to a `memory:` store.
+    func setUp(time: AuditTime, inMemory: Bool = false) {
+        let big = inMemory ? nil : TemporaryStore("big")
+        let store = try! big?.store ?? Stores.open(url: "memory:")
+        let builder = try! AuditLog(store: store, settings: AuditSettings(durability: .relaxed, checkpointEvery: 100_000),
                                     clock: StepClock().closure)
         for i in 0..<1_000_000 { _ = try? builder.enqueue([record(i, time: time)]) }
         _ = try! builder.checkpoint()
         builder.close()
         current = big
+        memory = inMemory ? store : nil
     }
 
-    var store: StateStore { current!.store }
+    var store: StateStore { memory ?? current!.store }
 
     func tearDown() {
         current?.remove()
         current = nil
+        memory = nil
     }
 }
 
@@ -126,16 +131,18 @@ let benchmarks: @Sendable () -> Void = {
 
     // A million entries, written once per benchmark that reads them, for verification and proofs.
     let big = BigLog()
-    Benchmark("audit: verify 1,000,000 entries, sqlite", configuration: rate) { benchmark in
-        for _ in benchmark.scaledIterations {
-            let report = AuditVerification.verify(big.store, keys: [])
-            precondition(report.intact && report.entries == 1_000_000, "\(String(describing: report.failure))")
-            blackHole(report)
+    for (name, inMemory) in [("sqlite", false), ("memory", true)] {
+        Benchmark("audit: verify 1,000,000 entries, \(name)", configuration: rate) { benchmark in
+            for _ in benchmark.scaledIterations {
+                let report = AuditVerification.verify(big.store, keys: [])
+                precondition(report.intact && report.entries == 1_000_000, "\(String(describing: report.failure))")
+                blackHole(report)
+            }
+        } setup: {
+            big.setUp(time: time, inMemory: inMemory)
+        } teardown: {
+            big.tearDown()
         }
-    } setup: {
-        big.setUp(time: time)
-    } teardown: {
-        big.tearDown()
     }
 
     Benchmark("audit: inclusion proof in a 1,000,000-entry log, sqlite",

@@ -113,28 +113,28 @@ public enum AuditVerification {
             if batch.entries.isEmpty { break }
             next.append(read(store, from: nextStart))
             nextStart += UInt64(chunk)
-            for (i, stored) in batch.entries.enumerated() {
+            for (i, entry) in batch.entries.enumerated() {
                 let hash = batch.entryHashes[i]
                 do {
-                    try links.link(stored.entry, entryHash: hash, storedDataHash: batch.dataHashes[i])
+                    try links.link(entry, entryHash: hash, storedDataHash: batch.dataHashes[i])
                 } catch {
                     report.failure = (error.position, error.message)
                     report.entries = links.count
                     return
                 }
-                if stored.data == nil {
+                if batch.dataHashes[i] == nil {
                     report.purgedData += 1
-                    let seq = stored.entry.seq
+                    let seq = entry.seq
                     if let last = missingData.last, last.upperBound == seq {
                         missingData[missingData.count - 1] = last.lowerBound..<seq + 1
                     } else {
                         missingData.append(seq..<seq + 1)
                     }
-                } else if stored.entry.kind == AuditLog.purgeKind, let before = purgeBound(stored.data!) {
+                } else if let before = batch.purgeBounds[i] {
                     purgedBelow = max(purgedBelow, before)
                 }
-                guard hash == stored.hash else {
-                    report.failure = (stored.entry.seq, "entry \(stored.entry.seq): the stored entry hash does not match its envelope")
+                guard hash == batch.storedHashes[i] else {
+                    report.failure = (entry.seq, "entry \(entry.seq): the stored entry hash does not match its envelope")
                     report.entries = links.count
                     return
                 }
@@ -193,35 +193,48 @@ public enum AuditVerification {
 
     /// Entries of the log read from `tree.start` on, with everything computed from them that
     /// does not depend on the entries before: each envelope's hash, each stored data's hash, the
-    /// Merkle subtrees over the run (entry i taken to be leaf `start + i`, which the seq check
-    /// confirms) and the first of them the store does not hold as computed.
+    /// `before` of each purge, the Merkle subtrees over the run (entry i taken to be leaf
+    /// `start + i`, which the seq check confirms) and the first of them the store does not hold
+    /// as computed.
     private struct HashedEntries: Sendable {
-        var entries: [StoredAuditEntry]
-        var entryHashes: [AuditHash]
-        var dataHashes: [AuditHash?]
-        var tree: MerkleSubtrees
+        /// The envelopes, in order.
+        var entries: [AuditEntry] = []
+        /// Each entry's hash as stored.
+        var storedHashes: [AuditHash] = []
+        /// Each envelope's hash as computed.
+        var entryHashes: [AuditHash] = []
+        /// The SHA-256 of each entry's stored data; nil once purged.
+        var dataHashes: [AuditHash?] = []
+        /// The `before` of each `audit.purged` entry whose data says one, by position in the run.
+        var purgeBounds: [Int: UInt64] = [:]
+        var tree = MerkleSubtrees(start: 0, leafHashes: [])
         var nodeFailure: (entry: UInt64?, message: String)?
     }
 
     /// Reads and hashes up to `chunk` entries from `start` on, on a thread of its own.
     private static func read(_ store: StateStore, from start: UInt64) -> ThreadTask<HashedEntries, StoreError> {
         ThreadTask { () throws(StoreError) -> HashedEntries in
-            let entries = try store.auditEntries(from: start, limit: chunk)
-            var entryHashes: [AuditHash] = []
-            var dataHashes: [AuditHash?] = []
+            var batch = HashedEntries()
             var leaves: [AuditHash] = []
-            entryHashes.reserveCapacity(entries.count)
-            dataHashes.reserveCapacity(entries.count)
-            leaves.reserveCapacity(entries.count)
-            for stored in entries {
-                let hash = stored.entry.hash
-                entryHashes.append(hash)
-                dataHashes.append(stored.data.map { AuditHash.sha256($0) })
+            batch.entries.reserveCapacity(chunk)
+            batch.storedHashes.reserveCapacity(chunk)
+            batch.entryHashes.reserveCapacity(chunk)
+            batch.dataHashes.reserveCapacity(chunk)
+            leaves.reserveCapacity(chunk)
+            try store.forEachAuditEntry(from: start, limit: chunk) { entry, stored, data in
+                let hash = entry.hash
+                if let data, entry.kind == AuditLog.purgeKind, let before = purgeBound(data) {
+                    batch.purgeBounds[batch.entries.count] = before
+                }
+                batch.entries.append(entry)
+                batch.storedHashes.append(stored)
+                batch.entryHashes.append(hash)
+                batch.dataHashes.append(data.map { AuditHash.sha256($0) })
                 leaves.append(MerkleHash.leaf(entryHash: hash))
             }
-            let tree = MerkleSubtrees(start: start, leafHashes: leaves)
-            return HashedEntries(entries: entries, entryHashes: entryHashes, dataHashes: dataHashes, tree: tree,
-                                 nodeFailure: try firstNodeFailure(tree, in: store))
+            batch.tree = MerkleSubtrees(start: start, leafHashes: leaves)
+            batch.nodeFailure = try firstNodeFailure(batch.tree, in: store)
+            return batch
         }
     }
 
@@ -256,8 +269,8 @@ public enum AuditVerification {
     }
 
     /// The `before` of an `audit.purged` entry's data, when it has one.
-    private static func purgeBound(_ data: [UInt8]) -> UInt64? {
-        guard case .object(let members)? = try? data.withUnsafeBufferPointer({ try JSONParser.parse($0) }),
+    private static func purgeBound(_ data: UnsafeRawBufferPointer) -> UInt64? {
+        guard case .object(let members)? = try? JSONParser.parse(data.assumingMemoryBound(to: UInt8.self)),
               case .number(let before)? = members["before"], before >= 0, before < 9.007e15 else { return nil }
         return UInt64(before)
     }

@@ -29,6 +29,12 @@ public protocol StateStore: AnyObject, Sendable {
     /// Up to `limit` audit entries from `seq` on, in order, each with its stored data (nil once purged).
     func auditEntries(from seq: UInt64, limit: Int) throws(StoreError) -> [StoredAuditEntry]
 
+    /// Calls `body` with each of up to `limit` audit entries from `seq` on, in order: the entry,
+    /// its stored hash and its stored data (nil once purged), valid during the call only.
+    /// (Verification reads a log this way, hashing data without keeping a copy.)
+    func forEachAuditEntry(from seq: UInt64, limit: Int,
+                           _ body: (AuditEntry, AuditHash, UnsafeRawBufferPointer?) -> Void) throws(StoreError)
+
     /// The stored perfect-subtree hashes with these addresses (missing ones are absent from the result).
     func auditNodes(_ ids: [MerkleNodeID]) throws(StoreError) -> [MerkleNodeID: AuditHash]
 
@@ -54,6 +60,18 @@ public protocol StateStore: AnyObject, Sendable {
 }
 
 extension StateStore {
+    /// `forEachAuditEntry` over `auditEntries`, for a store with no cheaper way.
+    public func forEachAuditEntry(from seq: UInt64, limit: Int,
+                                  _ body: (AuditEntry, AuditHash, UnsafeRawBufferPointer?) -> Void) throws(StoreError) {
+        for stored in try auditEntries(from: seq, limit: limit) {
+            if let data = stored.data {
+                data.withUnsafeBytes { body(stored.entry, stored.hash, $0) }
+            } else {
+                body(stored.entry, stored.hash, nil)
+            }
+        }
+    }
+
     /// `auditNodes(level:indices:)` through `auditNodes(_:)`, for a store with no cheaper way.
     public func auditNodes(level: Int, indices: Range<UInt64>) throws(StoreError) -> [AuditHash?] {
         guard !indices.isEmpty else { return [] }
