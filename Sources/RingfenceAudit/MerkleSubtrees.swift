@@ -12,36 +12,55 @@
 /// ```
 public struct MerkleSubtrees: Sendable {
     /// The first leaf of the run.
-    public let start: UInt64
+    public private(set) var start: UInt64 = 0
     /// One past the last leaf of the run.
-    public let end: UInt64
+    public private(set) var end: UInt64 = 0
     /// `levels[L][k]` is node `L/(firstIndex(level: L) + k)`; level 0 holds the leaf hashes.
-    public private(set) var levels: [[AuditHash]]
+    public private(set) var levels: [[AuditHash]] = [[]]
+
+    /// An empty run at leaf 0.
+    public init() {}
 
     /// Hashes every perfect subtree of the run whose leaf hashes are `leafHashes`, the first at
     /// leaf `start`.
     public init(start: UInt64, leafHashes: [AuditHash]) {
-        let (end, overflow) = start.addingReportingOverflow(UInt64(leafHashes.count))
+        levels = [leafHashes]
+        hashLevels(start: start)
+    }
+
+    /// Makes this the run whose leaf hashes `fill` appends to the (empty) array it is given, the
+    /// first at leaf `start`, and hashes it; the storage of every level is kept and reused, so
+    /// hashing run after run of the same length allocates nothing.
+    public mutating func rehash<Failure: Error>(start: UInt64, leaves fill: (inout [AuditHash]) throws(Failure) -> Void) throws(Failure) {
+        levels[0].removeAll(keepingCapacity: true)
+        try fill(&levels[0])
+        hashLevels(start: start)
+    }
+
+    /// Sets `start` and `end` from `levels[0]` and hashes the levels above it into the arrays
+    /// that follow (emptied first), dropping any left over.
+    private mutating func hashLevels(start: UInt64) {
+        let (end, overflow) = start.addingReportingOverflow(UInt64(levels[0].count))
         precondition(!overflow, "a Merkle tree holds fewer than 2^64 leaves")
         self.start = start
         self.end = end
-        levels = [leafHashes]
         var level = 0
         while level < 63 {
             let first = Self.firstIndex(start, level: level + 1)
             let last = end >> UInt64(level + 1)  // one past the last node wholly inside the run
             guard first < last else { break }
+            if levels.count == level + 1 { levels.append([]) }
+            levels[level + 1].removeAll(keepingCapacity: true)
+            levels[level + 1].reserveCapacity(Int(last - first))
             let below = levels[level]
             let offset = Self.firstIndex(start, level: level)
-            var nodes: [AuditHash] = []
-            nodes.reserveCapacity(Int(last - first))
             for index in first..<last {
                 let left = Int(2 * index - offset)
-                nodes.append(MerkleHash.node(below[left], below[left + 1]))
+                levels[level + 1].append(MerkleHash.node(below[left], below[left + 1]))
             }
-            levels.append(nodes)
             level += 1
         }
+        levels.removeLast(levels.count - (level + 1))
     }
 
     /// The index of the first node of `level` inside the run.

@@ -158,10 +158,11 @@ public final class PostgresStore: StateStore {
     }
 
     /// The stored nodes of `level` with indices in `indices`, in index order, read with one query.
-    public func auditNodes(level: Int, indices: Range<UInt64>) throws(StoreError) -> [AuditHash?] {
-        guard !indices.isEmpty else { return [] }
+    public func auditNodes(level: Int, indices: Range<UInt64>, into found: inout [AuditHash?]) throws(StoreError) {
+        found.removeAll(keepingCapacity: true)
+        guard !indices.isEmpty else { return }
         let url = url
-        return try connector.call("read merkle nodes") { connection, _ in
+        found = try connector.call("read merkle nodes") { connection, _ in
             try await PostgresRecords.nodes(level: level, indices: indices, on: connection, url: url)
         }
     }

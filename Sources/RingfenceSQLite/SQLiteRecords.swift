@@ -211,13 +211,14 @@ enum SQLiteRecords {
 
     /// The nodes of `level` with indices in `indices`, in index order (nil where none), read as
     /// one range of the primary key.
-    static func nodes(_ db: Database, level: Int, indices: Range<UInt64>, url: String) throws -> [AuditHash?] {
+    static func nodes(_ db: Database, level: Int, indices: Range<UInt64>, into found: inout [AuditHash?], url: String) throws {
         let statement = RawStatement(try db.cachedStatement(sql: "SELECT idx, hash FROM audit_nodes WHERE level = ?1 AND idx >= ?2 AND idx < ?3"))
         defer { statement.reset() }
         try statement.bind(1, Int64(level))
         try statement.bind(2, Int64(bitPattern: indices.lowerBound))
         try statement.bind(3, Int64(bitPattern: indices.upperBound))
-        var found = [AuditHash?](repeating: nil, count: indices.count)
+        found.removeAll(keepingCapacity: true)
+        found.append(contentsOf: repeatElement(nil, count: indices.count))
         while try statement.step() {
             let index = UInt64(bitPattern: statement.int64(0))
             guard indices.contains(index) else { continue }
@@ -227,7 +228,6 @@ enum SQLiteRecords {
                 throw StoreError(.foreignSchema, StoreMessages.badNode(url, level: level, index: index, error.detail))
             }
         }
-        return found
     }
 
     /// The hashes of the entries of `session`, in log order.

@@ -86,11 +86,13 @@ import RingfenceTestSupport
         #expect(found == Dictionary(uniqueKeysWithValues: log.nodes.map { ($0.id, $0.hash) }))
         // A level's run of nodes, in index order, nil where none is stored: within the stored
         // nodes, across their end, past it, and on a level holding none.
+        var run: [AuditHash?] = [.zero]
         for (level, indices) in [(0, UInt64(0)..<23), (0, 5..<9), (0, 20..<30), (1, 0..<11), (1, 3..<15), (3, 2..<4), (4, 0..<2), (9, 0..<3)] {
-            let run = try store.auditNodes(level: level, indices: indices)
+            try store.auditNodes(level: level, indices: indices, into: &run)
             #expect(run == indices.map { found[MerkleNodeID(level: level, index: $0)] }, "level \(level), \(indices)")
         }
-        #expect(try store.auditNodes(level: 2, indices: 3..<3).isEmpty)
+        try store.auditNodes(level: 2, indices: 3..<3, into: &run)
+        #expect(run.isEmpty)
         #expect(try store.checkpoints() == log.checkpoints)
         // What was stored still verifies as a chain and rebuilds the same Merkle root.
         let report = AuditChainVerifier.verify(try store.auditEntries(from: 0, limit: 100).map { ($0.entry, $0.data) })

@@ -99,20 +99,19 @@ public enum AuditVerification {
         }
         guard checkRoots(tree.root) else { return }
         // Chunks are read and hashed, with their Merkle subtrees, two at a time on threads of
-        // their own while the one before them is checked. Chunk k is read from entry k · chunk;
-        // when a chunk ends early (the log's end, or a gap), reading goes on from where it ended.
-        var next = [read(store, from: 0), read(store, from: UInt64(chunk))]
+        // their own while the one before them is checked; a chunk checked is refilled with the
+        // next one to read. Chunk k is read from entry k · chunk; when a chunk ends early (the
+        // log's end, or a gap), reading goes on from where it ended.
+        var next = [read(store, from: 0, into: Chunk()), read(store, from: UInt64(chunk), into: Chunk())]
         var nextStart = UInt64(2 * chunk)
         while true {
             let batch = try next.removeFirst().value()
             guard batch.tree.start == links.count else {
-                next = [read(store, from: links.count)]
+                next = [read(store, from: links.count, into: batch)]
                 nextStart = links.count + UInt64(chunk)
                 continue
             }
             if batch.entries.isEmpty { break }
-            next.append(read(store, from: nextStart))
-            nextStart += UInt64(chunk)
             for (i, entry) in batch.entries.enumerated() {
                 let hash = batch.entryHashes[i]
                 do {
@@ -159,6 +158,8 @@ public enum AuditVerification {
                 report.entries = links.count
                 return
             }
+            next.append(read(store, from: nextStart, into: batch))
+            nextStart += UInt64(chunk)
         }
         report.entries = links.count
         report.root = tree.root
@@ -195,8 +196,11 @@ public enum AuditVerification {
     /// does not depend on the entries before: each envelope's hash, each stored data's hash, the
     /// `before` of each purge, the Merkle subtrees over the run (entry i taken to be leaf
     /// `start + i`, which the seq check confirms) and the first of them the store does not hold
-    /// as computed.
-    private struct HashedEntries: Sendable {
+    /// as computed. Its arrays are kept and refilled chunk after chunk, so a verification
+    /// allocates (and the system zeroes) its buffers once, not once a chunk.
+    private final class Chunk: @unchecked Sendable {
+        // Safety: used by one thread at a time — filled by a reader thread, read by the checker
+        // once it has joined that thread, then handed to the next reader thread.
         /// The envelopes, in order.
         var entries: [AuditEntry] = []
         /// Each entry's hash as stored.
@@ -207,69 +211,101 @@ public enum AuditVerification {
         var dataHashes: [AuditHash?] = []
         /// The `before` of each `audit.purged` entry whose data says one, by position in the run.
         var purgeBounds: [Int: UInt64] = [:]
-        var tree = MerkleSubtrees(start: 0, leafHashes: [])
+        /// The Merkle subtrees over the run.
+        var tree = MerkleSubtrees()
+        /// The first of those nodes the store does not hold as computed.
         var nodeFailure: (entry: UInt64?, message: String)?
-    }
+        /// The stored nodes of one level, as last read.
+        private var storedNodes: [AuditHash?] = []
 
-    /// Reads and hashes up to `chunk` entries from `start` on, on a thread of its own.
-    private static func read(_ store: StateStore, from start: UInt64) -> ThreadTask<HashedEntries, StoreError> {
-        ThreadTask { () throws(StoreError) -> HashedEntries in
-            var batch = HashedEntries()
-            var leaves: [AuditHash] = []
-            batch.entries.reserveCapacity(chunk)
-            batch.storedHashes.reserveCapacity(chunk)
-            batch.entryHashes.reserveCapacity(chunk)
-            batch.dataHashes.reserveCapacity(chunk)
-            leaves.reserveCapacity(chunk)
-            try store.forEachAuditEntry(from: start, limit: chunk) { entry, stored, data in
-                let hash = entry.hash
-                if let data, entry.kind == AuditLog.purgeKind, let before = purgeBound(data) {
-                    batch.purgeBounds[batch.entries.count] = before
+        /// Replaces what the chunk holds by up to `AuditVerification.chunk` entries from `start`
+        /// on, hashed.
+        func fill(from store: StateStore, start: UInt64) throws(StoreError) {
+            // Filled as locals (moved out of the object and back) so the appends are checked
+            // for exclusive access when compiled, not at run time on every element.
+            var entries = Self.emptied(&self.entries)
+            var storedHashes = Self.emptied(&self.storedHashes)
+            var entryHashes = Self.emptied(&self.entryHashes)
+            var dataHashes = Self.emptied(&self.dataHashes)
+            var purgeBounds: [Int: UInt64] = [:]
+            var tree = self.tree
+            self.tree = MerkleSubtrees()
+            defer {
+                self.entries = entries
+                self.storedHashes = storedHashes
+                self.entryHashes = entryHashes
+                self.dataHashes = dataHashes
+                self.purgeBounds = purgeBounds
+                self.tree = tree
+            }
+            nodeFailure = nil
+            try tree.rehash(start: start) { (leaves: inout [AuditHash]) throws(StoreError) in
+                try store.forEachAuditEntry(from: start, limit: AuditVerification.chunk) { entry, stored, data in
+                    let hash = entry.hash
+                    if let data, entry.kind == AuditLog.purgeKind, let before = AuditVerification.purgeBound(data) {
+                        purgeBounds[entries.count] = before
+                    }
+                    entries.append(entry)
+                    storedHashes.append(stored)
+                    entryHashes.append(hash)
+                    dataHashes.append(data.map { AuditHash.sha256($0) })
+                    leaves.append(MerkleHash.leaf(entryHash: hash))
                 }
-                batch.entries.append(entry)
-                batch.storedHashes.append(stored)
-                batch.entryHashes.append(hash)
-                batch.dataHashes.append(data.map { AuditHash.sha256($0) })
-                leaves.append(MerkleHash.leaf(entryHash: hash))
             }
-            batch.tree = MerkleSubtrees(start: start, leafHashes: leaves)
-            batch.nodeFailure = try firstNodeFailure(batch.tree, in: store)
-            return batch
+            nodeFailure = try firstNodeFailure(tree, in: store)
+        }
+
+        /// Moves `array`'s storage out, emptied, leaving an empty array behind.
+        private static func emptied<Element>(_ array: inout [Element]) -> [Element] {
+            var taken: [Element] = []
+            swap(&taken, &array)
+            taken.removeAll(keepingCapacity: true)
+            return taken
+        }
+
+        /// The first node of `tree` — in the order appends complete them: by last leaf, then
+        /// level — that the store does not hold with the hash computed.
+        private func firstNodeFailure(_ tree: MerkleSubtrees, in store: StateStore) throws(StoreError) -> (entry: UInt64?, message: String)? {
+            var storedNodes = Self.emptied(&self.storedNodes)
+            defer { self.storedNodes = storedNodes }
+            var first: (id: MerkleNodeID, missing: Bool)?
+            for (level, hashes) in tree.levels.enumerated() where !hashes.isEmpty {
+                let firstIndex = tree.firstIndex(level: level)
+                try store.auditNodes(level: level, indices: firstIndex..<firstIndex + UInt64(hashes.count), into: &storedNodes)
+                guard let k = hashes.indices.first(where: { storedNodes[$0] != hashes[$0] }) else { continue }
+                let id = MerkleNodeID(level: level, index: firstIndex + UInt64(k))
+                // Levels come lowest first, so a node ending at the same leaf as one found keeps it.
+                if first.map({ AuditVerification.lastLeaf(id) < AuditVerification.lastLeaf($0.id) }) ?? true {
+                    first = (id, storedNodes[k] == nil)
+                }
+            }
+            return first.map { AuditVerification.nodeFailure($0.id, missing: $0.missing) }
         }
     }
 
-    /// The first node of `tree` — in the order appends complete them: by last leaf, then level —
-    /// that the store does not hold with the hash computed.
-    private static func firstNodeFailure(_ tree: MerkleSubtrees, in store: StateStore) throws(StoreError) -> (entry: UInt64?, message: String)? {
-        var first: (id: MerkleNodeID, missing: Bool)?
-        for (level, hashes) in tree.levels.enumerated() where !hashes.isEmpty {
-            let firstIndex = tree.firstIndex(level: level)
-            let stored = try store.auditNodes(level: level, indices: firstIndex..<firstIndex + UInt64(hashes.count))
-            guard let k = hashes.indices.first(where: { stored[$0] != hashes[$0] }) else { continue }
-            let id = MerkleNodeID(level: level, index: firstIndex + UInt64(k))
-            // Levels come lowest first, so a node ending at the same leaf as one found keeps it.
-            if first.map({ lastLeaf(id) < lastLeaf($0.id) }) ?? true {
-                first = (id, stored[k] == nil)
-            }
+    /// Fills `chunk` with up to `chunk` entries from `start` on, on a thread of its own.
+    private static func read(_ store: StateStore, from start: UInt64, into chunk: Chunk) -> ThreadTask<Chunk, StoreError> {
+        ThreadTask { () throws(StoreError) -> Chunk in
+            try chunk.fill(from: store, start: start)
+            return chunk
         }
-        return first.map { nodeFailure($0.id, missing: $0.missing) }
     }
 
     /// The failure of a stored node that is missing or does not match, named at the last entry
     /// it covers.
-    private static func nodeFailure(_ id: MerkleNodeID, missing: Bool) -> (entry: UInt64?, message: String) {
+    fileprivate static func nodeFailure(_ id: MerkleNodeID, missing: Bool) -> (entry: UInt64?, message: String) {
         (lastLeaf(id), missing
             ? "merkle node \(id) is missing from the store (proofs cannot be made)"
             : "merkle node \(id) does not match the entries it covers")
     }
 
     /// The last leaf under node `id`.
-    private static func lastLeaf(_ id: MerkleNodeID) -> UInt64 {
+    fileprivate static func lastLeaf(_ id: MerkleNodeID) -> UInt64 {
         id.firstLeaf + (id.leafCount - 1)
     }
 
     /// The `before` of an `audit.purged` entry's data, when it has one.
-    private static func purgeBound(_ data: UnsafeRawBufferPointer) -> UInt64? {
+    fileprivate static func purgeBound(_ data: UnsafeRawBufferPointer) -> UInt64? {
         guard case .object(let members)? = try? JSONParser.parse(data.assumingMemoryBound(to: UInt8.self)),
               case .number(let before)? = members["before"], before >= 0, before < 9.007e15 else { return nil }
         return UInt64(before)

@@ -114,14 +114,16 @@ public final class MemoryStore: StateStore {
     }
 
     /// The stored nodes of `level` with indices in `indices`, in index order.
-    public func auditNodes(level: Int, indices: Range<UInt64>) throws(StoreError) -> [AuditHash?] {
+    public func auditNodes(level: Int, indices: Range<UInt64>, into found: inout [AuditHash?]) throws(StoreError) {
+        found.removeAll(keepingCapacity: true)
         state.withLock { s in
             let stored = level < s.nodes.levels.count ? UInt64(s.nodes.levels[level].count) : 0
             let held = min(indices.lowerBound, stored)..<min(indices.upperBound, stored)
-            var found: [AuditHash?] = held.isEmpty ? [] : s.nodes.levels[level][Int(held.lowerBound)..<Int(held.upperBound)].map { $0 }
-            found.append(contentsOf: repeatElement(nil, count: indices.count - found.count))
-            return found
+            if !held.isEmpty {
+                found.append(contentsOf: s.nodes.levels[level][Int(held.lowerBound)..<Int(held.upperBound)].lazy.map { $0 })
+            }
         }
+        found.append(contentsOf: repeatElement(nil, count: indices.count - found.count))
     }
 
     /// Every checkpoint, smallest first.

@@ -38,10 +38,11 @@ public protocol StateStore: AnyObject, Sendable {
     /// The stored perfect-subtree hashes with these addresses (missing ones are absent from the result).
     func auditNodes(_ ids: [MerkleNodeID]) throws(StoreError) -> [MerkleNodeID: AuditHash]
 
-    /// The stored nodes of one level with indices in `indices`, in index order: element k is node
-    /// `level/(indices.lowerBound + k)`, nil where none is stored. (Verification reads the nodes
-    /// under a run of entries a level at a time.)
-    func auditNodes(level: Int, indices: Range<UInt64>) throws(StoreError) -> [AuditHash?]
+    /// Replaces the contents of `found` by the stored nodes of one level with indices in
+    /// `indices`, in index order: element k is node `level/(indices.lowerBound + k)`, nil where
+    /// none is stored. (Verification reads the nodes under a run of entries a level at a time,
+    /// into the same arrays run after run.)
+    func auditNodes(level: Int, indices: Range<UInt64>, into found: inout [AuditHash?]) throws(StoreError)
 
     /// Every stored checkpoint, oldest (smallest) first.
     func checkpoints() throws(StoreError) -> [StoredCheckpoint]
@@ -72,12 +73,13 @@ extension StateStore {
         }
     }
 
-    /// `auditNodes(level:indices:)` through `auditNodes(_:)`, for a store with no cheaper way.
-    public func auditNodes(level: Int, indices: Range<UInt64>) throws(StoreError) -> [AuditHash?] {
-        guard !indices.isEmpty else { return [] }
+    /// `auditNodes(level:indices:into:)` through `auditNodes(_:)`, for a store with no cheaper way.
+    public func auditNodes(level: Int, indices: Range<UInt64>, into found: inout [AuditHash?]) throws(StoreError) {
+        found.removeAll(keepingCapacity: true)
+        guard !indices.isEmpty else { return }
         let ids = indices.map { MerkleNodeID(level: level, index: $0) }
-        let found = try auditNodes(ids)
-        return ids.map { found[$0] }
+        let stored = try auditNodes(ids)
+        found.append(contentsOf: ids.lazy.map { stored[$0] })
     }
 }
 
