@@ -159,8 +159,7 @@ public final class PostgresStore: StateStore {
 
     /// The stored nodes of `level` with indices in `indices`, in index order, read with one query.
     public func auditNodes(level: Int, indices: Range<UInt64>, into found: inout [AuditHash?]) throws(StoreError) {
-        found.removeAll(keepingCapacity: true)
-        guard !indices.isEmpty else { return }
+        guard !indices.isEmpty else { return found.removeAll(keepingCapacity: true) }
         let url = url
         found = try connector.call("read merkle nodes") { connection, _ in
             try await PostgresRecords.nodes(level: level, indices: indices, on: connection, url: url)

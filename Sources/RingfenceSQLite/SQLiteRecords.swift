@@ -178,11 +178,9 @@ enum SQLiteRecords {
         }
     }
 
-    /// The stored nodes among `ids`. Runs of neighbours on one level (a verifier asks for every
-    /// node a chunk of entries completes) are read as one range of the primary key, not a seek
-    /// each.
+    /// The stored nodes among `ids`. Runs of neighbours on one level are read as one range of
+    /// the primary key, not a seek each.
     static func nodes(_ db: Database, _ ids: [MerkleNodeID], url: String) throws -> [MerkleNodeID: AuditHash] {
-        let select = try db.cachedStatement(sql: "SELECT idx, hash FROM audit_nodes WHERE level = ?1 AND idx >= ?2 AND idx <= ?3")
         var found: [MerkleNodeID: AuditHash] = [:]
         found.reserveCapacity(ids.count)
         let sorted = ids.sorted()
@@ -191,18 +189,8 @@ enum SQLiteRecords {
             let level = sorted[start].level
             var end = start + 1
             while end < sorted.count, sorted[end].level == level, sorted[end].index <= sorted[end - 1].index &+ 1 { end += 1 }
-            let statement = RawStatement(select)
-            defer { statement.reset() }
-            try statement.bind(1, Int64(level))
-            try statement.bind(2, Int64(bitPattern: sorted[start].index))
-            try statement.bind(3, Int64(bitPattern: sorted[end - 1].index))
-            while try statement.step() {
-                let index = UInt64(bitPattern: statement.int64(0))
-                do throws(ColumnProblem) {
-                    found[MerkleNodeID(level: level, index: index)] = try statement.hash(1, column: "hash")
-                } catch {
-                    throw StoreError(.foreignSchema, StoreMessages.badNode(url, level: level, index: index, error.detail))
-                }
+            try forEachNode(db, level: level, from: sorted[start].index, through: sorted[end - 1].index, url: url) { index, hash in
+                found[MerkleNodeID(level: level, index: index)] = hash
             }
             start = end
         }
@@ -212,18 +200,27 @@ enum SQLiteRecords {
     /// The nodes of `level` with indices in `indices`, in index order (nil where none), read as
     /// one range of the primary key.
     static func nodes(_ db: Database, level: Int, indices: Range<UInt64>, into found: inout [AuditHash?], url: String) throws {
-        let statement = RawStatement(try db.cachedStatement(sql: "SELECT idx, hash FROM audit_nodes WHERE level = ?1 AND idx >= ?2 AND idx < ?3"))
+        found.removeAll(keepingCapacity: true)
+        guard !indices.isEmpty else { return }
+        found.append(contentsOf: repeatElement(nil, count: indices.count))
+        try forEachNode(db, level: level, from: indices.lowerBound, through: indices.upperBound - 1, url: url) { index, hash in
+            found[Int(index - indices.lowerBound)] = hash
+        }
+    }
+
+    /// Calls `body` with each stored node of `level` whose index is in `first...last`, in index
+    /// order.
+    private static func forEachNode(_ db: Database, level: Int, from first: UInt64, through last: UInt64, url: String,
+                                    _ body: (UInt64, AuditHash) -> Void) throws {
+        let statement = RawStatement(try db.cachedStatement(sql: "SELECT idx, hash FROM audit_nodes WHERE level = ?1 AND idx >= ?2 AND idx <= ?3"))
         defer { statement.reset() }
         try statement.bind(1, Int64(level))
-        try statement.bind(2, Int64(bitPattern: indices.lowerBound))
-        try statement.bind(3, Int64(bitPattern: indices.upperBound))
-        found.removeAll(keepingCapacity: true)
-        found.append(contentsOf: repeatElement(nil, count: indices.count))
+        try statement.bind(2, Int64(bitPattern: first))
+        try statement.bind(3, Int64(bitPattern: last))
         while try statement.step() {
             let index = UInt64(bitPattern: statement.int64(0))
-            guard indices.contains(index) else { continue }
             do throws(ColumnProblem) {
-                found[Int(index - indices.lowerBound)] = try statement.hash(1, column: "hash")
+                body(index, try statement.hash(1, column: "hash"))
             } catch {
                 throw StoreError(.foreignSchema, StoreMessages.badNode(url, level: level, index: index, error.detail))
             }

@@ -102,14 +102,6 @@ struct RawStatement {
         return String(decoding: UnsafeBufferPointer(start: base, count: count), as: UTF8.self)
     }
 
-    /// Column `index` as bytes (text or blob).
-    func bytes(_ index: Int32) -> [UInt8] {
-        let base = sqlite3_column_blob(handle, index)
-        let count = Int(sqlite3_column_bytes(handle, index))
-        guard let base, count > 0 else { return [] }
-        return Array(UnsafeRawBufferPointer(start: base, count: count))
-    }
-
     /// Column `index` as a hash; throws when it is not a 32-byte blob.
     func hash(_ index: Int32, column: String) throws(ColumnProblem) -> AuditHash {
         let storage = type(index)

@@ -141,8 +141,6 @@ public final class SQLiteStore: StateStore {
 
     /// The stored nodes of `level` with indices in `indices`, in index order, read with one query.
     public func auditNodes(level: Int, indices: Range<UInt64>, into found: inout [AuditHash?]) throws(StoreError) {
-        found.removeAll(keepingCapacity: true)
-        guard !indices.isEmpty else { return }
         try read("read merkle nodes") { db in
             try SQLiteRecords.nodes(db, level: level, indices: indices, into: &found, url: url)
         }
