@@ -1,5 +1,5 @@
 /// A JSON-shaped value carried by requests (`params`, `context`, `agent.attrs`).
-public indirect enum Value: Sendable, Hashable {
+public enum Value: Sendable, Hashable {
     case null
     case bool(Bool)
     case number(Double)
