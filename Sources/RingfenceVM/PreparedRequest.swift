@@ -13,14 +13,14 @@ public struct PreparedRequest: Sendable {
     /// nil when absent or unplaceable.
     var resource: (offset: Int, count: Int)?
     /// The agent's effective ring (SPEC §3.3).
-    public let ring: Int
+    public private(set) var ring: Int
     /// True when the request has a resource that cannot be placed (SPEC §3.1): every rule that
     /// matches on the resource then errors.
     public private(set) var resourceUnplaceable = false
     /// True when the request is too large to decide (SPEC §3.1): it is refused, never decided.
     public private(set) var tooLarge = false
     /// The agent id, the rate limiter's key.
-    public let agentID: String
+    public private(set) var agentID: String
     /// The agent id's bytes in the arena (what deciding reads, so it copies no string).
     var agent: (offset: Int, count: Int)
     /// `context.time` as seconds since 1970, when the caller read one (the VM keeps no clock and
@@ -40,10 +40,51 @@ public struct PreparedRequest: Sendable {
     /// Decodes `request` with the agent's trust, ring and consensus replaced by `supplied`, as a
     /// runtime session supplies them (SPEC §8.3), without copying the request.
     public init(_ request: borrowing Request, for machine: Machine, supplying supplied: (trust: Double, ring: Int, consensus: Bool)?) {
-        let program = machine.program
-        var arena = Arena()
+        self.init()
         // One allocation for the strings every request brings, instead of a few regrowths.
         arena.bytes.reserveCapacity(request.action.utf8.count + request.agent.id.utf8.count + 2 * (request.resource?.utf8.count ?? 0) + 64)
+        slots.reserveCapacity(machine.program.slots.count)
+        lay(request, for: machine, supplying: supplied)
+    }
+
+    /// Storage for `refill`: a request with no slots, never to be decided until refilled.
+    package init() {
+        slots = []
+        arena = Arena()
+        action = (0, 0)
+        resource = nil
+        ring = 3
+        agentID = ""
+        agent = (0, 0)
+    }
+
+    /// Lays out `request` (as `init(_:for:supplying:)` does) in this request's own storage,
+    /// keeping the capacity of its slots and arena: a caller that decides one request after
+    /// another under its own lock (a runtime session) allocates nothing here once the storage
+    /// has grown to its requests' size. Storage grown past `keptBytes` by a large request is
+    /// let go rather than held.
+    package mutating func refill(_ request: borrowing Request, for machine: Machine,
+                                 supplying supplied: (trust: Double, ring: Int, consensus: Bool)?) {
+        if arena.bytes.capacity > Self.keptBytes || arena.items.capacity > Self.keptBytes / 16 {
+            arena = Arena()
+        } else {
+            arena.bytes.removeAll(keepingCapacity: true)
+            arena.items.removeAll(keepingCapacity: true)
+        }
+        slots.removeAll(keepingCapacity: true)
+        resourceUnplaceable = false
+        tooLarge = false
+        time = nil
+        lay(request, for: machine, supplying: supplied)
+    }
+
+    /// The most arena bytes `refill` keeps between requests.
+    static let keptBytes = 64 << 10
+
+    /// Appends `request`'s layout to the (empty) slots and arena and sets the other fields.
+    private mutating func lay(_ request: borrowing Request, for machine: Machine,
+                              supplying supplied: (trust: Double, ring: Int, consensus: Bool)?) {
+        let program = machine.program
         let actionRegister = arena.string(request.action, space: Register.requestSpace)
         action = (Int(actionRegister.offset), Int(actionRegister.count))
         let agentRegister = arena.string(request.agent.id, space: Register.requestSpace)
@@ -53,8 +94,6 @@ public struct PreparedRequest: Sendable {
         resourceUnplaceable = placed.unplaceable
         ring = supplied.map { min(max($0.ring, 0), 3) } ?? PreparedRequest.effectiveRing(request.agent, program.thresholds)
         agentID = request.agent.id
-        var slots: [Register] = []
-        slots.reserveCapacity(program.slots.count)
         for entry in program.slots {
             var reg: Register
             var source: Value?
@@ -100,8 +139,6 @@ public struct PreparedRequest: Sendable {
             agent = (0, 0)
             resource = nil
         }
-        self.slots = slots
-        self.arena = arena
     }
 
     /// Assembles a prepared request from parts already laid out (`PreparedRequestBuilder`).

@@ -185,6 +185,28 @@ import Testing
         ]), "\(generated.codes) \(mutated.codes)")
     }
 
+    /// One storage refilled request after request (`PreparedRequest.refill`, how a runtime
+    /// session lays its requests out) holds each time exactly what a fresh `PreparedRequest`
+    /// holds, with and without supplied agent fields, whatever the requests before it left.
+    @Test func refillingOneStorageLaysOutWhatAFreshRequestDoes() {
+        var generator = RequestTextGenerator(seed: 0x2EF1_11ED)
+        var random = SeededGenerator(seed: 0x2EF1_11EE)
+        var storage = PreparedRequest()
+        var compared = 0
+        for _ in 0..<6_000 {
+            let text = Array(generator.request().utf8)
+            guard let request = text.withUnsafeBufferPointer({ try? Request(jsonBytes: $0) }) else { continue }
+            let supplied: (trust: Double, ring: Int, consensus: Bool)? = random.chance(1, in: 2)
+                ? (random.pick([0, 0.5, 0.85, 1]), random.below(6) - 1, random.chance(1, in: 2)) : nil
+            let fresh = PreparedRequest(request, for: Self.wideMachine, supplying: supplied)
+            storage.refill(request, for: Self.wideMachine, supplying: supplied)
+            #expect(Layout(storage) == Layout(fresh), "\(String(decoding: text.prefix(300), as: UTF8.self))")
+            #expect(Self.wideMachine.decide(storage) == Self.wideMachine.decide(fresh))
+            compared += 1
+        }
+        #expect(compared > 2_000, "only \(compared) generated requests were valid")
+    }
+
     @Test func agreesOnJSONLinesPositions() {
         let decoder = PreparedRequestDecoder(machine: Self.wideMachine, readsTime: true, readsSession: true)
         var generator = RequestTextGenerator(seed: 0x11AE5, newlines: false)

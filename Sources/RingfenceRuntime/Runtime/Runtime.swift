@@ -88,6 +88,8 @@ public final class Runtime: @unchecked Sendable {
     var pendingTicket: AuditLog.Ticket?
     /// The tenure's state, on a shared store.
     var sharing = Sharing()
+    /// Where a decision in a session lays out its request (`PreparedRequest.refill`).
+    var preparedStorage = PreparedRequest()
 
     /// Opens a runtime on `store`, rebuilding its state from the store's rows.
     ///
