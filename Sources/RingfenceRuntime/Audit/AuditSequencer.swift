@@ -89,6 +89,9 @@ struct Sequencer: Sendable {
         var receipts: [AuditReceipt?] = []
         receipts.reserveCapacity(work.count)
         batch.entries.reserveCapacity(work.count)
+        // An entry completes one node on average, and at most one a level.
+        batch.nodes.reserveCapacity(work.count + 8)
+        if work.count > 1 { batch.puts.reserveCapacity(work.reduce(0) { $0 + $1.rows.count }) }
         var head = (size: size, lastHash: lastHash, frontier: frontier)
         let encoded = Self.encode(work)
         for (item, encoded) in zip(work, encoded) {
@@ -191,9 +194,12 @@ extension StoreBatch {
                     deletes.removeAll { written.contains($0) }
                 }
             }
-            puts += newPuts
+            // The first item's rows are taken as they are unless room was made for every item's.
+            if puts.capacity == 0 { puts = newPuts } else { puts += newPuts }
         }
-        if !newDeletes.isEmpty { deletes += newDeletes }
+        if !newDeletes.isEmpty {
+            if deletes.isEmpty { deletes = newDeletes } else { deletes += newDeletes }
+        }
     }
 }
 

@@ -204,9 +204,19 @@ public final class Runtime: @unchecked Sendable {
     func commit(_ records: [AuditRecord], rows: [StateRow], changes: [ChangeSet] = [], receipts: Bool = false) throws(RuntimeError) -> AuditLog.Ticket {
         var allRecords = records
         var allRows = rows
-        for change in changes {
-            allRecords += change.records
-            allRows += change.rows
+        if !changes.isEmpty {
+            if records.isEmpty, rows.isEmpty, changes.count == 1 {
+                // One change set alone (a saga step's transition): its lists are taken as they are.
+                allRecords = changes[0].records
+                allRows = changes[0].rows
+            } else {
+                allRecords.reserveCapacity(changes.reduce(records.count) { $0 + $1.records.count })
+                allRows.reserveCapacity(changes.reduce(rows.count) { $0 + $1.rows.count })
+                for change in changes {
+                    allRecords += change.records
+                    allRows += change.rows
+                }
+            }
         }
         do {
             let ticket = try log.enqueue(allRecords, rows: allRows, receipts: receipts)

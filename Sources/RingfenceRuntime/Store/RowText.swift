@@ -66,8 +66,33 @@ struct RowText {
         write(&bytes)
     }
 
-    /// A whole-number member.
-    mutating func int(_ key: StaticString, _ n: Int) { number(key, Double(n)) }
+    /// A whole-number member, written as `JSONText.number` writes it: below 10^15 in magnitude
+    /// its decimal digits, straight into the text.
+    mutating func int(_ key: StaticString, _ n: Int) {
+        guard n.magnitude < 1_000_000_000_000_000 else { return number(key, Double(n)) }
+        self.key(key)
+        Self.appendDecimal(n, to: &bytes)
+    }
+
+    /// Appends the decimal digits of `n` (below 10^15 in magnitude), with a minus sign when negative.
+    static func appendDecimal(_ n: Int, to bytes: inout [UInt8]) {
+        if n < 0 { bytes.append(UInt8(ascii: "-")) }
+        var rest = n.magnitude
+        if rest < 10 {
+            bytes.append(UInt8(ascii: "0") + UInt8(rest))
+            return
+        }
+        var scratch: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &scratch) { buffer in
+            var start = buffer.count
+            while rest > 0 {
+                start -= 1
+                buffer[start] = UInt8(ascii: "0") + UInt8(rest % 10)
+                rest /= 10
+            }
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start...]))
+        }
+    }
 
     /// A `true` or `false` member.
     mutating func bool(_ key: StaticString, _ flag: Bool) {
@@ -92,7 +117,13 @@ struct RowText {
 
     /// A list of whole numbers.
     mutating func ints<S: Sequence>(_ key: StaticString, _ list: S) where S.Element: BinaryInteger {
-        self.list(key, list) { bytes, n in bytes.append(contentsOf: JSONText.number(Double(n)).utf8) }
+        self.list(key, list) { bytes, n in
+            if let small = Int(exactly: n), small.magnitude < 1_000_000_000_000_000 {
+                Self.appendDecimal(small, to: &bytes)
+            } else {
+                bytes.append(contentsOf: JSONText.number(Double(n)).utf8)
+            }
+        }
     }
 
     /// A list of strings.
