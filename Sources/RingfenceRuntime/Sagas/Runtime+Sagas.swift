@@ -66,12 +66,12 @@ extension Runtime {
             }
             let sagaID = try newID(id, kind: "saga") { book.sagas[$0] != nil }
             let saga = SagaRecord(id: sagaID, session: sid, plan: plan, input: input, baseURL: base, startedAt: now)
-            var data: [String: Value] = ["saga": .string(sagaID), "name": .string(plan.name), "session": .string(sid),
-                                         "steps": .list(plan.steps.map { .string($0.id) })]
-            if input != .null { data["input"] = input }
-            if let base { data["base_url"] = .string(base) }
-            let ticket = try commit([record(SagaEntryKind.started, sagaID, session: sid, at: now, data)],
-                                    rows: [saga.headerRow(), saga.stateRow()])
+            let name = plan.name, steps = plan.steps.map(\.id)
+            let started = AuditRecord(kind: SagaEntryKind.started.rawValue, session: sid, time: RuntimeTime.auditTime(now)) {
+                () throws(AuditError) in
+                try SagaEntryData.started(saga: sagaID, name: name, session: sid, steps: steps, input: input, baseURL: base)
+            }
+            let ticket = try commit([started], rows: [saga.headerRow(), saga.stateRow()])
             book.sagas[sagaID] = saga
             book.running.insert(sagaID)
             try takeLease(sagaID, at: now)
@@ -131,7 +131,7 @@ extension Runtime {
                 step.state = next
                 step.retryAt = nil
                 step.error = StepError(code: "saga_compensating", message: "the saga is compensating: \(saga.reason ?? "a step failed")")
-                try commitStep(saga, i, step, .stepFailed, at: now, ["attempts": .number(Double(step.attempts)), "error": step.error!.value])
+                try commitStep(saga, i, step, .stepFailed, at: now, .members(["attempts": .number(Double(step.attempts)), "error": step.error!.value]))
                 return .done(next)
             }
             if !waited, let at = step.retryAt, at > now { return .wait(at - now) }
@@ -147,21 +147,21 @@ extension Runtime {
                         changed.retryAt = nil
                         gate = .run(call(saga, i, changed, attempt: changed.attempts, phase: .execute))
                         return stepChange(saga, i, changed, .stepExecuting, at: now,
-                                          ["agent": .string(changed.agent), "attempt": .number(Double(changed.attempts)), "phase": .string("execute")])
+                                          .executing(agent: changed.agent, attempt: changed.attempts, phase: .execute))
                     }
                     changed.state = .failed
                     changed.retryAt = nil
                     changed.error = StepError(code: "policy_denied", message: "the attempt was denied: \(outcome.decision.reason)",
                                               decision: outcome.value)
                     return stepChange(saga, i, changed, .stepFailed, at: now,
-                                      ["attempts": .number(Double(changed.attempts)), "error": changed.error!.value])
+                                      .members(["attempts": .number(Double(changed.attempts)), "error": changed.error!.value]))
                 }
             } catch let error where error.code != .auditFailed {
                 // The session refused to decide (ended, the agent gone): the step fails like a denial.
                 step.state = .failed
                 step.retryAt = nil
                 step.error = StepError(code: error.code.rawValue, message: error.message)
-                try commitStep(saga, i, step, .stepFailed, at: now, ["attempts": .number(Double(step.attempts)), "error": step.error!.value])
+                try commitStep(saga, i, step, .stepFailed, at: now, .members(["attempts": .number(Double(step.attempts)), "error": step.error!.value]))
                 return .done(.failed)
             }
             return gate
@@ -184,9 +184,8 @@ extension Runtime {
                 step.output = output
                 step.error = nil
                 step.checkpoint = plan.checkpointGoal
-                var data: [String: Value] = ["attempt": .number(Double(attempt)), "completion": .number(Double(saga.completions + 1))]
-                if let goal = plan.checkpointGoal { data["checkpoint_goal"] = .string(goal) }
                 let completions = saga.completions + 1
+                let data = StepEntryData.committed(attempt: attempt, completion: completions, checkpointGoal: plan.checkpointGoal)
                 let change = stepChange(saga, i, step, .stepCommitted, at: now, data, extraRows: [saga.stateRowValue(completions: completions)]) {
                     saga.completions = completions
                 }
@@ -198,15 +197,15 @@ extension Runtime {
                 if saga.state == .running, failure.retryable, attempt <= Int(plan.retries) {
                     let delay = backoff(plan.retry ?? saga.plan.retry, retry: attempt)
                     step.retryAt = now + delay
-                    try commitStep(saga, i, step, .stepRetrying, at: now, [
+                    try commitStep(saga, i, step, .stepRetrying, at: now, .members([
                         "attempt": .number(Double(attempt)), "phase": .string("execute"), "error": failure.error.value,
                         "retry_in": .number(Double(delay) / 1e6),
-                    ])
+                    ]))
                     return .wait(delay)
                 }
                 step.state = .failed
                 step.retryAt = nil
-                try commitStep(saga, i, step, .stepFailed, at: now, ["attempts": .number(Double(attempt)), "error": failure.error.value])
+                try commitStep(saga, i, step, .stepFailed, at: now, .members(["attempts": .number(Double(attempt)), "error": failure.error.value]))
                 return .done(.failed)
             }
         }
@@ -219,8 +218,10 @@ extension Runtime {
         try perform { now throws(RuntimeError) in
             let saga = try ownedSaga(id, at: now)
             guard let next = SagaMachine.next(.compensate, from: saga.state) else { return }
-            try commit([record(SagaEntryKind.compensating, id, session: saga.session, at: now, ["saga": .string(id), "reason": .string(reason)])],
-                       rows: [saga.stateRowValue(state: next, reason: reason)])
+            let entry = AuditRecord(kind: SagaEntryKind.compensating.rawValue, session: saga.session, time: RuntimeTime.auditTime(now)) {
+                () throws(AuditError) in SagaEntryData.compensating(saga: id, reason: reason)
+            }
+            try commit([entry], rows: [saga.stateRowValue(state: next, reason: reason)])
             saga.state = next
             saga.reason = reason
         }
@@ -235,10 +236,11 @@ extension Runtime {
                 : (saga.steps.contains { $0.state == .compensationFailed } ? .escalate : .undone)
             guard let next = SagaMachine.next(event, from: saga.state) else { return }
             let row = saga.stateRowValue(state: next, endedAt: now)
-            try commit([record(SagaEntryKind.ended, id, session: saga.session, at: now, [
-                "saga": .string(id), "state": .string(next.rawValue),
-                "compensated": .list(saga.compensated.map { .string(saga.plan.steps[$0].id) }),
-            ])], rows: [row])
+            let compensated = saga.compensated.map { saga.plan.steps[$0].id }
+            let entry = AuditRecord(kind: SagaEntryKind.ended.rawValue, session: saga.session, time: RuntimeTime.auditTime(now)) {
+                () throws(AuditError) in SagaEntryData.ended(saga: id, state: next, compensated: compensated)
+            }
+            try commit([entry], rows: [row])
             saga.state = next
             saga.endedAt = now
         }
@@ -266,7 +268,7 @@ extension Runtime {
             step.state = next
             step.undoAttempts += 1
             step.retryAt = nil
-            try commitStep(saga, i, step, .stepCompensating, at: now, ["agent": .string(step.agent), "attempt": .number(Double(step.undoAttempts))])
+            try commitStep(saga, i, step, .stepCompensating, at: now, .compensating(agent: step.agent, attempt: step.undoAttempts))
             return .run(call(saga, i, step, attempt: step.undoAttempts, phase: .undo))
         }
     }
@@ -284,7 +286,7 @@ extension Runtime {
                 step.state = .compensated
                 step.undoError = nil
                 let compensated = saga.compensated + [i]
-                let change = stepChange(saga, i, step, .stepCompensated, at: now, ["attempts": .number(Double(attempt))],
+                let change = stepChange(saga, i, step, .stepCompensated, at: now, .compensated(attempts: attempt),
                                         extraRows: [saga.stateRowValue(compensated: compensated)]) {
                     saga.compensated = compensated
                 }
@@ -296,10 +298,10 @@ extension Runtime {
                 if failure.retryable, attempt < Int(saga.plan.compensation.attempts) {
                     let delay = backoff(saga.plan.retry, retry: attempt)
                     step.retryAt = now + delay
-                    try commitStep(saga, i, step, .stepRetrying, at: now, [
+                    try commitStep(saga, i, step, .stepRetrying, at: now, .members([
                         "attempt": .number(Double(attempt)), "phase": .string("undo"), "error": failure.error.value,
                         "retry_in": .number(Double(delay) / 1e6),
-                    ])
+                    ]))
                     return .wait(delay)
                 }
                 step.state = .compensationFailed
@@ -314,7 +316,7 @@ extension Runtime {
     /// (SPEC §10.6) with the ledger's slash and quarantine and the handler's changes, in one transaction.
     private func commitUndoFailure(_ saga: SagaRecord, _ i: Int, _ step: StepRecord, at now: Int64) throws(RuntimeError) {
         let error = step.undoError ?? StepError(code: "executor_error", message: "the undo failed")
-        var changes = [stepChange(saga, i, step, .stepCompensationFailed, at: now, ["error": error.value])]
+        var changes = [stepChange(saga, i, step, .stepCompensationFailed, at: now, .members(["error": error.value]))]
         let stepID = saga.plan.steps[i].id
         if !saga.escalations.contains(where: { $0.step == stepID }) {
             let escalation = SagaEscalation(saga: saga.id, session: saga.session, step: stepID, agent: step.agent,
@@ -354,14 +356,24 @@ extension Runtime {
                         timeoutMilliseconds: Int64(plan.timeoutMilliseconds))
     }
 
-    /// Step `i` becomes `step`: its row and a `kind` entry, applied to the book once queued.
+    /// Step `i` becomes `step`: its row and a `kind` entry with `data`, applied to the book once queued.
     private func stepChange(_ saga: SagaRecord, _ i: Int, _ step: StepRecord, _ kind: SagaEntryKind, at now: Int64,
-                            _ data: [String: Value], extraRows: [StateRow] = [], also: @escaping @Sendable () -> Void = {}) -> ChangeSet {
-        var members = data
-        members["saga"] = .string(saga.id)
-        members["step"] = .string(saga.plan.steps[i].id)
-        let row = SagaRecord.stepRow(saga: saga.id, i, step)
-        return ChangeSet(rows: [row] + extraRows, records: [record(kind, saga.id, session: saga.session, agent: step.agent, at: now, members)]) {
+                            _ data: StepEntryData, extraRows: [StateRow] = [], also: @escaping @Sendable () -> Void = {}) -> ChangeSet {
+        let sagaID = saga.id, stepID = saga.plan.steps[i].id
+        var rows: [StateRow] = []
+        rows.reserveCapacity(1 + extraRows.count)
+        rows.append(SagaRecord.stepRow(saga: sagaID, i, step))
+        rows.append(contentsOf: extraRows)
+        let entry: AuditRecord
+        if case .members = data {
+            entry = AuditRecord(kind: kind.rawValue, session: saga.session, agent: step.agent, time: RuntimeTime.auditTime(now),
+                                deferred: data.value(saga: sagaID, step: stepID))
+        } else {
+            entry = AuditRecord(kind: kind.rawValue, session: saga.session, agent: step.agent, time: RuntimeTime.auditTime(now)) {
+                () throws(AuditError) in try data.canonical(saga: sagaID, step: stepID)
+            }
+        }
+        return ChangeSet(rows: rows, records: [entry]) {
             saga.steps[i] = step
             also()
         }
@@ -369,7 +381,7 @@ extension Runtime {
 
     /// Queues `stepChange` alone.
     private func commitStep(_ saga: SagaRecord, _ i: Int, _ step: StepRecord, _ kind: SagaEntryKind, at now: Int64,
-                            _ data: [String: Value]) throws(RuntimeError) {
+                            _ data: StepEntryData) throws(RuntimeError) {
         try commit([], rows: [], changes: [stepChange(saga, i, step, kind, at: now, data)])
     }
 

@@ -230,7 +230,17 @@ final class SagaRecord: @unchecked Sendable {
         if let undoError = s.undoError { w.object("undo_error") { undoError.write(to: &$0) } }
         w.int("undo_failures", s.undoFailures)
         w.version(rowVersion)
-        return StateRow(StateKey(stepRows, "\(saga)/\(index)"), w.finish())
+        return StateRow(StateKey(stepRows, stepKey(saga: saga, index)), w.finish())
+    }
+
+    /// The key of step `index`'s row: `<saga>/<index>`, made with one allocation.
+    static func stepKey(saga: String, _ index: Int) -> String {
+        var key = ""
+        key.reserveCapacity(saga.utf8.count + 21)
+        key += saga
+        key += "/"
+        key += String(index)
+        return key
     }
 
     // MARK: Reading rows back

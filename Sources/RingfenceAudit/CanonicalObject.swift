@@ -1,0 +1,87 @@
+import RingfenceVM
+
+/// One JSON object in canonical form (RFC 8785), written member by member without building a
+/// `Value` dictionary: for entry data whose member names are fixed (the runtime's saga
+/// transitions), the bytes `CanonicalJSON.encode` would make of the same object, at the cost of
+/// appending them. The caller names members in canonical order; for the ASCII names used here
+/// that is byte order (a debug build checks it). Strings and numbers are written as
+/// `CanonicalJSON` writes them; a member holding any value goes through `CanonicalJSON.append`.
+public struct CanonicalObject {
+    /// The text so far.
+    private var bytes: [UInt8] = []
+    /// True until the first member is written.
+    private var empty = true
+    /// How deep this object sits in the data (0 for the data itself).
+    private let depth: Int
+    #if DEBUG
+    /// The last name written, to check the order.
+    private var lastName = ""
+    #endif
+
+    /// An object to be filled, with room for `capacity` bytes, `depth` objects and arrays deep.
+    public init(capacity: Int = 128, depth: Int = 0) {
+        self.depth = depth
+        bytes.reserveCapacity(capacity)
+        bytes.append(UInt8(ascii: "{"))
+    }
+
+    /// Starts the member `name` (after the previous one in canonical order).
+    private mutating func name(_ name: StaticString) {
+        #if DEBUG
+        let text = name.description
+        assert(text.utf8.allSatisfy { $0 < 0x80 }, "member names written here are ASCII")
+        assert(empty || lastName < text, "canonical members out of order: `\(lastName)` before `\(text)`")
+        lastName = text
+        #endif
+        if !empty { bytes.append(UInt8(ascii: ",")) }
+        empty = false
+        bytes.append(UInt8(ascii: "\""))
+        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
+    }
+
+    /// A string member.
+    public mutating func string(_ name: StaticString, _ text: String) {
+        self.name(name)
+        CanonicalJSON.appendString(text, to: &bytes)
+    }
+
+    /// A whole-number member.
+    public mutating func int(_ name: StaticString, _ n: Int) {
+        self.name(name)
+        // Every Int converts to a finite double, which is what `Value.number` would hold.
+        ECMAScriptNumber.append(Double(n), to: &bytes)
+    }
+
+    /// A number member; NaN and infinities are an error, as in `CanonicalJSON`.
+    public mutating func number(_ name: StaticString, _ x: Double) throws(AuditError) {
+        self.name(name)
+        try CanonicalJSON.appendNumber(x, to: &bytes)
+    }
+
+    /// A list of strings.
+    public mutating func strings<S: Sequence<String>>(_ name: StaticString, _ list: S) {
+        self.name(name)
+        bytes.append(UInt8(ascii: "["))
+        var first = true
+        for text in list {
+            if !first { bytes.append(UInt8(ascii: ",")) }
+            first = false
+            CanonicalJSON.appendString(text, to: &bytes)
+        }
+        bytes.append(UInt8(ascii: "]"))
+    }
+
+    /// A member holding any value, written by `CanonicalJSON` one level below this object.
+    public mutating func value(_ name: StaticString, _ value: Value) throws(AuditError) {
+        self.name(name)
+        try CanonicalJSON.append(value, depth: depth + 1, to: &bytes)
+    }
+
+    /// The finished object's bytes.
+    public consuming func finish() -> [UInt8] {
+        bytes.append(UInt8(ascii: "}"))
+        return bytes
+    }
+}
