@@ -83,6 +83,7 @@ struct SagaRunner: Sendable {
     /// Runs the forward part: returns when every step has settled, or when the saga fails and
     /// the steps under way have finished.
     func forward() async throws(RuntimeError) -> ForwardOutcome {
+        if !plan.isGraph, plan.fanOuts.isEmpty, let outcome = try await forwardInSequence() { return outcome }
         var states = try runtime.withSaga(id) { $0.steps.map(\.state) }
         let deps = dependencies()
         var groupOf = [Int?](repeating: nil, count: plan.steps.count)
@@ -166,6 +167,36 @@ struct SagaRunner: Sendable {
             return .failure(error)
           }
         }.get()
+    }
+
+    /// The forward part of a plain sequence (no `depends_on`, no fan-out group), step after
+    /// step on the saga's own task: what the general loop of `forward` does with it — each step
+    /// depends on the one before it in `order`, so one step at most is ready at a time — without
+    /// a task group or lists rebuilt at every step. Returns nil, before running another step, if
+    /// it finds two steps ready at once (only a damaged store holds two attempts in doubt), and
+    /// the general loop takes over from the runtime's state.
+    func forwardInSequence() async throws(RuntimeError) -> ForwardOutcome? {
+        var states = try runtime.withSaga(id) { $0.steps.map(\.state) }
+        if let s = states.firstIndex(of: .failed) { return .failed("step `\(plan.steps[s].id)` failed") }
+        while true {
+            // The step that may start: in doubt after a resume, or pending after a committed one.
+            var next: Int?
+            var previous: Int?
+            for position in plan.order.indices {
+                let s = Int(plan.order[position])
+                if states[s] == .executing || states[s] == .pending && (previous.map { states[$0] == .committed } ?? true) {
+                    guard next == nil else { return nil }
+                    next = s
+                }
+                previous = s
+            }
+            guard let s = next else { break }
+            let state = try await runStep(s)
+            states[s] = state
+            if state == .failed { return .failed("step `\(plan.steps[s].id)` failed") }
+            if state == .pending { return .failed("the saga is compensating") }
+        }
+        return states.allSatisfy(\.isSettled) ? .completed : .failed("the saga is compensating")
     }
 
     /// Each step's effective dependencies: `depends_on` in a DAG; in a sequence, the unit
