@@ -60,6 +60,34 @@ public struct CanonicalObject {
         try CanonicalJSON.appendNumber(x, to: &bytes)
     }
 
+    /// A `true` or `false` member.
+    public mutating func bool(_ name: StaticString, _ flag: Bool) {
+        self.name(name)
+        if flag {
+            bytes.append(contentsOf: [0x74, 0x72, 0x75, 0x65])
+        } else {
+            bytes.append(contentsOf: [0x66, 0x61, 0x6C, 0x73, 0x65])
+        }
+    }
+
+    /// A string member, or `null` for nil.
+    public mutating func optional(_ name: StaticString, _ text: String?) {
+        self.name(name)
+        if let text {
+            CanonicalJSON.appendString(text, to: &bytes)
+        } else {
+            bytes.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
+        }
+    }
+
+    /// An object member, written by `write` on a fresh object one level down.
+    public mutating func object(_ name: StaticString, _ write: (inout CanonicalObject) throws(AuditError) -> Void) throws(AuditError) {
+        self.name(name)
+        var inner = CanonicalObject(capacity: 64, depth: depth + 1)
+        try write(&inner)
+        bytes.append(contentsOf: inner.finish())
+    }
+
     /// A list of strings.
     public mutating func strings<S: Sequence<String>>(_ name: StaticString, _ list: S) {
         self.name(name)

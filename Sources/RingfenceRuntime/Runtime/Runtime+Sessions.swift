@@ -60,9 +60,10 @@ extension Runtime {
         return try perform { now throws(RuntimeError) in
             let sid = try newID(id, kind: "session") { sessions[$0] != nil }
             let session = SessionData(id: sid, phase: .handshaking, config: config, createdAt: now, expiresAt: now + config.ttl * 1_000)
-            let entry = record(.sessionCreated, session: sid, agent: nil, at: now, [
-                "session": .string(sid), "config": config.value, "expires_at": .string(RuntimeTime.text(session.expiresAt)),
-            ])
+            let expiresAt = session.expiresAt, settled = config
+            let entry = record(.sessionCreated, session: sid, agent: nil, at: now) { () throws(AuditError) in
+                try SessionEntryData.created(session: sid, config: settled, expiresAt: expiresAt)
+            }
             try commit([entry], rows: [try session.row()])
             keep(session)
             expiries.push(session.expiresAt, sid)
@@ -105,11 +106,10 @@ extension Runtime {
                                                       consensus: consensus, ring: ring, standing: assessment.standing, parent: parent,
                                                       joinedAt: now, window: settings.breach.window * 1_000)
             session.order.append(agent)
-            let entry = record(.sessionJoined, session: sid, agent: agent, at: now, [
-                "session": .string(sid), "agent": .string(agent), "trust": .number(assessment.trust),
-                "trust_eff": .number(assessment.trustEff), "consensus": .bool(consensus), "ring": .number(Double(ring)),
-                "standing": .string(assessment.standing.rawValue), "parent": parent.map(Value.string) ?? .null,
-            ])
+            let entry = record(.sessionJoined, session: sid, agent: agent, at: now) { () throws(AuditError) in
+                try SessionEntryData.joined(session: sid, agent: agent, trust: assessment.trust, trustEff: assessment.trustEff,
+                                            consensus: consensus, ring: ring, standing: assessment.standing, parent: parent)
+            }
             try commit([entry], rows: [try session.row()], changes: [ledger.joined(agent: agent, session: sid, trust: assessment.trust, at: now)])
             keep(session)
             return JoinResult(ring: ring, trustEff: assessment.trustEff, standing: assessment.standing)
@@ -135,7 +135,10 @@ extension Runtime {
             let next = try SessionMachine.next(.activate, from: session.phase)
             guard session.activeCount > 0 else { throw RuntimeError(.sessionEmpty, RuntimeMessages.sessionEmpty(sid)) }
             session.phase = next
-            try commit([record(.sessionActivated, session: sid, agent: nil, at: now, ["session": .string(sid)])], rows: [try session.row()])
+            let entry = record(.sessionActivated, session: sid, agent: nil, at: now) { () throws(AuditError) in
+                SessionEntryData.activated(session: sid)
+            }
+            try commit([entry], rows: [try session.row()])
             keep(session)
             return session.view(at: now)
         }
@@ -196,11 +199,11 @@ extension Runtime {
         session.terminatedAt = time
         session.terminatedBy = cause
         session.auditRoot = frontier.root
-        let entry = record(.sessionTerminated, session: sid, agent: nil, at: time, [
-            "session": .string(sid), "terminated_by": .string(cause), "audit_root": .string(frontier.root.hex),
-            "entries": .number(Double(hashes.count)), "participants": .list(session.order.map(Value.string)),
-            "clean": .list(clean.map(Value.string)),
-        ])
+        let root = frontier.root, entries = hashes.count, participants = session.order
+        let entry = record(.sessionTerminated, session: sid, agent: nil, at: time) { () throws(AuditError) in
+            SessionEntryData.terminated(session: sid, cause: cause, auditRoot: root, entries: entries, participants: participants,
+                                        clean: clean)
+        }
         try commit([entry], rows: [try session.row()], changes: [change])
         keep(session)
         return session.view(at: time)

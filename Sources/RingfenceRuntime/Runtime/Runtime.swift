@@ -255,6 +255,12 @@ public final class Runtime: @unchecked Sendable {
         AuditRecord(kind: kind.rawValue, session: session, agent: agent, time: RuntimeTime.auditTime(time), deferred: .object(data))
     }
 
+    /// An audit record of `kind` at `time` whose data `write` writes in canonical form on the log's writer.
+    func record(_ kind: EntryKind, session: String?, agent: String?, at time: Int64,
+                canonical write: @escaping @Sendable () throws(AuditError) -> [UInt8]) -> AuditRecord {
+        AuditRecord(kind: kind.rawValue, session: session, agent: agent, time: RuntimeTime.auditTime(time), canonical: write)
+    }
+
     /// A new id of `kind` not in `taken`, or the given one after checking it.
     func newID(_ given: String?, kind: String, taken: (String) -> Bool) throws(RuntimeError) -> String {
         if let given {
