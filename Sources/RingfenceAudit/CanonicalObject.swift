@@ -9,14 +9,10 @@ import RingfenceVM
 public struct CanonicalObject {
     /// The text so far.
     private var bytes: [UInt8] = []
-    /// True until the first member is written.
-    private var empty = true
+    /// The member names written so far.
+    private var names = MemberNames()
     /// How deep this object sits in the data (0 for the data itself).
     private let depth: Int
-    #if DEBUG
-    /// The last name written, to check the order.
-    private var lastName = ""
-    #endif
 
     /// An object to be filled, with room for `capacity` bytes, `depth` objects and arrays deep.
     public init(capacity: Int = 128, depth: Int = 0) {
@@ -27,18 +23,7 @@ public struct CanonicalObject {
 
     /// Starts the member `name` (after the previous one in canonical order).
     private mutating func name(_ name: StaticString) {
-        #if DEBUG
-        let text = name.description
-        assert(text.utf8.allSatisfy { $0 < 0x80 }, "member names written here are ASCII")
-        assert(empty || lastName < text, "canonical members out of order: `\(lastName)` before `\(text)`")
-        lastName = text
-        #endif
-        if !empty { bytes.append(UInt8(ascii: ",")) }
-        empty = false
-        bytes.append(UInt8(ascii: "\""))
-        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(UInt8(ascii: ":"))
+        names.start(name, in: &bytes)
     }
 
     /// A string member.
@@ -111,5 +96,37 @@ public struct CanonicalObject {
     public consuming func finish() -> [UInt8] {
         bytes.append(UInt8(ascii: "}"))
         return bytes
+    }
+}
+
+/// The names of a JSON object's members as a writer that knows them in advance writes them, in
+/// order: `"name":`, with a comma before every member but the first. The names are ASCII and
+/// come in byte order, which for ASCII is also the UTF-16 order RFC 8785 sorts by and the order
+/// `Value.jsonText` sorts by (a debug build checks both).
+package struct MemberNames {
+    /// True until the first member is written.
+    private var empty = true
+    #if DEBUG
+    /// The last name written, to check the order.
+    private var last = ""
+    #endif
+
+    /// No member written yet.
+    package init() {}
+
+    /// Appends the start of the member `name` to `bytes`.
+    package mutating func start(_ name: StaticString, in bytes: inout [UInt8]) {
+        #if DEBUG
+        let text = name.description
+        assert(text.utf8.allSatisfy { $0 < 0x80 }, "member names written here are ASCII")
+        assert(empty || last < text, "members out of order: `\(last)` before `\(text)`")
+        last = text
+        #endif
+        if !empty { bytes.append(UInt8(ascii: ",")) }
+        empty = false
+        bytes.append(UInt8(ascii: "\""))
+        name.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        bytes.append(UInt8(ascii: "\""))
+        bytes.append(UInt8(ascii: ":"))
     }
 }

@@ -47,7 +47,7 @@ public enum ECMAScriptNumber {
     }
 
     /// Appends the decimal digits of `number`.
-    static func appendDecimal(_ number: UInt64, to output: inout [UInt8]) {
+    package static func appendDecimal(_ number: UInt64, to output: inout [UInt8]) {
         if number < 10 {
             output.append(UInt8(ascii: "0") + UInt8(number))
             return

@@ -1,3 +1,4 @@
+import RingfenceAudit
 import RingfenceDiagnostics
 import RingfenceVM
 import RingfenceWire
@@ -14,12 +15,8 @@ import RingfenceWire
 struct RowText {
     /// The text so far.
     private var bytes: [UInt8] = []
-    /// True until the first member is written.
-    private var empty = true
-    #if DEBUG
-    /// The last key written, to check the order.
-    private var lastKey = ""
-    #endif
+    /// The member names written so far.
+    private var names = MemberNames()
 
     /// An object to be filled, with room for `capacity` bytes.
     init(capacity: Int = 192) {
@@ -29,17 +26,7 @@ struct RowText {
 
     /// Starts the member `key` (after the previous one in sorted order).
     private mutating func key(_ key: StaticString) {
-        #if DEBUG
-        let text = key.description
-        assert(empty || lastKey < text, "row members out of order: `\(lastKey)` before `\(text)`")
-        lastKey = text
-        #endif
-        if !empty { bytes.append(UInt8(ascii: ",")) }
-        empty = false
-        bytes.append(UInt8(ascii: "\""))
-        key.withUTF8Buffer { bytes.append(contentsOf: $0) }
-        bytes.append(UInt8(ascii: "\""))
-        bytes.append(UInt8(ascii: ":"))
+        names.start(key, in: &bytes)
     }
 
     /// A string member.
@@ -77,21 +64,7 @@ struct RowText {
     /// Appends the decimal digits of `n` (below 10^15 in magnitude), with a minus sign when negative.
     static func appendDecimal(_ n: Int, to bytes: inout [UInt8]) {
         if n < 0 { bytes.append(UInt8(ascii: "-")) }
-        var rest = n.magnitude
-        if rest < 10 {
-            bytes.append(UInt8(ascii: "0") + UInt8(rest))
-            return
-        }
-        var scratch: (UInt64, UInt64) = (0, 0)
-        withUnsafeMutableBytes(of: &scratch) { buffer in
-            var start = buffer.count
-            while rest > 0 {
-                start -= 1
-                buffer[start] = UInt8(ascii: "0") + UInt8(rest % 10)
-                rest /= 10
-            }
-            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buffer[start...]))
-        }
+        ECMAScriptNumber.appendDecimal(UInt64(n.magnitude), to: &bytes)
     }
 
     /// A `true` or `false` member.
