@@ -67,8 +67,7 @@ extension Runtime {
             let sagaID = try newID(id, kind: "saga") { book.sagas[$0] != nil }
             let saga = SagaRecord(id: sagaID, session: sid, plan: plan, input: input, baseURL: base, startedAt: now)
             let name = plan.name, steps = plan.steps.map(\.id)
-            let started = AuditRecord(kind: SagaEntryKind.started.rawValue, session: sid, time: RuntimeTime.auditTime(now)) {
-                () throws(AuditError) in
+            let started = record(.started, session: sid, at: now) { () throws(AuditError) in
                 try SagaEntryData.started(saga: sagaID, name: name, session: sid, steps: steps, input: input, baseURL: base)
             }
             let ticket = try commit([started], rows: [saga.headerRow(), saga.stateRow()])
@@ -218,8 +217,8 @@ extension Runtime {
         try perform { now throws(RuntimeError) in
             let saga = try ownedSaga(id, at: now)
             guard let next = SagaMachine.next(.compensate, from: saga.state) else { return }
-            let entry = AuditRecord(kind: SagaEntryKind.compensating.rawValue, session: saga.session, time: RuntimeTime.auditTime(now)) {
-                () throws(AuditError) in SagaEntryData.compensating(saga: id, reason: reason)
+            let entry = record(.compensating, session: saga.session, at: now) { () throws(AuditError) in
+                SagaEntryData.compensating(saga: id, reason: reason)
             }
             try commit([entry], rows: [saga.stateRowValue(state: next, reason: reason)])
             saga.state = next
@@ -237,8 +236,8 @@ extension Runtime {
             guard let next = SagaMachine.next(event, from: saga.state) else { return }
             let row = saga.stateRowValue(state: next, endedAt: now)
             let compensated = saga.compensated.map { saga.plan.steps[$0].id }
-            let entry = AuditRecord(kind: SagaEntryKind.ended.rawValue, session: saga.session, time: RuntimeTime.auditTime(now)) {
-                () throws(AuditError) in SagaEntryData.ended(saga: id, state: next, compensated: compensated)
+            let entry = record(.ended, session: saga.session, at: now) { () throws(AuditError) in
+                SagaEntryData.ended(saga: id, state: next, compensated: compensated)
             }
             try commit([entry], rows: [row])
             saga.state = next
@@ -323,10 +322,10 @@ extension Runtime {
                                             severity: settings.liability.escalationSeverity, error: error)
             let escalations = saga.escalations + [escalation]
             changes.append(ChangeSet(rows: [saga.stateRowValue(escalations: escalations)], records: [
-                record(SagaEntryKind.escalation, saga.id, session: saga.session, agent: step.agent, at: now, [
+                record(.escalation, session: saga.session, agent: step.agent, at: now, .object([
                     "saga": .string(saga.id), "step": .string(stepID), "agent": .string(step.agent), "key": .string(escalation.key),
                     "severity": .number(escalation.severity), "target": .string("liability"), "error": error.value,
-                ]),
+                ])),
             ]) { saga.escalations = escalations })
             // The liability ledger slashes and quarantines the step's agent (SPEC §10.6, §11); a
             // host's handler may add its own changes. Both commit with the escalation's entry.
@@ -366,11 +365,10 @@ extension Runtime {
         rows.append(contentsOf: extraRows)
         let entry: AuditRecord
         if case .members = data {
-            entry = AuditRecord(kind: kind.rawValue, session: saga.session, agent: step.agent, time: RuntimeTime.auditTime(now),
-                                deferred: data.value(saga: sagaID, step: stepID))
+            entry = record(kind, session: saga.session, agent: step.agent, at: now, data.value(saga: sagaID, step: stepID))
         } else {
-            entry = AuditRecord(kind: kind.rawValue, session: saga.session, agent: step.agent, time: RuntimeTime.auditTime(now)) {
-                () throws(AuditError) in try data.canonical(saga: sagaID, step: stepID)
+            entry = record(kind, session: saga.session, agent: step.agent, at: now) { () throws(AuditError) in
+                try data.canonical(saga: sagaID, step: stepID)
             }
         }
         return ChangeSet(rows: rows, records: [entry]) {
@@ -385,9 +383,14 @@ extension Runtime {
         try commit([], rows: [], changes: [stepChange(saga, i, step, kind, at: now, data)])
     }
 
-    /// A `saga.*` entry.
-    private func record(_ kind: SagaEntryKind, _ saga: String, session: String, agent: String? = nil, at time: Int64,
-                        _ data: [String: Value]) -> AuditRecord {
-        AuditRecord(kind: kind.rawValue, session: session, agent: agent, time: RuntimeTime.auditTime(time), deferred: .object(data))
+    /// A `saga.*` entry whose data is a value, written on the log's writer.
+    private func record(_ kind: SagaEntryKind, session: String, agent: String? = nil, at time: Int64, _ data: Value) -> AuditRecord {
+        AuditRecord(kind: kind.rawValue, session: session, agent: agent, time: RuntimeTime.auditTime(time), deferred: data)
+    }
+
+    /// A `saga.*` entry whose data `write` writes in canonical form on the log's writer.
+    private func record(_ kind: SagaEntryKind, session: String, agent: String? = nil, at time: Int64,
+                        canonical write: @escaping @Sendable () throws(AuditError) -> [UInt8]) -> AuditRecord {
+        AuditRecord(kind: kind.rawValue, session: session, agent: agent, time: RuntimeTime.auditTime(time), canonical: write)
     }
 }

@@ -53,18 +53,20 @@ struct RowText {
         write(&bytes)
     }
 
-    /// A whole-number member, written as `JSONText.number` writes it: below 10^15 in magnitude
-    /// its decimal digits, straight into the text.
+    /// A whole-number member.
     mutating func int(_ key: StaticString, _ n: Int) {
-        guard n.magnitude < 1_000_000_000_000_000 else { return number(key, Double(n)) }
         self.key(key)
-        Self.appendDecimal(n, to: &bytes)
+        Self.appendWhole(n, to: &bytes)
     }
 
-    /// Appends the decimal digits of `n` (below 10^15 in magnitude), with a minus sign when negative.
-    static func appendDecimal(_ n: Int, to bytes: inout [UInt8]) {
-        if n < 0 { bytes.append(UInt8(ascii: "-")) }
-        ECMAScriptNumber.appendDecimal(UInt64(n.magnitude), to: &bytes)
+    /// Appends a whole number as `JSONText.number` writes it: below 10^15 in magnitude its
+    /// decimal digits, straight into the text.
+    static func appendWhole<N: BinaryInteger>(_ n: N, to bytes: inout [UInt8]) {
+        guard let small = Int(exactly: n), small.magnitude < 1_000_000_000_000_000 else {
+            return bytes.append(contentsOf: JSONText.number(Double(n)).utf8)
+        }
+        if small < 0 { bytes.append(UInt8(ascii: "-")) }
+        ECMAScriptNumber.appendDecimal(UInt64(small.magnitude), to: &bytes)
     }
 
     /// A `true` or `false` member.
@@ -90,13 +92,7 @@ struct RowText {
 
     /// A list of whole numbers.
     mutating func ints<S: Sequence>(_ key: StaticString, _ list: S) where S.Element: BinaryInteger {
-        self.list(key, list) { bytes, n in
-            if let small = Int(exactly: n), small.magnitude < 1_000_000_000_000_000 {
-                Self.appendDecimal(small, to: &bytes)
-            } else {
-                bytes.append(contentsOf: JSONText.number(Double(n)).utf8)
-            }
-        }
+        self.list(key, list) { bytes, n in Self.appendWhole(n, to: &bytes) }
     }
 
     /// A list of strings.
