@@ -113,7 +113,8 @@ let package = Package(
             "RingfenceTestSupport", "RingfenceCorpusSupport", "RingfenceCLITestSupport",
             "CAllocationCounter", "Ringfence", "RingfenceCommands",
         ]),
-        .testTarget(name: "RingfenceAuditTests", dependencies: ["RingfenceTestSupport", "RingfenceAudit", "RingfenceVM", "RingfenceWire"],
+        .testTarget(name: "RingfenceAuditTests", dependencies: ["RingfenceTestSupport", "RingfenceAudit", "RingfenceVM", "RingfenceWire",
+                                                                   .product(name: "Crypto", package: "swift-crypto")],
                     resources: [.copy("Fixtures")]),
         // No compiler here: the runtime tests build engines from committed bundles (Fixtures/).
         .testTarget(name: "RingfenceRuntimeTests", dependencies: [

@@ -1,4 +1,7 @@
 import Crypto
+#if canImport(CCryptoBoringSSL)
+import CCryptoBoringSSL
+#endif
 
 /// A SHA-256 value: an entry hash, a data hash, a Merkle node or a root.
 ///
@@ -104,7 +107,16 @@ public struct AuditHash: Sendable, Hashable, CustomStringConvertible {
 
     /// The SHA-256 of `bytes`.
     public static func sha256(_ bytes: UnsafeRawBufferPointer) -> AuditHash {
-        AuditHash(SHA256.hash(data: bytes))
+        #if canImport(CCryptoBoringSSL)
+        var hash = AuditHash.zero
+        Swift.withUnsafeMutableBytes(of: &hash.words) { out in
+            _ = CCryptoBoringSSL_SHA256(bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count,
+                                        out.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        }
+        return hash
+        #else
+        return AuditHash(SHA256.hash(data: bytes))
+        #endif
     }
 
     /// The SHA-256 of `bytes`.
