@@ -105,7 +105,10 @@ public struct AuditHash: Sendable, Hashable, CustomStringConvertible {
         hasher.combine(words.3)
     }
 
-    /// The SHA-256 of `bytes`.
+    /// The SHA-256 of `bytes`. Every hash of the log comes here: on Linux it calls the one-shot
+    /// `SHA256` of the BoringSSL that swift-crypto builds, since `SHA256.hash(data:)` allocates,
+    /// initialises, copies and zeroes a context for each digest (about as long as hashing the
+    /// short messages a log hashes); elsewhere, swift-crypto's Swift API.
     public static func sha256(_ bytes: UnsafeRawBufferPointer) -> AuditHash {
         #if canImport(CCryptoBoringSSL)
         var hash = AuditHash.zero
