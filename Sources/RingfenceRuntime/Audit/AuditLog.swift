@@ -147,6 +147,34 @@ public final class AuditLog: @unchecked Sendable {
         for record in records {
             if let problem = record.encodingFailure { throw AuditLogError(message: "an audit record cannot be written: \(problem.message)") }
         }
+        return try queue(receipts: receipts && !records.isEmpty) { pending in
+            guard !records.isEmpty else {
+                guard !rows.isEmpty || !deletes.isEmpty else { return 0 }
+                // State changes alone ride on an item without a record: keep them in order.
+                pending.append(PendingItem(record: nil, rows: rows, deletes: deletes))
+                return 1
+            }
+            for (i, record) in records.enumerated() {
+                pending.append(PendingItem(record: record, rows: i == 0 ? rows : [], deletes: i == 0 ? deletes : []))
+            }
+            return records.count
+        }
+    }
+
+    /// `enqueue(_:)` of one record without state changes, moved into the queue rather than
+    /// copied out of a list: a decision's entry, queued by every decision in a session.
+    public func enqueue(_ record: consuming AuditRecord) throws(AuditLogError) -> Ticket {
+        if let problem = record.encodingFailure { throw AuditLogError(message: "an audit record cannot be written: \(problem.message)") }
+        var item: PendingItem? = PendingItem(record: record, rows: [], deletes: [])
+        return try queue(receipts: false) { pending in
+            pending.append(item.take()!)
+            return 1
+        }
+    }
+
+    /// Appends to the pending queue, under the log's lock, what `append` adds (returning how
+    /// many items), unless the log has failed or is closing; wakes the writer when it should.
+    private func queue(receipts: Bool, _ append: (inout [PendingItem]) -> Int) throws(AuditLogError) -> Ticket {
         shared.lock()
         if let failure = shared.failure {
             shared.unlock()
@@ -157,21 +185,13 @@ public final class AuditLog: @unchecked Sendable {
             throw AuditLogError(message: "the audit log is closed")
         }
         let start = shared.queued
-        if records.isEmpty {
-            guard !rows.isEmpty || !deletes.isEmpty else {
-                shared.unlock()
-                return Ticket(range: start..<start)
-            }
-            // State changes alone ride on an item without a record: keep them in order.
-            shared.pending.append(PendingItem(record: nil, rows: rows, deletes: deletes))
-            shared.queued += 1
-        } else {
-            for (i, record) in records.enumerated() {
-                shared.pending.append(PendingItem(record: record, rows: i == 0 ? rows : [], deletes: i == 0 ? deletes : []))
-            }
-            shared.queued += UInt64(records.count)
-            if receipts { shared.receiptsWanted.formUnion(start..<shared.queued) }
+        let added = append(&shared.pending)
+        guard added > 0 else {
+            shared.unlock()
+            return Ticket(range: start..<start)
         }
+        shared.queued += UInt64(added)
+        if receipts { shared.receiptsWanted.formUnion(start..<shared.queued) }
         let range = start..<shared.queued
         let wake = shared.wakeWriterIfNeeded()
         shared.unlock()

@@ -92,19 +92,19 @@ extension Runtime {
                 let reason = box.data.kills.first { $0.id == kill }?.reason ?? "manual"
                 let outcome = RuntimeDecision(Decision(allowed: false, code: .killed, policy: nil, rule: nil,
                                                        reason: RuntimeMessages.killedReason(agent, sid, reason), ring: ring))
-                try commitDecision([decisionRecord(request, supplied, outcome, session: sid, at: now)], with: then(outcome))
+                try commitDecision(decisionRecord(request, supplied, outcome, session: sid, at: now), with: then(outcome))
                 return outcome
             }
             if let until = ledger.quarantinedUntil(agent, at: now), until > now {
                 let outcome = RuntimeDecision(Decision(allowed: false, code: .quarantine, policy: nil, rule: nil,
                                                        reason: RuntimeMessages.quarantineReason(agent, until: until), ring: ring))
-                try commitDecision([decisionRecord(request, supplied, outcome, session: sid, at: now)], with: then(outcome))
+                try commitDecision(decisionRecord(request, supplied, outcome, session: sid, at: now), with: then(outcome))
                 return outcome
             }
             if let until = participant.breakerUntil, until > now {
                 let outcome = RuntimeDecision(Decision(allowed: false, code: .breaker, policy: nil, rule: nil,
                                                        reason: RuntimeMessages.breakerReason(agent, until: until), ring: ring))
-                try commitDecision([decisionRecord(request, supplied, outcome, session: sid, at: now)], with: then(outcome))
+                try commitDecision(decisionRecord(request, supplied, outcome, session: sid, at: now), with: then(outcome))
                 return outcome
             }
             // Steps 4–5, on the request with the runtime's agent fields (applied while preparing,
@@ -143,7 +143,7 @@ extension Runtime {
                     return decideWithRules(prepared, ring: prepared.ring, bucketKey: UnsafeBufferPointer(key), now: now)
                 }
             }
-            try commit([decisionRecord(request, nil, outcome, session: nil, at: now)], rows: [])
+            try commit(decisionRecord(request, nil, outcome, session: nil, at: now))
             return outcome
         }
     }
@@ -182,7 +182,7 @@ extension Runtime {
         let sid = box.data.id
         guard aimedAbove, severity > window.reported else {
             // The entry is made in place in the list it is queued with, so it is never copied.
-            try commitDecision([decisionRecord(request, supplied, outcome, session: sid, at: now)], with: then)
+            try commitDecision(decisionRecord(request, supplied, outcome, session: sid, at: now), with: then)
             window.record(at: now, aimedAbove: aimedAbove)
             if severity < window.reported { window.reported = severity }
             return
@@ -217,8 +217,18 @@ extension Runtime {
         window.rearmAt = until
     }
 
+    /// Queues a decision's entry, with the changes `then` gave for it when it gave any; a plain
+    /// decision gives none, and its entry is moved into the log's queue (`commit(_:)`).
+    private func commitDecision(_ record: consuming AuditRecord, with then: ChangeSet?) throws(RuntimeError) {
+        if let then {
+            try commit([record], rows: [], changes: [then])
+        } else {
+            try commit(record)
+        }
+    }
+
     /// Queues a decision's entries with `rows` and `changes`, and the changes `then` gave for it
-    /// when it gave any (a plain decision gives none, and queues no change set).
+    /// when it gave any.
     private func commitDecision(_ records: [AuditRecord], rows: [StateRow] = [], changes: [ChangeSet] = [],
                                 with then: ChangeSet?) throws(RuntimeError) {
         if let then {

@@ -230,6 +230,17 @@ public final class Runtime: @unchecked Sendable {
         }
     }
 
+    /// `commit(_:rows:)` of one record alone, moved into the log's queue rather than copied
+    /// out of a list (each decision's entry).
+    func commit(_ record: consuming AuditRecord) throws(RuntimeError) {
+        do {
+            pendingTicket = try log.enqueue(record)
+        } catch {
+            failure = error.message
+            throw RuntimeError(.auditFailed, error.message)
+        }
+    }
+
     /// Waits for `ticket`'s commit; a failing log stops the runtime.
     @discardableResult
     func waitFor(_ ticket: AuditLog.Ticket) throws(RuntimeError) -> [AuditReceipt] {
