@@ -29,6 +29,20 @@ public enum CanonicalJSON {
         AuditHash.sha256(try encode(value))
     }
 
+    /// Appends `null`.
+    public static func appendNull(to output: inout [UInt8]) {
+        output.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
+    }
+
+    /// Appends `true` or `false`.
+    public static func appendBool(_ flag: Bool, to output: inout [UInt8]) {
+        if flag {
+            output.append(contentsOf: [0x74, 0x72, 0x75, 0x65])
+        } else {
+            output.append(contentsOf: [0x66, 0x61, 0x6C, 0x73, 0x65])
+        }
+    }
+
     /// Appends the canonical bytes of `value` to `output`.
     public static func append(_ value: Value, to output: inout [UInt8]) throws(AuditError) {
         try append(value, depth: 0, to: &output)
@@ -39,13 +53,9 @@ public enum CanonicalJSON {
     public static func append(_ value: Value, depth: Int, to output: inout [UInt8]) throws(AuditError) {
         switch value {
         case .null:
-            output.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
+            appendNull(to: &output)
         case .bool(let flag):
-            if flag {
-                output.append(contentsOf: [0x74, 0x72, 0x75, 0x65])
-            } else {
-                output.append(contentsOf: [0x66, 0x61, 0x6C, 0x73, 0x65])
-            }
+            appendBool(flag, to: &output)
         case .number(let number):
             try appendNumber(number, to: &output)
         case .string(let text):

@@ -48,11 +48,7 @@ public struct CanonicalObject {
     /// A `true` or `false` member.
     public mutating func bool(_ name: StaticString, _ flag: Bool) {
         self.name(name)
-        if flag {
-            bytes.append(contentsOf: [0x74, 0x72, 0x75, 0x65])
-        } else {
-            bytes.append(contentsOf: [0x66, 0x61, 0x6C, 0x73, 0x65])
-        }
+        CanonicalJSON.appendBool(flag, to: &bytes)
     }
 
     /// A string member, or `null` for nil.
@@ -61,7 +57,7 @@ public struct CanonicalObject {
         if let text {
             CanonicalJSON.appendString(text, to: &bytes)
         } else {
-            bytes.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
+            CanonicalJSON.appendNull(to: &bytes)
         }
     }
 

@@ -144,9 +144,7 @@ public final class AuditLog: @unchecked Sendable {
                         receipts: Bool = false) throws(AuditLogError) -> Ticket {
         // A record whose data was given and cannot be written is refused before anything is
         // queued; the log goes on.
-        for record in records {
-            if let problem = record.encodingFailure { throw AuditLogError(message: "an audit record cannot be written: \(problem.message)") }
-        }
+        for record in records { try Self.refuseUnwritable(record) }
         return try queue(receipts: receipts && !records.isEmpty) { pending in
             guard !records.isEmpty else {
                 guard !rows.isEmpty || !deletes.isEmpty else { return 0 }
@@ -164,12 +162,17 @@ public final class AuditLog: @unchecked Sendable {
     /// `enqueue(_:)` of one record without state changes, moved into the queue rather than
     /// copied out of a list: a decision's entry, queued by every decision in a session.
     public func enqueue(_ record: consuming AuditRecord) throws(AuditLogError) -> Ticket {
-        if let problem = record.encodingFailure { throw AuditLogError(message: "an audit record cannot be written: \(problem.message)") }
+        try Self.refuseUnwritable(record)
         var item: PendingItem? = PendingItem(record: record, rows: [], deletes: [])
         return try queue(receipts: false) { pending in
             pending.append(item.take()!)
             return 1
         }
+    }
+
+    /// Throws for a record whose data was given and cannot be written.
+    private static func refuseUnwritable(_ record: borrowing AuditRecord) throws(AuditLogError) {
+        if let problem = record.encodingFailure { throw AuditLogError(message: "an audit record cannot be written: \(problem.message)") }
     }
 
     /// Appends to the pending queue, under the log's lock, what `append` adds (returning how

@@ -181,7 +181,7 @@ extension Runtime {
         let severity = BreachSeverity.of(aimed: totals.aimed, calls: totals.calls, settings: settings.breach)
         let sid = box.data.id
         guard aimedAbove, severity > window.reported else {
-            // The entry is made in place in the list it is queued with, so it is never copied.
+            // The entry is moved into the log's queue, never copied.
             try commitDecision(decisionRecord(request, supplied, outcome, session: sid, at: now), with: then)
             window.record(at: now, aimedAbove: aimedAbove)
             if severity < window.reported { window.reported = severity }
