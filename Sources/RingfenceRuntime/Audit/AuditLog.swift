@@ -163,7 +163,7 @@ public final class AuditLog: @unchecked Sendable {
     /// copied out of a list: a decision's entry, queued by every decision in a session.
     public func enqueue(_ record: consuming AuditRecord) throws(AuditLogError) -> Ticket {
         try Self.refuseUnwritable(record)
-        var item: PendingItem? = PendingItem(record: record, rows: [], deletes: [])
+        var item: PendingItem? = PendingItem(record: consume record, rows: [], deletes: [])
         return try queue(receipts: false) { pending in
             pending.append(item.take()!)
             return 1

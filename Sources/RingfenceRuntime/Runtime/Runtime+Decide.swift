@@ -61,7 +61,8 @@ extension Runtime {
     public func decide(_ request: Request, session sid: String? = nil) throws(RuntimeError) -> RuntimeDecision {
         try DecisionData.checkRecordable(request)
         guard let sid else { return try decideOutside(request) }
-        return try perform { now throws(RuntimeError) in try decideInSession(request, session: sid, at: now) }
+        if tenure != nil { return try performShared { now throws(RuntimeError) in try decideInSession(request, session: sid, at: now) } }
+        return try performOwned { now throws(RuntimeError) in try decideInSession(request, session: sid, at: now) }
     }
 
     /// Decides `request` in session `sid` inside an operation; `then` gives the changes that
@@ -223,7 +224,7 @@ extension Runtime {
         if let then {
             try commit([record], rows: [], changes: [then])
         } else {
-            try commit(record)
+            try commit(consume record)
         }
     }
 

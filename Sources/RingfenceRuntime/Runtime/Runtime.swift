@@ -69,27 +69,33 @@ public final class Runtime: @unchecked Sendable {
     public static let killReasons = ["behavioral_drift", "rate_limit", "ring_breach", "manual", "quarantine_timeout", "session_timeout"]
 
     /// Guards every `var` of the runtime.
+    ///
+    /// The state a decision touches is declared `@exclusivity(unchecked)`: it is read and
+    /// written only under this lock, by the runtime's own code, and the dynamic exclusivity
+    /// checks Swift otherwise makes on each access of a class's stored property (a thread-local
+    /// access set, entered and left) cost a decision in a session about 7%
+    /// (`docs/performance.md`).
     let mutex = RuntimeMutex()
     /// Sessions by id (archived ones included), each in a box so reading one copies nothing.
-    var sessions: [String: SessionBox] = [:]
+    @exclusivity(unchecked) var sessions: [String: SessionBox] = [:]
     /// The session of every elevation, by elevation id.
     var elevationSessions: [String: String] = [:]
     /// Every kill id.
     var killIDs: Set<String> = []
     /// Live sessions by expiry.
-    var expiries = ExpiryQueue()
+    @exclusivity(unchecked) var expiries = ExpiryQueue()
     /// The time of the newest operation (µs).
-    var lastTime: Int64 = .min
+    @exclusivity(unchecked) var lastTime: Int64 = .min
     /// The time `advanceClock(to:)` pinned, if any.
-    var pinned: Int64?
+    @exclusivity(unchecked) var pinned: Int64?
     /// Why the runtime stopped taking operations, once the audit log failed.
-    var failure: String?
+    @exclusivity(unchecked) var failure: String?
     /// The newest ticket queued by the operation running now.
-    var pendingTicket: AuditLog.Ticket?
+    @exclusivity(unchecked) var pendingTicket: AuditLog.Ticket?
     /// The tenure's state, on a shared store.
-    var sharing = Sharing()
+    @exclusivity(unchecked) var sharing = Sharing()
     /// Where a decision in a session lays out its request (`PreparedRequest.refill`).
-    var preparedStorage = PreparedRequest()
+    @exclusivity(unchecked) var preparedStorage = PreparedRequest()
 
     /// Opens a runtime on `store`, rebuilding its state from the store's rows.
     ///
@@ -175,6 +181,13 @@ public final class Runtime: @unchecked Sendable {
     /// terminated, then the body; under `strict`, waits for the commit after unlocking.
     func perform<R>(_ body: (Int64) throws(RuntimeError) -> R) throws(RuntimeError) -> R {
         if tenure != nil { return try performShared(body) }
+        return try performOwned(body)
+    }
+
+    /// `perform` on a store this runtime owns (no tenure), inlined where it is called so that
+    /// what `body` captures is used in place: a decision's request is not copied into it.
+    @inline(__always)
+    func performOwned<R>(_ body: (Int64) throws(RuntimeError) -> R) throws(RuntimeError) -> R {
         let (result, ticket) = try mutex.withLock { () throws(RuntimeError) -> (R, AuditLog.Ticket?) in
             if let failure { throw RuntimeError(.auditFailed, failure) }
             return try run(body)
@@ -186,6 +199,7 @@ public final class Runtime: @unchecked Sendable {
 
     /// The body of an operation, under the lock: the clock read once, expired sessions
     /// terminated, then `body`; returns its result and the ticket it queued last.
+    @inline(__always)
     func run<R>(_ body: (Int64) throws(RuntimeError) -> R) throws(RuntimeError) -> (R, AuditLog.Ticket?) {
         pendingTicket = nil
         defer { pendingTicket = nil }
@@ -234,7 +248,7 @@ public final class Runtime: @unchecked Sendable {
     /// out of a list (each decision's entry).
     func commit(_ record: consuming AuditRecord) throws(RuntimeError) {
         do {
-            pendingTicket = try log.enqueue(record)
+            pendingTicket = try log.enqueue(consume record)
         } catch {
             failure = error.message
             throw RuntimeError(.auditFailed, error.message)
@@ -397,8 +411,8 @@ final class RuntimeMutex: @unchecked Sendable {
 /// A session's state in a box: the runtime reads a session without copying it.
 final class SessionBox: @unchecked Sendable {
     // Safety: touched only under the runtime's lock.
-    /// The session.
-    var data: SessionData
+    /// The session (unchecked exclusivity, as the runtime's own state).
+    @exclusivity(unchecked) var data: SessionData
 
     /// A box holding `data`.
     init(_ data: SessionData) {
