@@ -25,7 +25,7 @@ import RingfenceRuntime
 //                      hash (32-byte bytea); indexed by
 //                      session, seq
 //   audit_data         seq bigint PK, data text            canonical data, purgeable
-//   audit_nodes        level, idx (PK), hash bytea         Merkle perfect subtrees
+//   audit_nodes        level, idx (PK), hash bytea         Merkle perfect subtrees (level 4 up, AuditNodes)
 //   audit_checkpoints  size bigint PK, root bytea,         checkpoints (note text as signed)
 //                      note text, time (µs)
 //

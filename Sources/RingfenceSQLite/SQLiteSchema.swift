@@ -13,7 +13,7 @@ import RingfenceRuntime
 //                      hash (32-byte BLOBs); indexed
 //                      by session (then seq)
 //   audit_data         seq INTEGER PK, data TEXT          canonical data, purgeable
-//   audit_nodes        level, idx (PK), hash BLOB         Merkle perfect subtrees
+//   audit_nodes        level, idx (PK), hash BLOB         Merkle perfect subtrees (level 4 up, AuditNodes)
 //   audit_checkpoints  size INTEGER PK, root BLOB,        checkpoints (note text as signed)
 //                      note TEXT, time (µs)
 //

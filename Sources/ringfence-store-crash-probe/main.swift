@@ -60,18 +60,6 @@ struct SplitMix {
     }
 }
 
-/// Merkle nodes read from the store one at a time.
-struct StoredNodes: MerkleNodeSource {
-    /// The store.
-    let store: StateStore
-
-    /// The stored hash of `id`; throws when it is missing.
-    func node(_ id: MerkleNodeID) throws -> AuditHash {
-        guard let hash = try store.auditNodes([id])[id] else { throw StoreError(.foreignSchema, "merkle node \(id) is missing") }
-        return hash
-    }
-}
-
 /// The log's head as the direct mode tracks it.
 struct Head {
     /// The number of entries.
@@ -86,7 +74,7 @@ struct Head {
         let snapshot = try store.load()
         size = snapshot.auditSize
         lastHash = snapshot.lastHash
-        frontier = try MerkleFrontier(size: snapshot.auditSize, source: StoredNodes(store: store))
+        frontier = try MerkleFrontier(size: snapshot.auditSize, source: StoreNodeSource(frontierOf: snapshot.auditSize, in: store))
     }
 }
 

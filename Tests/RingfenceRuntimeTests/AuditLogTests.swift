@@ -108,6 +108,38 @@ import RingfenceTestSupport
         #expect(AuditVerification.verify(store, keys: []).intact)
     }
 
+    /// The log stores the Merkle nodes of level 4 and up and makes the ones below from the
+    /// entries (`AuditNodes`): read back, every node equals the one the entries give, a reopened
+    /// log continues from a frontier whose low nodes were made, and every entry's proof verifies.
+    @Test func nodesBelowTheStoredLevelsAreMadeFromTheEntries() throws {
+        let store = MemoryStore()
+        let settings = AuditSettings(durability: .strict, checkpointEvery: 1000, signingKey: Self.key)
+        let first = try AuditLog(store: store, settings: settings, clock: Self.clock())
+        for i in 0..<38 { try first.append(Self.record(i)) }
+        first.close()
+        // 38 = 32 + 4 + 2: the reopened log's frontier needs two nodes below level 4.
+        let second = try AuditLog(store: store, settings: settings, clock: Self.clock())
+        for i in 38..<70 { try second.append(Self.record(i)) }
+        var nodes: [MerkleNode] = []
+        var frontier = MerkleFrontier()
+        for stored in try store.auditEntries(from: 0, limit: 100) {
+            nodes += frontier.appendReturningNewNodes(MerkleHash.leaf(entryHash: stored.hash))
+        }
+        // Every perfect subtree of 70 leaves: 2n − popcount(n).
+        #expect(nodes.count == 2 * 70 - 3)
+        let kept = try store.auditNodes(nodes.map(\.id))
+        #expect(kept.count == nodes.filter { $0.id.level >= 4 }.count && kept.keys.allSatisfy { $0.level >= 4 })
+        let read = try AuditNodes.read(nodes.map(\.id), from: store)
+        #expect(read == Dictionary(uniqueKeysWithValues: nodes.map { ($0.id, $0.hash) }))
+        for seq in [0, 5, 15, 16, 37, 38, 63, 64, 69] as [UInt64] {
+            let proof = try AuditInclusionProof.prove(seq, in: store, makeCheckpoint: { try second.checkpoint() })
+            let text = String(decoding: try CanonicalJSON.encode(proof.json), as: UTF8.self)
+            #expect(AuditProofCheck.check(text, keys: [Self.key.verifierKey]) == .valid(seq: seq, size: 70))
+        }
+        second.close()
+        #expect(AuditVerification.verify(store, keys: [Self.key.verifierKey]).intact)
+    }
+
     @Test func proofsVerifyAndForgeriesDoNot() throws {
         let store = MemoryStore()
         let log = try AuditLog(store: store, settings: AuditSettings(durability: .strict, checkpointEvery: 1000, signingKey: Self.key),

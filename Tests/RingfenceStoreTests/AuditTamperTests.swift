@@ -140,12 +140,22 @@ import RingfenceTestSupport
         try Self.edit(data) { db in try db.execute(sql: "UPDATE audit_data SET data = '{\"n\":1}' WHERE seq = 18000") }
         #expect(try Self.verify(data).failure?.entry == 18_000)
 
-        // The node over leaves 12,000…12,007 (level 3, index 1,500) is checked when its last leaf is.
+        // Only nodes of level 4 and up are stored (one per 16 entries, and those above): the
+        // ones below are made from the entries when needed.
+        let counted = try Self.copy(original, in: scratch, as: "counted.db")
+        var counts: [Int?] = []
+        try Self.edit(counted) { db in
+            counts = [try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_nodes WHERE level < 4"),
+                      try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_nodes WHERE level = 4")]
+        }
+        #expect(counts == [0, entries / 16])
+
+        // The node over leaves 12,000…12,015 (level 4, index 750) is checked when its last leaf is.
         let node = try Self.copy(original, in: scratch, as: "node.db")
-        try Self.edit(node) { db in try db.execute(sql: "UPDATE audit_nodes SET hash = zeroblob(32) WHERE level = 3 AND idx = 1500") }
+        try Self.edit(node) { db in try db.execute(sql: "UPDATE audit_nodes SET hash = zeroblob(32) WHERE level = 4 AND idx = 750") }
         let edited = try Self.verify(node)
-        #expect(edited.failure?.entry == 12_007)
-        #expect(edited.failure?.message == "merkle node 3/1500 does not match the entries it covers")
+        #expect(edited.failure?.entry == 12_015)
+        #expect(edited.failure?.message == "merkle node 4/750 does not match the entries it covers")
 
         // The node over leaves 0…16,383 spans the first two chunks: it is made when they are joined.
         let spanning = try Self.copy(original, in: scratch, as: "spanning.db")
@@ -163,10 +173,10 @@ import RingfenceTestSupport
         }
 
         let missing = try Self.copy(original, in: scratch, as: "missing.db")
-        try Self.edit(missing) { db in try db.execute(sql: "DELETE FROM audit_nodes WHERE level = 0 AND idx = 9000") }
+        try Self.edit(missing) { db in try db.execute(sql: "DELETE FROM audit_nodes WHERE level = 4 AND idx = 562") }
         let removed = try Self.verify(missing)
-        #expect(removed.failure?.entry == 9_000)
-        #expect(removed.failure?.message == "merkle node 0/9000 is missing from the store (proofs cannot be made)")
+        #expect(removed.failure?.entry == 9_007)
+        #expect(removed.failure?.message == "merkle node 4/562 is missing from the store (proofs cannot be made)")
     }
 
     @Test func aDeletedEntryIsDetectedWhereTheGapStarts() throws {

@@ -282,6 +282,32 @@ import RingfenceTestSupport
         #expect(try MerkleFrontier(size: 300, source: StoreNodes(store: store)).root == log.frontier.root)
     }
 
+    /// A log written while every Merkle level was stored (as `LogBuilder` still writes it) goes
+    /// on: the runtime's log continues it storing level 4 and up, proofs of old and new entries
+    /// verify, and the whole log verifies.
+    @Test(arguments: StoreBackend.all)
+    func aLogThatStoredEveryLevelGoesOn(_ backend: StoreBackend) throws {
+        let scratch = try Scratch()
+        let store = try backend.open(in: scratch)
+        var log = LogBuilder()
+        try store.commit(try log.batch(21), durability: .strict)
+        #expect(try store.auditNodes([MerkleNodeID(level: 0, index: 20)]).count == 1)
+        let key = try NoteSigningKey(name: "ringfence.test/audit", seed: Array(repeating: 5, count: 32))
+        let time = try AuditTime(microseconds: 1_800_000_001_000_000)
+        let audit = try AuditLog(store: store, settings: AuditSettings(durability: .strict, signingKey: key), clock: { time })
+        for i in 0..<30 {
+            try audit.append(AuditRecord(kind: "delta", time: time, value: .object(["n": .number(Double(i))])))
+        }
+        #expect(try store.auditNodes([MerkleNodeID(level: 0, index: 21), MerkleNodeID(level: 4, index: 2)]).keys.map(\.level) == [4])
+        for seq in [3, 20, 21, 40, 50] as [UInt64] {
+            let proof = try AuditInclusionProof.prove(seq, in: store, makeCheckpoint: { try audit.checkpoint() })
+            let text = String(decoding: try CanonicalJSON.encode(proof.json), as: UTF8.self)
+            #expect(AuditProofCheck.check(text, keys: [key.verifierKey]) == .valid(seq: seq, size: 51))
+        }
+        audit.close()
+        #expect(AuditVerification.verify(store, keys: [key.verifierKey]).intact)
+    }
+
     @Test(arguments: StoreBackend.all)
     func aSessionsEntryHashesComeInLogOrder(_ backend: StoreBackend) throws {
         let scratch = try Scratch()

@@ -60,7 +60,8 @@ public struct AuditInclusionProof: Sendable {
         guard let checkpoint, checkpoint.size > seq else {
             throw AuditLogError(message: "no checkpoint covers entry \(seq) yet; give --key to sign one now")
         }
-        let proof = try MerkleProof.inclusionProof(index: seq, size: checkpoint.size, source: StoreNodeSource(store: store))
+        let nodes = try StoreNodeSource(MerkleProof.nodesNeededForInclusionProof(index: seq, size: checkpoint.size), from: store)
+        let proof = try MerkleProof.inclusionProof(index: seq, size: checkpoint.size, source: nodes)
         return AuditInclusionProof(entry: stored, proof: proof, checkpoint: checkpoint)
     }
 }

@@ -51,7 +51,7 @@ struct Sequencer: Sendable {
         self.lastHash = lastHash
         self.settings = settings
         let ids = MerkleFrontier.perfectSubtrees(start: 0, end: size)
-        let found = try store.auditNodes(ids)
+        let found = try AuditNodes.read(ids, from: store)
         var hashes: [AuditHash] = []
         hashes.reserveCapacity(ids.count)
         for id in ids {
@@ -89,8 +89,9 @@ struct Sequencer: Sendable {
         var receipts: [AuditReceipt?] = []
         receipts.reserveCapacity(work.count)
         batch.entries.reserveCapacity(work.count)
-        // An entry completes one node on average, and at most one a level.
-        batch.nodes.reserveCapacity(work.count + 8)
+        // Sixteen entries complete one stored node on average (`AuditNodes`), and a run of
+        // entries at most one a level besides.
+        batch.nodes.reserveCapacity(work.count / Int(AuditNodes.blockLeaves) + 64)
         if work.count > 1 { batch.puts.reserveCapacity(work.reduce(0) { $0 + $1.rows.count }) }
         var head = (size: size, lastHash: lastHash, frontier: frontier)
         let encoded = Self.encode(work)
@@ -112,7 +113,7 @@ struct Sequencer: Sendable {
             }
             let hash = entry.hash
             batch.entries.append(StoredAuditEntry(entry: entry, hash: hash, data: data))
-            head.frontier.append(MerkleHash.leaf(entryHash: hash)) { batch.nodes.append($0) }
+            head.frontier.append(MerkleHash.leaf(entryHash: hash)) { if AuditNodes.isStored($0.id) { batch.nodes.append($0) } }
             head.size += 1
             head.lastHash = hash
             receipts.append(AuditReceipt(seq: entry.seq, hash: hash))
@@ -200,19 +201,5 @@ extension StoreBatch {
         if !newDeletes.isEmpty {
             if deletes.isEmpty { deletes = newDeletes } else { deletes += newDeletes }
         }
-    }
-}
-
-/// Merkle nodes read from a store, one at a time.
-struct StoreNodeSource: MerkleNodeSource {
-    /// The store the nodes are read from.
-    let store: StateStore
-
-    /// The stored hash of `id`; throws when the store lacks it.
-    func node(_ id: MerkleNodeID) throws -> AuditHash {
-        guard let hash = try store.auditNodes([id])[id] else {
-            throw StoreError(.foreignSchema, "merkle node \(id) is missing from the store")
-        }
-        return hash
     }
 }

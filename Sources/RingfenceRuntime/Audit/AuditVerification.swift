@@ -146,11 +146,13 @@ public enum AuditVerification {
                     }
                 }
             }
-            // Every perfect subtree the entries complete must be stored as the entries give it:
-            // those inside the chunk were compared as it was read, those that span it and the
-            // chunks before are made here.
+            // Every stored perfect subtree (level 4 and up, `AuditNodes`) the entries complete
+            // must be stored as the entries give it: those inside the chunk were compared as it
+            // was read, those that span it and the chunks before are made here.
             var spanning: [MerkleNode] = []
-            for node in batch.tree.cover(to: batch.tree.end) { tree.append(subtree: node) { spanning.append($0) } }
+            for node in batch.tree.cover(to: batch.tree.end) {
+                tree.append(subtree: node) { if AuditNodes.isStored($0.id) { spanning.append($0) } }
+            }
             let stored = spanning.isEmpty ? [:] : try store.auditNodes(spanning.map(\.id))
             if let failure = batch.nodeFailure
                 ?? spanning.first(where: { stored[$0.id] != $0.hash }).map({ nodeFailure($0.id, missing: stored[$0.id] == nil) }) {
@@ -179,8 +181,9 @@ public enum AuditVerification {
                 report.failure = (nil, "the log holds \(links.count) entries, fewer than the \(sinceCheckpoint.size) of the --since checkpoint: entries were removed from its tail")
                 return
             }
-            let proof = try MerkleProof.consistencyProof(oldSize: sinceCheckpoint.size, newSize: links.count,
-                                                          source: StoreNodeSource(store: store))
+            let nodes = try StoreNodeSource(MerkleProof.nodesNeededForConsistencyProof(oldSize: sinceCheckpoint.size, newSize: links.count),
+                                            from: store)
+            let proof = try MerkleProof.consistencyProof(oldSize: sinceCheckpoint.size, newSize: links.count, source: nodes)
             do {
                 try MerkleProof.verifyConsistency(oldSize: sinceCheckpoint.size, newSize: links.count,
                                                   oldRoot: sinceCheckpoint.root, newRoot: tree.root, proof: proof)
@@ -263,13 +266,14 @@ public enum AuditVerification {
             return taken
         }
 
-        /// The first node of `tree` — in the order appends complete them: by last leaf, then
-        /// level — that the store does not hold with the hash computed.
+        /// The first stored node of `tree` (level 4 and up; those below are made from the
+        /// entries, whose hashes are checked) — in the order appends complete them: by last
+        /// leaf, then level — that the store does not hold with the hash computed.
         private func firstNodeFailure(_ tree: MerkleSubtrees, in store: StateStore) throws(StoreError) -> (entry: UInt64?, message: String)? {
             var storedNodes = Self.emptied(&self.storedNodes)
             defer { self.storedNodes = storedNodes }
             var first: (id: MerkleNodeID, missing: Bool)?
-            for (level, hashes) in tree.levels.enumerated() where !hashes.isEmpty {
+            for (level, hashes) in tree.levels.enumerated() where level >= AuditNodes.lowestStoredLevel && !hashes.isEmpty {
                 let firstIndex = tree.firstIndex(level: level)
                 try store.auditNodes(level: level, indices: firstIndex..<firstIndex + UInt64(hashes.count), into: &storedNodes)
                 guard let k = hashes.indices.first(where: { storedNodes[$0] != hashes[$0] }) else { continue }

@@ -15,8 +15,8 @@ public final class MemoryStore: StateStore {
         /// The number of commits.
         var version: UInt64 = 0
         var entries = EntryChunks()
-        /// The Merkle tree's perfect subtrees, by level and index (arrays, not a hashed table:
-        /// an append stores about two nodes, always the next of their levels).
+        /// The Merkle tree's stored perfect subtrees (`AuditNodes`), by level and index (arrays,
+        /// not a hashed table: the nodes a batch stores are always the next of their levels).
         var nodes = InMemoryMerkleNodeStore()
         var checkpoints: [UInt64: StoredCheckpoint] = [:]
         /// The entry hashes of each session's entries, in log order (so a session's audit root

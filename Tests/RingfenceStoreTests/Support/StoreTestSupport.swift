@@ -115,14 +115,15 @@ struct LogBuilder {
     }
 }
 
-/// Merkle nodes read from a store one at a time.
+/// Merkle nodes read from a store one at a time, as the log reads them (`AuditNodes`: those
+/// below the stored levels made from the entries).
 struct StoreNodes: MerkleNodeSource {
     /// The store.
     let store: StateStore
 
-    /// The stored hash of `id`; throws when it is missing.
+    /// The hash of `id`; throws when it is missing.
     func node(_ id: MerkleNodeID) throws -> AuditHash {
-        guard let hash = try store.auditNodes([id])[id] else { throw StoreError(.foreignSchema, "merkle node \(id) is missing") }
+        guard let hash = try AuditNodes.read([id], from: store)[id] else { throw StoreError(.foreignSchema, "merkle node \(id) is missing") }
         return hash
     }
 }
