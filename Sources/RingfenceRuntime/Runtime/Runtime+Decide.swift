@@ -110,15 +110,12 @@ extension Runtime {
             }
             // Steps 4–5, on the request with the runtime's agent fields (applied while preparing,
             // and by the audit entry on the writer thread, so the request is never copied here).
-            // Laid out in the runtime's own storage (taken out and put back, under the lock), so
-            // a decision in a session allocates nothing for it once that storage has grown.
-            var prepared = PreparedRequest()
-            swap(&prepared, &preparedStorage)
-            prepared.refill(request, for: machine, supplying: (supplied.trust, ring, supplied.consensus))
+            // Laid out in the runtime's own storage, in place (under the lock), so a decision in
+            // a session allocates nothing for it once that storage has grown.
+            preparedStorage.refill(request, for: machine, supplying: (supplied.trust, ring, supplied.consensus))
             let outcome = participant.bucketKey.withUnsafeBufferPointer { key in
-                decideWithRules(prepared, ring: ring, bucketKey: key, now: now)
+                decideWithRules(preparedStorage, ring: ring, bucketKey: key, now: now)
             }
-            swap(&prepared, &preparedStorage)
             try recordCall(request, supplied, outcome, session: box, participant: participant, at: now, then: then(outcome))
             return outcome
         }
