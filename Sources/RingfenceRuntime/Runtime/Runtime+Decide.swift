@@ -61,6 +61,8 @@ extension Runtime {
     public func decide(_ request: Request, session sid: String? = nil) throws(RuntimeError) -> RuntimeDecision {
         try DecisionData.checkRecordable(request)
         guard let sid else { return try decideOutside(request) }
+        // Each path gets its own closure rather than `perform`'s one: a closure value handed on
+        // to either path was built with a copy of the request (`performOwned`).
         if tenure != nil { return try performShared { now throws(RuntimeError) in try decideInSession(request, session: sid, at: now) } }
         return try performOwned { now throws(RuntimeError) in try decideInSession(request, session: sid, at: now) }
     }
