@@ -170,7 +170,7 @@ import Darwin
             #expect(report.lastHash == snapshot.lastHash)
             #expect(entries.allSatisfy { $0.hash == $0.entry.hash })
             // The Merkle nodes and every checkpoint committed with the entries.
-            #expect(try MerkleFrontier(size: snapshot.auditSize, source: StoreNodes(store: store)).root == report.root)
+            #expect(try MerkleFrontier(size: snapshot.auditSize, source: StoreNodeSource(frontierOf: snapshot.auditSize, in: store)).root == report.root)
             var frontier = MerkleFrontier(), roots: [UInt64: AuditHash] = [:]
             for stored in entries {
                 frontier.append(MerkleHash.leaf(entryHash: stored.hash))

@@ -52,7 +52,7 @@ import Testing
         #expect(entries.map(\.entry.seq) == (0..<UInt64(total)).map { $0 })
         let report = AuditChainVerifier.verify(entries.map { ($0.entry, $0.data) })
         #expect(report.failure == nil && report.count == UInt64(total))
-        #expect(try MerkleFrontier(size: UInt64(total), source: StoreNodes(store: nodes[1])).root == report.root)
+        #expect(try MerkleFrontier(size: UInt64(total), source: StoreNodeSource(frontierOf: UInt64(total), in: nodes[1])).root == report.root)
         // Each writer's entries are all there, and its row holds its last round.
         for writer in 0..<4 {
             #expect(entries.filter { $0.entry.agent == "writer-\(writer)" }.count == appended.withLock { $0[writer] })

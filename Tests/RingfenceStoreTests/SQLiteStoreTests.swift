@@ -103,7 +103,7 @@ import RingfenceTestSupport
         #expect(entries.count == total && total > 0)
         let report = AuditChainVerifier.verify(entries.map { ($0.entry, $0.data) })
         #expect(report.failure == nil && report.count == UInt64(total))
-        #expect(try MerkleFrontier(size: UInt64(total), source: StoreNodes(store: stores[1])).root == report.root)
+        #expect(try MerkleFrontier(size: UInt64(total), source: StoreNodeSource(frontierOf: UInt64(total), in: stores[1])).root == report.root)
     }
 
     @Test func aStoreOfANewerSchemaIsRefusedAndLeftAlone() throws {

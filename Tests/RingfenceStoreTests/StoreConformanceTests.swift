@@ -97,7 +97,7 @@ import RingfenceTestSupport
         // What was stored still verifies as a chain and rebuilds the same Merkle root.
         let report = AuditChainVerifier.verify(try store.auditEntries(from: 0, limit: 100).map { ($0.entry, $0.data) })
         #expect(report.failure == nil && report.count == 23 && report.root == log.frontier.root)
-        let rebuilt = try MerkleFrontier(size: 23, source: StoreNodes(store: store))
+        let rebuilt = try MerkleFrontier(size: 23, source: StoreNodeSource(frontierOf: 23, in: store))
         #expect(rebuilt.root == log.frontier.root)
     }
 
@@ -279,7 +279,7 @@ import RingfenceTestSupport
         let report = AuditChainVerifier.verify(entries.map { ($0.entry, $0.data) })
         #expect(report.failure == nil && report.root == log.frontier.root)
         #expect(try store.checkpoints().map(\.size) == [50, 100, 150, 200, 250, 300])
-        #expect(try MerkleFrontier(size: 300, source: StoreNodes(store: store)).root == log.frontier.root)
+        #expect(try MerkleFrontier(size: 300, source: StoreNodeSource(frontierOf: 300, in: store)).root == log.frontier.root)
     }
 
     /// A log written while every Merkle level was stored (as `LogBuilder` still writes it) goes

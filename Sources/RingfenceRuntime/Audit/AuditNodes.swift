@@ -33,31 +33,20 @@ public enum AuditNodes {
         guard !made.isEmpty else { return found }
         // Each node below the stored levels lies inside one 16-leaf block; a proof's or a
         // frontier's lie in one or two blocks.
-        var leaves: [UInt64: AuditHash] = [:]
         for block in Set(made.map { $0.firstLeaf / blockLeaves }).sorted() {
             let start = block * blockLeaves
+            var leaves = [AuditHash?](repeating: nil, count: Int(blockLeaves))
             try store.forEachAuditEntry(from: start, limit: Int(blockLeaves)) { entry, hash, _ in
-                if entry.seq >= start && entry.seq < start + blockLeaves { leaves[entry.seq] = MerkleHash.leaf(entryHash: hash) }
+                if entry.seq >= start && entry.seq < start + blockLeaves { leaves[Int(entry.seq - start)] = MerkleHash.leaf(entryHash: hash) }
+            }
+            for id in made where id.firstLeaf / blockLeaves == block {
+                let offset = Int(id.firstLeaf - start)
+                let under = leaves[offset..<offset + Int(id.leafCount)].compactMap { $0 }
+                guard under.count == Int(id.leafCount) else { continue }
+                found[id] = MerkleSubtrees(start: id.firstLeaf, leafHashes: under).hash(of: id)
             }
         }
-        for id in made {
-            if let hash = subtreeHash(id, leaves: leaves) { found[id] = hash }
-        }
         return found
-    }
-
-    /// The hash of node `id` from the leaf hashes under it, or nil when one is missing.
-    private static func subtreeHash(_ id: MerkleNodeID, leaves: [UInt64: AuditHash]) -> AuditHash? {
-        var row: [AuditHash] = []
-        row.reserveCapacity(Int(id.leafCount))
-        for leaf in id.firstLeaf..<id.firstLeaf + id.leafCount {
-            guard let hash = leaves[leaf] else { return nil }
-            row.append(hash)
-        }
-        while row.count > 1 {
-            row = stride(from: 0, to: row.count, by: 2).map { MerkleHash.node(row[$0], row[$0 + 1]) }
-        }
-        return row[0]
     }
 }
 

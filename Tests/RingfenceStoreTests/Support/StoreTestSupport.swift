@@ -71,7 +71,7 @@ struct LogBuilder {
         let snapshot = try store.load()
         size = snapshot.auditSize
         lastHash = snapshot.lastHash
-        frontier = try MerkleFrontier(size: snapshot.auditSize, source: StoreNodes(store: store))
+        frontier = try MerkleFrontier(size: snapshot.auditSize, source: StoreNodeSource(frontierOf: snapshot.auditSize, in: store))
     }
 
     /// The time of entry `seq`: a fixed base plus `seq` microseconds.
@@ -112,19 +112,6 @@ struct LogBuilder {
             checkpoints.append(made)
         }
         return batch
-    }
-}
-
-/// Merkle nodes read from a store one at a time, as the log reads them (`AuditNodes`: those
-/// below the stored levels made from the entries).
-struct StoreNodes: MerkleNodeSource {
-    /// The store.
-    let store: StateStore
-
-    /// The hash of `id`; throws when it is missing.
-    func node(_ id: MerkleNodeID) throws -> AuditHash {
-        guard let hash = try AuditNodes.read([id], from: store)[id] else { throw StoreError(.foreignSchema, "merkle node \(id) is missing") }
-        return hash
     }
 }
 
