@@ -45,10 +45,12 @@ public struct AuditTime: Sendable, Hashable, Comparable, CustomStringConvertible
 
     /// The text form, e.g. `2026-11-21T10:00:00.000000Z`.
     public var text: String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(Self.textLength)
-        append(to: &bytes)
-        return String(decoding: bytes, as: UTF8.self)
+        // Written straight into the string's storage: one allocation.
+        String(unsafeUninitializedCapacity: Self.textLength) { buffer in
+            var writer = CanonicalWriter(buffer)
+            write(to: &writer)
+            return writer.count
+        }
     }
 
     /// The text form.
@@ -60,7 +62,7 @@ public struct AuditTime: Sendable, Hashable, Comparable, CustomStringConvertible
     }
 
     /// Appends the 27 bytes of the text form to `output`.
-    func append(to output: inout [UInt8]) {
+    public func append(to output: inout [UInt8]) {
         CanonicalWriter.append(to: &output, bound: Self.textLength) { write(to: &$0) }
     }
 

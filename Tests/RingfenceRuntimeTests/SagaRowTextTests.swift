@@ -182,6 +182,22 @@ import RingfenceWire
         [saga.headerRow(), saga.stateRow()] + saga.steps.indices.map(saga.stepRow)
     }
 
+    /// The saga book writes a plan's text once and keeps it by the plan's name, but never hands
+    /// out the text of another plan of that name, and keeps at most `planTextsKept` texts.
+    @Test func aKeptPlanTextIsThatPlansOwn() {
+        var rng = SeededGenerator(seed: 0x9A1D_2026)
+        let book = SagaBook()
+        for round in 0..<500 {
+            var plan = Self.plan(&rng)
+            // Few names, so most plans meet a kept text of another plan with their name.
+            plan.name = round < 400 ? rng.pick(["a", "b", "c"]) : "plan-\(round)"
+            let text = book.planText(plan)
+            #expect(text == SagaPlanJSON.text(plan))
+            #expect(book.planText(plan) == text)
+            #expect(book.planTexts.count <= SagaBook.planTextsKept)
+        }
+    }
+
     @Test func sagaRowsAreTheDocumentedJSONAndReadBack() throws {
         var rng = SeededGenerator(seed: 0x5A6A_2026)
         var mismatches = 0, first: (String, String)?

@@ -70,7 +70,7 @@ extension Runtime {
             let started = record(.started, session: sid, at: now) { () throws(AuditError) in
                 try SagaEntryData.started(saga: sagaID, name: name, session: sid, steps: steps, input: input, baseURL: base)
             }
-            let ticket = try commit([started], rows: [saga.headerRow(), saga.stateRow()])
+            let ticket = try commit([started], rows: [saga.headerRow(planText: book.planText(plan)), saga.stateRow()])
             book.sagas[sagaID] = saga
             book.running.insert(sagaID)
             try takeLease(sagaID, at: now)

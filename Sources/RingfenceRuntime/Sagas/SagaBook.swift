@@ -7,8 +7,9 @@ import Synchronization
 /// under the runtime's lock, like sessions; it is the runtime's `SagaView`, so a kill reaches the
 /// in-flight steps of the killed agent (SPEC §8.6).
 final class SagaBook: SagaView, @unchecked Sendable {
-    // Safety: `sagas` and `running` are touched only under the runtime's lock (inside `perform`,
-    // or in a change set's `apply`, which runs there too); `environment` has its own lock.
+    // Safety: `sagas`, `running` and `planTexts` are touched only under the runtime's lock
+    // (inside `perform`, or in a change set's `apply`, which runs there too); `environment` has
+    // its own lock.
     /// Every saga by id.
     var sagas: [String: SagaRecord] = [:]
     /// The ids of the sagas this process is running now.
@@ -19,6 +20,21 @@ final class SagaBook: SagaView, @unchecked Sendable {
     var held: [String: Int64] = [:]
     /// Executors, time, randomness and the escalation handler.
     let environment = Mutex(SagaEnvironment())
+    /// The JSON text of the plans sagas started with, by plan name: a plan is written into
+    /// every saga's header row, and the same plan is usually started again and again.
+    private(set) var planTexts: [String: (plan: SagaPlan, text: [UInt8])] = [:]
+
+    /// Plans whose text is kept at most; past that the texts kept are dropped.
+    static let planTextsKept = 64
+
+    /// The JSON text of `plan` (`SagaPlanJSON.text`), written once per plan.
+    func planText(_ plan: SagaPlan) -> [UInt8] {
+        if let kept = planTexts[plan.name], kept.plan == plan { return kept.text }
+        let text = SagaPlanJSON.text(plan)
+        if planTexts.count >= Self.planTextsKept { planTexts.removeAll() }
+        planTexts[plan.name] = (plan, text)
+        return text
+    }
 
     /// Reads the sagas out of the store's rows.
     func load(_ rows: [StateRow]) throws(StoreError) {

@@ -178,13 +178,14 @@ final class SagaRecord: @unchecked Sendable {
 
     // MARK: Rows
 
-    /// The header row, written once when the saga starts.
-    func headerRow() -> StateRow {
+    /// The header row, written once when the saga starts; `planText` is the plan's JSON object
+    /// (`SagaPlanJSON.text`) when the caller has it already.
+    func headerRow(planText: [UInt8]? = nil) -> StateRow {
         var w = RowText(capacity: 384 + 320 * plan.steps.count)
         if let baseURL { w.string("base_url", baseURL) }
         if input != .null { w.value("input", input) }
         w.string("name", plan.name)
-        w.object("plan") { SagaPlanJSON.write(plan, to: &$0) }
+        w.raw("plan") { $0.append(contentsOf: planText ?? SagaPlanJSON.text(plan)) }
         w.string("saga", id)
         w.string("session", session)
         w.time("started_at", startedAt)
@@ -338,7 +339,14 @@ enum SagaPlanJSON {
     /// Why a plan does not read.
     struct Malformed: Error {}
 
-    /// The plan's members, written in key order (the header row's `plan` object).
+    /// The plan as a JSON object (the header row's `plan`).
+    static func text(_ p: SagaPlan) -> [UInt8] {
+        var w = RowText(capacity: 256 + 320 * p.steps.count)
+        write(p, to: &w)
+        return w.finish()
+    }
+
+    /// The plan's members, written in key order.
     static func write(_ p: SagaPlan, to w: inout RowText) {
         w.int("attempts", Int(p.compensation.attempts))
         if let base = p.baseURL { w.string("base_url", base) }

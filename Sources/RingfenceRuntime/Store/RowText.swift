@@ -42,7 +42,13 @@ struct RowText {
     }
 
     /// A time member in the audit log's text form.
-    mutating func time(_ key: StaticString, _ microseconds: Int64) { string(key, RuntimeTime.text(microseconds)) }
+    mutating func time(_ key: StaticString, _ microseconds: Int64) {
+        // Written in place, quoted (the text form needs no escaping): no string is made.
+        self.key(key)
+        bytes.append(UInt8(ascii: "\""))
+        RuntimeTime.auditTime(microseconds).append(to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+    }
 
     /// The row format's version (`"v"`).
     mutating func version(_ version: Int) { int("v", version) }
