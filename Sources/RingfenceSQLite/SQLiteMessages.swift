@@ -41,6 +41,21 @@ enum SQLiteMessages {
         "cannot \(action) in `\(url)`: the database stayed locked by another process for \(seconds) s"
     }
 
+    /// A row listing a session's entries does not read.
+    static func badSessionList(_ url: String, _ session: String, first: Int64, _ detail: String) -> String {
+        "the list of session `\(session)`'s entries from \(first) in `\(url)` is damaged: \(detail)"
+    }
+
+    /// A session's list names an entry the log does not hold.
+    static func missingSessionEntry(_ url: String, _ session: String, seq: Int64) -> String {
+        "the entries of session `\(session)` in `\(url)` are damaged: they name entry \(seq), which the log does not hold"
+    }
+
+    /// A session's lists name one entry twice.
+    static func sessionEntryTwice(_ url: String, _ session: String, seq: Int64) -> String {
+        "the entries of session `\(session)` in `\(url)` are damaged: they name entry \(seq) twice"
+    }
+
     /// The file cannot be opened or written.
     static func unavailable(_ url: String, _ action: String, _ reason: String) -> String {
         "cannot \(action) in `\(url)`: \(reason)"

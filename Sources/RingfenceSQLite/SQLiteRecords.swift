@@ -39,6 +39,7 @@ enum SQLiteRecords {
         }
         if !batch.entries.isEmpty {
             try writeEntries(batch.entries, to: db)
+            try writeSessionLists(batch.entries, to: db)
         }
         if !batch.nodes.isEmpty {
             let insert = try db.cachedStatement(sql: """
@@ -97,6 +98,39 @@ enum SQLiteRecords {
                 try data.withUnsafeBytes { try dataStatement.bind(2, textBytes: $0) }
                 try dataStatement.run()
             }
+        }
+    }
+
+    /// Lists the entries of each session in the batch in one `audit_session_entries` row: the
+    /// session's first seq in the batch and the JSON list of all its seqs, in order.
+    private static func writeSessionLists(_ entries: [StoredAuditEntry], to db: Database) throws {
+        var lists: [(session: String, first: UInt64, seqs: [UInt8])] = []
+        // Where each session's list is, once the batch holds more than one session.
+        var positions: [String: Int] = [:]
+        for stored in entries {
+            guard let session = stored.entry.session else { continue }
+            let i: Int
+            if let last = lists.indices.last, lists[last].session == session {
+                i = last
+            } else if let found = positions[session] {
+                i = found
+            } else {
+                i = lists.count
+                positions[session] = i
+                lists.append((session, stored.entry.seq, [UInt8(ascii: "[")]))
+            }
+            if lists[i].seqs.count > 1 { lists[i].seqs.append(UInt8(ascii: ",")) }
+            ECMAScriptNumber.appendDecimal(stored.entry.seq, to: &lists[i].seqs)
+        }
+        guard !lists.isEmpty else { return }
+        let insert = try db.cachedStatement(sql: "INSERT INTO audit_session_entries (session, first, seqs) VALUES (?, ?, ?)")
+        for var list in lists {
+            list.seqs.append(UInt8(ascii: "]"))
+            let statement = RawStatement(insert)
+            try statement.bind(1, text: list.session)
+            try statement.bind(2, Int64(list.first))
+            try list.seqs.withUnsafeBytes { try statement.bind(3, textBytes: $0) }
+            try statement.run()
         }
     }
 
@@ -227,20 +261,60 @@ enum SQLiteRecords {
         }
     }
 
-    /// The hashes of the entries of `session`, in log order.
+    /// The hashes of the entries of `session`, in log order: the seqs its lists name, each
+    /// entry's hash read by its seq.
     static func entryHashes(_ db: Database, session: String, url: String) throws -> [AuditHash] {
-        let statement = RawStatement(try db.cachedStatement(sql: "SELECT seq, hash FROM audit_entries WHERE session = ? ORDER BY seq"))
-        defer { statement.reset() }
-        try statement.bind(1, text: session)
-        var hashes: [AuditHash] = []
-        while try statement.step() {
+        var seqs: [Int64] = []
+        let lists = RawStatement(try db.cachedStatement(sql: "SELECT first, seqs FROM audit_session_entries WHERE session = ? ORDER BY first"))
+        defer { lists.reset() }
+        try lists.bind(1, text: session)
+        while try lists.step() {
             do throws(ColumnProblem) {
-                hashes.append(try statement.hash(1, column: "hash"))
+                let text = try lists.string(1, column: "seqs")
+                guard let listed = sessionSeqs(text) else { throw ColumnProblem("`seqs` is not a list of entry numbers") }
+                seqs += listed
             } catch {
-                throw StoreError(.foreignSchema, StoreMessages.badEntry(url, seq: statement.int64(0), error.detail))
+                throw StoreError(.foreignSchema, SQLiteMessages.badSessionList(url, session, first: lists.int64(0), error.detail))
+            }
+        }
+        // Lists are written in log order; a version-1 log's migrated list is sorted here.
+        if zip(seqs, seqs.dropFirst()).contains(where: { $0 >= $1 }) {
+            seqs.sort()
+            if let twice = zip(seqs, seqs.dropFirst()).first(where: { $0 == $1 }) {
+                throw StoreError(.foreignSchema, SQLiteMessages.sessionEntryTwice(url, session, seq: twice.0))
+            }
+        }
+        var hashes: [AuditHash] = []
+        hashes.reserveCapacity(seqs.count)
+        let lookup = try db.cachedStatement(sql: "SELECT hash FROM audit_entries WHERE seq = ?")
+        for seq in seqs {
+            let statement = RawStatement(lookup)
+            defer { statement.reset() }
+            try statement.bind(1, seq)
+            guard try statement.step() else { throw StoreError(.foreignSchema, SQLiteMessages.missingSessionEntry(url, session, seq: seq)) }
+            do throws(ColumnProblem) {
+                hashes.append(try statement.hash(0, column: "hash"))
+            } catch {
+                throw StoreError(.foreignSchema, StoreMessages.badEntry(url, seq: seq, error.detail))
             }
         }
         return hashes
+    }
+
+    /// The seqs of a session list's JSON text (`[3,7,12]`), or nil when it is not such a list.
+    static func sessionSeqs(_ text: String) -> [Int64]? {
+        var utf8 = text.utf8[...]
+        guard utf8.first == UInt8(ascii: "["), utf8.last == UInt8(ascii: "]") else { return nil }
+        utf8 = utf8.dropFirst().dropLast()
+        guard !utf8.isEmpty else { return [] }
+        var seqs: [Int64] = []
+        for part in utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
+            guard !part.isEmpty, part.count <= 16, part.allSatisfy({ ($0 &- UInt8(ascii: "0")) < 10 }) else { return nil }
+            let seq = part.reduce(Int64(0)) { $0 * 10 + Int64($1 - UInt8(ascii: "0")) }
+            guard UInt64(seq) <= AuditEntry.maximumSeq else { return nil }
+            seqs.append(seq)
+        }
+        return seqs
     }
 
     /// Every checkpoint, smallest first.

@@ -113,10 +113,80 @@ import RingfenceTestSupport
         try Self.edit(path, "UPDATE ringfence_meta SET value = '7' WHERE key = 'schema_version'")
         let error = storeError { _ = try Self.open(path) }
         #expect(error?.kind == .newerSchema)
-        #expect(error?.message == "the store `sqlite:\(path)` has schema version 7, newer than version 1 that this ringfence reads: upgrade ringfence to open it")
+        #expect(error?.message == "the store `sqlite:\(path)` has schema version 7, newer than version 2 that this ringfence reads: upgrade ringfence to open it")
         let queue = try DatabaseQueue(path: path)
         #expect(try queue.read { db in try String.fetchOne(db, sql: "SELECT value FROM ringfence_meta WHERE key = 'schema_version'") } == "7")
         try queue.close()
+    }
+
+    /// A version-1 store — its entries indexed by session — is migrated when opened: each
+    /// session's entries are listed, the index is dropped, and a session's hashes read back in
+    /// log order across the migrated list and the lists of the batches committed after it.
+    @Test func aVersionOneStoreIsMigratedAndItsSessionsReadBackInLogOrder() throws {
+        let scratch = try Scratch()
+        let path = scratch.file("state.db")
+        let queue = try DatabaseQueue(path: path)
+        try SQLiteSchema.migrator.migrate(queue, upTo: "v1")
+        var log = LogBuilder()
+        var old: [StoredAuditEntry] = []
+        for (i, session) in ["s1", "s2", nil, "s1", "", "s2", "s1", "s3"].enumerated() {
+            old += try log.batch(1 + i % 3, session: session).entries
+        }
+        func blob(_ hash: AuditHash) -> Data { hash.withUnsafeBytes { Data($0) } }
+        try queue.write { db in
+            // Written in an order other than the log's, so the migrated lists must be put in order.
+            for stored in old.reversed() {
+                try db.execute(sql: "INSERT INTO audit_entries (seq, time, kind, session, agent, data_hash, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                               arguments: [Int64(stored.entry.seq), stored.entry.time.microseconds, stored.entry.kind, stored.entry.session,
+                                           stored.entry.agent, blob(stored.entry.dataHash), blob(stored.entry.prev), blob(stored.hash)])
+            }
+        }
+        try queue.close()
+        let store = try Self.open(path)
+        try store.commit(try log.batch(2, session: "s2"), durability: .strict)
+        try store.commit(try log.batch(1, session: "s1"), durability: .strict)
+        for session in ["s1", "s2", "s3", "", "s4"] {
+            #expect(try store.auditEntryHashes(session: session) == log.entries.filter { $0.entry.session == session }.map(\.hash), "\(session)")
+        }
+        try store.close()
+        let check = try DatabaseQueue(path: path)
+        let (version, indexes, lists) = try check.read { db in
+            (try String.fetchOne(db, sql: "SELECT value FROM ringfence_meta WHERE key = 'schema_version'"),
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE name = 'audit_entries_by_session'"),
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_session_entries"))
+        }
+        try check.close()
+        #expect(version == "2")
+        #expect(indexes == 0)
+        // One migrated row a session, then one a session a committed batch.
+        #expect(lists == 4 + 2)
+    }
+
+    /// A batch lists each of its sessions once, in one row, with the session's seqs in order.
+    @Test func aBatchListsEachOfItsSessionsOnce() throws {
+        let scratch = try Scratch()
+        let path = scratch.file("state.db")
+        let store = try Self.open(path)
+        var log = LogBuilder()
+        var batch = StoreBatch()
+        for session in ["a", "b", "a", nil, "c", "b", "a"] {
+            let one = try log.batch(1, session: session)
+            batch.entries += one.entries
+            batch.nodes += one.nodes
+        }
+        try store.commit(batch, durability: .strict)
+        for session in ["a", "b", "c"] {
+            #expect(try store.auditEntryHashes(session: session) == log.entries.filter { $0.entry.session == session }.map(\.hash))
+        }
+        try store.close()
+        let check = try DatabaseQueue(path: path)
+        let rows = try check.read { db in
+            try Row.fetchAll(db, sql: "SELECT session, first, seqs FROM audit_session_entries ORDER BY session").map {
+                "\(String.fromDatabaseValue($0[0] as DatabaseValue) ?? "?") \(Int64.fromDatabaseValue($0[1] as DatabaseValue) ?? -1) \(String.fromDatabaseValue($0[2] as DatabaseValue) ?? "?")"
+            }
+        }
+        #expect(rows == ["a 0 [0,2,6]", "b 1 [1,5]", "c 4 [4]"])
+        try check.close()
     }
 
     /// Databases of something else.
@@ -226,6 +296,14 @@ import RingfenceTestSupport
                fragment: "audit entry 5 in `{url}` is damaged: `hash` holds 33 bytes, not 32"),
         Damage(sql: "UPDATE audit_entries SET hash = x'01' WHERE seq = 0", read: { _ = try $0.auditEntryHashes(session: "s1") },
                fragment: "audit entry 0 in `{url}` is damaged: `hash` holds 1 bytes, not 32"),
+        Damage(sql: "UPDATE audit_session_entries SET seqs = '[0,1,x]'", read: { _ = try $0.auditEntryHashes(session: "s1") },
+               fragment: "the list of session `s1`'s entries from 0 in `{url}` is damaged: `seqs` is not a list of entry numbers"),
+        Damage(sql: "UPDATE audit_session_entries SET seqs = x'00'", read: { _ = try $0.auditEntryHashes(session: "s1") },
+               fragment: "the list of session `s1`'s entries from 0 in `{url}` is damaged: `seqs` holds a blob"),
+        Damage(sql: "UPDATE audit_session_entries SET seqs = '[0,1,2,9]'", read: { _ = try $0.auditEntryHashes(session: "s1") },
+               fragment: "the entries of session `s1` in `{url}` are damaged: they name entry 9, which the log does not hold"),
+        Damage(sql: "UPDATE audit_session_entries SET seqs = '[0,2,1,2]'", read: { _ = try $0.auditEntryHashes(session: "s1") },
+               fragment: "the entries of session `s1` in `{url}` are damaged: they name entry 2 twice"),
         Damage(sql: "UPDATE audit_nodes SET hash = x'00' WHERE level = 1 AND idx = 0", read: { _ = try $0.auditNodes([MerkleNodeID(level: 1, index: 0)]) },
                fragment: "merkle node 1/0 in `{url}` is damaged: `hash` holds 1 bytes, not 32"),
         Damage(sql: "UPDATE audit_checkpoints SET root = 'abc'", read: { _ = try $0.checkpoints() },
