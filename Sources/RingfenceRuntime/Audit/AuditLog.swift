@@ -492,7 +492,10 @@ public final class AuditLog: @unchecked Sendable {
 /// The state appenders, waiting callers and the writer share, behind one mutex, with a
 /// condition for commits (waiting callers sleep on it) and one for the writer.
 private final class LogState: @unchecked Sendable {
-    // Safety: every `var` is touched only while `mutex` is held; the primitives live at fixed addresses.
+    // Safety: every `var` is touched only while `mutex` is held; the primitives live at fixed
+    // addresses. The fields an append touches are `@exclusivity(unchecked)`: the mutex already
+    // keeps accesses apart, so Swift's dynamic checks (a thread-local access set entered and left
+    // each time) only cost an append.
     /// The mutex.
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     /// Signalled after every commit that has waiters.
@@ -501,7 +504,7 @@ private final class LogState: @unchecked Sendable {
     private let writerCondition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
 
     /// Items waiting to be sequenced, oldest first.
-    var pending: [PendingItem] = []
+    @exclusivity(unchecked) var pending: [PendingItem] = []
     /// An empty buffer with the capacity of an earlier batch, which `pending` moves to when a batch is taken.
     var spare: [PendingItem] = []
     /// Batches the writer thread committed, for the next appender to free on its own thread:
@@ -512,7 +515,7 @@ private final class LogState: @unchecked Sendable {
     /// True when `released` holds batches: a hint appenders read without the mutex.
     let hasReleased = Atomic<Bool>(false)
     /// Tickets handed out (one per item ever queued).
-    var queued: UInt64 = 0
+    @exclusivity(unchecked) var queued: UInt64 = 0
     /// Tickets committed so far.
     var committed: UInt64 = 0
     /// The sequencer, nil while a thread holds it (sequencing and committing).
@@ -520,13 +523,13 @@ private final class LogState: @unchecked Sendable {
     /// Receipts of committed records, by ticket, for strict appenders (removed when read).
     var receipts: [UInt64: AuditReceipt] = [:]
     /// Tickets whose receipts were asked for under `group` or `relaxed` (`enqueue(…, receipts: true)`).
-    var receiptsWanted: Set<UInt64> = []
+    @exclusivity(unchecked) var receiptsWanted: Set<UInt64> = []
     /// The size of the committed log.
     var size: UInt64 = 0
     /// Set when a batch could not be committed (the store keeps failing): appends fail.
-    var failure: String?
+    @exclusivity(unchecked) var failure: String?
     /// True once `close` was called.
-    var closing = false
+    @exclusivity(unchecked) var closing = false
     /// On-demand checkpoints asked for, and written, so far.
     var checkpointRequests: UInt64 = 0
     var checkpointsDone: UInt64 = 0
@@ -535,11 +538,11 @@ private final class LogState: @unchecked Sendable {
     /// Callers sleeping on the commit condition.
     var waiters = 0
     /// True while the writer sleeps until woken.
-    var writerAsleep = false
+    @exclusivity(unchecked) var writerAsleep = false
     /// True while the writer dozes through a timed round.
-    var writerDozing = false
+    @exclusivity(unchecked) var writerDozing = false
     /// True once an appender has woken a dozing writer because the queue is long.
-    var queueFull = false
+    @exclusivity(unchecked) var queueFull = false
 
     /// The mutex and conditions, initialised.
     init() {

@@ -22,13 +22,14 @@ import RingfenceVM
 /// The joint-liability ledger.
 public final class Ledger: LedgerView, @unchecked Sendable {
     // Safety: every `var` is read and written only under the runtime's lock (or, for a ledger
-    // read outside a runtime, by the one thread that opened it).
+    // read outside a runtime, by the one thread that opened it). The fields every decision
+    // reads are `@exclusivity(unchecked)`, as the runtime's own state is (`Runtime.mutex`).
     /// The settings in the ledger's units.
     let settings: LedgerSettings
     /// Agent slots by id.
-    var slots: [String: Int32] = [:]
+    @exclusivity(unchecked) var slots: [String: Int32] = [:]
     /// Agents by slot.
-    var agents: [LedgerAgent] = []
+    @exclusivity(unchecked) var agents: [LedgerAgent] = []
     /// Each agent's history, by slot.
     var history: [[LedgerEvent]] = []
     /// Vouch slots by id.
@@ -43,7 +44,7 @@ public final class Ledger: LedgerView, @unchecked Sendable {
     var failures: [String: FailureRecord] = [:]
     /// How many agents have a quarantine recorded (expired ones included): zero makes the
     /// quarantine check of every decision free.
-    var quarantines = 0
+    @exclusivity(unchecked) var quarantines = 0
     /// Scratch marks for cycle checks.
     var search = ReachSearch()
 

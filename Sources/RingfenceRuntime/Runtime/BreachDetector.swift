@@ -58,17 +58,18 @@ public enum BreachSeverity: Int, Sendable, Hashable, Comparable, CaseIterable {
 
 /// One (session, agent)'s sliding window of calls (memory only; a restart starts it empty).
 final class BreachWindow: @unchecked Sendable {
-    // Safety: touched only under the runtime's lock.
+    // Safety: touched only under the runtime's lock; its state is `@exclusivity(unchecked)`, as
+    // the runtime's own is (`Runtime.mutex`).
     /// Slots in the window.
     static let slotCount = 64
     /// The length of one slot (µs).
     let slotLength: Int64
     /// The counters, one value, so a call reads or updates the object once.
-    private var counts = BreachCounts()
+    @exclusivity(unchecked) private var counts = BreachCounts()
     /// The severity last reported.
-    var reported = BreachSeverity.none
+    @exclusivity(unchecked) var reported = BreachSeverity.none
     /// When the breaker this window tripped closes: from then on the detector is re-armed.
-    var rearmAt: Int64?
+    @exclusivity(unchecked) var rearmAt: Int64?
 
     /// A window of `length` microseconds (at least 64).
     init(length: Int64) {
