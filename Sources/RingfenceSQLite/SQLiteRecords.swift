@@ -105,7 +105,8 @@ enum SQLiteRecords {
     /// session's first seq in the batch and the JSON list of all its seqs, in order.
     private static func writeSessionLists(_ entries: [StoredAuditEntry], to db: Database) throws {
         var lists: [(session: String, first: UInt64, seqs: [UInt8])] = []
-        // Where each session's list is, once the batch holds more than one session.
+        // Where each session's list is, looked up only for an entry whose session is not the
+        // one before it.
         var positions: [String: Int] = [:]
         for stored in entries {
             guard let session = stored.entry.session else { continue }
@@ -286,10 +287,10 @@ enum SQLiteRecords {
         }
         var hashes: [AuditHash] = []
         hashes.reserveCapacity(seqs.count)
-        let lookup = try db.cachedStatement(sql: "SELECT hash FROM audit_entries WHERE seq = ?")
+        let statement = RawStatement(try db.cachedStatement(sql: "SELECT hash FROM audit_entries WHERE seq = ?"))
+        defer { statement.reset() }
         for seq in seqs {
-            let statement = RawStatement(lookup)
-            defer { statement.reset() }
+            statement.reset()
             try statement.bind(1, seq)
             guard try statement.step() else { throw StoreError(.foreignSchema, SQLiteMessages.missingSessionEntry(url, session, seq: seq)) }
             do throws(ColumnProblem) {

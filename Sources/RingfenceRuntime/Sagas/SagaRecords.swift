@@ -347,7 +347,7 @@ enum SagaPlanJSON {
     }
 
     /// The plan's members, written in key order.
-    static func write(_ p: SagaPlan, to w: inout RowText) {
+    private static func write(_ p: SagaPlan, to w: inout RowText) {
         w.int("attempts", Int(p.compensation.attempts))
         if let base = p.baseURL { w.string("base_url", base) }
         w.objects("fan_outs", p.fanOuts) { g, fanOut in
