@@ -56,6 +56,11 @@ enum SQLiteMessages {
         "the entries of session `\(session)` in `\(url)` are damaged: they name entry \(seq) twice"
     }
 
+    /// A version-2 entry that does not read, met while moving entries into tiles.
+    static func unmigratableEntry(seq: Int64, _ detail: String) -> String {
+        "audit entry \(seq) cannot be moved into schema version 3's tiles: it is damaged: \(detail)"
+    }
+
     /// The file cannot be opened or written.
     static func unavailable(_ url: String, _ action: String, _ reason: String) -> String {
         "cannot \(action) in `\(url)`: \(reason)"

@@ -11,9 +11,10 @@ enum SQLiteRecords {
 
     /// Checks that the batch's entries continue the stored log, then writes the whole batch.
     static func write(_ batch: StoreBatch, to db: Database, url: String) throws {
+        var last: LastTile?
         if !batch.entries.isEmpty {
-            let head = try head(db, url: url)
-            try StoreChecks.continues(batch.entries, size: head.size, lastHash: head.lastHash)
+            last = try lastTile(db, url: url, keepingBytes: true)
+            try StoreChecks.continues(batch.entries, size: last?.end ?? 0, lastHash: last?.lastHash ?? .zero)
         }
         if !batch.puts.isEmpty {
             let put = try db.cachedStatement(sql: """
@@ -38,7 +39,7 @@ enum SQLiteRecords {
             }
         }
         if !batch.entries.isEmpty {
-            try writeEntries(batch.entries, to: db)
+            try writeEntries(batch.entries, after: last, to: db)
             try writeSessionLists(batch.entries, to: db)
         }
         if !batch.nodes.isEmpty {
@@ -73,25 +74,38 @@ enum SQLiteRecords {
         }
     }
 
-    /// Inserts entries (already checked to continue the log) and their data.
-    private static func writeEntries(_ entries: [StoredAuditEntry], to db: Database) throws {
-        let insertEntry = try db.cachedStatement(sql: """
-            INSERT INTO audit_entries (seq, time, kind, session, agent, data_hash, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    /// Writes entries (already checked to continue the log) into tiles, and their data: the
+    /// newest tile, when it has room, is rewritten with the first of them after its own.
+    private static func writeEntries(_ entries: [StoredAuditEntry], after last: LastTile?, to db: Database) throws {
+        guard let firstEntry = entries.first else { return }
+        let putTile = try db.cachedStatement(sql: """
+            INSERT INTO audit_tiles (first, envelopes) VALUES (?, ?)
+            ON CONFLICT (first) DO UPDATE SET envelopes = excluded.envelopes
             """)
         let insertData = try db.cachedStatement(sql: "INSERT INTO audit_data (seq, data) VALUES (?, ?)")
-        for stored in entries {
-            // `seq` is at most 2^53 − 1 (`AuditEntry` refuses more), so it always fits.
-            let seq = Int64(stored.entry.seq)
-            let statement = RawStatement(insertEntry)
-            try statement.bind(1, seq)
-            try statement.bind(2, stored.entry.time.microseconds)
-            try statement.bind(3, text: stored.entry.kind)
-            try statement.bind(4, text: stored.entry.session)
-            try statement.bind(5, text: stored.entry.agent)
-            try statement.bind(6, hash: stored.entry.dataHash)
-            try statement.bind(7, hash: stored.entry.prev)
-            try statement.bind(8, hash: stored.hash)
+        func put(_ first: Int64, _ tile: [UInt8]) throws {
+            let statement = RawStatement(putTile)
+            try statement.bind(1, first)
+            try tile.withUnsafeBytes { try statement.bind(2, blob: $0) }
             try statement.run()
+        }
+        var first: Int64, tile: [UInt8], count: Int
+        if let last, last.count < AuditTiles.capacity {
+            (first, tile, count) = (last.first, last.bytes, last.count)
+        } else {
+            // `seq` is at most 2^53 − 1 (`AuditEntry` refuses more), so it always fits.
+            (first, tile, count) = (Int64(firstEntry.entry.seq), [], 0)
+        }
+        tile.reserveCapacity(AuditTiles.capacity * 192)
+        for stored in entries {
+            let seq = Int64(stored.entry.seq)
+            if count == AuditTiles.capacity {
+                try put(first, tile)
+                tile.removeAll(keepingCapacity: true)
+                (first, count) = (seq, 0)
+            }
+            AuditTiles.append(stored, to: &tile)
+            count += 1
             if let data = stored.data {
                 let dataStatement = RawStatement(insertData)
                 try dataStatement.bind(1, seq)
@@ -99,6 +113,7 @@ enum SQLiteRecords {
                 try dataStatement.run()
             }
         }
+        try put(first, tile)
     }
 
     /// Lists the entries of each session in the batch in one `audit_session_entries` row: the
@@ -139,27 +154,71 @@ enum SQLiteRecords {
 
     /// The log's size (last `seq` + 1) and last hash.
     static func head(_ db: Database, url: String) throws -> (size: UInt64, lastHash: AuditHash) {
-        let statement = RawStatement(try db.cachedStatement(sql: "SELECT seq, hash FROM audit_entries ORDER BY seq DESC LIMIT 1"))
+        guard let last = try lastTile(db, url: url, keepingBytes: false) else { return (0, .zero) }
+        return (last.end, last.lastHash)
+    }
+
+    /// The newest tile: where it starts, how many entries it holds, the last one's hash and
+    /// (when asked for) its bytes.
+    struct LastTile {
+        var first: Int64
+        var count: Int
+        var lastHash: AuditHash
+        var bytes: [UInt8]
+
+        /// The log's size: the seq after the tile's last entry.
+        var end: UInt64 { UInt64(first) + UInt64(count) }
+    }
+
+    /// The newest tile, or nil for an empty log.
+    static func lastTile(_ db: Database, url: String, keepingBytes: Bool) throws -> LastTile? {
+        let statement = RawStatement(try db.cachedStatement(sql: "SELECT first, envelopes FROM audit_tiles ORDER BY first DESC LIMIT 1"))
         defer { statement.reset() }
-        guard try statement.step() else { return (0, .zero) }
-        let seq = statement.int64(0)
+        guard try statement.step() else { return nil }
+        let first = try tileFirst(statement, url: url)
+        let bytes = try tileBytes(statement, first: first, url: url)
+        var lastHash = AuditHash.zero
+        let count = try readTile(bytes, first: first, url: url) { _, _, fields in lastHash = fields.hash }
+        guard UInt64(first) + UInt64(count) - 1 <= AuditEntry.maximumSeq else {
+            throw StoreError(.foreignSchema, StoreMessages.badEntry(url, seq: first, "its tile runs past the largest seq"))
+        }
+        return LastTile(first: first, count: count, lastHash: lastHash, bytes: keepingBytes ? Array(bytes) : [])
+    }
+
+    /// The `first` column of the current tile row: a seq.
+    private static func tileFirst(_ statement: RawStatement, url: String) throws -> Int64 {
+        let first = statement.int64(0)
         do throws(ColumnProblem) {
-            let checked = try statement.integer(0, column: "seq")
-            guard checked >= 0, UInt64(checked) <= AuditEntry.maximumSeq else {
-                throw ColumnProblem("`seq` \(checked) is out of range")
-            }
-            return (UInt64(checked) + 1, try statement.hash(1, column: "hash"))
+            let checked = try statement.integer(0, column: "first")
+            guard checked >= 0, UInt64(checked) <= AuditEntry.maximumSeq else { throw ColumnProblem("`first` \(checked) is out of range") }
+            return checked
         } catch {
-            throw StoreError(.foreignSchema, StoreMessages.badEntry(url, seq: seq, error.detail))
+            throw StoreError(.foreignSchema, StoreMessages.badEntry(url, seq: first, error.detail))
         }
     }
 
-    /// The SELECT that reads entries `seq >= ?1` with their data, `?2` at most, in order.
-    static let entriesSQL = """
-        SELECT e.seq, e.time, e.kind, e.session, e.agent, e.data_hash, e.prev, e.hash, d.data
-        FROM audit_entries AS e LEFT JOIN audit_data AS d ON d.seq = e.seq
-        WHERE e.seq >= ? ORDER BY e.seq LIMIT ?
-        """
+    /// The `envelopes` column of the current tile row (valid until the statement steps).
+    private static func tileBytes(_ statement: RawStatement, first: Int64, url: String) throws -> UnsafeRawBufferPointer {
+        do throws(ColumnProblem) {
+            return try statement.blob(1, column: "envelopes")
+        } catch {
+            throw StoreError(.foreignSchema, StoreMessages.badEntry(url, seq: first, error.detail))
+        }
+    }
+
+    /// `AuditTiles.scan` with a tile that does not read reported as a damaged entry.
+    @discardableResult
+    private static func readTile(_ bytes: UnsafeRawBufferPointer, first: Int64, url: String,
+                                 _ body: (Int, Int, AuditTiles.Fields) throws -> Void) throws -> Int {
+        do {
+            return try AuditTiles.scan(bytes, first: first) { (index, offset, fields) throws(any Error) in try body(index, offset, fields) }
+        } catch {
+            switch error {
+            case .damaged(let seq, let problem): throw StoreError(.foreignSchema, StoreMessages.badEntry(url, seq: seq, problem.detail))
+            case .body(let error): throw error
+            }
+        }
+    }
 
     /// Up to `limit` entries from `seq` on.
     static func entries(_ db: Database, from seq: UInt64, limit: Int, url: String) throws -> [StoredAuditEntry] {
@@ -172,26 +231,44 @@ enum SQLiteRecords {
     }
 
     /// Calls `body` with each of up to `limit` entries from `seq` on: the envelope, its stored
-    /// hash and its data as SQLite holds it (valid during the call only).
+    /// hash and its data as SQLite holds it (valid during the call only). The tiles from the one
+    /// that can hold `seq` and the data rows from `seq` are read side by side, each in key order.
     static func forEachEntry(_ db: Database, from seq: UInt64, limit: Int, url: String,
                              _ body: (AuditEntry, AuditHash, UnsafeRawBufferPointer?) -> Void) throws {
-        let statement = RawStatement(try db.cachedStatement(sql: entriesSQL))
-        defer { statement.reset() }
-        try statement.bind(1, Int64(seq))
-        try statement.bind(2, Int64(limit))
-        while try statement.step() {
-            let seq = statement.int64(0)
-            do throws(ColumnProblem) {
-                let (entry, hash) = try envelope(statement, seq: seq)
-                body(entry, hash, try statement.optionalBuffer(8, column: "data"))
-            } catch {
-                throw StoreError(.foreignSchema, StoreMessages.badEntry(url, seq: seq, error.detail))
+        let tiles = RawStatement(try db.cachedStatement(sql: "SELECT first, envelopes FROM audit_tiles WHERE first >= ? ORDER BY first"))
+        defer { tiles.reset() }
+        let data = RawStatement(try db.cachedStatement(sql: "SELECT seq, data FROM audit_data WHERE seq >= ? ORDER BY seq"))
+        defer { data.reset() }
+        let start = Int64(seq)
+        try tiles.bind(1, max(0, start - Int64(AuditTiles.capacity - 1)))
+        try data.bind(1, start)
+        var dataSeq: Int64? = try data.step() ? data.int64(0) : nil
+        var remaining = limit
+        var next: Int64 = 0  // the seq after the last tile's
+        while remaining > 0, try tiles.step() {
+            let first = try tileFirst(tiles, url: url)
+            guard first >= next else {
+                throw StoreError(.foreignSchema, StoreMessages.badEntry(url, seq: first, "its tile overlaps the tile before it"))
             }
+            let count = try readTile(try tileBytes(tiles, first: first, url: url), first: first, url: url) { index, _, fields in
+                let seq = first + Int64(index)
+                guard seq >= start, remaining > 0 else { return }
+                while let at = dataSeq, at < seq { dataSeq = try data.step() ? data.int64(0) : nil }
+                do throws(ColumnProblem) {
+                    let entry = try fields.entry(seq: UInt64(seq))
+                    body(entry, fields.hash, dataSeq == seq ? try data.optionalBuffer(1, column: "data") : nil)
+                } catch {
+                    throw StoreError(.foreignSchema, StoreMessages.badEntry(url, seq: seq, error.detail))
+                }
+                remaining -= 1
+            }
+            next = first + Int64(count)
         }
     }
 
-    /// Decodes the envelope and stored hash of the current row of `entriesSQL`, whose `seq`
-    /// column read as an integer is `seq`.
+    /// Decodes the envelope and stored hash of the current row of a version-2 `audit_entries`
+    /// read (`seq, time, kind, session, agent, data_hash, prev, hash`), whose `seq` column read as
+    /// an integer is `seq`.
     private static func envelope(_ statement: RawStatement, seq: Int64) throws(ColumnProblem) -> (AuditEntry, AuditHash) {
         _ = try statement.integer(0, column: "seq")
         guard seq >= 0 else { throw ColumnProblem("`seq` is negative") }
@@ -287,19 +364,71 @@ enum SQLiteRecords {
         }
         var hashes: [AuditHash] = []
         hashes.reserveCapacity(seqs.count)
-        let statement = RawStatement(try db.cachedStatement(sql: "SELECT hash FROM audit_entries WHERE seq = ?"))
+        // The tile that holds a seq, read once for all of the session's entries in it.
+        let statement = RawStatement(try db.cachedStatement(sql: "SELECT first, envelopes FROM audit_tiles WHERE first <= ? ORDER BY first DESC LIMIT 1"))
         defer { statement.reset() }
+        var tileFirst: Int64 = 0
+        var tileHashes: [AuditHash] = []
         for seq in seqs {
-            statement.reset()
-            try statement.bind(1, seq)
-            guard try statement.step() else { throw StoreError(.foreignSchema, SQLiteMessages.missingSessionEntry(url, session, seq: seq)) }
-            do throws(ColumnProblem) {
-                hashes.append(try statement.hash(0, column: "hash"))
-            } catch {
-                throw StoreError(.foreignSchema, StoreMessages.badEntry(url, seq: seq, error.detail))
+            if seq < tileFirst || seq >= tileFirst + Int64(tileHashes.count) {
+                statement.reset()
+                try statement.bind(1, seq)
+                tileHashes.removeAll(keepingCapacity: true)
+                guard try statement.step() else { throw StoreError(.foreignSchema, SQLiteMessages.missingSessionEntry(url, session, seq: seq)) }
+                tileFirst = try Self.tileFirst(statement, url: url)
+                try readTile(try tileBytes(statement, first: tileFirst, url: url), first: tileFirst, url: url) { _, _, fields in
+                    tileHashes.append(fields.hash)
+                }
+                guard seq < tileFirst + Int64(tileHashes.count) else {
+                    throw StoreError(.foreignSchema, SQLiteMessages.missingSessionEntry(url, session, seq: seq))
+                }
             }
+            hashes.append(tileHashes[Int(seq - tileFirst)])
         }
         return hashes
+    }
+
+    /// Schema version 3's migration: moves a version-2 log's `audit_entries` rows into tiles,
+    /// a new tile every 16 entries and wherever the seqs are not consecutive. An entry that does
+    /// not read stops the migration (the store then does not open) naming it.
+    static func moveEntriesIntoTiles(_ db: Database) throws {
+        // Statements of their own (not cached: the table is dropped after), kept alive while used.
+        let select = try db.makeStatement(sql: "SELECT seq, time, kind, session, agent, data_hash, prev, hash FROM audit_entries ORDER BY seq")
+        let insert = try db.makeStatement(sql: "INSERT INTO audit_tiles (first, envelopes) VALUES (?, ?)")
+        try withExtendedLifetime(select) { try moveEntriesIntoTiles(RawStatement(select), insert) }
+    }
+
+    /// Moves the rows `rows` reads into tiles `insert` writes.
+    private static func moveEntriesIntoTiles(_ rows: RawStatement, _ insert: Statement) throws {
+        defer { rows.reset() }
+        var tile: [UInt8] = []
+        var first: Int64 = 0, count = 0, next: Int64 = -1
+        func put() throws {
+            guard count > 0 else { return }
+            let statement = RawStatement(insert)
+            try statement.bind(1, first)
+            try tile.withUnsafeBytes { try statement.bind(2, blob: $0) }
+            try statement.run()
+        }
+        while try rows.step() {
+            let seq = rows.int64(0)
+            let stored: StoredAuditEntry
+            do throws(ColumnProblem) {
+                let (entry, hash) = try envelope(rows, seq: seq)
+                stored = StoredAuditEntry(entry: entry, hash: hash, data: nil)
+            } catch {
+                throw StoreError(.foreignSchema, SQLiteMessages.unmigratableEntry(seq: seq, error.detail))
+            }
+            if count == AuditTiles.capacity || seq != next {
+                try put()
+                tile.removeAll(keepingCapacity: true)
+                (first, count) = (seq, 0)
+            }
+            AuditTiles.append(stored, to: &tile)
+            count += 1
+            next = seq + 1
+        }
+        try put()
     }
 
     /// The seqs of a session list's JSON text (`[3,7,12]`), or nil when it is not such a list.

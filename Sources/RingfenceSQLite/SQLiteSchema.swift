@@ -30,7 +30,7 @@ import RingfenceRuntime
 /// The SQLite store's schema: its versions, its migrations and how an existing file is recognised.
 enum SQLiteSchema {
     /// The schema version this build writes and reads.
-    static let version = 2
+    static let version = 3
     /// The `format` value in `ringfence_meta` that marks a Ringfence state store.
     static let format = "ringfence-state"
     /// GRDB's bookkeeping table, created by the migrator.
@@ -96,6 +96,19 @@ enum SQLiteSchema {
                     GROUP BY session;
                 DROP INDEX audit_entries_by_session;
                 UPDATE ringfence_meta SET value = '2' WHERE key = 'schema_version';
+                """)
+        }
+        migrator.registerMigration("v3") { db in
+            try db.execute(sql: """
+                CREATE TABLE audit_tiles (
+                    first INTEGER NOT NULL PRIMARY KEY,
+                    envelopes BLOB NOT NULL
+                );
+                """)
+            try SQLiteRecords.moveEntriesIntoTiles(db)
+            try db.execute(sql: """
+                DROP TABLE audit_entries;
+                UPDATE ringfence_meta SET value = '3' WHERE key = 'schema_version';
                 """)
         }
         return migrator

@@ -165,6 +165,19 @@ struct RawStatement {
         return text(index)
     }
 
+    /// Column `index` as SQLite's own bytes, valid until the statement steps or resets; throws
+    /// when it is not a blob.
+    func blob(_ index: Int32, column: String) throws(ColumnProblem) -> UnsafeRawBufferPointer {
+        let storage = type(index)
+        guard storage == SQLITE_BLOB else {
+            throw ColumnProblem(StoreMessages.wrongType(column, expected: "a blob", found: Self.typeName(storage)))
+        }
+        let base = sqlite3_column_blob(handle, index)
+        let count = Int(sqlite3_column_bytes(handle, index))
+        guard let base, count > 0 else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: base, count: count)
+    }
+
     /// Column `index` as bytes (text or blob), or nil for NULL; throws for a number.
     func optionalBytes(_ index: Int32, column: String) throws(ColumnProblem) -> [UInt8]? {
         try optionalBuffer(index, column: column).map { Array($0) }

@@ -2,14 +2,15 @@ import Foundation
 import GRDB
 import RingfenceAudit
 import RingfenceRuntime
-import RingfenceSQLite
+@testable import RingfenceSQLite
 import RingfenceVM
 import Testing
 import RingfenceTestSupport
 
-/// Tampering with a SQLite store's audit log (SPEC §9.3): every edit of a stored envelope or
-/// data row, a deleted or swapped row, a deleted data row and a rewritten, re-signed history is
-/// detected by `AuditVerification`, naming the first bad entry where there is one.
+/// Tampering with a SQLite store's audit log (SPEC §9.3): every edit of a stored envelope (in
+/// its tile) or data row, a deleted or swapped envelope, a deleted data row and a rewritten,
+/// re-signed history is detected by `AuditVerification`, naming the first bad entry where there
+/// is one.
 @Suite(.serialized) struct AuditTamperTests {
     static let key = try! NoteSigningKey(name: "ringfence.test/audit", seed: Array(repeating: 3, count: 32))
     static let entries = 60
@@ -52,6 +53,70 @@ import RingfenceTestSupport
         try queue.close()
     }
 
+    // MARK: Tiles (the store keeps envelopes 16 to a row: `docs/audit.md` §10)
+
+    /// The tile holding entry `seq`: its first seq and its bytes.
+    static func tile(holding seq: Int, in db: Database) throws -> (first: Int64, bytes: [UInt8]) {
+        let row = try #require(try Row.fetchOne(db, sql: "SELECT first, envelopes FROM audit_tiles WHERE first <= ? ORDER BY first DESC LIMIT 1",
+                                                arguments: [seq]))
+        return (row[0], [UInt8](row[1] as Data))
+    }
+
+    /// Where each entry of a tile begins and ends.
+    static func entryRanges(_ bytes: [UInt8], first: Int64) throws -> [Range<Int>] {
+        var starts: [Int] = []
+        _ = try bytes.withUnsafeBytes { raw in
+            try AuditTiles.scan(raw, first: first) { (_, offset, _) throws(Never) in starts.append(offset) }
+        }
+        return zip(starts, starts.dropFirst() + [bytes.count]).map { $0..<$1 }
+    }
+
+    /// The byte ranges of an entry's fields, read as `docs/audit.md` lays them out (a string's
+    /// range includes its length).
+    static func fieldRanges(_ entry: ArraySlice<UInt8>) -> [String: Range<Int>] {
+        var at = entry.startIndex
+        func varint() -> Int {
+            var value = 0, shift = 0
+            while true {
+                let byte = entry[at]
+                at += 1
+                value |= Int(byte & 0x7F) << shift
+                shift += 7
+                if byte & 0x80 == 0 { return value }
+            }
+        }
+        var ranges = ["time": at..<at + 8]
+        at += 8
+        let kindStart = at
+        at += varint()
+        ranges["kind"] = kindStart..<at
+        for name in ["session", "agent"] {
+            let start = at
+            at += max(0, varint() - 1)
+            ranges[name] = start..<at
+        }
+        ranges["data_hash"] = at..<at + 32
+        ranges["prev"] = at + 32..<at + 64
+        ranges["hash"] = at + 64..<at + 96
+        return ranges
+    }
+
+    /// Writes `bytes` as the tile at `first` (nothing, and no row, when empty).
+    static func put(_ first: Int64, _ bytes: [UInt8], in db: Database) throws {
+        try db.execute(sql: "DELETE FROM audit_tiles WHERE first = ?", arguments: [first])
+        if !bytes.isEmpty { try db.execute(sql: "INSERT INTO audit_tiles (first, envelopes) VALUES (?, ?)", arguments: [first, Data(bytes)]) }
+    }
+
+    /// Removes entry `seq`'s envelope, as deleting its row would: the entries after it in its
+    /// tile keep their seqs in a tile of their own.
+    static func removeEntry(_ seq: Int, in db: Database) throws {
+        let (first, bytes) = try tile(holding: seq, in: db)
+        let ranges = try entryRanges(bytes, first: first)
+        let index = seq - Int(first)
+        try put(first, Array(bytes[..<ranges[index].lowerBound]), in: db)
+        try put(Int64(seq + 1), Array(bytes[ranges[index].upperBound...]), in: db)
+    }
+
     /// Verifies the store at `path` with the test key.
     static func verify(_ path: String, since: SignedNote? = nil) throws -> AuditVerificationReport {
         let store = try SQLiteStore(path: path, url: "sqlite:\(path)")
@@ -85,29 +150,23 @@ import RingfenceTestSupport
             let path = try Self.copy(original, in: scratch, as: "t\(round).db")
             var changed = false
             try Self.edit(path) { db in
-                let table = column == "data" ? "audit_data" : "audit_entries"
-                guard let row = try Row.fetchOne(db, sql: "SELECT \(column) FROM \(table) WHERE seq = ?", arguments: [seq]) else { return }
-                let value: DatabaseValue = row[0]
-                switch value.storage {
-                case .blob(let data):
-                    var bytes = [UInt8](data)
-                    bytes[position % bytes.count] ^= bit
-                    try db.execute(sql: "UPDATE \(table) SET \(column) = ? WHERE seq = ?", arguments: [Data(bytes), seq])
-                    changed = true
-                case .string(let text):
+                if column == "data" {
+                    guard let text = try String.fetchOne(db, sql: "SELECT data FROM audit_data WHERE seq = ?", arguments: [seq]) else { return }
                     var bytes = Array(text.utf8)
                     let i = position % bytes.count
                     // Keep it valid UTF-8 text: swap the byte for another printable ASCII character.
                     bytes[i] = bytes[i] == UInt8(ascii: "x") ? UInt8(ascii: "y") : UInt8(ascii: "x")
-                    try db.execute(sql: "UPDATE \(table) SET \(column) = ? WHERE seq = ?",
-                                   arguments: [String(decoding: bytes, as: UTF8.self), seq])
-                    changed = true
-                case .int64(let number):
-                    try db.execute(sql: "UPDATE \(table) SET \(column) = ? WHERE seq = ?", arguments: [number ^ Int64(bit), seq])
-                    changed = true
-                case .null, .double:
-                    break  // an entry without a session or agent: nothing to flip
+                    try db.execute(sql: "UPDATE audit_data SET data = ? WHERE seq = ?", arguments: [String(decoding: bytes, as: UTF8.self), seq])
+                } else {
+                    // One bit of one byte of the field in the envelope's bytes (a string's
+                    // length, or the marker of an absent session or agent, included).
+                    var (first, bytes) = try Self.tile(holding: seq, in: db)
+                    let entry = try Self.entryRanges(bytes, first: first)[seq - Int(first)]
+                    let field = try #require(Self.fieldRanges(bytes[entry])[column])
+                    bytes[field.lowerBound + position % field.count] ^= bit
+                    try Self.put(first, bytes, in: db)
                 }
+                changed = true
             }
             guard changed else { continue }
             tried += 1
@@ -167,7 +226,7 @@ import RingfenceTestSupport
         // An entry removed at either side of a chunk boundary is found where the gap starts.
         for seq in [AuditVerification.chunk - 1, AuditVerification.chunk, 2 * AuditVerification.chunk - 1] {
             let gap = try Self.copy(original, in: scratch, as: "gap-\(seq).db")
-            try Self.edit(gap) { db in try db.execute(sql: "DELETE FROM audit_entries WHERE seq = ?", arguments: [seq]) }
+            try Self.edit(gap) { db in try Self.removeEntry(seq, in: db) }
             let report = try Self.verify(gap)
             #expect(report.failure?.entry == UInt64(seq) && report.entries == UInt64(seq), "\(String(describing: report.failure))")
         }
@@ -183,7 +242,7 @@ import RingfenceTestSupport
         let scratch = try Scratch()
         let path = scratch.file("state.db")
         try Self.build(at: path)
-        try Self.edit(path) { db in try db.execute(sql: "DELETE FROM audit_entries WHERE seq = 23") }
+        try Self.edit(path) { db in try Self.removeEntry(23, in: db) }
         let report = try Self.verify(path)
         #expect(report.failure?.entry == 23)
         #expect(report.failure?.message.hasPrefix("entry 23:") == true)
@@ -194,9 +253,14 @@ import RingfenceTestSupport
         let path = scratch.file("state.db")
         try Self.build(at: path)
         try Self.edit(path) { db in
-            try db.execute(sql: "UPDATE audit_entries SET seq = -1 WHERE seq = 11")
-            try db.execute(sql: "UPDATE audit_entries SET seq = 11 WHERE seq = 30")
-            try db.execute(sql: "UPDATE audit_entries SET seq = 30 WHERE seq = -1")
+            // Entry 11's envelope in entry 30's place and the other way round.
+            let (a, aBytes) = try Self.tile(holding: 11, in: db), (b, bBytes) = try Self.tile(holding: 30, in: db)
+            let aRange = try Self.entryRanges(aBytes, first: a)[11 - Int(a)], bRange = try Self.entryRanges(bBytes, first: b)[30 - Int(b)]
+            var aEdited = aBytes, bEdited = bBytes
+            aEdited.replaceSubrange(aRange, with: bBytes[bRange])
+            bEdited.replaceSubrange(bRange, with: aBytes[aRange])
+            try Self.put(a, aEdited, in: db)
+            try Self.put(b, bEdited, in: db)
         }
         let report = try Self.verify(path)
         #expect(!report.intact && report.failure?.entry == 11, "\(String(describing: report.failure))")
@@ -251,7 +315,9 @@ import RingfenceTestSupport
         try Self.build(at: path)
         let kept = try SignedNote(parsing: try SQLiteStore(path: path, url: "sqlite:\(path)").checkpoints().last!.note)
         try Self.edit(path) { db in
-            try db.execute(sql: "DELETE FROM audit_entries WHERE seq >= 40")
+            let (first, bytes) = try Self.tile(holding: 40, in: db)
+            try Self.put(first, Array(bytes[..<Self.entryRanges(bytes, first: first)[40 - Int(first)].lowerBound]), in: db)
+            try db.execute(sql: "DELETE FROM audit_tiles WHERE first > ?", arguments: [first])
             try db.execute(sql: "DELETE FROM audit_data WHERE seq >= 40")
             try db.execute(sql: "DELETE FROM audit_checkpoints WHERE size > 40")
         }

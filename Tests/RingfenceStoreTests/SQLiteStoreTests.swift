@@ -113,7 +113,7 @@ import RingfenceTestSupport
         try Self.edit(path, "UPDATE ringfence_meta SET value = '7' WHERE key = 'schema_version'")
         let error = storeError { _ = try Self.open(path) }
         #expect(error?.kind == .newerSchema)
-        #expect(error?.message == "the store `sqlite:\(path)` has schema version 7, newer than version 2 that this ringfence reads: upgrade ringfence to open it")
+        #expect(error?.message == "the store `sqlite:\(path)` has schema version 7, newer than version 3 that this ringfence reads: upgrade ringfence to open it")
         let queue = try DatabaseQueue(path: path)
         #expect(try queue.read { db in try String.fetchOne(db, sql: "SELECT value FROM ringfence_meta WHERE key = 'schema_version'") } == "7")
         try queue.close()
@@ -148,18 +148,134 @@ import RingfenceTestSupport
         for session in ["s1", "s2", "s3", "", "s4"] {
             #expect(try store.auditEntryHashes(session: session) == log.entries.filter { $0.entry.session == session }.map(\.hash), "\(session)")
         }
+        // Version 3 moved the 15 entries into one tile; the batches after it filled that tile
+        // and began the next.
+        #expect(try store.auditEntries(from: 0, limit: 100).map { ($0.entry, $0.hash) }.elementsEqual(log.entries.map { ($0.entry, $0.hash) }, by: ==))
         try store.close()
         let check = try DatabaseQueue(path: path)
-        let (version, indexes, lists) = try check.read { db in
+        let (version, gone, lists, tiles) = try check.read { db in
             (try String.fetchOne(db, sql: "SELECT value FROM ringfence_meta WHERE key = 'schema_version'"),
-             try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE name = 'audit_entries_by_session'"),
-             try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_session_entries"))
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE name IN ('audit_entries_by_session', 'audit_entries')"),
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_session_entries"),
+             try Int64.fetchAll(db, sql: "SELECT first FROM audit_tiles ORDER BY first"))
         }
         try check.close()
-        #expect(version == "2")
-        #expect(indexes == 0)
+        #expect(version == "3")
+        #expect(gone == 0)
         // One migrated row a session, then one a session a committed batch.
         #expect(lists == 4 + 2)
+        #expect(tiles == [0, 16])
+    }
+
+    /// Writes `entries` as a version-2 store's `audit_entries` rows into a new file at `path`.
+    static func writeVersionTwo(_ path: String, _ entries: [StoredAuditEntry], _ edit: String? = nil) throws {
+        let queue = try DatabaseQueue(path: path)
+        try SQLiteSchema.migrator.migrate(queue, upTo: "v2")
+        func blob(_ hash: AuditHash) -> Data { hash.withUnsafeBytes { Data($0) } }
+        try queue.write { db in
+            for stored in entries {
+                try db.execute(sql: "INSERT INTO audit_entries (seq, time, kind, session, agent, data_hash, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                               arguments: [Int64(stored.entry.seq), stored.entry.time.microseconds, stored.entry.kind, stored.entry.session,
+                                           stored.entry.agent, blob(stored.entry.dataHash), blob(stored.entry.prev), blob(stored.hash)])
+            }
+            if let edit { try db.execute(sql: edit) }
+        }
+        try queue.close()
+    }
+
+    /// A version-2 log moves into tiles of 16 when opened, a new tile where an entry is missing,
+    /// so what reads back — the gap included, which verification reports — is what was stored.
+    @Test func aVersionTwoLogMovesIntoTilesAsItWasStored() throws {
+        let scratch = try Scratch()
+        let path = scratch.file("state.db")
+        var log = LogBuilder()
+        let entries = try log.batch(40, session: "s1", agent: "agent-1").entries
+        try Self.writeVersionTwo(path, entries, "DELETE FROM audit_entries WHERE seq = 20")
+        let store = try Self.open(path)
+        let kept = entries.filter { $0.entry.seq != 20 }
+        #expect(try store.auditEntries(from: 0, limit: 100).map { ($0.entry, $0.hash) }.elementsEqual(kept.map { ($0.entry, $0.hash) }, by: ==))
+        #expect(try store.auditEntries(from: 19, limit: 3).map(\.entry.seq) == [19, 21, 22])
+        #expect(try store.load().auditSize == 40)
+        try store.close()
+        let queue = try DatabaseQueue(path: path)
+        #expect(try queue.read { db in try Int64.fetchAll(db, sql: "SELECT first FROM audit_tiles ORDER BY first") } == [0, 16, 21, 37])
+        try queue.close()
+    }
+
+    /// A version-2 entry that does not read stops the migration: the store does not open, and
+    /// says which entry, rather than move a damaged log into tiles it cannot hold.
+    @Test func aDamagedVersionTwoEntryStopsTheMigrationNamingIt() throws {
+        let scratch = try Scratch()
+        let path = scratch.file("state.db")
+        var log = LogBuilder()
+        try Self.writeVersionTwo(path, try log.batch(5).entries, "UPDATE audit_entries SET hash = x'0102' WHERE seq = 3")
+        let error = storeError { _ = try Self.open(path) }
+        #expect(error?.kind == .foreignSchema)
+        #expect(error?.message == "audit entry 3 cannot be moved into schema version 3's tiles: it is damaged: `hash` holds 2 bytes, not 32",
+                "\(error?.message ?? "no error")")
+    }
+
+    /// An envelope's bytes in a tile are the ones `docs/audit.md` §10 lays out, and entries with
+    /// strings of every length (varints of one to three bytes) read back as written.
+    @Test func theTileLayoutIsTheDocumentedOne() throws {
+        let entry = try AuditEntry(seq: 0, time: AuditTime(microseconds: 0x0102_0304_0506_0708), kind: "delta", session: nil, agent: "a",
+                                   dataHash: AuditHash(bytes: Array(repeating: 0xD1, count: 32))!, prev: .zero)
+        var tile: [UInt8] = []
+        AuditTiles.append(StoredAuditEntry(entry: entry, hash: AuditHash(bytes: Array(repeating: 0xEE, count: 32))!, data: nil), to: &tile)
+        let expected: [UInt8] = [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x05] + Array("delta".utf8) + [0x00, 0x02, UInt8(ascii: "a")]
+            + Array(repeating: 0xD1, count: 32) + Array(repeating: 0x00, count: 32) + Array(repeating: 0xEE, count: 32)
+        #expect(tile == expected)
+
+        var generator = SeededGenerator(seed: 3)
+        var written: [StoredAuditEntry] = []
+        tile = []
+        for seq in 0..<UInt64(AuditTiles.capacity) {
+            func text() -> String? {
+                let length = [0, 1, 126, 127, 128, 300, 20_000].randomElement(using: &generator)!
+                return length == 0 ? nil : String(repeating: "é", count: length / 2) + String(repeating: "z", count: length % 2)
+            }
+            let stored = StoredAuditEntry(entry: try AuditEntry(seq: 40 + seq, time: LogBuilder.time(seq), kind: text() ?? "k", session: text(), agent: text(),
+                                                                dataHash: .sha256(Array("d\(seq)".utf8)), prev: .sha256(Array("p\(seq)".utf8))),
+                                          hash: .sha256(Array("h\(seq)".utf8)), data: nil)
+            written.append(stored)
+            AuditTiles.append(stored, to: &tile)
+        }
+        var read: [StoredAuditEntry] = []
+        let count = try tile.withUnsafeBytes { raw in
+            try AuditTiles.scan(raw, first: 40) { (index, _, fields) throws(ColumnProblem) in
+                read.append(StoredAuditEntry(entry: try fields.entry(seq: 40 + UInt64(index)), hash: fields.hash, data: nil))
+            }
+        }
+        #expect(count == AuditTiles.capacity)
+        #expect(read.map { ($0.entry, $0.hash) }.elementsEqual(written.map { ($0.entry, $0.hash) }, by: ==))
+    }
+
+    /// Entries go into tiles of 16, a commit that ends inside a tile rewriting it with the next;
+    /// whatever the batches, the log reads back whole, from any entry, and its head is its last.
+    @Test func entriesFillTilesOfSixteenAcrossCommits() throws {
+        let scratch = try Scratch()
+        let path = scratch.file("state.db")
+        let store = try Self.open(path)
+        var log = LogBuilder()
+        var generator = SeededGenerator(seed: 16)
+        while log.size < 200 {
+            let count = [1, 1, 3, 15, 16, 17, 40].randomElement(using: &generator)!
+            let session: String? = Bool.random(using: &generator) ? nil : String(repeating: "s", count: Int.random(in: 1...300, using: &generator))
+            try store.commit(try log.batch(count, kind: "k\(log.size)", session: session, agent: log.size.isMultiple(of: 3) ? "agent-\(log.size)" : nil),
+                             durability: .relaxed)
+            let head = try store.load()
+            #expect(head.auditSize == log.size && head.lastHash == log.lastHash)
+        }
+        let all = try store.auditEntries(from: 0, limit: 1_000)
+        #expect(all.map { ($0.entry, $0.hash, $0.data) }.elementsEqual(log.entries.map { ($0.entry, $0.hash, $0.data) }, by: ==))
+        for start in [0, 1, 15, 16, 17, 100, 199, 200] as [UInt64] {
+            #expect(try store.auditEntries(from: start, limit: 20).map(\.entry.seq) == Array(start..<min(start + 20, log.size)))
+        }
+        try store.close()
+        let queue = try DatabaseQueue(path: path)
+        let firsts = try queue.read { db in try Int64.fetchAll(db, sql: "SELECT first FROM audit_tiles ORDER BY first") }
+        try queue.close()
+        #expect(firsts == Array(stride(from: 0, to: Int64(log.size), by: 16)))
     }
 
     /// A batch lists each of its sessions once, in one row, with the session's seqs in order.
@@ -280,22 +396,34 @@ import RingfenceTestSupport
     typealias Damage = StoreDamage
 
     static let damages: [Damage] = [
-        Damage(sql: "UPDATE audit_entries SET hash = x'0102' WHERE seq = 3", read: { _ = try $0.auditEntries(from: 0, limit: 10) },
-               fragment: "audit entry 3 in `{url}` is damaged: `hash` holds 2 bytes, not 32"),
-        Damage(sql: "UPDATE audit_entries SET time = 999999999999999999 WHERE seq = 2", read: { _ = try $0.auditEntries(from: 0, limit: 10) },
+        // The test's tile: entries 0…5, 117 bytes each (time 8, kind `decision` 1 + 8, session
+        // `s1` 1 + 2, no agent 1, hashes 96); `Damage.replace` writes bytes over a range of it.
+        Damage(sql: Damage.replace(at: 2 * 117, count: 8, with: "0DE0B6B3A763FFFF"), read: { _ = try $0.auditEntries(from: 0, limit: 10) },
                fragment: "audit entry 2 in `{url}` is damaged: `time` 999999999999999999 is outside years 0001 to 9999"),
-        Damage(sql: "UPDATE audit_entries SET time = 'yesterday' WHERE seq = 4", read: { _ = try $0.auditEntries(from: 4, limit: 1) },
-               fragment: "audit entry 4 in `{url}` is damaged: `time` holds text, not an integer"),
-        Damage(sql: "UPDATE audit_entries SET kind = '' WHERE seq = 1", read: { _ = try $0.auditEntries(from: 0, limit: 10) },
-               fragment: "audit entry 1 in `{url}` is damaged: "),
-        Damage(sql: "UPDATE audit_entries SET session = x'05' WHERE seq = 0", read: { _ = try $0.auditEntries(from: 0, limit: 10) },
-               fragment: "audit entry 0 in `{url}` is damaged: `session` holds a blob, not text or null"),
-        Damage(sql: "UPDATE audit_entries SET prev = 'abc' WHERE seq = 2", read: { _ = try $0.auditEntries(from: 0, limit: 10) },
-               fragment: "audit entry 2 in `{url}` is damaged: `prev` holds text, not a 32-byte blob"),
-        Damage(sql: "UPDATE audit_entries SET hash = zeroblob(33) WHERE seq = 5", read: { _ = try $0.load() },
-               fragment: "audit entry 5 in `{url}` is damaged: `hash` holds 33 bytes, not 32"),
-        Damage(sql: "UPDATE audit_entries SET hash = x'01' WHERE seq = 0", read: { _ = try $0.auditEntryHashes(session: "s1") },
-               fragment: "audit entry 0 in `{url}` is damaged: `hash` holds 1 bytes, not 32"),
+        Damage(sql: "UPDATE audit_tiles SET envelopes = substr(envelopes, 1, 5 * 117 + 40)", read: { _ = try $0.auditEntries(from: 0, limit: 10) },
+               fragment: "audit entry 5 in `{url}` is damaged: its tile ends inside it"),
+        Damage(sql: Damage.replace(at: 117 + 8, count: 1, with: "00"), read: { _ = try $0.auditEntries(from: 0, limit: 10) },
+               fragment: "audit entry 1 in `{url}` is damaged: its `kind` is empty"),
+        Damage(sql: Damage.replace(at: 18, count: 1, with: "FF"), read: { _ = try $0.auditEntries(from: 0, limit: 10) },
+               fragment: "audit entry 0 in `{url}` is damaged: `session` is not utf-8 text"),
+        Damage(sql: Damage.replace(at: 4 * 117 + 8, count: 1, with: "8800"), read: { _ = try $0.auditEntries(from: 0, limit: 10) },
+               fragment: "audit entry 4 in `{url}` is damaged: a length is not in its shortest form"),
+        Damage(sql: Damage.replace(at: 3 * 117 + 8, count: 1, with: "FFFFFFFFFF01"), read: { _ = try $0.auditEntries(from: 0, limit: 10) },
+               fragment: "audit entry 3 in `{url}` is damaged: a length is longer than 5 bytes"),
+        Damage(sql: "UPDATE audit_tiles SET envelopes = 'abc'", read: { _ = try $0.load() },
+               fragment: "audit entry 0 in `{url}` is damaged: `envelopes` holds text, not a blob"),
+        Damage(sql: "UPDATE audit_tiles SET envelopes = x''", read: { _ = try $0.load() },
+               fragment: "audit entry 0 in `{url}` is damaged: its tile holds no entry"),
+        Damage(sql: "UPDATE audit_tiles SET envelopes = CAST(envelopes || x'01' AS BLOB)", read: { _ = try $0.load() },
+               fragment: "audit entry 6 in `{url}` is damaged: its tile ends inside it"),
+        Damage(sql: "UPDATE audit_tiles SET envelopes = CAST(envelopes || envelopes || envelopes AS BLOB)", read: { _ = try $0.load() },
+               fragment: "audit entry 16 in `{url}` is damaged: its tile holds more than 16 entries"),
+        Damage(sql: "UPDATE audit_tiles SET first = -4", read: { _ = try $0.load() },
+               fragment: "audit entry -4 in `{url}` is damaged: `first` -4 is out of range"),
+        Damage(sql: "INSERT INTO audit_tiles SELECT 3, envelopes FROM audit_tiles WHERE first = 0", read: { _ = try $0.auditEntries(from: 0, limit: 20) },
+               fragment: "audit entry 3 in `{url}` is damaged: its tile overlaps the tile before it"),
+        Damage(sql: "UPDATE audit_tiles SET envelopes = substr(envelopes, 1, 5 * 117 + 40)", read: { _ = try $0.auditEntryHashes(session: "s1") },
+               fragment: "audit entry 5 in `{url}` is damaged: its tile ends inside it"),
         Damage(sql: "UPDATE audit_session_entries SET seqs = '[0,1,x]'", read: { _ = try $0.auditEntryHashes(session: "s1") },
                fragment: "the list of session `s1`'s entries from 0 in `{url}` is damaged: `seqs` is not a list of entry numbers"),
         Damage(sql: "UPDATE audit_session_entries SET seqs = x'00'", read: { _ = try $0.auditEntryHashes(session: "s1") },

@@ -150,4 +150,10 @@ struct StoreDamage: Sendable, CustomTestStringConvertible {
     let fragment: String
     /// The name in test results.
     var testDescription: String { fragment }
+
+    /// SQL writing the bytes `hex` over `count` bytes from byte `offset` of the SQLite store's
+    /// tile at 0 (concatenation makes text, so the result is cast back to a blob).
+    static func replace(at offset: Int, count: Int, with hex: String) -> String {
+        "UPDATE audit_tiles SET envelopes = CAST(substr(envelopes, 1, \(offset)) || x'\(hex)' || substr(envelopes, \(offset + count + 1)) AS BLOB) WHERE first = 0"
+    }
 }
