@@ -1,16 +1,15 @@
 import GRDB
 import RingfenceRuntime
 
-// The store's tables (schema version 2). Statements that read and write them stay in the SQL
+// The store's tables (schema version 3). Statements that read and write them stay in the SQL
 // subset SQLite and PostgreSQL share (integer microsecond times, `INSERT … ON CONFLICT`, JSON as
 // text); only these declarations are SQLite's own (BLOB where PostgreSQL says bytea,
 // `WITHOUT ROWID` for the tables keyed by more than one column).
 //
 //   ringfence_meta     key TEXT PK, value TEXT            format, schema_version, store_id
 //   state_rows         collection, key (PK), value BLOB   the runtime's records
-//   audit_entries      seq INTEGER PK, time (µs), kind,   the envelopes and entry hashes
-//                      session, agent, data_hash, prev,
-//                      hash (32-byte BLOBs)
+//   audit_tiles        first INTEGER PK, envelopes BLOB   the envelopes and entry hashes, up to 16
+//                                                         consecutive entries a row (`AuditTiles`)
 //   audit_session_entries  session, first (PK),        each session's entries, one row a session
 //                      seqs TEXT                          a committed batch: its first seq and the
 //                                                         JSON list of them all
@@ -25,7 +24,10 @@ import RingfenceRuntime
 // Version 1 indexed `audit_entries` by session instead of listing sessions' entries: a B-tree
 // insert an entry, about a fifth of what SQLite spends writing a batch of appends. Version 2
 // lists them once a batch (`docs/performance.md`, "A session's entries listed once a batch");
-// its migration lists a version-1 log's entries one row a session and drops the index.
+// its migration lists a version-1 log's entries one row a session and drops the index. Version
+// 2 kept one `audit_entries` row an envelope (seq, time, kind, session, agent, data_hash, prev,
+// hash); version 3 keeps them in tiles (`docs/performance.md`, "Envelopes in tiles"), and its
+// migration moves a version-2 log's rows into tiles and drops the table.
 
 /// The SQLite store's schema: its versions, its migrations and how an existing file is recognised.
 enum SQLiteSchema {

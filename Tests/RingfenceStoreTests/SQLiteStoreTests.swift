@@ -213,6 +213,14 @@ import RingfenceTestSupport
         #expect(error?.kind == .foreignSchema)
         #expect(error?.message == "audit entry 3 cannot be moved into schema version 3's tiles: it is damaged: `hash` holds 2 bytes, not 32",
                 "\(error?.message ?? "no error")")
+        let queue = try DatabaseQueue(path: path)
+        let (version, rows, tiles) = try queue.read { db in
+            (try String.fetchOne(db, sql: "SELECT value FROM ringfence_meta WHERE key = 'schema_version'"),
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_entries"),
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE name = 'audit_tiles'"))
+        }
+        try queue.close()
+        #expect(version == "2" && rows == 5 && tiles == 0)
     }
 
     /// An envelope's bytes in a tile are the ones `docs/audit.md` §10 lays out, and entries with
