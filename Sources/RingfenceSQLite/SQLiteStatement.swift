@@ -108,12 +108,20 @@ struct RawStatement {
         guard storage == SQLITE_BLOB else {
             throw ColumnProblem(StoreMessages.wrongType(column, expected: "a 32-byte blob", found: Self.typeName(storage)))
         }
+        let bytes = columnBytes(index)
+        guard bytes.count == AuditHash.byteCount else {
+            throw ColumnProblem(StoreMessages.wrongHashLength(column, bytes.count))
+        }
+        return Self.hash(copying: bytes)
+    }
+
+    /// Column `index`'s bytes as SQLite holds them (empty for none), valid until the statement
+    /// steps or resets. (The pointer is asked for before the length, as SQLite requires.)
+    private func columnBytes(_ index: Int32) -> UnsafeRawBufferPointer {
         let base = sqlite3_column_blob(handle, index)
         let count = Int(sqlite3_column_bytes(handle, index))
-        guard let base, count == AuditHash.byteCount else {
-            throw ColumnProblem(StoreMessages.wrongHashLength(column, count))
-        }
-        return Self.hash(copying: UnsafeRawBufferPointer(start: base, count: count))
+        guard let base, count > 0 else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(start: base, count: count)
     }
 
     /// A hash holding the 32 bytes of `raw`. `AuditHash` keeps its bytes inline and in order
@@ -172,10 +180,7 @@ struct RawStatement {
         guard storage == SQLITE_BLOB else {
             throw ColumnProblem(StoreMessages.wrongType(column, expected: "a blob", found: Self.typeName(storage)))
         }
-        let base = sqlite3_column_blob(handle, index)
-        let count = Int(sqlite3_column_bytes(handle, index))
-        guard let base, count > 0 else { return UnsafeRawBufferPointer(start: nil, count: 0) }
-        return UnsafeRawBufferPointer(start: base, count: count)
+        return columnBytes(index)
     }
 
     /// Column `index` as bytes (text or blob), or nil for NULL; throws for a number.
@@ -191,10 +196,7 @@ struct RawStatement {
         guard storage == SQLITE_TEXT || storage == SQLITE_BLOB else {
             throw ColumnProblem(StoreMessages.wrongType(column, expected: "text or a blob", found: Self.typeName(storage)))
         }
-        let base = sqlite3_column_blob(handle, index)
-        let count = Int(sqlite3_column_bytes(handle, index))
-        guard let base, count > 0 else { return UnsafeRawBufferPointer(start: nil, count: 0) }
-        return UnsafeRawBufferPointer(start: base, count: count)
+        return columnBytes(index)
     }
 
     /// Resets the statement, ending its read of the database (also after a failed step).
