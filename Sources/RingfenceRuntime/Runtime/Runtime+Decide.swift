@@ -114,10 +114,16 @@ extension Runtime {
             // and by the audit entry on the writer thread, so the request is never copied here).
             // Laid out in the runtime's own storage, in place (under the lock), so a decision in
             // a session allocates nothing for it once that storage has grown.
-            preparedStorage.refill(request, for: machine, supplying: (supplied.trust, ring, supplied.consensus))
+            // The storage is taken out of the runtime for the decision and put back after: read
+            // in place from the runtime, it was copied (every array in it retained and released)
+            // to be lent to the machine.
+            var prepared = PreparedRequest()
+            swap(&prepared, &preparedStorage)
+            prepared.refill(request, for: machine, supplying: (supplied.trust, ring, supplied.consensus))
             let outcome = participant.bucketKey.withUnsafeBufferPointer { key in
-                decideWithRules(preparedStorage, ring: ring, bucketKey: key, now: now)
+                decideWithRules(prepared, ring: ring, bucketKey: key, now: now)
             }
+            swap(&prepared, &preparedStorage)
             try recordCall(request, supplied, outcome, session: box, participant: participant, at: now, then: then(outcome))
             return outcome
         }
