@@ -49,7 +49,9 @@ step 0 "$bin" audit verify --state "$state" --key "$verifier"
 "$bin" audit prove 2 --state "$state" > "$out/proof.json"
 step 0 "$bin" audit verify-proof "$out/proof.json" --key "$verifier"
 cp "$out/state.db" "$out/tampered.db"
-sqlite3 "$out/tampered.db" "UPDATE audit_data SET data = replace(data, '\"decision\":\"allow\"', '\"decision\":\"deny\"') WHERE seq = 0"
+# Entry 0's data is the first in the data of the tile that holds entries 0-15 (docs/audit.md §10):
+# its first "allow" becomes "deny " (same length, so the tile still reads).
+sqlite3 "$out/tampered.db" "UPDATE audit_tiles SET data = CAST(substr(data, 1, instr(data, CAST('\"decision\":\"allow\"' AS BLOB)) - 1) || CAST('\"decision\":\"deny \"' AS BLOB) || substr(data, instr(data, CAST('\"decision\":\"allow\"' AS BLOB)) + 18) AS BLOB) WHERE first = 0"
 step 1 "$bin" audit verify --state "sqlite:$out/tampered.db" --key "$verifier"   # 1: tampered, on purpose
 
 # Sagas (SPEC §10) against a small local service (examples/sagas/service.py, on a free loopback

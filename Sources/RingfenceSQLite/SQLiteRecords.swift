@@ -74,46 +74,42 @@ enum SQLiteRecords {
         }
     }
 
-    /// Writes entries (already checked to continue the log) into tiles, and their data: the
+    /// Writes entries (already checked to continue the log) and their data into tiles: the
     /// newest tile, when it has room, is rewritten with the first of them after its own.
     private static func writeEntries(_ entries: [StoredAuditEntry], after last: LastTile?, to db: Database) throws {
         guard let firstEntry = entries.first else { return }
         let putTile = try db.cachedStatement(sql: """
-            INSERT INTO audit_tiles (first, envelopes) VALUES (?, ?)
-            ON CONFLICT (first) DO UPDATE SET envelopes = excluded.envelopes
+            INSERT INTO audit_tiles (first, envelopes, data) VALUES (?, ?, ?)
+            ON CONFLICT (first) DO UPDATE SET envelopes = excluded.envelopes, data = excluded.data
             """)
-        let insertData = try db.cachedStatement(sql: "INSERT INTO audit_data (seq, data) VALUES (?, ?)")
-        func put(_ first: Int64, _ tile: [UInt8]) throws {
+        func put(_ first: Int64, _ tile: [UInt8], _ data: [UInt8]) throws {
             let statement = RawStatement(putTile)
             try statement.bind(1, first)
             try tile.withUnsafeBytes { try statement.bind(2, blob: $0) }
+            try data.withUnsafeBytes { try statement.bind(3, blob: $0) }
             try statement.run()
         }
-        var first: Int64, tile: [UInt8], count: Int
+        var first: Int64, tile: [UInt8], data: [UInt8], count: Int
         if let last, last.count < AuditTiles.capacity {
-            (first, tile, count) = (last.first, last.bytes, last.count)
+            (first, tile, data, count) = (last.first, last.bytes, last.data, last.count)
         } else {
             // `seq` is at most 2^53 − 1 (`AuditEntry` refuses more), so it always fits.
-            (first, tile, count) = (Int64(firstEntry.entry.seq), [], 0)
+            (first, tile, data, count) = (Int64(firstEntry.entry.seq), [], [], 0)
         }
         tile.reserveCapacity(AuditTiles.capacity * 192)
+        data.reserveCapacity(AuditTiles.capacity * 256)
         for stored in entries {
-            let seq = Int64(stored.entry.seq)
             if count == AuditTiles.capacity {
-                try put(first, tile)
+                try put(first, tile, data)
                 tile.removeAll(keepingCapacity: true)
-                (first, count) = (seq, 0)
+                data.removeAll(keepingCapacity: true)
+                (first, count) = (Int64(stored.entry.seq), 0)
             }
             AuditTiles.append(stored, to: &tile)
+            AuditTiles.appendData(stored.data, to: &data)
             count += 1
-            if let data = stored.data {
-                let dataStatement = RawStatement(insertData)
-                try dataStatement.bind(1, seq)
-                try data.withUnsafeBytes { try dataStatement.bind(2, textBytes: $0) }
-                try dataStatement.run()
-            }
         }
-        try put(first, tile)
+        try put(first, tile, data)
     }
 
     /// Lists the entries of each session in the batch in one `audit_session_entries` row: the
@@ -164,25 +160,64 @@ enum SQLiteRecords {
         var first: Int64
         var count: Int
         var lastHash: AuditHash
+        /// Its envelopes and data (empty unless asked for).
         var bytes: [UInt8]
+        var data: [UInt8]
 
         /// The log's size: the seq after the tile's last entry.
         var end: UInt64 { UInt64(first) + UInt64(count) }
     }
 
-    /// The newest tile, or nil for an empty log.
+    /// The newest tile, or nil for an empty log. Its bytes, when kept (to append to the tile),
+    /// are checked to read whole, data included.
     static func lastTile(_ db: Database, url: String, keepingBytes: Bool) throws -> LastTile? {
-        let statement = RawStatement(try db.cachedStatement(sql: "SELECT first, envelopes FROM audit_tiles ORDER BY first DESC LIMIT 1"))
+        let statement = RawStatement(try db.cachedStatement(sql: "SELECT first, envelopes, data FROM audit_tiles ORDER BY first DESC LIMIT 1"))
         defer { statement.reset() }
         guard try statement.step() else { return nil }
         let first = try tileFirst(statement, url: url)
         let bytes = try tileBytes(statement, first: first, url: url)
         var lastHash = AuditHash.zero
-        let count = try readTile(bytes, first: first, url: url) { _, _, fields in lastHash = fields.hash }
+        var data = keepingBytes ? try dataReader(statement, first: first, url: url) : nil
+        let count = try readTile(bytes, first: first, url: url) { index, _, fields in
+            lastHash = fields.hash
+            _ = try data?.next(seq: first + Int64(index), url: url)
+        }
+        try data?.finish(first: first, count: count, url: url)
         guard UInt64(first) + UInt64(count) - 1 <= AuditEntry.maximumSeq else {
             throw StoreError(.foreignSchema, StoreMessages.badEntry(url, seq: first, "its tile runs past the largest seq"))
         }
-        return LastTile(first: first, count: count, lastHash: lastHash, bytes: keepingBytes ? Array(bytes) : [])
+        return LastTile(first: first, count: count, lastHash: lastHash, bytes: keepingBytes ? Array(bytes) : [],
+                        data: keepingBytes ? Array(try statement.blob(2, column: "data")) : [])
+    }
+
+    /// The reader of the current tile row's `data` column (column 2; valid until the statement steps).
+    private static func dataReader(_ statement: RawStatement, first: Int64, url: String) throws -> TileData {
+        do throws(ColumnProblem) {
+            return TileData(reader: AuditTiles.DataReader(try statement.blob(2, column: "data")))
+        } catch {
+            throw StoreError(.foreignSchema, StoreMessages.badEntry(url, seq: first, error.detail))
+        }
+    }
+
+    /// A tile's data read beside its envelopes, damage reported at the entry it concerns.
+    struct TileData {
+        var reader: AuditTiles.DataReader
+
+        /// The data of the entry at `seq` (the next), nil when it has none.
+        mutating func next(seq: Int64, url: String) throws -> UnsafeRawBufferPointer? {
+            do throws(ColumnProblem) {
+                return try reader.next()
+            } catch {
+                throw StoreError(.foreignSchema, StoreMessages.badEntry(url, seq: seq, error.detail))
+            }
+        }
+
+        /// Throws unless the data held exactly the tile's `count` entries.
+        func finish(first: Int64, count: Int, url: String) throws {
+            guard reader.atEnd else {
+                throw StoreError(.foreignSchema, StoreMessages.badEntry(url, seq: first + Int64(count), "its tile's data holds more entries than its envelopes"))
+            }
+        }
     }
 
     /// The `first` column of the current tile row: a seq.
@@ -231,18 +266,14 @@ enum SQLiteRecords {
     }
 
     /// Calls `body` with each of up to `limit` entries from `seq` on: the envelope, its stored
-    /// hash and its data as SQLite holds it (valid during the call only). The tiles from the one
-    /// that can hold `seq` and the data rows from `seq` are read side by side, each in key order.
+    /// hash and its data as SQLite holds it (valid during the call only), from the tile that can
+    /// hold `seq` on, in key order.
     static func forEachEntry(_ db: Database, from seq: UInt64, limit: Int, url: String,
                              _ body: (AuditEntry, AuditHash, UnsafeRawBufferPointer?) -> Void) throws {
-        let tiles = RawStatement(try db.cachedStatement(sql: "SELECT first, envelopes FROM audit_tiles WHERE first >= ? ORDER BY first"))
+        let tiles = RawStatement(try db.cachedStatement(sql: "SELECT first, envelopes, data FROM audit_tiles WHERE first >= ? ORDER BY first"))
         defer { tiles.reset() }
-        let data = RawStatement(try db.cachedStatement(sql: "SELECT seq, data FROM audit_data WHERE seq >= ? ORDER BY seq"))
-        defer { data.reset() }
         let start = Int64(seq)
         try tiles.bind(1, max(0, start - Int64(AuditTiles.capacity - 1)))
-        try data.bind(1, start)
-        var dataSeq: Int64? = try data.step() ? data.int64(0) : nil
         var remaining = limit
         var next: Int64 = 0  // the seq after the last tile's
         while remaining > 0, try tiles.step() {
@@ -250,19 +281,68 @@ enum SQLiteRecords {
             guard first >= next else {
                 throw StoreError(.foreignSchema, StoreMessages.badEntry(url, seq: first, "its tile overlaps the tile before it"))
             }
+            var data = try dataReader(tiles, first: first, url: url)
             let count = try readTile(try tileBytes(tiles, first: first, url: url), first: first, url: url) { index, _, fields in
                 let seq = first + Int64(index)
+                let bytes = try data.next(seq: seq, url: url)
                 guard seq >= start, remaining > 0 else { return }
-                while let at = dataSeq, at < seq { dataSeq = try data.step() ? data.int64(0) : nil }
                 do throws(ColumnProblem) {
-                    let entry = try fields.entry(seq: UInt64(seq))
-                    body(entry, fields.hash, dataSeq == seq ? try data.optionalBuffer(1, column: "data") : nil)
+                    body(try fields.entry(seq: UInt64(seq)), fields.hash, bytes)
                 } catch {
                     throw StoreError(.foreignSchema, StoreMessages.badEntry(url, seq: seq, error.detail))
                 }
                 remaining -= 1
             }
+            try data.finish(first: first, count: count, url: url)
             next = first + Int64(count)
+        }
+    }
+
+    /// Drops the data of the entries below `seq`, tile by tile; returns how many entries had data.
+    static func purgeData(_ db: Database, before seq: Int64, url: String) throws -> Int {
+        let select = RawStatement(try db.cachedStatement(sql: "SELECT first, envelopes, data FROM audit_tiles WHERE first >= ? AND first < ? ORDER BY first LIMIT 256"))
+        let update = try db.cachedStatement(sql: "UPDATE audit_tiles SET data = ? WHERE first = ?")
+        var dropped = 0
+        var from: Int64 = 0
+        // Read a run of tiles, then write the ones that change: a table is not written while a
+        // read of it is under way.
+        while true {
+            var changed: [(first: Int64, data: [UInt8])] = []
+            select.reset()
+            try select.bind(1, from)
+            try select.bind(2, seq)
+            var read = 0
+            while try select.step() {
+                read += 1
+                let first = try tileFirst(select, url: url)
+                from = first + 1
+                var data = try dataReader(select, first: first, url: url)
+                var kept: [UInt8] = []
+                var droppedHere = 0
+                let count = try readTile(try tileBytes(select, first: first, url: url), first: first, url: url) { index, _, _ in
+                    let entry = first + Int64(index)
+                    let bytes = try data.next(seq: entry, url: url)
+                    if entry < seq, bytes != nil {
+                        droppedHere += 1
+                        kept.append(0)
+                    } else {
+                        AuditTiles.appendData(bytes.map { Array($0) }, to: &kept)
+                    }
+                }
+                try data.finish(first: first, count: count, url: url)
+                if droppedHere > 0 {
+                    dropped += droppedHere
+                    changed.append((first, kept))
+                }
+            }
+            select.reset()
+            for (first, data) in changed {
+                let statement = RawStatement(update)
+                try data.withUnsafeBytes { try statement.bind(1, blob: $0) }
+                try statement.bind(2, first)
+                try statement.run()
+            }
+            if read == 0 { return dropped }
         }
     }
 
@@ -388,26 +468,31 @@ enum SQLiteRecords {
         return hashes
     }
 
-    /// Schema version 3's migration: moves a version-2 log's `audit_entries` rows into tiles,
-    /// a new tile every 16 entries and wherever the seqs are not consecutive. An entry that does
-    /// not read stops the migration (the store then does not open) naming it.
+    /// Schema version 3's migration: moves a version-2 log's `audit_entries` rows and their
+    /// `audit_data` into tiles, a new tile every 16 entries and wherever the seqs are not
+    /// consecutive. An entry that does not read stops the migration (the store then does not
+    /// open) naming it.
     static func moveEntriesIntoTiles(_ db: Database) throws {
-        // Statements of their own (not cached: the table is dropped after), kept alive while used.
-        let select = try db.makeStatement(sql: "SELECT seq, time, kind, session, agent, data_hash, prev, hash FROM audit_entries ORDER BY seq")
-        let insert = try db.makeStatement(sql: "INSERT INTO audit_tiles (first, envelopes) VALUES (?, ?)")
+        // Statements of their own (not cached: the tables are dropped after), kept alive while used.
+        let select = try db.makeStatement(sql: """
+            SELECT e.seq, e.time, e.kind, e.session, e.agent, e.data_hash, e.prev, e.hash, d.data
+            FROM audit_entries AS e LEFT JOIN audit_data AS d ON d.seq = e.seq ORDER BY e.seq
+            """)
+        let insert = try db.makeStatement(sql: "INSERT INTO audit_tiles (first, envelopes, data) VALUES (?, ?, ?)")
         try withExtendedLifetime(select) { try moveEntriesIntoTiles(RawStatement(select), insert) }
     }
 
     /// Moves the rows `rows` reads into tiles `insert` writes.
     private static func moveEntriesIntoTiles(_ rows: RawStatement, _ insert: Statement) throws {
         defer { rows.reset() }
-        var tile: [UInt8] = []
+        var tile: [UInt8] = [], data: [UInt8] = []
         var first: Int64 = 0, count = 0, next: Int64 = -1
         func put() throws {
             guard count > 0 else { return }
             let statement = RawStatement(insert)
             try statement.bind(1, first)
             try tile.withUnsafeBytes { try statement.bind(2, blob: $0) }
+            try data.withUnsafeBytes { try statement.bind(3, blob: $0) }
             try statement.run()
         }
         while try rows.step() {
@@ -415,16 +500,18 @@ enum SQLiteRecords {
             let stored: StoredAuditEntry
             do throws(ColumnProblem) {
                 let (entry, hash) = try envelope(rows, seq: seq)
-                stored = StoredAuditEntry(entry: entry, hash: hash, data: nil)
+                stored = StoredAuditEntry(entry: entry, hash: hash, data: try rows.optionalBytes(8, column: "data"))
             } catch {
                 throw StoreError(.foreignSchema, SQLiteMessages.unmigratableEntry(seq: seq, error.detail))
             }
             if count == AuditTiles.capacity || seq != next {
                 try put()
                 tile.removeAll(keepingCapacity: true)
+                data.removeAll(keepingCapacity: true)
                 (first, count) = (seq, 0)
             }
             AuditTiles.append(stored, to: &tile)
+            AuditTiles.appendData(stored.data, to: &data)
             count += 1
             next = seq + 1
         }

@@ -8,12 +8,12 @@ import RingfenceRuntime
 //
 //   ringfence_meta     key TEXT PK, value TEXT            format, schema_version, store_id
 //   state_rows         collection, key (PK), value BLOB   the runtime's records
-//   audit_tiles        first INTEGER PK, envelopes BLOB   the envelopes and entry hashes, up to 16
-//                                                         consecutive entries a row (`AuditTiles`)
+//   audit_tiles        first INTEGER PK,                  up to 16 consecutive entries a row
+//                      envelopes BLOB, data BLOB          (`AuditTiles`): their envelopes and entry
+//                                                         hashes, and their canonical data (purgeable)
 //   audit_session_entries  session, first (PK),        each session's entries, one row a session
 //                      seqs TEXT                          a committed batch: its first seq and the
 //                                                         JSON list of them all
-//   audit_data         seq INTEGER PK, data TEXT          canonical data, purgeable
 //   audit_nodes        level, idx (PK), hash BLOB         Merkle perfect subtrees (level 4 up, AuditNodes)
 //   audit_checkpoints  size INTEGER PK, root BLOB,        checkpoints (note text as signed)
 //                      note TEXT, time (µs)
@@ -26,8 +26,9 @@ import RingfenceRuntime
 // lists them once a batch (`docs/performance.md`, "A session's entries listed once a batch");
 // its migration lists a version-1 log's entries one row a session and drops the index. Version
 // 2 kept one `audit_entries` row an envelope (seq, time, kind, session, agent, data_hash, prev,
-// hash); version 3 keeps them in tiles (`docs/performance.md`, "Envelopes in tiles"), and its
-// migration moves a version-2 log's rows into tiles and drops the table.
+// hash) and one `audit_data` row (seq, data TEXT) an entry's data; version 3 keeps both in tiles
+// (`docs/performance.md`, "Envelopes and data in tiles"), and its migration moves a version-2
+// log's rows into tiles and drops the two tables.
 
 /// The SQLite store's schema: its versions, its migrations and how an existing file is recognised.
 enum SQLiteSchema {
@@ -104,12 +105,14 @@ enum SQLiteSchema {
             try db.execute(sql: """
                 CREATE TABLE audit_tiles (
                     first INTEGER NOT NULL PRIMARY KEY,
-                    envelopes BLOB NOT NULL
+                    envelopes BLOB NOT NULL,
+                    data BLOB NOT NULL
                 );
                 """)
             try SQLiteRecords.moveEntriesIntoTiles(db)
             try db.execute(sql: """
                 DROP TABLE audit_entries;
+                DROP TABLE audit_data;
                 UPDATE ringfence_meta SET value = '3' WHERE key = 'schema_version';
                 """)
         }

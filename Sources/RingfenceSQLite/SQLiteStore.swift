@@ -163,10 +163,7 @@ public final class SQLiteStore: StateStore {
     /// Drops the data of entries below `seq` (durably), keeping their envelopes.
     public func purgeAuditData(before seq: UInt64) throws(StoreError) -> Int {
         try write("purge audit data", level: .full) { db in
-            let statement = RawStatement(try db.cachedStatement(sql: "DELETE FROM audit_data WHERE seq < ?"))
-            try statement.bind(1, Int64(clamping: seq))
-            try statement.run()
-            return db.changesCount
+            try SQLiteRecords.purgeData(db, before: Int64(clamping: seq), url: url)
         }
     }
 

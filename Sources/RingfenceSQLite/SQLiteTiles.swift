@@ -1,14 +1,14 @@
 import RingfenceAudit
 import RingfenceRuntime
 
-// The audit log's envelopes in tiles (schema version 3). One `audit_tiles` row holds a run of
-// consecutive entries — at most `capacity`, the first at seq `first` — so a batch of appends
-// inserts one row per 16 entries rather than one per entry (with the data rows, one B-tree
-// insert in two: `docs/performance.md`, "Envelopes in tiles"). A log this store writes starts a
+// The audit log in tiles (schema version 3). One `audit_tiles` row holds a run of consecutive
+// entries — at most `capacity`, the first at seq `first` — their envelopes in one blob and their
+// data in another, so a batch of appends inserts one row per 16 entries rather than two per
+// entry (`docs/performance.md`, "Envelopes and data in tiles"). A log this store writes starts a
 // tile every 16 entries (`first` a multiple of 16), and a commit that ends inside a tile
 // rewrites that tile with the new entries after the old.
 //
-// A tile is its entries back to back, each:
+// `envelopes` is the tile's entries back to back, each:
 //
 //   time       8 bytes   microseconds since 1970, big-endian two's complement
 //   kind       varint n, then n bytes of UTF-8 (n ≥ 1)
@@ -18,12 +18,16 @@ import RingfenceRuntime
 //   prev       32 bytes
 //   hash       32 bytes  the entry hash as it was written
 //
+// `data` is the same entries' data back to back, each varint 0 when it was purged, else n + 1
+// and then the n bytes of its canonical JSON.
+//
 // A varint is unsigned LEB128 in its shortest form, at most 5 bytes. Every encoding has one
 // reading and every reading one encoding (shortest varints, UTF-8 checked), so any change to a
-// tile's bytes changes what an entry reads as, or makes the tile unreadable: a tile that does
-// not read to its last byte is damage, reported at the entry where reading failed.
+// tile's bytes changes what an entry reads as, or makes the tile unreadable: a tile whose blobs
+// do not read to their last byte, or hold different numbers of entries, is damage, reported at
+// the entry where reading failed.
 
-/// The tile encoding of envelopes.
+/// The tile encoding of envelopes and data.
 enum AuditTiles {
     /// The most entries a tile holds.
     static let capacity = 16
@@ -92,6 +96,14 @@ enum AuditTiles {
         for hash in [entry.dataHash, entry.prev, stored.hash] { hash.withUnsafeBytes { tile.append(contentsOf: $0) } }
     }
 
+    /// Appends an entry's data to a tile's `data`: varint 0 for none, else its length + 1 and
+    /// its bytes.
+    static func appendData(_ data: [UInt8]?, to tile: inout [UInt8]) {
+        guard let data else { return tile.append(0) }
+        appendVarint(UInt64(data.count) + 1, to: &tile)
+        tile.append(contentsOf: data)
+    }
+
     /// Appends `value` as a shortest unsigned LEB128 varint.
     private static func appendVarint(_ value: UInt64, to bytes: inout [UInt8]) {
         var rest = value
@@ -141,6 +153,30 @@ enum AuditTiles {
         case damaged(seq: Int64, ColumnProblem)
         /// The body threw.
         case body(E)
+    }
+
+    /// Reads a tile's `data`, one entry's at a time.
+    struct DataReader {
+        private var reader: Reader
+
+        /// A reader of `bytes`.
+        init(_ bytes: UnsafeRawBufferPointer) {
+            reader = Reader(bytes: bytes)
+        }
+
+        /// True when every entry's data has been read.
+        var atEnd: Bool { reader.atEnd }
+
+        /// The next entry's data, nil when it has none.
+        mutating func next() throws(ColumnProblem) -> UnsafeRawBufferPointer? {
+            guard !reader.atEnd else { throw ColumnProblem("its tile's data ends before its envelopes do") }
+            do throws(ColumnProblem) {
+                let length = try reader.varint()
+                return length == 0 ? nil : try reader.take(length - 1)
+            } catch {
+                throw ColumnProblem("its data does not read: \(error.detail)")
+            }
+        }
     }
 
     /// Reads entries from a tile's bytes.

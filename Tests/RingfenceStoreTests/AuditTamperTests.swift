@@ -53,46 +53,81 @@ import RingfenceTestSupport
         try queue.close()
     }
 
-    // MARK: Tiles (the store keeps envelopes 16 to a row: `docs/audit.md` §10)
+    // MARK: Tiles (the store keeps entries 16 to a row, envelopes and data: `docs/audit.md` §10)
 
-    /// The tile holding entry `seq`: its first seq and its bytes.
-    static func tile(holding seq: Int, in db: Database) throws -> (first: Int64, bytes: [UInt8]) {
-        let row = try #require(try Row.fetchOne(db, sql: "SELECT first, envelopes FROM audit_tiles WHERE first <= ? ORDER BY first DESC LIMIT 1",
+    /// A tile as stored: its first seq, its envelopes and its data.
+    struct StoredTile {
+        var first: Int64
+        var envelopes: [UInt8]
+        var data: [UInt8]
+    }
+
+    /// The tile holding entry `seq`.
+    static func tile(holding seq: Int, in db: Database) throws -> StoredTile {
+        let row = try #require(try Row.fetchOne(db, sql: "SELECT first, envelopes, data FROM audit_tiles WHERE first <= ? ORDER BY first DESC LIMIT 1",
                                                 arguments: [seq]))
-        return (row[0], [UInt8](row[1] as Data))
+        return StoredTile(first: row[0], envelopes: [UInt8](row[1] as Data), data: [UInt8](row[2] as Data))
     }
 
-    /// Where each entry of a tile begins and ends.
-    static func entryRanges(_ bytes: [UInt8], first: Int64) throws -> [Range<Int>] {
+    /// Writes `tile` in place of the row at its `first` (no row when it holds no envelope).
+    static func put(_ tile: StoredTile, in db: Database) throws {
+        try db.execute(sql: "DELETE FROM audit_tiles WHERE first = ?", arguments: [tile.first])
+        guard !tile.envelopes.isEmpty else { return }
+        try db.execute(sql: "INSERT INTO audit_tiles (first, envelopes, data) VALUES (?, ?, ?)",
+                       arguments: [tile.first, Data(tile.envelopes), Data(tile.data)])
+    }
+
+    /// Where each envelope of a tile begins and ends.
+    static func entryRanges(_ tile: StoredTile) throws -> [Range<Int>] {
         var starts: [Int] = []
-        _ = try bytes.withUnsafeBytes { raw in
-            try AuditTiles.scan(raw, first: first) { (_, offset, _) throws(Never) in starts.append(offset) }
+        _ = try tile.envelopes.withUnsafeBytes { raw in
+            try AuditTiles.scan(raw, first: tile.first) { (_, offset, _) throws(Never) in starts.append(offset) }
         }
-        return zip(starts, starts.dropFirst() + [bytes.count]).map { $0..<$1 }
+        return zip(starts, starts.dropFirst() + [tile.envelopes.count]).map { $0..<$1 }
     }
 
-    /// The byte ranges of an entry's fields, read as `docs/audit.md` lays them out (a string's
-    /// range includes its length).
+    /// A varint of `bytes` at `at`, read as `docs/audit.md` lays it out; `at` moves past it.
+    static func varint<C: Collection<UInt8>>(_ bytes: C, at: inout C.Index) -> Int {
+        var value = 0, shift = 0
+        while true {
+            let byte = bytes[at]
+            at = bytes.index(after: at)
+            value |= Int(byte & 0x7F) << shift
+            shift += 7
+            if byte & 0x80 == 0 { return value }
+        }
+    }
+
+    /// Where each entry's data (its length and its bytes) begins and ends in a tile's data.
+    static func dataRanges(_ tile: StoredTile) -> [Range<Int>] {
+        var ranges: [Range<Int>] = []
+        var at = 0
+        while at < tile.data.count {
+            let start = at
+            at += max(0, varint(tile.data, at: &at) - 1)
+            ranges.append(start..<at)
+        }
+        return ranges
+    }
+
+    /// An entry's data as a tile holds it.
+    static func dataItem(_ bytes: [UInt8]?) -> [UInt8] {
+        var item: [UInt8] = []
+        AuditTiles.appendData(bytes, to: &item)
+        return item
+    }
+
+    /// The byte ranges of an envelope's fields (a string's range includes its length).
     static func fieldRanges(_ entry: ArraySlice<UInt8>) -> [String: Range<Int>] {
         var at = entry.startIndex
-        func varint() -> Int {
-            var value = 0, shift = 0
-            while true {
-                let byte = entry[at]
-                at += 1
-                value |= Int(byte & 0x7F) << shift
-                shift += 7
-                if byte & 0x80 == 0 { return value }
-            }
-        }
         var ranges = ["time": at..<at + 8]
         at += 8
         let kindStart = at
-        at += varint()
+        at += varint(entry, at: &at)
         ranges["kind"] = kindStart..<at
         for name in ["session", "agent"] {
             let start = at
-            at += max(0, varint() - 1)
+            at += max(0, varint(entry, at: &at) - 1)
             ranges[name] = start..<at
         }
         ranges["data_hash"] = at..<at + 32
@@ -101,20 +136,21 @@ import RingfenceTestSupport
         return ranges
     }
 
-    /// Writes `bytes` as the tile at `first` (nothing, and no row, when empty).
-    static func put(_ first: Int64, _ bytes: [UInt8], in db: Database) throws {
-        try db.execute(sql: "DELETE FROM audit_tiles WHERE first = ?", arguments: [first])
-        if !bytes.isEmpty { try db.execute(sql: "INSERT INTO audit_tiles (first, envelopes) VALUES (?, ?)", arguments: [first, Data(bytes)]) }
+    /// Sets entry `seq`'s data to `bytes` (nil: none, as a deleted data row leaves it).
+    static func setData(_ seq: Int, _ bytes: [UInt8]?, in db: Database) throws {
+        var tile = try tile(holding: seq, in: db)
+        tile.data.replaceSubrange(dataRanges(tile)[seq - Int(tile.first)], with: dataItem(bytes))
+        try put(tile, in: db)
     }
 
-    /// Removes entry `seq`'s envelope, as deleting its row would: the entries after it in its
-    /// tile keep their seqs in a tile of their own.
+    /// Removes entry `seq`, as deleting its row would: the entries after it in its tile keep
+    /// their seqs in a tile of their own.
     static func removeEntry(_ seq: Int, in db: Database) throws {
-        let (first, bytes) = try tile(holding: seq, in: db)
-        let ranges = try entryRanges(bytes, first: first)
-        let index = seq - Int(first)
-        try put(first, Array(bytes[..<ranges[index].lowerBound]), in: db)
-        try put(Int64(seq + 1), Array(bytes[ranges[index].upperBound...]), in: db)
+        let tile = try tile(holding: seq, in: db)
+        let index = seq - Int(tile.first)
+        let envelope = try entryRanges(tile)[index], data = dataRanges(tile)[index]
+        try put(StoredTile(first: tile.first, envelopes: Array(tile.envelopes[..<envelope.lowerBound]), data: Array(tile.data[..<data.lowerBound])), in: db)
+        try put(StoredTile(first: Int64(seq + 1), envelopes: Array(tile.envelopes[envelope.upperBound...]), data: Array(tile.data[data.upperBound...])), in: db)
     }
 
     /// Verifies the store at `path` with the test key.
@@ -150,22 +186,19 @@ import RingfenceTestSupport
             let path = try Self.copy(original, in: scratch, as: "t\(round).db")
             var changed = false
             try Self.edit(path) { db in
+                // One bit of one byte of the field (a string's length, the marker of an absent
+                // session or agent, and the data's length included).
+                var tile = try Self.tile(holding: seq, in: db)
+                let index = seq - Int(tile.first)
                 if column == "data" {
-                    guard let text = try String.fetchOne(db, sql: "SELECT data FROM audit_data WHERE seq = ?", arguments: [seq]) else { return }
-                    var bytes = Array(text.utf8)
-                    let i = position % bytes.count
-                    // Keep it valid UTF-8 text: swap the byte for another printable ASCII character.
-                    bytes[i] = bytes[i] == UInt8(ascii: "x") ? UInt8(ascii: "y") : UInt8(ascii: "x")
-                    try db.execute(sql: "UPDATE audit_data SET data = ? WHERE seq = ?", arguments: [String(decoding: bytes, as: UTF8.self), seq])
+                    let item = Self.dataRanges(tile)[index]
+                    tile.data[item.lowerBound + position % item.count] ^= bit
                 } else {
-                    // One bit of one byte of the field in the envelope's bytes (a string's
-                    // length, or the marker of an absent session or agent, included).
-                    var (first, bytes) = try Self.tile(holding: seq, in: db)
-                    let entry = try Self.entryRanges(bytes, first: first)[seq - Int(first)]
-                    let field = try #require(Self.fieldRanges(bytes[entry])[column])
-                    bytes[field.lowerBound + position % field.count] ^= bit
-                    try Self.put(first, bytes, in: db)
+                    let entry = try Self.entryRanges(tile)[index]
+                    let field = try #require(Self.fieldRanges(tile.envelopes[entry])[column])
+                    tile.envelopes[field.lowerBound + position % field.count] ^= bit
                 }
+                try Self.put(tile, in: db)
                 changed = true
             }
             guard changed else { continue }
@@ -196,7 +229,7 @@ import RingfenceTestSupport
         #expect(report.entries == UInt64(entries) && report.checkpoints == checkpoints && report.verifiedSignatures == checkpoints)
 
         let data = try Self.copy(original, in: scratch, as: "data.db")
-        try Self.edit(data) { db in try db.execute(sql: "UPDATE audit_data SET data = '{\"n\":1}' WHERE seq = 18000") }
+        try Self.edit(data) { db in try Self.setData(18_000, Array(#"{"n":1}"#.utf8), in: db) }
         #expect(try Self.verify(data).failure?.entry == 18_000)
 
         // Only nodes of level 4 and up are stored (one per 16 entries, and those above): the
@@ -254,13 +287,13 @@ import RingfenceTestSupport
         try Self.build(at: path)
         try Self.edit(path) { db in
             // Entry 11's envelope in entry 30's place and the other way round.
-            let (a, aBytes) = try Self.tile(holding: 11, in: db), (b, bBytes) = try Self.tile(holding: 30, in: db)
-            let aRange = try Self.entryRanges(aBytes, first: a)[11 - Int(a)], bRange = try Self.entryRanges(bBytes, first: b)[30 - Int(b)]
-            var aEdited = aBytes, bEdited = bBytes
-            aEdited.replaceSubrange(aRange, with: bBytes[bRange])
-            bEdited.replaceSubrange(bRange, with: aBytes[aRange])
-            try Self.put(a, aEdited, in: db)
-            try Self.put(b, bEdited, in: db)
+            var a = try Self.tile(holding: 11, in: db), b = try Self.tile(holding: 30, in: db)
+            let aRange = try Self.entryRanges(a)[11 - Int(a.first)], bRange = try Self.entryRanges(b)[30 - Int(b.first)]
+            let aEnvelope = a.envelopes[aRange], bEnvelope = b.envelopes[bRange]
+            a.envelopes.replaceSubrange(aRange, with: bEnvelope)
+            b.envelopes.replaceSubrange(bRange, with: aEnvelope)
+            try Self.put(a, in: db)
+            try Self.put(b, in: db)
         }
         let report = try Self.verify(path)
         #expect(!report.intact && report.failure?.entry == 11, "\(String(describing: report.failure))")
@@ -271,7 +304,7 @@ import RingfenceTestSupport
         let path = scratch.file("state.db")
         try Self.build(at: path)
         let deleted = try Self.copy(path, in: scratch, as: "deleted.db")
-        try Self.edit(deleted) { db in try db.execute(sql: "DELETE FROM audit_data WHERE seq = 7") }
+        try Self.edit(deleted) { db in try Self.setData(7, nil, in: db) }
         let report = try Self.verify(deleted)
         #expect(report.failure?.entry == 7)
         #expect(report.failure?.message == "entry 7: its data row is missing, and the log records no purge")
@@ -284,7 +317,7 @@ import RingfenceTestSupport
         try store.close()
         let purged = try Self.verify(path)
         #expect(purged.intact && purged.purgedData == 20, "\(String(describing: purged.failure))")
-        try Self.edit(path) { db in try db.execute(sql: "DELETE FROM audit_data WHERE seq = 33") }
+        try Self.edit(path) { db in try Self.setData(33, nil, in: db) }
         let after = try Self.verify(path)
         #expect(after.failure?.message == "entry 33: its data row is missing, but the log records purges only below entry 20", "\(String(describing: after.failure))")
     }
@@ -315,10 +348,12 @@ import RingfenceTestSupport
         try Self.build(at: path)
         let kept = try SignedNote(parsing: try SQLiteStore(path: path, url: "sqlite:\(path)").checkpoints().last!.note)
         try Self.edit(path) { db in
-            let (first, bytes) = try Self.tile(holding: 40, in: db)
-            try Self.put(first, Array(bytes[..<Self.entryRanges(bytes, first: first)[40 - Int(first)].lowerBound]), in: db)
-            try db.execute(sql: "DELETE FROM audit_tiles WHERE first > ?", arguments: [first])
-            try db.execute(sql: "DELETE FROM audit_data WHERE seq >= 40")
+            var tile = try Self.tile(holding: 40, in: db)
+            let index = 40 - Int(tile.first)
+            tile.envelopes.removeSubrange(try Self.entryRanges(tile)[index].lowerBound...)
+            tile.data.removeSubrange(Self.dataRanges(tile)[index].lowerBound...)
+            try Self.put(tile, in: db)
+            try db.execute(sql: "DELETE FROM audit_tiles WHERE first > ?", arguments: [tile.first])
             try db.execute(sql: "DELETE FROM audit_checkpoints WHERE size > 40")
         }
         #expect(try Self.verify(path).intact)

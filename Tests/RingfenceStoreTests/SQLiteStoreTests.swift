@@ -167,7 +167,8 @@ import RingfenceTestSupport
         #expect(tiles == [0, 16])
     }
 
-    /// Writes `entries` as a version-2 store's `audit_entries` rows into a new file at `path`.
+    /// Writes `entries` as a version-2 store's `audit_entries` and `audit_data` rows into a new
+    /// file at `path`, then runs `edit`.
     static func writeVersionTwo(_ path: String, _ entries: [StoredAuditEntry], _ edit: String? = nil) throws {
         let queue = try DatabaseQueue(path: path)
         try SQLiteSchema.migrator.migrate(queue, upTo: "v2")
@@ -177,6 +178,10 @@ import RingfenceTestSupport
                 try db.execute(sql: "INSERT INTO audit_entries (seq, time, kind, session, agent, data_hash, prev, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                                arguments: [Int64(stored.entry.seq), stored.entry.time.microseconds, stored.entry.kind, stored.entry.session,
                                            stored.entry.agent, blob(stored.entry.dataHash), blob(stored.entry.prev), blob(stored.hash)])
+                if let data = stored.data {
+                    try db.execute(sql: "INSERT INTO audit_data (seq, data) VALUES (?, ?)",
+                                   arguments: [Int64(stored.entry.seq), String(decoding: data, as: UTF8.self)])
+                }
             }
             if let edit { try db.execute(sql: edit) }
         }
@@ -184,21 +189,23 @@ import RingfenceTestSupport
     }
 
     /// A version-2 log moves into tiles of 16 when opened, a new tile where an entry is missing,
-    /// so what reads back — the gap included, which verification reports — is what was stored.
+    /// so what reads back — the gap and a purged entry's missing data included, which
+    /// verification reports or accepts — is what was stored.
     @Test func aVersionTwoLogMovesIntoTilesAsItWasStored() throws {
         let scratch = try Scratch()
         let path = scratch.file("state.db")
         var log = LogBuilder()
         let entries = try log.batch(40, session: "s1", agent: "agent-1").entries
-        try Self.writeVersionTwo(path, entries, "DELETE FROM audit_entries WHERE seq = 20")
+        try Self.writeVersionTwo(path, entries, "DELETE FROM audit_entries WHERE seq = 20; DELETE FROM audit_data WHERE seq IN (3, 20)")
         let store = try Self.open(path)
-        let kept = entries.filter { $0.entry.seq != 20 }
-        #expect(try store.auditEntries(from: 0, limit: 100).map { ($0.entry, $0.hash) }.elementsEqual(kept.map { ($0.entry, $0.hash) }, by: ==))
+        let kept = entries.filter { $0.entry.seq != 20 }.map { $0.entry.seq == 3 ? StoredAuditEntry(entry: $0.entry, hash: $0.hash, data: nil) : $0 }
+        #expect(try store.auditEntries(from: 0, limit: 100) == kept)
         #expect(try store.auditEntries(from: 19, limit: 3).map(\.entry.seq) == [19, 21, 22])
         #expect(try store.load().auditSize == 40)
         try store.close()
         let queue = try DatabaseQueue(path: path)
         #expect(try queue.read { db in try Int64.fetchAll(db, sql: "SELECT first FROM audit_tiles ORDER BY first") } == [0, 16, 21, 37])
+        #expect(try queue.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE name IN ('audit_entries', 'audit_data')") } == 0)
         try queue.close()
     }
 
@@ -214,13 +221,14 @@ import RingfenceTestSupport
         #expect(error?.message == "audit entry 3 cannot be moved into schema version 3's tiles: it is damaged: `hash` holds 2 bytes, not 32",
                 "\(error?.message ?? "no error")")
         let queue = try DatabaseQueue(path: path)
-        let (version, rows, tiles) = try queue.read { db in
+        let (version, rows, data, tiles) = try queue.read { db in
             (try String.fetchOne(db, sql: "SELECT value FROM ringfence_meta WHERE key = 'schema_version'"),
              try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_entries"),
+             try Int.fetchOne(db, sql: "SELECT count(*) FROM audit_data"),
              try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_master WHERE name = 'audit_tiles'"))
         }
         try queue.close()
-        #expect(version == "2" && rows == 5 && tiles == 0)
+        #expect(version == "2" && rows == 5 && data == 5 && tiles == 0)
     }
 
     /// An envelope's bytes in a tile are the ones `docs/audit.md` §10 lays out, and entries with
@@ -428,10 +436,21 @@ import RingfenceTestSupport
                fragment: "audit entry 16 in `{url}` is damaged: its tile holds more than 16 entries"),
         Damage(sql: "UPDATE audit_tiles SET first = -4", read: { _ = try $0.load() },
                fragment: "audit entry -4 in `{url}` is damaged: `first` -4 is out of range"),
-        Damage(sql: "INSERT INTO audit_tiles SELECT 3, envelopes FROM audit_tiles WHERE first = 0", read: { _ = try $0.auditEntries(from: 0, limit: 20) },
+        Damage(sql: "INSERT INTO audit_tiles SELECT 3, envelopes, data FROM audit_tiles WHERE first = 0", read: { _ = try $0.auditEntries(from: 0, limit: 20) },
                fragment: "audit entry 3 in `{url}` is damaged: its tile overlaps the tile before it"),
         Damage(sql: "UPDATE audit_tiles SET envelopes = substr(envelopes, 1, 5 * 117 + 40)", read: { _ = try $0.auditEntryHashes(session: "s1") },
                fragment: "audit entry 5 in `{url}` is damaged: its tile ends inside it"),
+        // The tile's data: entries 0…5, 17 bytes each (length 1, `{"n":N,"pad":""}` 16).
+        Damage(sql: "UPDATE audit_tiles SET data = substr(data, 1, 5 * 17 + 8)", read: { _ = try $0.auditEntries(from: 0, limit: 10) },
+               fragment: "audit entry 5 in `{url}` is damaged: its data does not read: its tile ends inside it"),
+        Damage(sql: "UPDATE audit_tiles SET data = substr(data, 1, 5 * 17)", read: { _ = try $0.auditEntries(from: 0, limit: 10) },
+               fragment: "audit entry 5 in `{url}` is damaged: its tile's data ends before its envelopes do"),
+        Damage(sql: "UPDATE audit_tiles SET data = CAST(data || x'00' AS BLOB)", read: { _ = try $0.auditEntries(from: 0, limit: 10) },
+               fragment: "audit entry 6 in `{url}` is damaged: its tile's data holds more entries than its envelopes"),
+        Damage(sql: "UPDATE audit_tiles SET data = 'abc'", read: { _ = try $0.auditEntries(from: 0, limit: 10) },
+               fragment: "audit entry 0 in `{url}` is damaged: `data` holds text, not a blob"),
+        Damage(sql: "UPDATE audit_tiles SET data = CAST(x'8000' || substr(data, 2) AS BLOB)", read: { _ = try $0.auditEntries(from: 0, limit: 10) },
+               fragment: "audit entry 0 in `{url}` is damaged: its data does not read: a length is not in its shortest form"),
         Damage(sql: "UPDATE audit_session_entries SET seqs = '[0,1,x]'", read: { _ = try $0.auditEntryHashes(session: "s1") },
                fragment: "the list of session `s1`'s entries from 0 in `{url}` is damaged: `seqs` is not a list of entry numbers"),
         Damage(sql: "UPDATE audit_session_entries SET seqs = x'00'", read: { _ = try $0.auditEntryHashes(session: "s1") },
@@ -448,8 +467,8 @@ import RingfenceTestSupport
                fragment: "the checkpoint of size 6 in `{url}` is damaged: `time` -99999999999999999 is outside years 0001 to 9999"),
         Damage(sql: "UPDATE state_rows SET value = 12", read: { _ = try $0.load() },
                fragment: "a state row in `{url}` is damaged: `value` holds an integer, not text or a blob"),
-        Damage(sql: "DROP TABLE audit_data", read: { _ = try $0.auditEntries(from: 0, limit: 10) },
-               fragment: "the store `{url}` is damaged: no such table: audit_data"),
+        Damage(sql: "DROP TABLE audit_tiles", read: { _ = try $0.auditEntries(from: 0, limit: 10) },
+               fragment: "the store `{url}` is damaged: no such table: audit_tiles"),
     ]
 
     @Test(arguments: damages)
