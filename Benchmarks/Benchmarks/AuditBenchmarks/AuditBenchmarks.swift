@@ -5,7 +5,8 @@ import Ringfence
 import RingfenceStores
 
 // The audit log (SPEC §9): append rates under group and strict durability, verification
-// throughput, and an inclusion proof on a log of a million entries. Each benchmark reports its
+// throughput, an inclusion proof on a log of a million entries, and the runtime's full pipeline
+// on SQLite (its entries committed through the log). Each benchmark reports its
 // rate through `throughput` (one iteration = one batch of work, scaled below).
 
 /// A clock that advances one microsecond a reading.
@@ -65,6 +66,44 @@ final class BigLog: @unchecked Sendable {
         current?.remove()
         current = nil
         memory = nil
+    }
+}
+
+/// A runtime (one allow rule, `group` audit, ids from seed 1) over a SQLite store of its own,
+/// opened in the setup of the benchmark that uses it and closed and deleted in its teardown.
+final class PipelineRuntime: @unchecked Sendable {
+    // Safety: set and cleared only by setup and teardown hooks, which the harness runs one at a
+    // time and never during the benchmark's own closure.
+    private var file: TemporaryStore?
+    private var current: Runtime?
+
+    func setUp() {
+        let file = TemporaryStore("pipeline")
+        do {
+            let engine = try Engine(source: """
+                ringfence: 1
+                kind: policy
+                name: single
+                rules:
+                  - {id: read-workspace, effect: allow, action: fs.read, resources: ["/workspace/**"], ring: 2}
+                """, clock: { 1_000_000 })
+            var settings = engine.program.runtime
+            settings.audit.durability = .group
+            current = try Runtime(machine: engine.machine, settings: settings, store: file.store,
+                                  clock: { 1_795_255_200_000_000 }, ids: .seeded(1))
+        } catch {
+            fatalError("cannot open the pipeline's runtime: \(error)")
+        }
+        self.file = file
+    }
+
+    var runtime: Runtime { current! }
+
+    func tearDown() {
+        current?.close()
+        current = nil
+        file?.remove()
+        file = nil
     }
 }
 
@@ -143,6 +182,37 @@ let benchmarks: @Sendable () -> Void = {
         } teardown: {
             big.tearDown()
         }
+    }
+
+    // The seed's full pipeline (create a session, join, activate, three `audit.append`,
+    // terminate) on a runtime over a SQLite store under `group`: each append returns its receipt
+    // once its entry is committed, and terminate commits everything before it computes the
+    // session's root, so the pipeline waits for four commits (each with an fsync). One runtime
+    // and store for the whole benchmark, a new session each time, as a server keeps them.
+    let pipeline = PipelineRuntime()
+    Benchmark("runtime: full pipeline (create, join, activate, 3 audit.append, terminate; sqlite: group)",
+              configuration: .init(metrics: [.wallClock], timeUnits: .microseconds, warmupIterations: 5,
+                                   scalingFactor: .one, maxDuration: .seconds(5), maxIterations: 1_000, thresholds: [:])) { benchmark in
+        let runtime = pipeline.runtime
+        benchmark.startMeasurement()
+        do {
+            guard case .object(let created) = try runtime.createSession(), case .string(let id)? = created["session"] else {
+                fatalError("session.create returned no id")
+            }
+            _ = try runtime.join(session: id, agent: "did:mesh:agent-1", trust: 0.85)
+            _ = try runtime.activate(session: id)
+            for n in 0..<3 {
+                blackHole(try runtime.append(kind: "delta", session: id, agent: "did:mesh:agent-1", data: .object(["n": .number(Double(n))])))
+            }
+            blackHole(try runtime.terminate(session: id))
+        } catch {
+            fatalError("pipeline failed: \(error)")
+        }
+        benchmark.stopMeasurement()
+    } setup: {
+        pipeline.setUp()
+    } teardown: {
+        pipeline.tearDown()
     }
 
     Benchmark("audit: inclusion proof in a 1,000,000-entry log, sqlite",
