@@ -11,9 +11,16 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
+        // What more than one benchmark runs: the runtime's full pipeline.
+        .target(
+            name: "BenchmarkSupport",
+            dependencies: [.product(name: "Ringfence", package: "Ringfence")],
+            path: "Support"
+        ),
         .executableTarget(
             name: "DecisionBenchmarks",
             dependencies: [
+                "BenchmarkSupport",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "Ringfence", package: "Ringfence"),
             ],
@@ -24,6 +31,7 @@ let package = Package(
         .executableTarget(
             name: "AuditBenchmarks",
             dependencies: [
+                "BenchmarkSupport",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "Ringfence", package: "Ringfence"),
                 .product(name: "RingfenceStores", package: "Ringfence"),

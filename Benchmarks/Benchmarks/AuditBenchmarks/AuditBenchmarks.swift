@@ -1,4 +1,5 @@
 import Benchmark
+import BenchmarkSupport
 import Dispatch
 import Foundation
 import Ringfence
@@ -196,15 +197,7 @@ let benchmarks: @Sendable () -> Void = {
         let runtime = pipeline.runtime
         benchmark.startMeasurement()
         do {
-            guard case .object(let created) = try runtime.createSession(), case .string(let id)? = created["session"] else {
-                fatalError("session.create returned no id")
-            }
-            _ = try runtime.join(session: id, agent: "did:mesh:agent-1", trust: 0.85)
-            _ = try runtime.activate(session: id)
-            for n in 0..<3 {
-                blackHole(try runtime.append(kind: "delta", session: id, agent: "did:mesh:agent-1", data: .object(["n": .number(Double(n))])))
-            }
-            blackHole(try runtime.terminate(session: id))
+            blackHole(try FullPipeline.run(on: runtime))
         } catch {
             fatalError("pipeline failed: \(error)")
         }

@@ -1,4 +1,5 @@
 import Benchmark
+import BenchmarkSupport
 import Ringfence
 
 // The session runtime (SPEC §8): a decision in a session on `memory:` with `group` audit (goal
@@ -72,16 +73,7 @@ func runtimeBenchmarks() {
             let pipeline = runtime(e, settings: settings, clock: start)
             benchmark.startMeasurement()
             do {
-                let session = try pipeline.createSession()
-                guard case .object(let created) = session, case .string(let id)? = created["session"] else {
-                    fatalError("session.create returned no id")
-                }
-                _ = try pipeline.join(session: id, agent: "did:mesh:agent-1", trust: 0.85)
-                _ = try pipeline.activate(session: id)
-                for n in 0..<3 {
-                    blackHole(try pipeline.append(kind: "delta", session: id, agent: "did:mesh:agent-1", data: .object(["n": .number(Double(n))])))
-                }
-                blackHole(try pipeline.terminate(session: id))
+                blackHole(try FullPipeline.run(on: pipeline))
             } catch {
                 fatalError("pipeline failed: \(error)")
             }
