@@ -175,49 +175,15 @@ enum SQLiteRecords {
         defer { statement.reset() }
         guard try statement.step() else { return nil }
         let first = try tileFirst(statement, url: url)
-        let bytes = try tileBytes(statement, first: first, url: url)
         var lastHash = AuditHash.zero
-        var data = keepingBytes ? try dataReader(statement, first: first, url: url) : nil
-        let count = try readTile(bytes, first: first, url: url) { index, _, fields in
-            lastHash = fields.hash
-            _ = try data?.next(seq: first + Int64(index), url: url)
-        }
-        try data?.finish(first: first, count: count, url: url)
+        let count = try readTile(statement, first: first, withData: keepingBytes, url: url) { _, fields, _ in lastHash = fields.hash }
         guard UInt64(first) + UInt64(count) - 1 <= AuditEntry.maximumSeq else {
             throw StoreError(.foreignSchema, StoreMessages.badEntry(url, seq: first, "its tile runs past the largest seq"))
         }
-        return LastTile(first: first, count: count, lastHash: lastHash, bytes: keepingBytes ? Array(bytes) : [],
-                        data: keepingBytes ? Array(try statement.blob(2, column: "data")) : [])
-    }
-
-    /// The reader of the current tile row's `data` column (column 2; valid until the statement steps).
-    private static func dataReader(_ statement: RawStatement, first: Int64, url: String) throws -> TileData {
-        do throws(ColumnProblem) {
-            return TileData(reader: AuditTiles.DataReader(try statement.blob(2, column: "data")))
-        } catch {
-            throw StoreError(.foreignSchema, StoreMessages.badEntry(url, seq: first, error.detail))
-        }
-    }
-
-    /// A tile's data read beside its envelopes, damage reported at the entry it concerns.
-    struct TileData {
-        var reader: AuditTiles.DataReader
-
-        /// The data of the entry at `seq` (the next), nil when it has none.
-        mutating func next(seq: Int64, url: String) throws -> UnsafeRawBufferPointer? {
-            do throws(ColumnProblem) {
-                return try reader.next()
-            } catch {
-                throw StoreError(.foreignSchema, StoreMessages.badEntry(url, seq: seq, error.detail))
-            }
-        }
-
-        /// Throws unless the data held exactly the tile's `count` entries.
-        func finish(first: Int64, count: Int, url: String) throws {
-            guard reader.atEnd else {
-                throw StoreError(.foreignSchema, StoreMessages.badEntry(url, seq: first + Int64(count), "its tile's data holds more entries than its envelopes"))
-            }
-        }
+        guard keepingBytes else { return LastTile(first: first, count: count, lastHash: lastHash, bytes: [], data: []) }
+        // Both columns were read as blobs just now.
+        return LastTile(first: first, count: count, lastHash: lastHash, bytes: Array(try statement.blob(1, column: "envelopes")),
+                        data: Array(try statement.blob(2, column: "data")))
     }
 
     /// The `first` column of the current tile row: a seq.
@@ -232,27 +198,45 @@ enum SQLiteRecords {
         }
     }
 
-    /// The `envelopes` column of the current tile row (valid until the statement steps).
-    private static func tileBytes(_ statement: RawStatement, first: Int64, url: String) throws -> UnsafeRawBufferPointer {
-        do throws(ColumnProblem) {
-            return try statement.blob(1, column: "envelopes")
-        } catch {
-            throw StoreError(.foreignSchema, StoreMessages.badEntry(url, seq: first, error.detail))
-        }
-    }
-
-    /// `AuditTiles.scan` with a tile that does not read reported as a damaged entry.
+    /// Reads the tile in the current row of a statement selecting `first, envelopes[, data]`
+    /// (`first` read already): calls `body` with each entry's seq, fields and — `withData` —
+    /// data (nil when purged), valid during the call; returns how many entries the tile holds.
+    /// A tile that does not read, or whose data does not match its envelopes, is reported as
+    /// damage at the entry where reading failed.
     @discardableResult
-    private static func readTile(_ bytes: UnsafeRawBufferPointer, first: Int64, url: String,
-                                 _ body: (Int, Int, AuditTiles.Fields) throws -> Void) throws -> Int {
+    private static func readTile(_ statement: RawStatement, first: Int64, withData: Bool, url: String,
+                                 _ body: (Int64, AuditTiles.Fields, UnsafeRawBufferPointer?) throws -> Void) throws -> Int {
+        func damaged(_ seq: Int64, _ problem: ColumnProblem) -> StoreError {
+            StoreError(.foreignSchema, StoreMessages.badEntry(url, seq: seq, problem.detail))
+        }
+        let envelopes: UnsafeRawBufferPointer
+        var data: AuditTiles.DataReader?
+        do throws(ColumnProblem) {
+            envelopes = try statement.blob(1, column: "envelopes")
+            if withData { data = AuditTiles.DataReader(try statement.blob(2, column: "data")) }
+        } catch {
+            throw damaged(first, error)
+        }
+        let count: Int
         do {
-            return try AuditTiles.scan(bytes, first: first) { (index, offset, fields) throws(any Error) in try body(index, offset, fields) }
+            count = try AuditTiles.scan(envelopes, first: first) { (index, _, fields) throws(any Error) in
+                let seq = first + Int64(index)
+                var bytes: UnsafeRawBufferPointer?
+                if data != nil {
+                    do throws(ColumnProblem) { bytes = try data!.next() } catch { throw damaged(seq, error) }
+                }
+                try body(seq, fields, bytes)
+            }
         } catch {
             switch error {
-            case .damaged(let seq, let problem): throw StoreError(.foreignSchema, StoreMessages.badEntry(url, seq: seq, problem.detail))
+            case .damaged(let seq, let problem): throw damaged(seq, problem)
             case .body(let error): throw error
             }
         }
+        if let data, !data.atEnd {
+            throw damaged(first + Int64(count), ColumnProblem("its tile's data holds more entries than its envelopes"))
+        }
+        return count
     }
 
     /// Up to `limit` entries from `seq` on.
@@ -281,19 +265,15 @@ enum SQLiteRecords {
             guard first >= next else {
                 throw StoreError(.foreignSchema, StoreMessages.badEntry(url, seq: first, "its tile overlaps the tile before it"))
             }
-            var data = try dataReader(tiles, first: first, url: url)
-            let count = try readTile(try tileBytes(tiles, first: first, url: url), first: first, url: url) { index, _, fields in
-                let seq = first + Int64(index)
-                let bytes = try data.next(seq: seq, url: url)
+            let count = try readTile(tiles, first: first, withData: true, url: url) { seq, fields, data in
                 guard seq >= start, remaining > 0 else { return }
                 do throws(ColumnProblem) {
-                    body(try fields.entry(seq: UInt64(seq)), fields.hash, bytes)
+                    body(try fields.entry(seq: UInt64(seq)), fields.hash, data)
                 } catch {
                     throw StoreError(.foreignSchema, StoreMessages.badEntry(url, seq: seq, error.detail))
                 }
                 remaining -= 1
             }
-            try data.finish(first: first, count: count, url: url)
             next = first + Int64(count)
         }
     }
@@ -316,20 +296,16 @@ enum SQLiteRecords {
                 read += 1
                 let first = try tileFirst(select, url: url)
                 from = first + 1
-                var data = try dataReader(select, first: first, url: url)
                 var kept: [UInt8] = []
                 var droppedHere = 0
-                let count = try readTile(try tileBytes(select, first: first, url: url), first: first, url: url) { index, _, _ in
-                    let entry = first + Int64(index)
-                    let bytes = try data.next(seq: entry, url: url)
-                    if entry < seq, bytes != nil {
+                try readTile(select, first: first, withData: true, url: url) { entry, _, data in
+                    if entry < seq, data != nil {
                         droppedHere += 1
                         kept.append(0)
                     } else {
-                        AuditTiles.appendData(bytes.map { Array($0) }, to: &kept)
+                        AuditTiles.appendData(data, to: &kept)
                     }
                 }
-                try data.finish(first: first, count: count, url: url)
                 if droppedHere > 0 {
                     dropped += droppedHere
                     changed.append((first, kept))
@@ -456,9 +432,7 @@ enum SQLiteRecords {
                 tileHashes.removeAll(keepingCapacity: true)
                 guard try statement.step() else { throw StoreError(.foreignSchema, SQLiteMessages.missingSessionEntry(url, session, seq: seq)) }
                 tileFirst = try Self.tileFirst(statement, url: url)
-                try readTile(try tileBytes(statement, first: tileFirst, url: url), first: tileFirst, url: url) { _, _, fields in
-                    tileHashes.append(fields.hash)
-                }
+                try readTile(statement, first: tileFirst, withData: false, url: url) { _, fields, _ in tileHashes.append(fields.hash) }
                 guard seq < tileFirst + Int64(tileHashes.count) else {
                     throw StoreError(.foreignSchema, SQLiteMessages.missingSessionEntry(url, session, seq: seq))
                 }

@@ -153,7 +153,7 @@ public final class SQLiteStore: StateStore {
         }
     }
 
-    /// The hashes of `session`'s entries, in log order, read through the session index.
+    /// The hashes of `session`'s entries, in log order: the seqs its lists name, read from their tiles.
     public func auditEntryHashes(session: String) throws(StoreError) -> [AuditHash] {
         try read("read a session's audit entries") { db in
             try SQLiteRecords.entryHashes(db, session: session, url: url)

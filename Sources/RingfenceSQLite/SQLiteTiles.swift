@@ -31,8 +31,6 @@ import RingfenceRuntime
 enum AuditTiles {
     /// The most entries a tile holds.
     static let capacity = 16
-    /// The fixed bytes of an entry: its time and three hashes.
-    static let fixedBytes = 8 + 3 * AuditHash.byteCount
     /// The longest varint.
     static let maximumVarintBytes = 5
 
@@ -80,28 +78,27 @@ enum AuditTiles {
     /// Appends `stored`'s envelope and hash to `tile`.
     static func append(_ stored: StoredAuditEntry, to tile: inout [UInt8]) {
         let entry = stored.entry
-        tile.reserveCapacity(tile.count + fixedBytes + 3 * maximumVarintBytes + entry.kind.utf8.count
-                             + (entry.session?.utf8.count ?? 0) + (entry.agent?.utf8.count ?? 0))
         withUnsafeBytes(of: entry.time.microseconds.bigEndian) { tile.append(contentsOf: $0) }
         appendVarint(UInt64(entry.kind.utf8.count), to: &tile)
         tile.append(contentsOf: entry.kind.utf8)
-        for text in [entry.session, entry.agent] {
-            if let text {
-                appendVarint(UInt64(text.utf8.count) + 1, to: &tile)
-                tile.append(contentsOf: text.utf8)
-            } else {
-                tile.append(0)
-            }
-        }
-        for hash in [entry.dataHash, entry.prev, stored.hash] { hash.withUnsafeBytes { tile.append(contentsOf: $0) } }
+        appendOptional(entry.session?.utf8, to: &tile)
+        appendOptional(entry.agent?.utf8, to: &tile)
+        entry.dataHash.withUnsafeBytes { tile.append(contentsOf: $0) }
+        entry.prev.withUnsafeBytes { tile.append(contentsOf: $0) }
+        stored.hash.withUnsafeBytes { tile.append(contentsOf: $0) }
     }
 
     /// Appends an entry's data to a tile's `data`: varint 0 for none, else its length + 1 and
     /// its bytes.
-    static func appendData(_ data: [UInt8]?, to tile: inout [UInt8]) {
-        guard let data else { return tile.append(0) }
-        appendVarint(UInt64(data.count) + 1, to: &tile)
-        tile.append(contentsOf: data)
+    static func appendData<Bytes: Collection<UInt8>>(_ data: Bytes?, to tile: inout [UInt8]) {
+        appendOptional(data, to: &tile)
+    }
+
+    /// Appends varint 0 for nil, else `bytes`' length + 1 and the bytes (a session, an agent, data).
+    private static func appendOptional<Bytes: Collection<UInt8>>(_ bytes: Bytes?, to tile: inout [UInt8]) {
+        guard let bytes else { return tile.append(0) }
+        appendVarint(UInt64(bytes.count) + 1, to: &tile)
+        tile.append(contentsOf: bytes)
     }
 
     /// Appends `value` as a shortest unsigned LEB128 varint.
