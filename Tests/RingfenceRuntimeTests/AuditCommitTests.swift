@@ -182,6 +182,68 @@ import Darwin
         }
     }
 
+    /// A batch's puts overwritten by a later put of the same row are dropped before the store
+    /// sees them; what is kept is the last put of each row, in the batch's order, and commits
+    /// to what the whole batch would — for few rows (compared pairwise) and many (hashed).
+    @Test func overwrittenPutsAreDroppedAndTheBatchCommitsTheSame() throws {
+        var generator = SeededGenerator(seed: 95)
+        for round in 0..<400 {
+            let keys = (0..<(round.isMultiple(of: 2) ? 3 : 14)).map { "k\($0)" }
+            var batch = StoreBatch()
+            for step in 0..<generator.below(24) + 1 {
+                var puts: [StateRow] = []
+                var deletes: [StateKey] = []
+                for _ in 0..<generator.below(3) { puts.append(Self.row(generator.pick(keys), "\(round).\(step)")) }
+                for _ in 0..<generator.below(2) { deletes.append(StateKey("sessions", generator.pick(keys))) }
+                batch.addStateChanges(puts: puts, deletes: deletes)
+            }
+            var dropped = batch
+            dropped.dropOverwrittenPuts()
+            let lastOfEach = batch.puts.enumerated().filter { i, row in !batch.puts[(i + 1)...].contains { $0.key == row.key } }.map(\.element)
+            #expect(dropped.puts == lastOfEach, "round \(round)")
+            #expect(dropped.deletes == batch.deletes)
+            let whole = MemoryStore(), kept = MemoryStore()
+            try whole.commit(batch, durability: .relaxed)
+            try kept.commit(dropped, durability: .relaxed)
+            #expect(try kept.load().rows == whole.load().rows, "round \(round)")
+        }
+    }
+
+    /// A row written when read equals, and hashes as, the row of the bytes it writes; setting
+    /// its value replaces the function.
+    @Test func aRowWrittenWhenReadIsTheRowOfItsBytes() {
+        let bytes = Array(#"{"state":"active"}"#.utf8)
+        var written = StateRow(StateKey("sessions", "s1")) { bytes }
+        let plain = StateRow(StateKey("sessions", "s1"), bytes)
+        #expect(written == plain)
+        #expect(Set([written, plain]).count == 1)
+        #expect(written != StateRow(StateKey("sessions", "s2"), bytes))
+        written.value = Array("{}".utf8)
+        #expect(written == StateRow(StateKey("sessions", "s1"), Array("{}".utf8)))
+    }
+
+    /// A row whose bytes are written when read is written by the commit, once, and not at all
+    /// when a later row of the batch overwrites it.
+    @Test func rowsWrittenWhenReadAreWrittenOnceAndOnlyWhenKept() throws {
+        let writes = Mutex<[String: Int]>([:])
+        func row(_ key: String, _ value: String) -> StateRow {
+            StateRow(StateKey("sessions", key)) {
+                writes.withLock { $0[value, default: 0] += 1 }
+                return Array(value.utf8)
+            }
+        }
+        let store = MemoryStore()
+        let log = try AuditLog(store: store, settings: AuditSettings(durability: .group), clock: AuditLogTests.clock(), linger: Self.never)
+        _ = try log.enqueue([AuditLogTests.record(0)], rows: [row("s1", "created")])
+        _ = try log.enqueue([AuditLogTests.record(1)], rows: [row("s1", "joined"), row("s2", "other")])
+        _ = try log.enqueue([AuditLogTests.record(2)], rows: [row("s1", "activated")])
+        #expect(writes.withLock { $0 }.isEmpty, "a row was written before its batch committed")
+        try log.flush()
+        log.close()
+        #expect(writes.withLock { $0 } == ["activated": 1, "other": 1])
+        #expect(try store.load().rows == [Self.row("s1", "activated"), Self.row("s2", "other")])
+    }
+
     @Test func anOnDemandCheckpointCoversEverythingQueuedBeforeIt() throws {
         let store = MemoryStore()
         let log = try AuditLog(store: store, settings: AuditSettings(durability: .relaxed, checkpointEvery: 100_000), clock: AuditLogTests.clock())

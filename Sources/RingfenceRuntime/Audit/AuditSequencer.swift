@@ -133,6 +133,7 @@ struct Sequencer: Sendable {
                                                          key: signingKey, time: now))
         }
         if batch.isEmpty { return receipts }
+        batch.dropOverwrittenPuts()
         try store.commit(batch, durability: durability)
         (size, lastHash, frontier) = head
         if let made = batch.checkpoints.last {
@@ -201,5 +202,34 @@ extension StoreBatch {
         if !newDeletes.isEmpty {
             if deletes.isEmpty { deletes = newDeletes } else { deletes += newDeletes }
         }
+    }
+
+    /// Drops every put that a later put of the same row in the batch overwrites: the batch is
+    /// one transaction, so only the last is ever seen, and a row whose bytes are written when
+    /// read (a session's row queued by each of `create`, `join` and `activate`; a saga step's
+    /// `executing` then `committed`) is then never written at all. The puts kept stay in order.
+    mutating func dropOverwrittenPuts() {
+        let count = puts.count
+        guard count > 1 else { return }
+        var overwritten: [Bool]
+        if count <= 8 {
+            // Few rows: compared pairwise, without hashing their keys.
+            guard let first = (0..<count - 1).first(where: { i in puts[(i + 1)...].contains { $0.key == puts[i].key } }) else { return }
+            overwritten = Array(repeating: false, count: count)
+            for i in first..<count - 1 where puts[(i + 1)...].contains(where: { $0.key == puts[i].key }) { overwritten[i] = true }
+        } else {
+            var seen = Set<StateKey>(minimumCapacity: count)
+            overwritten = Array(repeating: false, count: count)
+            var any = false
+            for i in stride(from: count - 1, through: 0, by: -1) where !seen.insert(puts[i].key).inserted {
+                overwritten[i] = true
+                any = true
+            }
+            guard any else { return }
+        }
+        var kept: [StateRow] = []
+        kept.reserveCapacity(count)
+        for i in 0..<count where !overwritten[i] { kept.append(puts[i]) }
+        puts = kept
     }
 }

@@ -216,7 +216,7 @@ extension Runtime {
             changes = [change, ledger.quarantine(agent: agent, reason: "ring_breach", at: now)]
             killIDs.insert(killID)
         }
-        try commitDecision(records, rows: [try updated.row()], changes: changes, with: then)
+        try commitDecision(records, rows: [updated.row()], changes: changes, with: then)
         box.data = updated
         window.record(at: now, aimedAbove: aimedAbove)
         window.reported = severity

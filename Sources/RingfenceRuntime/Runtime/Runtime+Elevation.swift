@@ -79,7 +79,7 @@ extension Runtime {
             ]
             if let attestation { data["attestation"] = .string(attestation) }
             if let reason { data["reason"] = .string(reason) }
-            try commit([record(.elevationGranted, session: sid, agent: agent, at: now, data)], rows: [try session.row()])
+            try commit([record(.elevationGranted, session: sid, agent: agent, at: now, data)], rows: [session.row()])
             keep(session)
             elevationSessions[eid] = sid
             return grant
@@ -108,7 +108,7 @@ extension Runtime {
             let elevation = session.elevations[index]
             try commit([record(.elevationRevoked, session: sid, agent: elevation.agent, at: now, [
                 "elevation": .string(eid), "session": .string(sid), "agent": .string(elevation.agent), "ring": .number(Double(elevation.ring)),
-            ])], rows: [try session.row()])
+            ])], rows: [session.row()])
             keep(session)
         }
     }
@@ -136,7 +136,7 @@ extension Runtime {
             }
             let kid = try newID(id, kind: "kill") { killIDs.contains($0) }
             let (kill, change) = applyKill(&session, agent: agent, reason: reason, substitute: substitute, id: kid, at: now)
-            try commit([record(.kill, session: sid, agent: agent, at: now, killData(kill, session: sid))], rows: [try session.row()],
+            try commit([record(.kill, session: sid, agent: agent, at: now, killData(kill, session: sid))], rows: [session.row()],
                        changes: [change])
             keep(session)
             killIDs.insert(kid)
@@ -184,7 +184,7 @@ extension Runtime {
             session.participants[agent]?.breakerUntil = nil
             try commit([record(.breakerReset, session: sid, agent: agent, at: now, [
                 "session": .string(sid), "agent": .string(agent), "was_open": .bool(wasOpen),
-            ])], rows: [try session.row()])
+            ])], rows: [session.row()])
             keep(session)
             participant.window.clear()
         }

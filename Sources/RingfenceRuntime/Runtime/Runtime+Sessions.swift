@@ -64,7 +64,7 @@ extension Runtime {
             let entry = record(.sessionCreated, session: sid, agent: nil, at: now) { () throws(AuditError) in
                 try SessionEntryData.created(session: sid, config: settled, expiresAt: expiresAt)
             }
-            try commit([entry], rows: [try session.row()])
+            try commit([entry], rows: [session.row()])
             keep(session)
             expiries.push(session.expiresAt, sid)
             return .object(["session": .string(sid), "state": .string(session.phase.rawValue)])
@@ -110,7 +110,7 @@ extension Runtime {
                 try SessionEntryData.joined(session: sid, agent: agent, trust: assessment.trust, trustEff: assessment.trustEff,
                                             consensus: consensus, ring: ring, standing: assessment.standing, parent: parent)
             }
-            try commit([entry], rows: [try session.row()], changes: [ledger.joined(agent: agent, session: sid, trust: assessment.trust, at: now)])
+            try commit([entry], rows: [session.row()], changes: [ledger.joined(agent: agent, session: sid, trust: assessment.trust, at: now)])
             keep(session)
             return JoinResult(ring: ring, trustEff: assessment.trustEff, standing: assessment.standing)
         }
@@ -138,7 +138,7 @@ extension Runtime {
             let entry = record(.sessionActivated, session: sid, agent: nil, at: now) { () throws(AuditError) in
                 SessionEntryData.activated(session: sid)
             }
-            try commit([entry], rows: [try session.row()])
+            try commit([entry], rows: [session.row()])
             keep(session)
             return session.view(at: now)
         }
@@ -204,7 +204,7 @@ extension Runtime {
             SessionEntryData.terminated(session: sid, cause: cause, auditRoot: root, entries: entries, participants: participants,
                                         clean: clean)
         }
-        try commit([entry], rows: [try session.row()], changes: [change])
+        try commit([entry], rows: [session.row()], changes: [change])
         keep(session)
         return session.view(at: time)
     }

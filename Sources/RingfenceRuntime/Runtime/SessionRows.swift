@@ -25,8 +25,14 @@ extension SessionData {
 
     /// The session's state row: compact JSON with object keys sorted (deterministic, and read
     /// back exactly: numbers in their shortest round-tripping form, times as text), written
-    /// member by member (`RowText`) in key order.
-    func row() throws(RuntimeError) -> StateRow {
+    /// member by member (`RowText`) in key order — by whoever commits the row, from the session
+    /// as it is now (`StateRow.init(_:written:)`).
+    func row() -> StateRow {
+        StateRow(StateKey(Self.collection, id)) { text() }
+    }
+
+    /// The bytes of the session's row.
+    private func text() -> [UInt8] {
         var w = RowText(capacity: 320 + 256 * order.count + 200 * elevations.count)
         if let auditRoot { w.string("audit_root", auditRoot.hex) }
         w.object("config") { c in
@@ -81,7 +87,7 @@ extension SessionData {
         if let terminatedAt { w.time("terminated_at", terminatedAt) }
         if let terminatedBy { w.string("terminated_by", terminatedBy) }
         w.version(Self.rowVersion)
-        return StateRow(StateKey(Self.collection, id), w.finish())
+        return w.finish()
     }
 
     /// Reads a session row back; `window` is the breach window its participants get.

@@ -179,18 +179,22 @@ final class SagaRecord: @unchecked Sendable {
     // MARK: Rows
 
     /// The header row, written once when the saga starts; `planText` is the plan's JSON object
-    /// (`SagaPlanJSON.text`) when the caller has it already.
+    /// (`SagaPlanJSON.text`) when the caller has it already. Like every saga row, its bytes are
+    /// written by whoever commits it (`StateRow.init(_:written:)`), from the fields as they are now.
     func headerRow(planText: [UInt8]? = nil) -> StateRow {
-        var w = RowText(capacity: 384 + 320 * plan.steps.count)
-        if let baseURL { w.string("base_url", baseURL) }
-        if input != .null { w.value("input", input) }
-        w.string("name", plan.name)
-        w.raw("plan") { $0.append(contentsOf: planText ?? SagaPlanJSON.text(plan)) }
-        w.string("saga", id)
-        w.string("session", session)
-        w.time("started_at", startedAt)
-        w.version(Self.rowVersion)
-        return StateRow(StateKey(Self.headers, id), w.finish())
+        let baseURL = baseURL, input = input, plan = plan, id = id, session = session, startedAt = startedAt
+        return StateRow(StateKey(Self.headers, id)) {
+            var w = RowText(capacity: 384 + 320 * plan.steps.count)
+            if let baseURL { w.string("base_url", baseURL) }
+            if input != .null { w.value("input", input) }
+            w.string("name", plan.name)
+            w.raw("plan") { $0.append(contentsOf: planText ?? SagaPlanJSON.text(plan)) }
+            w.string("saga", id)
+            w.string("session", session)
+            w.time("started_at", startedAt)
+            w.version(Self.rowVersion)
+            return w.finish()
+        }
     }
 
     /// The saga-state row.
@@ -200,16 +204,20 @@ final class SagaRecord: @unchecked Sendable {
     /// once it is queued).
     func stateRowValue(state: SagaState? = nil, reason: String? = nil, compensated: [Int]? = nil, completions: Int? = nil,
                        escalations: [SagaEscalation]? = nil, endedAt: Int64? = nil) -> StateRow {
-        let escalations = escalations ?? self.escalations
-        var w = RowText(capacity: 160 + 256 * escalations.count)
-        w.ints("compensated", compensated ?? self.compensated)
-        w.int("completions", completions ?? self.completions)
-        if let endedAt = endedAt ?? self.endedAt { w.time("ended_at", endedAt) }
-        w.objects("escalations", escalations) { m, e in e.write(to: &m) }
-        if let reason = reason ?? self.reason { w.string("reason", reason) }
-        w.string("state", (state ?? self.state).rawValue)
-        w.version(Self.rowVersion)
-        return StateRow(StateKey(Self.states, id), w.finish())
+        let escalations = escalations ?? self.escalations, compensated = compensated ?? self.compensated
+        let completions = completions ?? self.completions, endedAt = endedAt ?? self.endedAt, reason = reason ?? self.reason
+        let state = state ?? self.state
+        return StateRow(StateKey(Self.states, id)) {
+            var w = RowText(capacity: 160 + 256 * escalations.count)
+            w.ints("compensated", compensated)
+            w.int("completions", completions)
+            if let endedAt { w.time("ended_at", endedAt) }
+            w.objects("escalations", escalations) { m, e in e.write(to: &m) }
+            if let reason { w.string("reason", reason) }
+            w.string("state", state.rawValue)
+            w.version(Self.rowVersion)
+            return w.finish()
+        }
     }
 
     /// Step `index`'s row.
@@ -217,6 +225,11 @@ final class SagaRecord: @unchecked Sendable {
 
     /// The row of step `index` of saga `saga` as `s` describes it.
     static func stepRow(saga: String, _ index: Int, _ s: StepRecord) -> StateRow {
+        StateRow(StateKey(stepRows, stepKey(saga: saga, index))) { stepRowText(s) }
+    }
+
+    /// The bytes of a step's row.
+    private static func stepRowText(_ s: StepRecord) -> [UInt8] {
         var w = RowText(capacity: 160)
         w.string("agent", s.agent)
         w.int("attempts", s.attempts)
@@ -231,7 +244,7 @@ final class SagaRecord: @unchecked Sendable {
         if let undoError = s.undoError { w.object("undo_error") { undoError.write(to: &$0) } }
         w.int("undo_failures", s.undoFailures)
         w.version(rowVersion)
-        return StateRow(StateKey(stepRows, stepKey(saga: saga, index)), w.finish())
+        return w.finish()
     }
 
     /// The key of step `index`'s row: `<saga>/<index>`, made with one allocation.

@@ -129,16 +129,54 @@ public struct StateKey: Sendable, Hashable, Comparable {
 }
 
 /// A state row: a key and the runtime's encoding of the record.
+///
+/// A row made with `init(_:written:)` holds a function that writes its bytes from a snapshot
+/// of the record, not the bytes: they are written when read — by the store, on whichever
+/// thread commits the row's batch (the audit writer for appends nobody waits for), so the
+/// operation that queued the row does not spend its time writing it. The function must give
+/// the same bytes whenever it is called (it captures values, never a reference to state that
+/// changes).
 public struct StateRow: Sendable, Hashable {
     /// Where the row lives.
     public var key: StateKey
-    /// The record's bytes.
-    public var value: [UInt8]
+    /// The record's bytes, or how to write them.
+    private var storage: Storage
+
+    /// The record's bytes (written now for a row made with `init(_:written:)`).
+    public var value: [UInt8] {
+        get {
+            switch storage {
+            case .bytes(let bytes): bytes
+            case .written(let write): write()
+            }
+        }
+        set { storage = .bytes(newValue) }
+    }
+
+    private enum Storage: Sendable {
+        case bytes([UInt8])
+        case written(@Sendable () -> [UInt8])
+    }
 
     /// Creates a row.
     public init(_ key: StateKey, _ value: [UInt8]) {
         self.key = key
-        self.value = value
+        storage = .bytes(value)
+    }
+
+    /// Creates a row whose bytes `write` writes when they are read (see the type's comment).
+    public init(_ key: StateKey, written write: @escaping @Sendable () -> [UInt8]) {
+        self.key = key
+        storage = .written(write)
+    }
+
+    /// Equal keys and bytes.
+    public static func == (a: StateRow, b: StateRow) -> Bool { a.key == b.key && a.value == b.value }
+
+    /// Hashes the key and the bytes.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(key)
+        hasher.combine(value)
     }
 }
 
