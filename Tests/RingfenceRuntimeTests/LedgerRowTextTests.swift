@@ -146,6 +146,19 @@ import RingfenceVM
         }
     }
 
+    /// An event's key is the agent, "/", and the sequence number zero-padded to ten digits.
+    @Test func eventKeysPadTheirNumberToTenDigits() {
+        var rng = SeededGenerator(seed: 0xE7E28)
+        let seqs = [0, 7, 9, 10, 99, 12_345, 999_999_999, 1_000_000_000, 9_999_999_999, 10_000_000_000, Int.max]
+            + (0..<200).map { _ in rng.below(2_000_000_000) }
+        for seq in seqs {
+            let agent = Self.text(&rng)
+            let digits = String(seq)
+            #expect(LedgerRows.eventKey(agent, seq) == agent + "/" + String(repeating: "0", count: max(0, 10 - digits.count)) + digits)
+        }
+        #expect(LedgerRows.eventKey("did:a", 42) == "did:a/0000000042")
+    }
+
     @Test func violationRowsAreTheDocumentedJSONAndReadBack() throws {
         var rng = SeededGenerator(seed: 0x5A5A)
         for _ in 0..<Self.rounds / 3 {

@@ -44,111 +44,142 @@ enum LedgerRows {
 
     /// The key of an agent's `seq`th event.
     static func eventKey(_ agent: String, _ seq: Int) -> String {
-        let digits = String(seq)
-        return agent + "/" + String(repeating: "0", count: max(0, 10 - digits.count)) + digits
+        guard seq >= 0 else { return agent + "/" + String(seq) }
+        // Written into the string's storage: the agent, "/", then the number's digits padded
+        // with zeros to at least ten.
+        var digits = 1, rest = seq
+        while rest >= 10 {
+            rest /= 10
+            digits += 1
+        }
+        let width = max(10, digits)
+        var agent = agent
+        return agent.withUTF8 { name in
+            String(unsafeUninitializedCapacity: name.count + 1 + width) { out in
+                _ = out.initialize(fromContentsOf: name)
+                out[name.count] = UInt8(ascii: "/")
+                var value = seq
+                for i in stride(from: name.count + width, to: name.count, by: -1) {
+                    out[i] = UInt8(ascii: "0") + UInt8(value % 10)
+                    value /= 10
+                }
+                return name.count + 1 + width
+            }
+        }
     }
 
     /// An agent's row.
     static func agentRow(_ a: LedgerAgent) -> StateRow {
-        var w = RowText()
-        w.string("agent", a.id)
-        if let until = a.quarantineUntil {
-            w.strings("quarantine_reasons", a.quarantineReasons)
-            w.time("quarantine_until", until)
+        // The fields the row shows, not the agent (whose vouch lists would stay shared with the
+        // ledger's until the row is written, and be copied when the ledger next changes them).
+        let id = a.id, quarantineUntil = a.quarantineUntil, quarantineReasons = a.quarantineReasons, since = a.since, trust = a.trust
+        return StateRow(StateKey(agents, id)) {
+            var w = RowText()
+            w.string("agent", id)
+            if let until = quarantineUntil {
+                w.strings("quarantine_reasons", quarantineReasons)
+                w.time("quarantine_until", until)
+            }
+            w.time("since", since)
+            w.micros("trust", trust)
+            w.version()
+            return w.finish()
         }
-        w.time("since", a.since)
-        w.micros("trust", a.trust)
-        w.version()
-        return StateRow(StateKey(agents, a.id), w.finish())
     }
 
     /// A vouch's row.
     static func vouchRow(_ v: LedgerVouch, voucher: String, vouchee: String) -> StateRow {
-        var w = RowText()
-        w.micros("bond", v.share)
-        w.number("bonded", LedgerUnits.value(picos: v.bonded))
-        w.time("created_at", v.createdAt)
-        if let released = v.released {
-            w.time("released_at", released.at)
-            w.string("released_by", released.by)
+        StateRow(StateKey(vouches, v.id)) {
+            var w = RowText()
+            w.micros("bond", v.share)
+            w.number("bonded", LedgerUnits.value(picos: v.bonded))
+            w.time("created_at", v.createdAt)
+            if let released = v.released {
+                w.time("released_at", released.at)
+                w.string("released_by", released.by)
+            }
+            if let session = v.session { w.string("session", session) }
+            w.version()
+            if let violation = v.released?.violation { w.string("violation", violation) }
+            w.string("vouch", v.id)
+            w.string("vouchee", vouchee)
+            w.string("voucher", voucher)
+            return w.finish()
         }
-        if let session = v.session { w.string("session", session) }
-        w.version()
-        if let violation = v.released?.violation { w.string("violation", violation) }
-        w.string("vouch", v.id)
-        w.string("vouchee", vouchee)
-        w.string("voucher", voucher)
-        return StateRow(StateKey(vouches, v.id), w.finish())
     }
 
     /// A slash's row.
     static func violationRow(_ s: SlashRecord) -> StateRow {
-        var w = RowText(capacity: 128 + 96 * s.touched.count + 24 * s.released.count)
-        w.string("agent", s.agent)
-        w.time("at", s.at)
-        if let reason = s.reason { w.string("reason", reason) }
-        w.strings("released", s.released)
-        if let escalation = s.escalation { w.string("saga", escalation.saga) }
-        w.micros("severity", s.severity)
-        if let escalation = s.escalation { w.string("step", escalation.step) }
-        w.objects("touched", s.touched) { t, touch in
-            t.micros("after", touch.after)
-            t.string("agent", touch.agent)
-            t.micros("before", touch.before)
-            t.number("depth", Double(touch.depth))
+        StateRow(StateKey(violations, s.violation)) {
+            var w = RowText(capacity: 128 + 96 * s.touched.count + 24 * s.released.count)
+            w.string("agent", s.agent)
+            w.time("at", s.at)
+            if let reason = s.reason { w.string("reason", reason) }
+            w.strings("released", s.released)
+            if let escalation = s.escalation { w.string("saga", escalation.saga) }
+            w.micros("severity", s.severity)
+            if let escalation = s.escalation { w.string("step", escalation.step) }
+            w.objects("touched", s.touched) { t, touch in
+                t.micros("after", touch.after)
+                t.string("agent", touch.agent)
+                t.micros("before", touch.before)
+                t.number("depth", Double(touch.depth))
+            }
+            w.version()
+            w.string("violation", s.violation)
+            return w.finish()
         }
-        w.version()
-        w.string("violation", s.violation)
-        return StateRow(StateKey(violations, s.violation), w.finish())
     }
 
     /// The row of `agent`'s `seq`th event: its `value`'s members and the version.
     static func eventRow(agent: String, seq: Int, _ event: LedgerEvent) -> StateRow {
-        var w = RowText()
-        switch event {
-        case .trust(let at, let before, let after, let by, let session):
-            w.micros("after", after)
-            w.time("at", at)
-            if let before { w.micros("before", before) }
-            w.string("by", by)
-            w.string("event", "trust")
-            if let session { w.string("session", session) }
-            w.version()
-        case .slash(let at, let violation, let severity, let depth, let before, let after):
-            w.micros("after", after)
-            w.time("at", at)
-            w.micros("before", before)
-            w.number("depth", Double(depth))
-            w.string("event", "slash")
-            w.micros("severity", severity)
-            w.version()
-            w.string("violation", violation)
-        case .quarantine(let at, let until, let reason, let severity):
-            w.time("at", at)
-            w.string("event", "quarantine")
-            w.string("reason", reason)
-            w.micros("severity", severity)
-            w.time("until", until)
-            w.version()
-        case .unquarantine(let at, let wasUntil, let reason):
-            w.time("at", at)
-            w.string("event", "unquarantine")
-            if let reason { w.string("reason", reason) }
-            w.version()
-            w.time("was_until", wasUntil)
-        case .fault(let at, let failure, let share):
-            w.time("at", at)
-            w.string("event", "fault")
-            w.string("failure", failure)
-            w.number("share", Double(share) / 1e4)
-            w.version()
-        case .cleanSession(let at, let session):
-            w.time("at", at)
-            w.string("event", "clean_session")
-            w.string("session", session)
-            w.version()
+        StateRow(StateKey(events, eventKey(agent, seq))) {
+            var w = RowText()
+            switch event {
+            case .trust(let at, let before, let after, let by, let session):
+                w.micros("after", after)
+                w.time("at", at)
+                if let before { w.micros("before", before) }
+                w.string("by", by)
+                w.string("event", "trust")
+                if let session { w.string("session", session) }
+                w.version()
+            case .slash(let at, let violation, let severity, let depth, let before, let after):
+                w.micros("after", after)
+                w.time("at", at)
+                w.micros("before", before)
+                w.number("depth", Double(depth))
+                w.string("event", "slash")
+                w.micros("severity", severity)
+                w.version()
+                w.string("violation", violation)
+            case .quarantine(let at, let until, let reason, let severity):
+                w.time("at", at)
+                w.string("event", "quarantine")
+                w.string("reason", reason)
+                w.micros("severity", severity)
+                w.time("until", until)
+                w.version()
+            case .unquarantine(let at, let wasUntil, let reason):
+                w.time("at", at)
+                w.string("event", "unquarantine")
+                if let reason { w.string("reason", reason) }
+                w.version()
+                w.time("was_until", wasUntil)
+            case .fault(let at, let failure, let share):
+                w.time("at", at)
+                w.string("event", "fault")
+                w.string("failure", failure)
+                w.number("share", Double(share) / 1e4)
+                w.version()
+            case .cleanSession(let at, let session):
+                w.time("at", at)
+                w.string("event", "clean_session")
+                w.string("session", session)
+                w.version()
+            }
+            return w.finish()
         }
-        return StateRow(StateKey(events, eventKey(agent, seq)), w.finish())
     }
 
     /// A recorded attribution's row.

@@ -147,11 +147,19 @@ public enum RuntimeID {
 
     /// True when `id` has the id shape: `^[A-Za-z0-9](?:[A-Za-z0-9._:-]*[A-Za-z0-9])?$`, ≤ 256 bytes.
     public static func isValid(_ id: String) -> Bool {
-        let bytes = id.utf8
-        guard let first = bytes.first, let last = bytes.last, bytes.count <= maxBytes,
-              isAlphanumeric(first), isAlphanumeric(last) else { return false }
-        return bytes.allSatisfy { isAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_")
-            || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: "-") }
+        // Read from the string's contiguous UTF-8 (every operation checks its ids; stepping a
+        // `UTF8View` costs several times the comparisons).
+        var id = id
+        return id.withUTF8 { bytes in
+            guard let first = bytes.first, let last = bytes.last, bytes.count <= maxBytes,
+                  isAlphanumeric(first), isAlphanumeric(last) else { return false }
+            for byte in bytes where !isAlphanumeric(byte) {
+                guard byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ":") || byte == UInt8(ascii: "-") else {
+                    return false
+                }
+            }
+            return true
+        }
     }
 
     /// True for an ASCII letter or digit.
