@@ -5,7 +5,7 @@ import Ringfence
 /// benchmark on `memory:` (`DecisionBenchmarks`) and the one on SQLite (`AuditBenchmarks`).
 public enum FullPipeline {
     /// Runs the pipeline on `runtime` with a new session; returns the terminated session.
-    public static func run(on runtime: Runtime) throws -> Value {
+    public static func run(on runtime: Runtime) throws -> SessionView {
         guard case .object(let created) = try runtime.createSession(), case .string(let id)? = created["session"] else {
             fatalError("session.create returned no id")
         }

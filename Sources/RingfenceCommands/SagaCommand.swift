@@ -114,12 +114,10 @@ struct SagaRunCommand: RingfenceSubcommand {
     /// Creates the session when it does not exist, joins every agent not yet in it, and
     /// activates it when it is still handshaking.
     static func prepare(_ runtime: Runtime, session sid: String, agents: [(agent: String, trust: Double)]) throws(RuntimeError) {
-        var existing: Value
         do {
-            existing = try runtime.session(sid)
+            _ = try runtime.session(sid)
         } catch let error where error.code == .sessionNotFound {
             _ = try runtime.createSession(id: sid)
-            existing = try runtime.session(sid)
         }
         for (agent, trust) in agents {
             do {
@@ -128,8 +126,7 @@ struct SagaRunCommand: RingfenceSubcommand {
                 continue
             }
         }
-        existing = try runtime.session(sid)
-        if case .object(let members) = existing, members["state"] == .string("handshaking") {
+        if try runtime.session(sid).state == "handshaking" {
             _ = try runtime.activate(session: sid)
         }
     }

@@ -150,11 +150,11 @@ import RingfenceTestSupport
         _ = try first.createSession(id: "s2", overrides: SessionOverrides(ttl: 60_000))
         _ = try first.createSession(id: "done")
         _ = try first.terminate(session: "done")
-        let before = try ["s1", "s2", "done"].map { try first.session($0) }
+        let before = try ["s1", "s2", "done"].map { try first.session($0).value }
         first.close()
 
         let second = try Self.runtime(store: store, clock: clock)
-        #expect(try ["s1", "s2", "done"].map { try second.session($0) } == before)
+        #expect(try ["s1", "s2", "done"].map { try second.session($0).value } == before)
         // The rebuilt state acts: the elevation holds, the kill holds, ids stay taken.
         #expect(try second.decide(Request(agent: Agent(id: "a3"), action: "fs.write", resource: Self.read), session: "s1").decision.allowed)
         #expect(try second.decide(Request(agent: Agent(id: "c2"), action: "fs.read", resource: Self.read), session: "s1").decision.code == .killed)
@@ -163,7 +163,7 @@ import RingfenceTestSupport
         Self.expect(.idTaken) { () throws(RuntimeError) in try second.createSession(id: "done") }
         // The expiry of s2 is rebuilt too: past its TTL the next operation terminates it.
         clock.now = Self.start + 60_000_000
-        guard case .object(let s2) = try second.session("s2") else {
+        guard case .object(let s2) = try second.session("s2").value else {
             Issue.record("session `s2` is not an object")
             return
         }
@@ -219,6 +219,28 @@ import RingfenceTestSupport
         runtime.close()
     }
 
+    /// A view shows the session as it was when it was taken, however late it is read: the
+    /// participants' breach windows go on counting, the view does not.
+    @Test func aSessionViewIsTheSessionWhenItWasTaken() throws {
+        let runtime = try Self.runtime()
+        _ = try runtime.createSession(id: "s1")
+        _ = try runtime.join(session: "s1", agent: "a2", trust: 0.8)
+        let activated = try runtime.activate(session: "s1")
+        for _ in 0..<3 { _ = try runtime.decide(Request(agent: Agent(id: "a2"), action: "fs.read", resource: Self.read), session: "s1") }
+        let later = try runtime.session("s1")
+        _ = try runtime.terminate(session: "s1")
+        func calls(_ view: SessionView) -> Value? {
+            guard case .object(let session) = view.value, case .list(let participants)? = session["participants"],
+                  case .object(let first)? = participants.first, case .object(let breach)? = first["breach"] else { return nil }
+            return breach["calls"]
+        }
+        #expect(calls(activated) == .number(0))
+        #expect(calls(later) == .number(3))
+        #expect(activated.state == "active" && later.state == "active" && later.id == "s1")
+        #expect(try runtime.session("s1").state == "archived")
+        runtime.close()
+    }
+
     @Test func theAuditRootCoversTheSessionsOwnEntries() throws {
         let store = MemoryStore()
         let runtime = try Self.runtime(store: store)
@@ -228,7 +250,7 @@ import RingfenceTestSupport
         _ = try runtime.join(session: "s2", agent: "b2", trust: 0.8)
         _ = try runtime.activate(session: "s1")
         _ = try runtime.append(kind: "delta", session: "s1", data: .object(["n": .number(1)]))
-        guard case .object(let view) = try runtime.terminate(session: "s1"), case .string(let root)? = view["audit_root"] else {
+        guard case .object(let view) = try runtime.terminate(session: "s1").value, case .string(let root)? = view["audit_root"] else {
             Issue.record("terminate gave no audit root")
             return
         }

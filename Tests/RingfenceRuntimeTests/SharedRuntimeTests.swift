@@ -173,7 +173,7 @@ import Testing
         now.store(Self.start + 61_000_000, ordering: .relaxed)
         let decision = try? nodes[1].decide(Self.read("w1"), session: "s1")
         #expect(decision == nil, "the session expired on the store's clock")
-        guard case .object(let session) = try nodes[0].session("s1") else {
+        guard case .object(let session) = try nodes[0].session("s1").value else {
             Issue.record("session.get is not an object")
             return
         }

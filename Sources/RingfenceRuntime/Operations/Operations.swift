@@ -32,14 +32,14 @@ extension Operation {
         },
         Operation(name: "session.activate", summary: "`handshaking` → `active` → the session",
                   fields: [.required("session", .id)]) { runtime, a throws(RuntimeError) in
-            try runtime.activate(session: a.requiredString("session"))
+            try runtime.activate(session: a.requiredString("session")).value
         },
         Operation(name: "session.terminate", summary: "terminates and archives the session → the session with `audit_root`",
                   fields: [.required("session", .id)]) { runtime, a throws(RuntimeError) in
-            try runtime.terminate(session: a.requiredString("session"))
+            try runtime.terminate(session: a.requiredString("session")).value
         },
         Operation(name: "session.get", summary: "→ the session", fields: [.required("session", .id)]) { runtime, a throws(RuntimeError) in
-            try runtime.session(a.requiredString("session"))
+            try runtime.session(a.requiredString("session")).value
         },
         Operation(name: "decide", summary: "decides a request, in a session or outside one → a decision (with `retry_after` when rate-limited)",
                   fields: [.optional("session", .id), .required("request", .request)]) { runtime, a throws(RuntimeError) in

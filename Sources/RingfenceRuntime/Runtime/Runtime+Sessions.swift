@@ -128,7 +128,7 @@ extension Runtime {
     }
 
     /// `session.activate`: `handshaking` → `active`; needs a participant. Returns the session.
-    public func activate(session sid: String) throws(RuntimeError) -> Value {
+    public func activate(session sid: String) throws(RuntimeError) -> SessionView {
         try Self.checkID(sid, "session")
         return try perform { now throws(RuntimeError) in
             guard var session = sessions[sid]?.data else { throw RuntimeError(.sessionNotFound, RuntimeMessages.sessionNotFound(sid)) }
@@ -145,7 +145,7 @@ extension Runtime {
     }
 
     /// `session.terminate`: ends the session and archives it; returns it with `audit_root`.
-    public func terminate(session sid: String) throws(RuntimeError) -> Value {
+    public func terminate(session sid: String) throws(RuntimeError) -> SessionView {
         try Self.checkID(sid, "session")
         return try perform { now throws(RuntimeError) in
             guard sessions[sid] != nil else { throw RuntimeError(.sessionNotFound, RuntimeMessages.sessionNotFound(sid)) }
@@ -154,7 +154,7 @@ extension Runtime {
     }
 
     /// `session.get`: the session as it stands now.
-    public func session(_ sid: String) throws(RuntimeError) -> Value {
+    public func session(_ sid: String) throws(RuntimeError) -> SessionView {
         try Self.checkID(sid, "session")
         return try perform { now throws(RuntimeError) in
             guard let session = sessions[sid]?.data else { throw RuntimeError(.sessionNotFound, RuntimeMessages.sessionNotFound(sid)) }
@@ -175,7 +175,7 @@ extension Runtime {
     /// Terminates a live session at `time` (SPEC §8.1): waits until its entries so far are
     /// committed, computes its audit root over them, ends its elevations, lets the ledger
     /// release its vouches and count clean sessions, writes `session.terminated` and archives it.
-    func terminateSession(_ sid: String, at time: Int64, by cause: String) throws(RuntimeError) -> Value {
+    func terminateSession(_ sid: String, at time: Int64, by cause: String) throws(RuntimeError) -> SessionView {
         guard var session = sessions[sid]?.data else { throw RuntimeError(.sessionNotFound, RuntimeMessages.sessionNotFound(sid)) }
         session.phase = try SessionMachine.next(.terminate, from: session.phase)
         // The root covers every entry of the session so far: they were all queued under this

@@ -168,13 +168,36 @@ struct SessionData: Sendable {
         return participant.ring
     }
 
-    /// The session as `session.get` shows it at `now`.
-    func view(at now: Int64) -> Value {
+    /// The session as `session.get` shows it at `now`: the session and its participants'
+    /// breach windows as they are now (the windows change with every decision), made into JSON
+    /// when the view is read.
+    func view(at now: Int64) -> SessionView {
+        var breaches: [SessionView.Breach] = []
+        breaches.reserveCapacity(order.count)
+        for agent in order {
+            guard let p = participants[agent] else { continue }
+            let window = p.window.totals(at: now)
+            // The severity last reported, until the breaker it tripped closes (the detector re-arms).
+            let rearmed = p.window.rearmAt.map { now >= $0 } ?? false
+            breaches.append(SessionView.Breach(calls: window.calls, aimed: window.aimed, severity: rearmed ? .none : p.window.reported))
+        }
+        return SessionView(session: self, breaches: breaches, at: now)
+    }
+
+    /// The view's JSON: `breaches` holds each participant's window, in join order.
+    fileprivate func viewValue(breaches: [SessionView.Breach], at now: Int64) -> Value {
+        var participantValues: [Value] = []
+        participantValues.reserveCapacity(order.count)
+        var next = breaches.makeIterator()
+        for agent in order {
+            guard let p = participants[agent], let breach = next.next() else { continue }
+            participantValues.append(participantView(p, breach, at: now))
+        }
         var members: [String: Value] = [
             "session": .string(id), "state": .string(phase.rawValue),
             "created_at": .string(RuntimeTime.text(createdAt)), "expires_at": .string(RuntimeTime.text(expiresAt)),
             "config": config.value,
-            "participants": .list(order.compactMap { participants[$0].map { participantView($0, at: now) } }),
+            "participants": .list(participantValues),
             "elevations": .list(elevations.map { elevationView($0, at: now) }),
             "kills": .list(kills.map(Self.killView)),
         ]
@@ -185,14 +208,11 @@ struct SessionData: Sendable {
     }
 
     /// One participant as `session.get` shows it.
-    private func participantView(_ p: Participant, at now: Int64) -> Value {
+    private func participantView(_ p: Participant, _ window: SessionView.Breach, at now: Int64) -> Value {
         let open = p.breakerUntil.flatMap { $0 > now ? $0 : nil }
         let elevation = p.elevation.flatMap { elevations[$0].phase(at: now) == .active ? elevations[$0].id : nil }
-        let window = p.window.totals(at: now)
-        // The severity last reported, until the breaker it tripped closes (the detector re-arms).
-        let rearmed = p.window.rearmAt.map { now >= $0 } ?? false
         let breach: Value = .object(["calls": .number(Double(window.calls)), "aimed_above": .number(Double(window.aimed)),
-                                     "severity": .string((rearmed ? BreachSeverity.none : p.window.reported).name)])
+                                     "severity": .string(window.severity.name)])
         return .object([
             "breach": p.kill == nil ? breach : .null,
             "agent": .string(p.agent), "trust": .number(p.trust), "trust_eff": .number(p.trustEff),
@@ -227,4 +247,32 @@ struct SessionData: Sendable {
                  "substitute": k.substitute.map(Value.string) ?? .null, "at": .string(RuntimeTime.text(k.at)),
                  "handoffs": .list(k.handoffs.map(\.value))])
     }
+}
+
+/// A session as `session.get` shows it (SPEC §13), as it was when the operation that returned
+/// it ran: `value` is its JSON, made when read — a caller that does not read it does not pay
+/// for it, as with `JoinResult`.
+public struct SessionView: Sendable {
+    /// A participant's breach window when the view was taken.
+    struct Breach: Sendable {
+        let calls: Int
+        let aimed: Int
+        let severity: BreachSeverity
+    }
+
+    /// The session.
+    let session: SessionData
+    /// Each participant's window, in join order.
+    let breaches: [Breach]
+    /// When the view was taken (µs).
+    let at: Int64
+
+    /// The session's id.
+    public var id: String { session.id }
+
+    /// The session's state.
+    public var state: String { session.phase.rawValue }
+
+    /// The view as `session.get` returns it.
+    public var value: Value { session.viewValue(breaches: breaches, at: at) }
 }
