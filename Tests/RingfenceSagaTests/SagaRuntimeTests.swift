@@ -69,6 +69,36 @@ import Testing
                 "docs/sagas.md is stale: paste SagaReference.markdown between its markers")
     }
 
+    /// A saga whose step agents are not all live participants is refused before anything is
+    /// written, naming the first such agent in agent order, whatever the steps' order.
+    @Test func aSagaRefusesTheFirstAgentThatCannotActInAgentOrder() async throws {
+        let engine = try SagaFixture.engine([SagaFixture.saga("mixed", """
+            steps:
+              - {id: z, action_id: svc.a, agent: did:z, execute_api: /z}
+              - {id: c, action_id: svc.c, agent: did:c, execute_api: /c}
+              - {id: a, action_id: svc.a, agent: did:a, execute_api: /a}
+            """)])
+        let runtime = try SagaFixture.runtime(engine, environment: SagaEnvironment(executors: SagaExecutors(
+            inProcess: Self.succeeding(["svc.a", "svc.c"]))))
+        let plan = try SagaFixture.plan(engine, "mixed")
+        try runtime.log.flush()
+        var size = runtime.log.size
+        await #expect { try await runtime.runSaga(plan, session: "s1") } throws: {
+            ($0 as? RuntimeError)?.code == .invalidSaga && "\($0)".contains("did:z")
+        }
+        try runtime.log.flush()
+        #expect(runtime.log.size == size, "a refused saga wrote an entry")
+        _ = try runtime.kill(session: "s1", agent: "did:c", reason: "manual")
+        try runtime.log.flush()
+        size = runtime.log.size
+        await #expect { try await runtime.runSaga(plan, session: "s1") } throws: {
+            ($0 as? RuntimeError)?.code == .agentKilled && "\($0)".contains("did:c")
+        }
+        try runtime.log.flush()
+        #expect(runtime.log.size == size, "a refused saga wrote an entry")
+        runtime.close()
+    }
+
     @Test func aSequentialSagaRunsInOrderAndRecordsEveryTransition() async throws {
         let engine = try SagaFixture.engine([Self.threeSteps])
         let log = CallLog()

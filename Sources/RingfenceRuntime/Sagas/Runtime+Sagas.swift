@@ -58,11 +58,17 @@ extension Runtime {
         let (sagaID, ticket) = try perform { now throws(RuntimeError) -> (String, AuditLog.Ticket) in
             guard let session = sessions[sid]?.data else { throw RuntimeError(.sessionNotFound, RuntimeMessages.sessionNotFound(sid)) }
             _ = try SessionMachine.next(.sagaStart, from: session.phase)
-            for agent in Set(plan.steps.map(\.agent)).sorted() {
-                guard let participant = session.participants[agent] else {
+            // Every step's agent must be a participant not killed; of those that are not, the
+            // first in agent order is reported.
+            var refused: String?
+            for step in plan.steps where session.participants[step.agent].map({ $0.kill != nil }) ?? true {
+                if refused.map({ step.agent < $0 }) ?? true { refused = step.agent }
+            }
+            if let agent = refused {
+                guard session.participants[agent] != nil else {
                     throw RuntimeError(.invalidSaga, "step agent `\(agent)` is not a participant of session `\(sid)`")
                 }
-                guard participant.kill == nil else { throw RuntimeError(.agentKilled, RuntimeMessages.agentKilled(agent, sid)) }
+                throw RuntimeError(.agentKilled, RuntimeMessages.agentKilled(agent, sid))
             }
             let sagaID = try newID(id, kind: "saga") { book.sagas[$0] != nil }
             let saga = SagaRecord(id: sagaID, session: sid, plan: plan, input: input, baseURL: base, startedAt: now)
