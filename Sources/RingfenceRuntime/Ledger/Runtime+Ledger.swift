@@ -14,7 +14,7 @@ extension Runtime {
     /// Commits a ledger change set as the running operation's transaction.
     private func commitLedger(_ change: ChangeSet) throws(RuntimeError) {
         guard !change.rows.isEmpty || !change.records.isEmpty else { return }
-        try commit([], rows: [], changes: [change])
+        try commit(change)
     }
 
     /// `ledger.vouch`: `voucher` bonds σ_voucher × `bond` (default `liability.bond`) for

@@ -227,7 +227,7 @@ extension Runtime {
     /// decision gives none, and its entry is moved into the log's queue (`commit(_:)`).
     private func commitDecision(_ record: consuming AuditRecord, with then: ChangeSet?) throws(RuntimeError) {
         if let then {
-            try commit([record], rows: [], changes: [then])
+            try commit(record, then: then)
         } else {
             try commit(consume record)
         }

@@ -218,25 +218,42 @@ public final class Runtime: @unchecked Sendable {
     func commit(_ records: [AuditRecord], rows: [StateRow], changes: [ChangeSet] = [], receipts: Bool = false) throws(RuntimeError) -> AuditLog.Ticket {
         var allRecords = records
         var allRows = rows
-        if !changes.isEmpty {
-            if records.isEmpty, rows.isEmpty, changes.count == 1 {
-                // One change set alone (a saga step's transition): its lists are taken as they are.
-                allRecords = changes[0].records
-                allRows = changes[0].rows
-            } else {
-                allRecords.reserveCapacity(changes.reduce(records.count) { $0 + $1.records.count })
-                allRows.reserveCapacity(changes.reduce(rows.count) { $0 + $1.rows.count })
-                for change in changes {
-                    allRecords += change.records
-                    allRows += change.rows
-                }
-            }
+        for change in changes {
+            // A list still empty takes the change's as it is.
+            if allRecords.isEmpty { allRecords = change.records } else { allRecords += change.records }
+            if allRows.isEmpty { allRows = change.rows } else { allRows += change.rows }
         }
+        let ticket = try queue(allRecords, rows: allRows, receipts: receipts)
+        for change in changes { change.apply() }
+        return ticket
+    }
+
+    /// `commit(_:rows:changes:)` of one change set alone (a saga step's transition): its lists
+    /// are queued as they are.
+    @discardableResult
+    func commit(_ change: ChangeSet) throws(RuntimeError) -> AuditLog.Ticket {
+        let ticket = try queue(change.records, rows: change.rows, receipts: false)
+        change.apply()
+        return ticket
+    }
+
+    /// `commit(_:rows:changes:)` of one record followed by a change set's records and rows (a
+    /// decision and what its caller gave for it), the records gathered in one list.
+    func commit(_ record: consuming AuditRecord, then change: ChangeSet) throws(RuntimeError) {
+        var records: [AuditRecord] = []
+        records.reserveCapacity(1 + change.records.count)
+        records.append(record)
+        records.append(contentsOf: change.records)
+        _ = try queue(records, rows: change.rows, receipts: false)
+        change.apply()
+    }
+
+    /// Queues one transaction's records and rows. A failing log stops the runtime.
+    private func queue(_ records: [AuditRecord], rows: [StateRow], receipts: Bool) throws(RuntimeError) -> AuditLog.Ticket {
         do {
-            let ticket = try log.enqueue(allRecords, rows: allRows, receipts: receipts)
+            let ticket = try log.enqueue(records, rows: rows, receipts: receipts)
             pendingTicket = ticket
-            if tenure != nil { sharing.wrote(allRows) }
-            for change in changes { change.apply() }
+            if tenure != nil { sharing.wrote(rows) }
             return ticket
         } catch {
             failure = error.message

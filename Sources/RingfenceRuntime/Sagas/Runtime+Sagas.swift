@@ -191,10 +191,10 @@ extension Runtime {
                 step.checkpoint = plan.checkpointGoal
                 let completions = saga.completions + 1
                 let data = StepEntryData.committed(attempt: attempt, completion: completions, checkpointGoal: plan.checkpointGoal)
-                let change = stepChange(saga, i, step, .stepCommitted, at: now, data, extraRows: [saga.stateRowValue(completions: completions)]) {
+                let change = stepChange(saga, i, step, .stepCommitted, at: now, data, stateRow: saga.stateRowValue(completions: completions)) {
                     saga.completions = completions
                 }
-                try commit([], rows: [], changes: [change])
+                try commit(change)
                 return .done(.committed)
             case .failure(let failure):
                 step.failures += 1
@@ -292,10 +292,10 @@ extension Runtime {
                 step.undoError = nil
                 let compensated = saga.compensated + [i]
                 let change = stepChange(saga, i, step, .stepCompensated, at: now, .compensated(attempts: attempt),
-                                        extraRows: [saga.stateRowValue(compensated: compensated)]) {
+                                        stateRow: saga.stateRowValue(compensated: compensated)) {
                     saga.compensated = compensated
                 }
-                try commit([], rows: [], changes: [change])
+                try commit(change)
                 return .done(.compensated)
             case .failure(let failure):
                 step.undoFailures += 1
@@ -363,12 +363,12 @@ extension Runtime {
 
     /// Step `i` becomes `step`: its row and a `kind` entry with `data`, applied to the book once queued.
     private func stepChange(_ saga: SagaRecord, _ i: Int, _ step: StepRecord, _ kind: SagaEntryKind, at now: Int64,
-                            _ data: StepEntryData, extraRows: [StateRow] = [], also: @escaping @Sendable () -> Void = {}) -> ChangeSet {
+                            _ data: StepEntryData, stateRow: StateRow? = nil, also: @escaping @Sendable () -> Void = {}) -> ChangeSet {
         let sagaID = saga.id, stepID = saga.plan.steps[i].id
         var rows: [StateRow] = []
-        rows.reserveCapacity(1 + extraRows.count)
+        rows.reserveCapacity(stateRow == nil ? 1 : 2)
         rows.append(SagaRecord.stepRow(saga: sagaID, i, step))
-        rows.append(contentsOf: extraRows)
+        if let stateRow { rows.append(stateRow) }
         let entry: AuditRecord
         if case .members = data {
             entry = record(kind, session: saga.session, agent: step.agent, at: now, data.value(saga: sagaID, step: stepID))
@@ -386,7 +386,7 @@ extension Runtime {
     /// Queues `stepChange` alone.
     private func commitStep(_ saga: SagaRecord, _ i: Int, _ step: StepRecord, _ kind: SagaEntryKind, at now: Int64,
                             _ data: StepEntryData) throws(RuntimeError) {
-        try commit([], rows: [], changes: [stepChange(saga, i, step, kind, at: now, data)])
+        try commit(stepChange(saga, i, step, kind, at: now, data))
     }
 
     /// A `saga.*` entry whose data is a value, written on the log's writer.
