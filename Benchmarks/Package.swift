@@ -11,7 +11,8 @@ let package = Package(
         .package(url: "https://github.com/ordo-one/benchmark", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
-        // What more than one benchmark runs: the runtime's full pipeline.
+        // What more than one benchmark runs: the runtime's full pipeline, a runtime in a
+        // temporary directory opened and deleted by a benchmark's hooks.
         .target(
             name: "BenchmarkSupport",
             dependencies: [.product(name: "Ringfence", package: "Ringfence")],
@@ -43,6 +44,7 @@ let package = Package(
         .executableTarget(
             name: "SagaBenchmarks",
             dependencies: [
+                "BenchmarkSupport",
                 .product(name: "Benchmark", package: "benchmark"),
                 .product(name: "Ringfence", package: "Ringfence"),
                 .product(name: "RingfenceStores", package: "Ringfence"),

@@ -77,39 +77,27 @@ enum SQLiteRecords {
     /// Writes entries (already checked to continue the log) and their data into tiles: the
     /// newest tile, when it has room, is rewritten with the first of them after its own.
     private static func writeEntries(_ entries: [StoredAuditEntry], after last: LastTile?, to db: Database) throws {
-        guard let firstEntry = entries.first else { return }
+        guard !entries.isEmpty else { return }
         let putTile = try db.cachedStatement(sql: """
             INSERT INTO audit_tiles (first, envelopes, data) VALUES (?, ?, ?)
             ON CONFLICT (first) DO UPDATE SET envelopes = excluded.envelopes, data = excluded.data
             """)
-        func put(_ first: Int64, _ tile: [UInt8], _ data: [UInt8]) throws {
-            let statement = RawStatement(putTile)
-            try statement.bind(1, first)
-            try tile.withUnsafeBytes { try statement.bind(2, blob: $0) }
-            try data.withUnsafeBytes { try statement.bind(3, blob: $0) }
-            try statement.run()
-        }
-        var first: Int64, tile: [UInt8], data: [UInt8], count: Int
+        func put(_ first: Int64, _ envelopes: [UInt8], _ data: [UInt8]) throws { try runTile(putTile, first, envelopes, data) }
+        var tiles = AuditTiles.Builder()
         if let last, last.count < AuditTiles.capacity {
-            (first, tile, data, count) = (last.first, last.bytes, last.data, last.count)
-        } else {
-            // `seq` is at most 2^53 − 1 (`AuditEntry` refuses more), so it always fits.
-            (first, tile, data, count) = (Int64(firstEntry.entry.seq), [], [], 0)
+            tiles = AuditTiles.Builder(continuing: last.first, count: last.count, envelopes: last.bytes, data: last.data)
         }
-        tile.reserveCapacity(AuditTiles.capacity * 192)
-        data.reserveCapacity(AuditTiles.capacity * 256)
-        for stored in entries {
-            if count == AuditTiles.capacity {
-                try put(first, tile, data)
-                tile.removeAll(keepingCapacity: true)
-                data.removeAll(keepingCapacity: true)
-                (first, count) = (Int64(stored.entry.seq), 0)
-            }
-            AuditTiles.append(stored, to: &tile)
-            AuditTiles.appendData(stored.data, to: &data)
-            count += 1
-        }
-        try put(first, tile, data)
+        for stored in entries { try tiles.add(stored, put: put) }
+        try tiles.finish(put: put)
+    }
+
+    /// Runs `statement` (an insert of `audit_tiles (first, envelopes, data)`) with one tile.
+    private static func runTile(_ statement: Statement, _ first: Int64, _ envelopes: [UInt8], _ data: [UInt8]) throws {
+        let raw = RawStatement(statement)
+        try raw.bind(1, first)
+        try envelopes.withUnsafeBytes { try raw.bind(2, blob: $0) }
+        try data.withUnsafeBytes { try raw.bind(3, blob: $0) }
+        try raw.run()
     }
 
     /// Lists the entries of each session in the batch in one `audit_session_entries` row: the
@@ -298,8 +286,8 @@ enum SQLiteRecords {
                 from = first + 1
                 var kept: [UInt8] = []
                 var droppedHere = 0
-                try readTile(select, first: first, withData: true, url: url) { entry, _, data in
-                    if entry < seq, data != nil {
+                try readTile(select, first: first, withData: true, url: url) { entrySeq, _, data in
+                    if entrySeq < seq, data != nil {
                         droppedHere += 1
                         kept.append(0)
                     } else {
@@ -459,16 +447,8 @@ enum SQLiteRecords {
     /// Moves the rows `rows` reads into tiles `insert` writes.
     private static func moveEntriesIntoTiles(_ rows: RawStatement, _ insert: Statement) throws {
         defer { rows.reset() }
-        var tile: [UInt8] = [], data: [UInt8] = []
-        var first: Int64 = 0, count = 0, next: Int64 = -1
-        func put() throws {
-            guard count > 0 else { return }
-            let statement = RawStatement(insert)
-            try statement.bind(1, first)
-            try tile.withUnsafeBytes { try statement.bind(2, blob: $0) }
-            try data.withUnsafeBytes { try statement.bind(3, blob: $0) }
-            try statement.run()
-        }
+        func put(_ first: Int64, _ envelopes: [UInt8], _ data: [UInt8]) throws { try runTile(insert, first, envelopes, data) }
+        var tiles = AuditTiles.Builder()
         while try rows.step() {
             let seq = rows.int64(0)
             let stored: StoredAuditEntry
@@ -478,18 +458,9 @@ enum SQLiteRecords {
             } catch {
                 throw StoreError(.foreignSchema, SQLiteMessages.unmigratableEntry(seq: seq, error.detail))
             }
-            if count == AuditTiles.capacity || seq != next {
-                try put()
-                tile.removeAll(keepingCapacity: true)
-                data.removeAll(keepingCapacity: true)
-                (first, count) = (seq, 0)
-            }
-            AuditTiles.append(stored, to: &tile)
-            AuditTiles.appendData(stored.data, to: &data)
-            count += 1
-            next = seq + 1
+            try tiles.add(stored, put: put)
         }
-        try put()
+        try tiles.finish(put: put)
     }
 
     /// The seqs of a session list's JSON text (`[3,7,12]`), or nil when it is not such a list.

@@ -75,6 +75,55 @@ enum AuditTiles {
 
     // MARK: Writing
 
+    /// Tiles made entry by entry, as the store writes them: an entry goes at the end of the
+    /// current tile unless that is full or the entry does not follow its last (a gap, in a log
+    /// being migrated), and a finished tile is handed to `put` (its `first`, envelopes and data).
+    struct Builder {
+        private var first: Int64 = 0
+        private var count = 0
+        private var envelopes: [UInt8] = []
+        private var data: [UInt8] = []
+
+        /// A builder starting a new tile with the first entry added.
+        init() {
+            reserve()
+        }
+
+        /// A builder adding to a stored tile (its `first`, entry count, envelopes and data).
+        init(continuing first: Int64, count: Int, envelopes: [UInt8], data: [UInt8]) {
+            (self.first, self.count, self.envelopes, self.data) = (first, count, envelopes, data)
+            reserve()
+        }
+
+        /// Room for a full tile of typical entries.
+        private mutating func reserve() {
+            envelopes.reserveCapacity(capacity * 192)
+            data.reserveCapacity(capacity * 256)
+        }
+
+        /// Adds `stored` (its envelope, hash and data), first handing the current tile to `put`
+        /// when the entry cannot join it.
+        mutating func add(_ stored: StoredAuditEntry, put: (Int64, [UInt8], [UInt8]) throws -> Void) throws {
+            // `seq` is at most 2^53 − 1 (`AuditEntry` refuses more), so it always fits.
+            let seq = Int64(stored.entry.seq)
+            if count == capacity || (count > 0 && seq != first + Int64(count)) {
+                try put(first, envelopes, data)
+                envelopes.removeAll(keepingCapacity: true)
+                data.removeAll(keepingCapacity: true)
+                count = 0
+            }
+            if count == 0 { first = seq }
+            append(stored, to: &envelopes)
+            appendData(stored.data, to: &data)
+            count += 1
+        }
+
+        /// Hands the current tile, when it holds an entry, to `put`.
+        func finish(put: (Int64, [UInt8], [UInt8]) throws -> Void) throws {
+            if count > 0 { try put(first, envelopes, data) }
+        }
+    }
+
     /// Appends `stored`'s envelope and hash to `tile`.
     static func append(_ stored: StoredAuditEntry, to tile: inout [UInt8]) {
         let entry = stored.entry

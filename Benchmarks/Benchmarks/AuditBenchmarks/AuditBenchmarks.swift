@@ -70,44 +70,6 @@ final class BigLog: @unchecked Sendable {
     }
 }
 
-/// A runtime (one allow rule, `group` audit, ids from seed 1) over a SQLite store of its own,
-/// opened in the setup of the benchmark that uses it and closed and deleted in its teardown.
-final class PipelineRuntime: @unchecked Sendable {
-    // Safety: set and cleared only by setup and teardown hooks, which the harness runs one at a
-    // time and never during the benchmark's own closure.
-    private var file: TemporaryStore?
-    private var current: Runtime?
-
-    func setUp() {
-        let file = TemporaryStore("pipeline")
-        do {
-            let engine = try Engine(source: """
-                ringfence: 1
-                kind: policy
-                name: single
-                rules:
-                  - {id: read-workspace, effect: allow, action: fs.read, resources: ["/workspace/**"], ring: 2}
-                """, clock: { 1_000_000 })
-            var settings = engine.program.runtime
-            settings.audit.durability = .group
-            current = try Runtime(machine: engine.machine, settings: settings, store: file.store,
-                                  clock: { 1_795_255_200_000_000 }, ids: .seeded(1))
-        } catch {
-            fatalError("cannot open the pipeline's runtime: \(error)")
-        }
-        self.file = file
-    }
-
-    var runtime: Runtime { current! }
-
-    func tearDown() {
-        current?.close()
-        current = nil
-        file?.remove()
-        file = nil
-    }
-}
-
 /// Runs `body(0..<threads)` on that many threads of its own at once and waits for them all.
 /// (`DispatchQueue.concurrentPerform` runs only as many at once as there are cores, so 64 of its
 /// iterations are not 64 appenders waiting on one commit together.)
@@ -190,17 +152,27 @@ let benchmarks: @Sendable () -> Void = {
     // once its entry is committed, and terminate commits everything before it computes the
     // session's root, so the pipeline waits for four commits (each with an fsync). One runtime
     // and store for the whole benchmark, a new session each time, as a server keeps them.
-    let pipeline = PipelineRuntime()
+    // One allow rule, `group` audit, ids from seed 1.
+    let pipeline = TemporaryRuntime("pipeline") { directory in
+        let engine = try Engine(source: """
+            ringfence: 1
+            kind: policy
+            name: single
+            rules:
+              - {id: read-workspace, effect: allow, action: fs.read, resources: ["/workspace/**"], ring: 2}
+            """, clock: { 1_000_000 })
+        var settings = engine.program.runtime
+        settings.audit.durability = .group
+        return try Runtime(machine: engine.machine, settings: settings,
+                           store: Stores.open(url: "sqlite:" + directory.appendingPathComponent("state.db").path),
+                           clock: { 1_795_255_200_000_000 }, ids: .seeded(1))
+    }
     Benchmark("runtime: full pipeline (create, join, activate, 3 audit.append, terminate; sqlite: group)",
               configuration: .init(metrics: [.wallClock], timeUnits: .microseconds, warmupIterations: 5,
                                    scalingFactor: .one, maxDuration: .seconds(5), maxIterations: 1_000, thresholds: [:])) { benchmark in
         let runtime = pipeline.runtime
         benchmark.startMeasurement()
-        do {
-            blackHole(try FullPipeline.run(on: runtime))
-        } catch {
-            fatalError("pipeline failed: \(error)")
-        }
+        blackHole(FullPipeline.run(on: runtime))
         benchmark.stopMeasurement()
     } setup: {
         pipeline.setUp()

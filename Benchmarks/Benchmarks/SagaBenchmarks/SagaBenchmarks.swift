@@ -1,4 +1,5 @@
 import Benchmark
+import BenchmarkSupport
 import Foundation
 import Ringfence
 import RingfenceStores
@@ -71,35 +72,6 @@ func runtime(_ store: StateStore, _ isolation: InProcessStep.Isolation, session:
     }
 }
 
-/// A runtime on a SQLite store in a temporary directory, opened in the setup of the benchmark
-/// that uses it (not when the benchmarks are listed); its teardown closes it and deletes the
-/// directory.
-final class SQLiteRuntime: @unchecked Sendable {
-    // Safety: set and cleared only by setup and teardown hooks, which the harness runs one at a
-    // time and never during the benchmark's own closure.
-    private var directory: URL?
-    private var current: Runtime?
-
-    func setUp() {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("ringfence-bench-sagas-\(UUID().uuidString)")
-        do {
-            current = SagaBenchmarks.runtime(try Stores.open(url: "sqlite:" + directory.appendingPathComponent("state.db").path), .inline)
-        } catch {
-            fatalError("cannot open a SQLite store: \(error)")
-        }
-        self.directory = directory
-    }
-
-    var runtime: Runtime { current! }
-
-    func tearDown() {
-        current?.close()
-        current = nil
-        if let directory { try? FileManager.default.removeItem(at: directory) }
-        directory = nil
-    }
-}
-
 /// The plan named `name`.
 func plan(_ name: String) -> SagaPlan {
     guard let plan = engine.program.sagas.first(where: { $0.name == name }) else { fatalError("no saga `\(name)`") }
@@ -129,7 +101,9 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
     // On a store that persists, a saga's start is committed (one fsync) before its first step runs.
-    let sqlite = SQLiteRuntime()
+    let sqlite = TemporaryRuntime("sagas") { directory in
+        runtime(try Stores.open(url: "sqlite:" + directory.appendingPathComponent("state.db").path), .inline)
+    }
     Benchmark("saga: 3 steps, no-op in-process (inline), sqlite: group",
               configuration: .init(metrics: [.wallClock, .throughput], timeUnits: .microseconds, warmupIterations: 3,
                                    scalingFactor: .one, maxDuration: .seconds(3), maxIterations: 500, thresholds: [:])) { benchmark in

@@ -250,6 +250,9 @@ public final class Runtime: @unchecked Sendable {
 
     /// Queues one transaction's records and rows. A failing log stops the runtime.
     private func queue(_ records: [AuditRecord], rows: [StateRow], receipts: Bool) throws(RuntimeError) -> AuditLog.Ticket {
+        // On a shared store the mirror of written rows needs their bytes now: they are written
+        // once, here, for the mirror and the store alike.
+        let rows = tenure == nil ? rows : rows.map { StateRow($0.key, $0.value) }
         do {
             let ticket = try log.enqueue(records, rows: rows, receipts: receipts)
             pendingTicket = ticket
