@@ -21,6 +21,14 @@ public struct CanonicalObject {
         bytes.append(UInt8(ascii: "{"))
     }
 
+    /// An object `depth` deep that starts at the end of `bytes`, which it takes (leaving
+    /// `bytes` empty) and hands back when finished.
+    private init(continuing bytes: inout [UInt8], depth: Int) {
+        self.depth = depth
+        swap(&self.bytes, &bytes)
+        self.bytes.append(UInt8(ascii: "{"))
+    }
+
     /// Starts the member `name` (after the previous one in canonical order).
     private mutating func name(_ name: StaticString) {
         names.start(name, in: &bytes)
@@ -61,12 +69,14 @@ public struct CanonicalObject {
         }
     }
 
-    /// An object member, written by `write` on a fresh object one level down.
+    /// An object member, written by `write` one level down, at the end of this object's bytes
+    /// (the inner object takes them and hands them back: no buffer of its own). When `write`
+    /// throws, the object is left unfinished, as a throwing member always leaves it.
     public mutating func object(_ name: StaticString, _ write: (inout CanonicalObject) throws(AuditError) -> Void) throws(AuditError) {
         self.name(name)
-        var inner = CanonicalObject(capacity: 64, depth: depth + 1)
+        var inner = CanonicalObject(continuing: &bytes, depth: depth + 1)
+        defer { bytes = inner.finish() }
         try write(&inner)
-        bytes.append(contentsOf: inner.finish())
     }
 
     /// A list of strings.
@@ -88,10 +98,14 @@ public struct CanonicalObject {
         try CanonicalJSON.append(value, depth: depth + 1, to: &bytes)
     }
 
-    /// The finished object's bytes.
-    public consuming func finish() -> [UInt8] {
+    /// The finished object's bytes, moved out (the object is left empty). Not `consuming`: the
+    /// compiler may pass a consumed object as a copy, and the closing brace then copies the
+    /// whole text into a new buffer.
+    public mutating func finish() -> [UInt8] {
         bytes.append(UInt8(ascii: "}"))
-        return bytes
+        var text: [UInt8] = []
+        swap(&text, &bytes)
+        return text
     }
 }
 

@@ -42,9 +42,18 @@ public enum ECMAScriptNumber {
             appendDecimal(UInt64(magnitude), to: &output)
             return
         }
-        let (digits, pointPosition) = shortestDigits(magnitude)
-        layOut(digits: digits, n: pointPosition, to: &output)
+        // The digits go through a buffer on the stack: `description` writes at most 17
+        // significant digits, plus the zeros of a form such as "0.0001".
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: digitCapacity) { buffer in
+            guard let (digits, pointPosition) = shortestDigits(magnitude, into: buffer) else {
+                preconditionFailure("`description` of \(magnitude) holds more than \(digitCapacity) digits")
+            }
+            layOut(digits: digits, n: pointPosition, to: &output)
+        }
     }
+
+    /// Room for the digits `description` writes for any finite double.
+    static let digitCapacity = 40
 
     /// Appends the decimal digits of `number`.
     package static func appendDecimal(_ number: UInt64, to output: inout [UInt8]) {
@@ -66,12 +75,13 @@ public enum ECMAScriptNumber {
     }
 
     /// The shortest round-trip significant digits of the positive finite `magnitude` (no leading
-    /// or trailing zeros) and `n`, the position of the decimal point: value = 0.digits × 10^n.
-    static func shortestDigits(_ magnitude: Double) -> (digits: [UInt8], n: Int) {
+    /// or trailing zeros), written into `buffer`, and `n`, the position of the decimal point:
+    /// value = 0.digits × 10^n. Nil when `buffer` is too small.
+    static func shortestDigits(_ magnitude: Double, into buffer: UnsafeMutableBufferPointer<UInt8>)
+        -> (digits: UnsafeBufferPointer<UInt8>, n: Int)? {
         // `description` writes forms such as "0.001", "1e-05", "1.5", "5e-324" and
         // "1.7976931348623157e+308": digits with an optional point, then an optional exponent.
-        var digits: [UInt8] = []
-        digits.reserveCapacity(20)
+        var count = 0
         var digitsBeforePoint = 0
         var seenPoint = false
         var exponent = 0
@@ -83,7 +93,9 @@ public enum ECMAScriptNumber {
                 if inExponent {
                     exponent = exponent * 10 + Int(unit - UInt8(ascii: "0"))
                 } else {
-                    digits.append(unit)
+                    guard count < buffer.count else { return nil }
+                    buffer[count] = unit
+                    count += 1
                     if !seenPoint { digitsBeforePoint += 1 }
                 }
             case UInt8(ascii: "."):
@@ -98,23 +110,23 @@ public enum ECMAScriptNumber {
             }
         }
         var leadingZeros = 0
-        while leadingZeros < digits.count, digits[leadingZeros] == UInt8(ascii: "0") { leadingZeros += 1 }
-        var end = digits.count
-        while end > leadingZeros, digits[end - 1] == UInt8(ascii: "0") { end -= 1 }
-        let significant = Array(digits[leadingZeros..<end])
+        while leadingZeros < count, buffer[leadingZeros] == UInt8(ascii: "0") { leadingZeros += 1 }
+        var end = count
+        while end > leadingZeros, buffer[end - 1] == UInt8(ascii: "0") { end -= 1 }
+        let significant = UnsafeBufferPointer(rebasing: buffer[leadingZeros..<end])
         return (significant, digitsBeforePoint + exponentSign * exponent - leadingZeros)
     }
 
     /// Appends digits `s` (k of them) with decimal point position `n` as ECMA-262 lays them out.
-    static func layOut(digits: [UInt8], n: Int, to output: inout [UInt8]) {
+    static func layOut(digits: UnsafeBufferPointer<UInt8>, n: Int, to output: inout [UInt8]) {
         let k = digits.count
         if k <= n && n <= 21 {
             output.append(contentsOf: digits)
             output.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: n - k))
         } else if 0 < n && n <= 21 {
-            output.append(contentsOf: digits[0..<n])
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: digits[0..<n]))
             output.append(UInt8(ascii: "."))
-            output.append(contentsOf: digits[n...])
+            output.append(contentsOf: UnsafeBufferPointer(rebasing: digits[n...]))
         } else if -6 < n && n <= 0 {
             output.append(UInt8(ascii: "0"))
             output.append(UInt8(ascii: "."))
@@ -124,7 +136,7 @@ public enum ECMAScriptNumber {
             output.append(digits[0])
             if k > 1 {
                 output.append(UInt8(ascii: "."))
-                output.append(contentsOf: digits[1...])
+                output.append(contentsOf: UnsafeBufferPointer(rebasing: digits[1...]))
             }
             output.append(UInt8(ascii: "e"))
             let exponent = n - 1

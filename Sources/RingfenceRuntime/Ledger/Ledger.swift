@@ -93,7 +93,7 @@ public final class Ledger: LedgerView, @unchecked Sendable {
     /// session for each of `clean` (the `session.terminated` entry lists them).
     public func sessionEnded(_ session: String, clean: [String], at now: Int64) -> ChangeSet {
         var draft = LedgerDraft(self, at: now)
-        for slot in (sessionVouches[session] ?? []).sorted(by: { vouches[Int($0)].id < vouches[Int($1)].id }) {
+        (sessionVouches[session] ?? []).forEachInOrder(by: { vouches[Int($0)].id < vouches[Int($1)].id }) { slot in
             draft.release(slot, by: "session")
             draft.records.append(releasedRecord(draft, slot))
         }
@@ -150,8 +150,8 @@ public final class Ledger: LedgerView, @unchecked Sendable {
             }
             agents[index] = agent
         }
-        for slot in added.sorted() {
-            guard let agent = draft.agents[slot] else { continue }
+        added.forEachInOrder(by: <) { slot in
+            guard let agent = draft.agents[slot] else { return }
             assert(Int(slot) == agents.count, "a ledger draft was applied after another one it did not see")
             agents.append(agent)
             history.append([])
@@ -170,8 +170,8 @@ public final class Ledger: LedgerView, @unchecked Sendable {
             vouches[Int(slot)] = vouch
             keepSessionVouch(slot, vouch)
         }
-        for slot in addedVouches.sorted() {
-            guard let vouch = draft.vouches[slot] else { continue }
+        addedVouches.forEachInOrder(by: <) { slot in
+            guard let vouch = draft.vouches[slot] else { return }
             assert(Int(slot) == vouches.count, "a ledger draft was applied after another one it did not see")
             vouches.append(vouch)
             keepSessionVouch(slot, vouch)

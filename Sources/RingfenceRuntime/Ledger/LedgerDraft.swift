@@ -188,16 +188,29 @@ struct LedgerDraft: Sendable {
     func changeSet() -> ChangeSet {
         var rows: [StateRow] = []
         rows.reserveCapacity(agentRows.count + vouchRows.count + events.count + violations.count + failures.count)
-        for slot in agentRows.sorted() { rows.append(LedgerRows.agentRow(stored(slot))) }
-        for slot in vouchRows.sorted() {
+        agentRows.forEachInOrder(by: <) { slot in rows.append(LedgerRows.agentRow(stored(slot))) }
+        vouchRows.forEachInOrder(by: <) { slot in
             let v = vouch(slot)
             rows.append(LedgerRows.vouchRow(v, voucher: id(v.voucher), vouchee: id(v.vouchee)))
         }
         for e in events { rows.append(LedgerRows.eventRow(agent: id(e.slot), seq: e.seq, e.event)) }
-        for key in violations.keys.sorted() { if let s = violations[key] { rows.append(LedgerRows.violationRow(s)) } }
-        for key in failures.keys.sorted() { if let f = failures[key] { rows.append(LedgerRows.failureRow(f)) } }
+        violations.keys.forEachInOrder(by: <) { key in if let s = violations[key] { rows.append(LedgerRows.violationRow(s)) } }
+        failures.keys.forEachInOrder(by: <) { key in if let f = failures[key] { rows.append(LedgerRows.failureRow(f)) } }
         guard !rows.isEmpty || !records.isEmpty else { return .none }
         let draft = self
         return ChangeSet(rows: rows, records: records) { draft.ledger.apply(draft) }
+    }
+}
+
+extension Collection {
+    /// Calls `body` on each element in the order `areInIncreasingOrder` gives. Most drafts touch
+    /// one agent, one vouch, one event: a collection of fewer than two elements is walked as it
+    /// is, where `sorted` would copy even one element into a new array.
+    func forEachInOrder(by areInIncreasingOrder: (Element, Element) -> Bool, _ body: (Element) -> Void) {
+        if count < 2 {
+            for element in self { body(element) }
+        } else {
+            for element in sorted(by: areInIncreasingOrder) { body(element) }
+        }
     }
 }

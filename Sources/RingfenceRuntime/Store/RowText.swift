@@ -81,12 +81,24 @@ struct RowText {
         bytes.append(contentsOf: (flag ? "true" : "false").utf8)
     }
 
-    /// An object member, written by `write` on a fresh object.
+    /// An object member, written by `write` on an object that continues this one's text.
     mutating func object(_ key: StaticString, _ write: (inout RowText) -> Void) {
         self.key(key)
-        var object = RowText(capacity: 96)
+        Self.nested(in: &bytes, write)
+    }
+
+    /// Writes an object, filled by `write`, at the end of `bytes`: the nested object takes the
+    /// bytes and hands them back finished (moved, never copied), so it costs no buffer of its own.
+    private static func nested(in bytes: inout [UInt8], _ write: (inout RowText) -> Void) {
+        var object = RowText(continuing: &bytes)
         write(&object)
-        bytes.append(contentsOf: object.finish())
+        bytes = object.finish()
+    }
+
+    /// An object that starts at the end of `bytes`, which it takes (leaving `bytes` empty).
+    private init(continuing bytes: inout [UInt8]) {
+        swap(&self.bytes, &bytes)
+        self.bytes.append(UInt8(ascii: "{"))
     }
 
     /// A member holding any value, written as `Value.jsonText` writes it (saga inputs and
@@ -109,9 +121,7 @@ struct RowText {
     /// A list of objects, each written by `write` on a fresh object.
     mutating func objects<S: Sequence>(_ key: StaticString, _ items: S, _ write: (inout RowText, S.Element) -> Void) {
         list(key, items) { bytes, item in
-            var object = RowText(capacity: 96)
-            write(&object, item)
-            bytes.append(contentsOf: object.finish())
+            Self.nested(in: &bytes) { write(&$0, item) }
         }
     }
 
@@ -128,10 +138,14 @@ struct RowText {
         bytes.append(UInt8(ascii: "]"))
     }
 
-    /// The finished object's bytes.
-    consuming func finish() -> [UInt8] {
+    /// The finished object's bytes, moved out (the object is left empty). Not `consuming`: the
+    /// compiler may pass a consumed object as a copy, and the closing brace then copies the
+    /// whole text into a new buffer.
+    mutating func finish() -> [UInt8] {
         bytes.append(UInt8(ascii: "}"))
-        return bytes
+        var text: [UInt8] = []
+        swap(&text, &bytes)
+        return text
     }
 
     /// Appends `text` as a JSON string literal, as `Value.jsonText` writes it: text that needs no
