@@ -79,6 +79,12 @@ import Testing
         }
     }
 
+    @Test(arguments: [0, 1, 0xabc, 0x9E37_79B9_7F4A_7C15, UInt64.max] as [UInt64])
+    func anIDIsItsKindAndSixteenHexDigits(_ value: UInt64) {
+        let hex = String(value, radix: 16)
+        #expect(IDGenerator { value }.make("saga") == "saga:" + String(repeating: "0", count: 16 - hex.count) + hex)
+    }
+
     // MARK: Times and durations
 
     @Test func rfc3339TimesReadExactly() {

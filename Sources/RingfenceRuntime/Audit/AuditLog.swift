@@ -371,8 +371,11 @@ public final class AuditLog: @unchecked Sendable {
         let force = requests > shared.checkpointsDone && end >= shared.checkpointTarget
         // Only the writer adds to `released`, so this stays true until it relocks.
         let room = shared.released.count < 8
+        // Receipts are made only when someone will read them: under `strict`, or when a record
+        // of this batch asked (it did so when it was queued, before the batch was taken).
+        let receipts = settings.durability == .strict || !shared.receiptsWanted.isEmpty
         shared.unlock()
-        let outcome = commit(work, with: &sequencer, forceCheckpoint: force)
+        let outcome = commit(work, with: &sequencer, forceCheckpoint: force, receipts: receipts)
         // Left for appenders unless they have not come for the last few (then freed here).
         let handOff = onWriter && room && work.contains { $0.holdsAppenderState }
         if !handOff {
@@ -406,12 +409,14 @@ public final class AuditLog: @unchecked Sendable {
 
     /// Sequences and commits `work`, retrying a failing store and re-sequencing after a
     /// conflict; a store that fails 8 times in a row fails the log.
-    private func commit(_ work: [PendingItem], with sequencer: inout Sequencer, forceCheckpoint: Bool) -> Result<[AuditReceipt?], AuditLogError> {
+    private func commit(_ work: [PendingItem], with sequencer: inout Sequencer, forceCheckpoint: Bool,
+                        receipts: Bool) -> Result<[AuditReceipt?], AuditLogError> {
         var attempt = 0
         while true {
             do {
                 return .success(try sequencer.commit(work, now: clock(), forceCheckpoint: forceCheckpoint,
-                                                     durability: settings.durability, signingKey: settings.signingKey))
+                                                     durability: settings.durability, signingKey: settings.signingKey,
+                                                     receipts: receipts))
             } catch {
                 if error.kind == .auditConflict, (try? sequencer.reload()) != nil {
                     // Another writer appended first: re-read the head and sequence again. Each

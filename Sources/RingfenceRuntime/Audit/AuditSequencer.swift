@@ -81,24 +81,28 @@ struct Sequencer: Sendable {
         self = try Sequencer(store: store, size: snapshot.auditSize, lastHash: snapshot.lastHash, settings: settings)
     }
 
-    /// Sequences `work` after the current head and commits it with its state changes; returns
-    /// one receipt per item (nil for state-only items). Leaves the head unchanged on failure.
+    /// Sequences `work` after the current head and commits it with its state changes; returns,
+    /// when `receipts` asks for them, one receipt per item (nil for state-only items), and
+    /// nothing otherwise. Leaves the head unchanged on failure.
     mutating func commit(_ work: [PendingItem], now: AuditTime, forceCheckpoint: Bool,
-                         durability: Durability, signingKey: NoteSigningKey?) throws(StoreError) -> [AuditReceipt?] {
+                         durability: Durability, signingKey: NoteSigningKey?, receipts wanted: Bool = true) throws(StoreError) -> [AuditReceipt?] {
         var batch = StoreBatch()
         var receipts: [AuditReceipt?] = []
-        receipts.reserveCapacity(work.count)
+        if wanted { receipts.reserveCapacity(work.count) }
         batch.entries.reserveCapacity(work.count)
         // Sixteen entries complete one stored node on average (`AuditNodes`), and a run of
-        // entries at most one a level besides.
-        batch.nodes.reserveCapacity(work.count / Int(AuditNodes.blockLeaves) + 64)
+        // entries at most one a level besides; a short batch usually completes none, and
+        // reserves nothing.
+        if work.count >= Int(AuditNodes.blockLeaves) { batch.nodes.reserveCapacity(work.count / Int(AuditNodes.blockLeaves) + 64) }
         if work.count > 1 { batch.puts.reserveCapacity(work.reduce(0) { $0 + $1.rows.count }) }
         var head = (size: size, lastHash: lastHash, frontier: frontier)
-        let encoded = Self.encode(work)
-        for (item, encoded) in zip(work, encoded) {
+        // A long batch has its data encoded up front on two threads; a short one, item by item.
+        let encodedUpFront = work.count >= Self.parallelEncoding ? Self.encode(work) : nil
+        for (index, item) in work.enumerated() {
             batch.addStateChanges(puts: item.rows, deletes: item.deletes)
+            let encoded = encodedUpFront.map { $0[index] } ?? Self.encode(item)
             guard let record = item.record, let encoded else {
-                receipts.append(nil)
+                if wanted { receipts.append(nil) }
                 continue
             }
             let data: [UInt8]
@@ -116,7 +120,7 @@ struct Sequencer: Sendable {
             head.frontier.append(MerkleHash.leaf(entryHash: hash)) { if AuditNodes.isStored($0.id) { batch.nodes.append($0) } }
             head.size += 1
             head.lastHash = hash
-            receipts.append(AuditReceipt(seq: entry.seq, hash: hash))
+            if wanted { receipts.append(AuditReceipt(seq: entry.seq, hash: hash)) }
             // Every `checkpointEvery` entries exactly, wherever the batch ends.
             if head.size - (batch.checkpoints.last?.size ?? lastCheckpointSize) >= settings.checkpointEvery {
                 batch.checkpoints.append(try Self.checkpoint(size: head.size, root: head.frontier.root, origin: settings.origin,
@@ -155,11 +159,7 @@ struct Sequencer: Sendable {
     /// already written) is split in two and its first half encoded on a thread of its own.
     static func encode(_ work: [PendingItem]) -> [EncodedData?] {
         @Sendable func encode(_ items: ArraySlice<PendingItem>) -> [EncodedData?] {
-            items.map { item in
-                item.record.map { record in
-                    Result { () throws(AuditError) in try record.encodedData() }
-                }
-            }
+            items.map(Sequencer.encode)
         }
         guard work.count >= parallelEncoding,
               work.lazy.filter({ $0.record?.isDeferred ?? false }).count >= parallelEncoding else { return encode(work[...]) }
@@ -167,6 +167,13 @@ struct Sequencer: Sendable {
         let first = ThreadTask { () throws(Never) in encode(work[..<half]) }
         let second = encode(work[half...])
         return first.value() + second
+    }
+
+    /// One item's data in canonical form and its hash (nil for an item without a record).
+    static func encode(_ item: PendingItem) -> EncodedData? {
+        item.record.map { record in
+            Result { () throws(AuditError) in try record.encodedData() }
+        }
     }
 
     /// A checkpoint note over the first `size` entries, signed when `key` is given.
@@ -211,22 +218,28 @@ extension StoreBatch {
     mutating func dropOverwrittenPuts() {
         let count = puts.count
         guard count > 1 else { return }
-        var overwritten: [Bool]
         if count <= 8 {
-            // Few rows: compared pairwise, without hashing their keys.
-            guard let first = (0..<count - 1).first(where: { i in puts[(i + 1)...].contains { $0.key == puts[i].key } }) else { return }
-            overwritten = Array(repeating: false, count: count)
-            for i in first..<count - 1 where puts[(i + 1)...].contains(where: { $0.key == puts[i].key }) { overwritten[i] = true }
-        } else {
-            var seen = Set<StateKey>(minimumCapacity: count)
-            overwritten = Array(repeating: false, count: count)
-            var any = false
-            for i in stride(from: count - 1, through: 0, by: -1) where !seen.insert(puts[i].key).inserted {
-                overwritten[i] = true
-                any = true
+            // Few rows: compared pairwise, without hashing their keys; the overwritten ones
+            // marked in a bit mask and the rest moved up in place.
+            var overwritten: UInt8 = 0
+            for i in 0..<count - 1 where puts[(i + 1)...].contains(where: { $0.key == puts[i].key }) { overwritten |= 1 << i }
+            guard overwritten != 0 else { return }
+            var kept = 0
+            for i in 0..<count where overwritten & (1 << i) == 0 {
+                if kept != i { puts.swapAt(kept, i) }
+                kept += 1
             }
-            guard any else { return }
+            puts.removeLast(count - kept)
+            return
         }
+        var seen = Set<StateKey>(minimumCapacity: count)
+        var overwritten = Array(repeating: false, count: count)
+        var any = false
+        for i in stride(from: count - 1, through: 0, by: -1) where !seen.insert(puts[i].key).inserted {
+            overwritten[i] = true
+            any = true
+        }
+        guard any else { return }
         var kept: [StateRow] = []
         kept.reserveCapacity(count)
         for i in 0..<count where !overwritten[i] { kept.append(puts[i]) }

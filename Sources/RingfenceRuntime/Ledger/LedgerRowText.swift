@@ -22,13 +22,15 @@ extension RowText {
         }
         bytes.append(UInt8(ascii: "0"))
         bytes.append(UInt8(ascii: "."))
-        var text: [UInt8] = []
+        // `places` zeros, then the digits written over them from the last place back.
+        let start = bytes.count
+        bytes.append(contentsOf: repeatElement(UInt8(ascii: "0"), count: places))
+        var place = start + places - 1
         while digits > 0 {
-            text.append(UInt8(ascii: "0") + UInt8(digits % 10))
+            bytes[place] = UInt8(ascii: "0") + UInt8(digits % 10)
             digits /= 10
+            place -= 1
         }
-        for _ in text.count..<places { bytes.append(UInt8(ascii: "0")) }
-        bytes.append(contentsOf: text.reversed())
     }
 
 

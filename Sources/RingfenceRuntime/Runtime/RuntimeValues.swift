@@ -200,7 +200,21 @@ public struct IDGenerator: Sendable {
 
     /// A new id of `kind`, e.g. `session:9e3779b97f4a7c15`.
     public func make(_ kind: String) -> String {
-        let hex = String(source(), radix: 16)
-        return kind + ":" + String(repeating: "0", count: 16 - hex.count) + hex
+        let value = source()
+        var kind = kind
+        // Written in place: the kind, a colon and sixteen hex digits, in one string.
+        return kind.withUTF8 { prefix in
+            String(unsafeUninitializedCapacity: prefix.count + 17) { buffer in
+                var end = buffer.initialize(fromContentsOf: prefix)
+                buffer[end] = UInt8(ascii: ":")
+                end += 1
+                for shift in stride(from: 60, through: 0, by: -4) {
+                    let digit = UInt8((value >> UInt64(shift)) & 0xF)
+                    buffer[end] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10
+                    end += 1
+                }
+                return end
+            }
+        }
     }
 }
