@@ -191,9 +191,8 @@ extension Runtime {
                 step.checkpoint = plan.checkpointGoal
                 let completions = saga.completions + 1
                 let data = StepEntryData.committed(attempt: attempt, completion: completions, checkpointGoal: plan.checkpointGoal)
-                let change = stepChange(saga, i, step, .stepCommitted, at: now, data, stateRow: saga.stateRowValue(completions: completions)) {
-                    saga.completions = completions
-                }
+                let change = stepChange(saga, i, step, .stepCommitted, at: now, data, stateRow: saga.stateRowValue(completions: completions),
+                                        completions: completions)
                 try commit(change)
                 return .done(.committed)
             case .failure(let failure):
@@ -292,9 +291,7 @@ extension Runtime {
                 step.undoError = nil
                 let compensated = saga.compensated + [i]
                 let change = stepChange(saga, i, step, .stepCompensated, at: now, .compensated(attempts: attempt),
-                                        stateRow: saga.stateRowValue(compensated: compensated)) {
-                    saga.compensated = compensated
-                }
+                                        stateRow: saga.stateRowValue(compensated: compensated), compensated: compensated)
                 try commit(change)
                 return .done(.compensated)
             case .failure(let failure):
@@ -362,25 +359,23 @@ extension Runtime {
     }
 
     /// Step `i` becomes `step`: its row and a `kind` entry with `data`, applied to the book once queued.
+    /// The row's bytes, the entry's data and the change to the book all come from one
+    /// `StepTransition`, so the transition costs one object rather than a closure context each.
     private func stepChange(_ saga: SagaRecord, _ i: Int, _ step: StepRecord, _ kind: SagaEntryKind, at now: Int64,
-                            _ data: StepEntryData, stateRow: StateRow? = nil, also: @escaping @Sendable () -> Void = {}) -> ChangeSet {
-        let sagaID = saga.id, stepID = saga.plan.steps[i].id
+                            _ data: StepEntryData, stateRow: StateRow? = nil, completions: Int? = nil,
+                            compensated: [Int]? = nil) -> ChangeSet {
+        let transition = StepTransition(saga: saga, index: i, step: step, data: data, completions: completions, compensated: compensated)
         var rows: [StateRow] = []
         rows.reserveCapacity(stateRow == nil ? 1 : 2)
-        rows.append(SagaRecord.stepRow(saga: sagaID, i, step))
+        rows.append(StateRow(saga.stepRowKeys[i]) { transition.rowText() })
         if let stateRow { rows.append(stateRow) }
         let entry: AuditRecord
         if case .members = data {
-            entry = record(kind, session: saga.session, agent: step.agent, at: now, data.value(saga: sagaID, step: stepID))
+            entry = record(kind, session: saga.session, agent: step.agent, at: now, data.value(saga: saga.id, step: saga.plan.steps[i].id))
         } else {
-            entry = record(kind, session: saga.session, agent: step.agent, at: now) { () throws(AuditError) in
-                try data.canonical(saga: sagaID, step: stepID)
-            }
+            entry = record(kind, session: saga.session, agent: step.agent, at: now) { () throws(AuditError) in try transition.entryData() }
         }
-        return ChangeSet(rows: rows, records: [entry]) {
-            saga.steps[i] = step
-            also()
-        }
+        return ChangeSet(rows: rows, records: [entry]) { transition.apply() }
     }
 
     /// Queues `stepChange` alone.
@@ -398,5 +393,47 @@ extension Runtime {
     private func record(_ kind: SagaEntryKind, session: String, agent: String? = nil, at time: Int64,
                         canonical write: @escaping @Sendable () throws(AuditError) -> [UInt8]) -> AuditRecord {
         AuditRecord(kind: kind.rawValue, session: session, agent: agent, time: RuntimeTime.auditTime(time), canonical: write)
+    }
+}
+
+/// One step transition as it is queued: step `index` of `saga` becomes `step`. The store writes
+/// its row and the log its entry's data from it (on whichever thread commits them), and the
+/// runtime applies it to the book once it is queued. Its fields never change.
+final class StepTransition: Sendable {
+    /// The saga (its `id` and `plan` are read, which never change).
+    let saga: SagaRecord
+    /// The step's index.
+    let index: Int
+    /// The step as it becomes.
+    let step: StepRecord
+    /// The entry's data.
+    let data: StepEntryData
+    /// The saga's count of commits as a commit makes it.
+    let completions: Int?
+    /// The saga's list of undone steps as an undo makes it.
+    let compensated: [Int]?
+
+    init(saga: SagaRecord, index: Int, step: StepRecord, data: StepEntryData, completions: Int?, compensated: [Int]?) {
+        self.saga = saga
+        self.index = index
+        self.step = step
+        self.data = data
+        self.completions = completions
+        self.compensated = compensated
+    }
+
+    /// The bytes of the step's row.
+    func rowText() -> [UInt8] { SagaRecord.stepRowText(step) }
+
+    /// The entry's data in canonical form.
+    func entryData() throws(AuditError) -> [UInt8] {
+        try data.canonical(saga: saga.id, step: saga.plan.steps[index].id)
+    }
+
+    /// Makes the step the book's (under the runtime's lock, once the transition is queued).
+    func apply() {
+        saga.steps[index] = step
+        if let completions { saga.completions = completions }
+        if let compensated { saga.compensated = compensated }
     }
 }

@@ -159,6 +159,9 @@ final class SagaRecord: @unchecked Sendable {
     var endedAt: Int64?
     /// The steps, as the plan lists them.
     var steps: [StepRecord]
+    /// The keys of the steps' rows, made on first use, once a saga: every transition of a step
+    /// rewrites its row.
+    private(set) lazy var stepRowKeys: [StateKey] = plan.steps.indices.map { StateKey(Self.stepRows, Self.stepKey(saga: id, $0)) }
 
     /// A new saga, every step pending.
     init(id: String, session: String, plan: SagaPlan, input: Value, baseURL: String?, startedAt: Int64) {
@@ -229,7 +232,7 @@ final class SagaRecord: @unchecked Sendable {
     }
 
     /// The bytes of a step's row.
-    private static func stepRowText(_ s: StepRecord) -> [UInt8] {
+    static func stepRowText(_ s: StepRecord) -> [UInt8] {
         var w = RowText(capacity: 160)
         w.string("agent", s.agent)
         w.int("attempts", s.attempts)
