@@ -46,6 +46,14 @@ public struct MerkleFrontier: Sendable {
         self.size = size
     }
 
+    /// Becomes a copy of `other`, written into this frontier's own buffer (no allocation while
+    /// the buffer is this frontier's alone and large enough).
+    public mutating func assign(_ other: MerkleFrontier) {
+        size = other.size
+        hashes.removeAll(keepingCapacity: true)
+        hashes.append(contentsOf: other.hashes)
+    }
+
     /// The addresses of the frontier's subtrees, largest first.
     public var nodeIDs: [MerkleNodeID] {
         Self.perfectSubtrees(start: 0, end: size)

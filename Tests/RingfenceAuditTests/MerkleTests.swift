@@ -152,6 +152,19 @@ private func proofMember(_ value: Value?) -> [AuditHash]? {
         return tree
     }
 
+    @Test func anAssignedFrontierIsACopyThatGoesOnAlone() throws {
+        let leaves = (0..<13).map { MerkleHash.leaf(data: [UInt8($0)]) }
+        var source = MerkleFrontier(), target = MerkleFrontier()
+        for leaf in leaves[..<9] { target.append(leaf) }
+        for leaf in leaves[..<5] { source.append(leaf) }
+        target.assign(source)
+        #expect(target.size == 5 && target.hashes == source.hashes && target.root == source.root)
+        for leaf in leaves[5...] { target.append(leaf) }
+        #expect(source.size == 5 && target.size == 13)
+        #expect(target.root == ReferenceMerkle.root(leaves[...]))
+        #expect(source.root == ReferenceMerkle.root(leaves[..<5]))
+    }
+
     @Test func buildsTheReferenceTree() throws {
         let tree = try Self.referenceTree()
         #expect(tree.leaves.count == 8)

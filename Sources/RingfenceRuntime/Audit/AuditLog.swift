@@ -170,6 +170,19 @@ public final class AuditLog: @unchecked Sendable {
         }
     }
 
+    /// `enqueue(_:rows:)` of `first` followed by `records`, without gathering them in one list
+    /// first (a decision and the entries its caller's change adds); `rows` commit with `first`.
+    func enqueue(_ first: consuming AuditRecord, then records: [AuditRecord], rows: [StateRow]) throws(AuditLogError) -> Ticket {
+        try Self.refuseUnwritable(first)
+        for record in records { try Self.refuseUnwritable(record) }
+        var item: PendingItem? = PendingItem(record: consume first, rows: rows, deletes: [])
+        return try queue(receipts: false) { pending in
+            pending.append(item.take()!)
+            for record in records { pending.append(PendingItem(record: record, rows: [], deletes: [])) }
+            return 1 + records.count
+        }
+    }
+
     /// Throws for a record whose data was given and cannot be written.
     private static func refuseUnwritable(_ record: borrowing AuditRecord) throws(AuditLogError) {
         if let problem = record.encodingFailure { throw AuditLogError(message: "an audit record cannot be written: \(problem.message)") }

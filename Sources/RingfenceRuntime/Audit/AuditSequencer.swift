@@ -34,6 +34,9 @@ struct Sequencer: Sendable {
     private(set) var lastHash: AuditHash
     /// The Merkle frontier of the committed log.
     private var frontier: MerkleFrontier
+    /// The frontier a batch is sequenced on: a copy of `frontier` written into this one's
+    /// buffer, swapped with it once the batch commits, so a batch allocates no frontier.
+    private var nextFrontier = MerkleFrontier()
     /// The size the newest checkpoint covers.
     private var lastCheckpointSize: UInt64
     /// When the newest checkpoint was made (or this sequencer started).
@@ -95,7 +98,8 @@ struct Sequencer: Sendable {
         // reserves nothing.
         if work.count >= Int(AuditNodes.blockLeaves) { batch.nodes.reserveCapacity(work.count / Int(AuditNodes.blockLeaves) + 64) }
         if work.count > 1 { batch.puts.reserveCapacity(work.reduce(0) { $0 + $1.rows.count }) }
-        var head = (size: size, lastHash: lastHash, frontier: frontier)
+        var head = (size: size, lastHash: lastHash)
+        nextFrontier.assign(frontier)
         // A long batch has its data encoded up front on two threads; a short one, item by item.
         let encodedUpFront = work.count >= Self.parallelEncoding ? Self.encode(work) : nil
         for (index, item) in work.enumerated() {
@@ -117,13 +121,13 @@ struct Sequencer: Sendable {
             }
             let hash = entry.hash
             batch.entries.append(StoredAuditEntry(entry: entry, hash: hash, data: data))
-            head.frontier.append(MerkleHash.leaf(entryHash: hash)) { if AuditNodes.isStored($0.id) { batch.nodes.append($0) } }
+            nextFrontier.append(MerkleHash.leaf(entryHash: hash)) { if AuditNodes.isStored($0.id) { batch.nodes.append($0) } }
             head.size += 1
             head.lastHash = hash
             if wanted { receipts.append(AuditReceipt(seq: entry.seq, hash: hash)) }
             // Every `checkpointEvery` entries exactly, wherever the batch ends.
             if head.size - (batch.checkpoints.last?.size ?? lastCheckpointSize) >= settings.checkpointEvery {
-                batch.checkpoints.append(try Self.checkpoint(size: head.size, root: head.frontier.root, origin: settings.origin,
+                batch.checkpoints.append(try Self.checkpoint(size: head.size, root: nextFrontier.root, origin: settings.origin,
                                                              key: signingKey, time: now))
             }
         }
@@ -133,13 +137,14 @@ struct Sequencer: Sendable {
         let covered = batch.checkpoints.last?.size ?? lastCheckpointSize
         let stale = head.size > covered && now.microseconds - lastCheckpointTime.microseconds >= settings.checkpointInterval
         if stale || (forceCheckpoint && (head.size > covered || covered == 0)) {
-            batch.checkpoints.append(try Self.checkpoint(size: head.size, root: head.frontier.root, origin: settings.origin,
+            batch.checkpoints.append(try Self.checkpoint(size: head.size, root: nextFrontier.root, origin: settings.origin,
                                                          key: signingKey, time: now))
         }
         if batch.isEmpty { return receipts }
         batch.dropOverwrittenPuts()
         try store.commit(batch, durability: durability)
-        (size, lastHash, frontier) = head
+        (size, lastHash) = head
+        swap(&frontier, &nextFrontier)
         if let made = batch.checkpoints.last {
             lastCheckpointSize = made.size
             lastCheckpointTime = made.time

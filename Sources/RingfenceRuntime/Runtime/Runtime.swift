@@ -240,21 +240,23 @@ public final class Runtime: @unchecked Sendable {
     /// `commit(_:rows:changes:)` of one record followed by a change set's records and rows (a
     /// decision and what its caller gave for it), the records gathered in one list.
     func commit(_ record: consuming AuditRecord, then change: ChangeSet) throws(RuntimeError) {
-        var records: [AuditRecord] = []
-        records.reserveCapacity(1 + change.records.count)
-        records.append(record)
-        records.append(contentsOf: change.records)
-        _ = try queue(records, rows: change.rows, receipts: false)
+        var first: AuditRecord? = consume record
+        _ = try queue(rows: change.rows) { rows throws(AuditLogError) in try log.enqueue(first.take()!, then: change.records, rows: rows) }
         change.apply()
     }
 
     /// Queues one transaction's records and rows. A failing log stops the runtime.
     private func queue(_ records: [AuditRecord], rows: [StateRow], receipts: Bool) throws(RuntimeError) -> AuditLog.Ticket {
+        try queue(rows: rows) { rows throws(AuditLogError) in try log.enqueue(records, rows: rows, receipts: receipts) }
+    }
+
+    /// Queues `rows` with the records `enqueue` gives the log. A failing log stops the runtime.
+    private func queue(rows: [StateRow], _ enqueue: ([StateRow]) throws(AuditLogError) -> AuditLog.Ticket) throws(RuntimeError) -> AuditLog.Ticket {
         // On a shared store the mirror of written rows needs their bytes now: they are written
         // once, here, for the mirror and the store alike.
         let rows = tenure == nil ? rows : rows.map { StateRow($0.key, $0.value) }
         do {
-            let ticket = try log.enqueue(records, rows: rows, receipts: receipts)
+            let ticket = try enqueue(rows)
             pendingTicket = ticket
             if tenure != nil { sharing.wrote(rows) }
             return ticket

@@ -191,8 +191,7 @@ extension Runtime {
                 step.checkpoint = plan.checkpointGoal
                 let completions = saga.completions + 1
                 let data = StepEntryData.committed(attempt: attempt, completion: completions, checkpointGoal: plan.checkpointGoal)
-                let change = stepChange(saga, i, step, .stepCommitted, at: now, data, stateRow: saga.stateRowValue(completions: completions),
-                                        completions: completions)
+                let change = stepChange(saga, i, step, .stepCommitted, at: now, data, sagaState: saga.stateFields(completions: completions))
                 try commit(change)
                 return .done(.committed)
             case .failure(let failure):
@@ -291,7 +290,7 @@ extension Runtime {
                 step.undoError = nil
                 let compensated = saga.compensated + [i]
                 let change = stepChange(saga, i, step, .stepCompensated, at: now, .compensated(attempts: attempt),
-                                        stateRow: saga.stateRowValue(compensated: compensated), compensated: compensated)
+                                        sagaState: saga.stateFields(compensated: compensated))
                 try commit(change)
                 return .done(.compensated)
             case .failure(let failure):
@@ -362,13 +361,12 @@ extension Runtime {
     /// The row's bytes, the entry's data and the change to the book all come from one
     /// `StepTransition`, so the transition costs one object rather than a closure context each.
     private func stepChange(_ saga: SagaRecord, _ i: Int, _ step: StepRecord, _ kind: SagaEntryKind, at now: Int64,
-                            _ data: StepEntryData, stateRow: StateRow? = nil, completions: Int? = nil,
-                            compensated: [Int]? = nil) -> ChangeSet {
-        let transition = StepTransition(saga: saga, index: i, step: step, data: data, completions: completions, compensated: compensated)
+                            _ data: StepEntryData, sagaState: SagaStateFields? = nil) -> ChangeSet {
+        let transition = StepTransition(saga: saga, index: i, step: step, data: data, sagaState: sagaState)
         var rows: [StateRow] = []
-        rows.reserveCapacity(stateRow == nil ? 1 : 2)
+        rows.reserveCapacity(sagaState == nil ? 1 : 2)
         rows.append(StateRow(saga.stepRowKeys[i]) { transition.rowText() })
-        if let stateRow { rows.append(stateRow) }
+        if sagaState != nil { rows.append(StateRow(saga.stateRowKey) { transition.sagaStateText() }) }
         let entry: AuditRecord
         if case .members = data {
             entry = record(kind, session: saga.session, agent: step.agent, at: now, data.value(saga: saga.id, step: saga.plan.steps[i].id))
@@ -408,22 +406,23 @@ final class StepTransition: Sendable {
     let step: StepRecord
     /// The entry's data.
     let data: StepEntryData
-    /// The saga's count of commits as a commit makes it.
-    let completions: Int?
-    /// The saga's list of undone steps as an undo makes it.
-    let compensated: [Int]?
+    /// The saga's own fields as the transition leaves them, when it changes them (a commit its
+    /// count of commits, an undo its list of undone steps): its saga-state row is rewritten too.
+    let sagaState: SagaStateFields?
 
-    init(saga: SagaRecord, index: Int, step: StepRecord, data: StepEntryData, completions: Int?, compensated: [Int]?) {
+    init(saga: SagaRecord, index: Int, step: StepRecord, data: StepEntryData, sagaState: SagaStateFields?) {
         self.saga = saga
         self.index = index
         self.step = step
         self.data = data
-        self.completions = completions
-        self.compensated = compensated
+        self.sagaState = sagaState
     }
 
     /// The bytes of the step's row.
     func rowText() -> [UInt8] { SagaRecord.stepRowText(step) }
+
+    /// The bytes of the saga-state row (only for a transition that changes it).
+    func sagaStateText() -> [UInt8] { sagaState?.text() ?? [] }
 
     /// The entry's data in canonical form.
     func entryData() throws(AuditError) -> [UInt8] {
@@ -433,7 +432,9 @@ final class StepTransition: Sendable {
     /// Makes the step the book's (under the runtime's lock, once the transition is queued).
     func apply() {
         saga.steps[index] = step
-        if let completions { saga.completions = completions }
-        if let compensated { saga.compensated = compensated }
+        if let sagaState {
+            saga.completions = sagaState.completions
+            saga.compensated = sagaState.compensated
+        }
     }
 }

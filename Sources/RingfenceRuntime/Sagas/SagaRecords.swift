@@ -130,6 +130,29 @@ public struct SagaEscalation: Sendable, Hashable {
     }
 }
 
+/// What a saga-state row holds, as of one transition.
+struct SagaStateFields: Sendable {
+    var state: SagaState
+    var reason: String?
+    var compensated: [Int]
+    var completions: Int
+    var escalations: [SagaEscalation]
+    var endedAt: Int64?
+
+    /// The row's bytes.
+    func text() -> [UInt8] {
+        var w = RowText(capacity: 160 + 256 * escalations.count)
+        w.ints("compensated", compensated)
+        w.int("completions", completions)
+        if let endedAt { w.time("ended_at", endedAt) }
+        w.objects("escalations", escalations) { m, e in e.write(to: &m) }
+        if let reason { w.string("reason", reason) }
+        w.string("state", state.rawValue)
+        w.version(SagaRecord.rowVersion)
+        return w.finish()
+    }
+}
+
 /// Everything the runtime knows of one saga.
 final class SagaRecord: @unchecked Sendable {
     // Safety: touched only under the runtime's lock (inside `perform`), like sessions.
@@ -207,20 +230,21 @@ final class SagaRecord: @unchecked Sendable {
     /// once it is queued).
     func stateRowValue(state: SagaState? = nil, reason: String? = nil, compensated: [Int]? = nil, completions: Int? = nil,
                        escalations: [SagaEscalation]? = nil, endedAt: Int64? = nil) -> StateRow {
-        let escalations = escalations ?? self.escalations, compensated = compensated ?? self.compensated
-        let completions = completions ?? self.completions, endedAt = endedAt ?? self.endedAt, reason = reason ?? self.reason
-        let state = state ?? self.state
-        return StateRow(StateKey(Self.states, id)) {
-            var w = RowText(capacity: 160 + 256 * escalations.count)
-            w.ints("compensated", compensated)
-            w.int("completions", completions)
-            if let endedAt { w.time("ended_at", endedAt) }
-            w.objects("escalations", escalations) { m, e in e.write(to: &m) }
-            if let reason { w.string("reason", reason) }
-            w.string("state", state.rawValue)
-            w.version(Self.rowVersion)
-            return w.finish()
-        }
+        let fields = stateFields(state: state, reason: reason, compensated: compensated, completions: completions,
+                                 escalations: escalations, endedAt: endedAt)
+        return StateRow(stateRowKey) { fields.text() }
+    }
+
+    /// The key of the saga-state row.
+    var stateRowKey: StateKey { StateKey(Self.states, id) }
+
+    /// The saga-state row's fields as they will be with the given ones changed: a snapshot its
+    /// row is written from, on whichever thread commits it.
+    func stateFields(state: SagaState? = nil, reason: String? = nil, compensated: [Int]? = nil, completions: Int? = nil,
+                     escalations: [SagaEscalation]? = nil, endedAt: Int64? = nil) -> SagaStateFields {
+        SagaStateFields(state: state ?? self.state, reason: reason ?? self.reason, compensated: compensated ?? self.compensated,
+                        completions: completions ?? self.completions, escalations: escalations ?? self.escalations,
+                        endedAt: endedAt ?? self.endedAt)
     }
 
     /// Step `index`'s row.
