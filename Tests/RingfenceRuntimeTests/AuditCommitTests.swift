@@ -160,6 +160,16 @@ import Darwin
         #expect(try store.inner.load().rows == [Self.row("s1", "second"), Self.row("s2", "kept")])
     }
 
+    /// One item's random state changes over `keys`: up to two puts of rows holding `tag`, and
+    /// fewer than `deletesBelow` deletes.
+    static func changes(_ generator: inout SeededGenerator, keys: [String], tag: String, deletesBelow: Int) -> ([StateRow], [StateKey]) {
+        var puts: [StateRow] = []
+        var deletes: [StateKey] = []
+        for _ in 0..<generator.below(3) { puts.append(row(generator.pick(keys), tag)) }
+        for _ in 0..<generator.below(deletesBelow) { deletes.append(StateKey("sessions", generator.pick(keys))) }
+        return (puts, deletes)
+    }
+
     @Test func aBatchOfStateChangesLeavesWhatOneCommitEachWould() throws {
         var generator = SeededGenerator(seed: 94)
         let keys = ["a", "b", "c", "d"]
@@ -168,10 +178,7 @@ import Darwin
             let together = MemoryStore()
             var batch = StoreBatch()
             for step in 0..<generator.below(12) + 1 {
-                var puts: [StateRow] = []
-                var deletes: [StateKey] = []
-                for _ in 0..<generator.below(3) { puts.append(Self.row(generator.pick(keys), "\(round).\(step)")) }
-                for _ in 0..<generator.below(3) { deletes.append(StateKey("sessions", generator.pick(keys))) }
+                let (puts, deletes) = Self.changes(&generator, keys: keys, tag: "\(round).\(step)", deletesBelow: 3)
                 var one = StoreBatch()
                 one.addStateChanges(puts: puts, deletes: deletes)
                 try apart.commit(one, durability: .relaxed)
@@ -191,10 +198,7 @@ import Darwin
             let keys = (0..<(round.isMultiple(of: 2) ? 3 : 14)).map { "k\($0)" }
             var batch = StoreBatch()
             for step in 0..<generator.below(24) + 1 {
-                var puts: [StateRow] = []
-                var deletes: [StateKey] = []
-                for _ in 0..<generator.below(3) { puts.append(Self.row(generator.pick(keys), "\(round).\(step)")) }
-                for _ in 0..<generator.below(2) { deletes.append(StateKey("sessions", generator.pick(keys))) }
+                let (puts, deletes) = Self.changes(&generator, keys: keys, tag: "\(round).\(step)", deletesBelow: 2)
                 batch.addStateChanges(puts: puts, deletes: deletes)
             }
             var dropped = batch

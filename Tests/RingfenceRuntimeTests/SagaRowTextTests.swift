@@ -179,7 +179,7 @@ import RingfenceWire
 
     /// Every row of `saga`.
     static func rows(_ saga: SagaRecord) -> [StateRow] {
-        [saga.headerRow(), saga.stateRow()] + saga.steps.indices.map(saga.stepRow)
+        [saga.headerRow(), saga.stateRow()] + saga.steps.indices.map { saga.stepRow($0, saga.steps[$0]) }
     }
 
     /// The saga book writes a plan's text once and keeps it by the plan's name, but never hands

@@ -162,12 +162,7 @@ public final class AuditLog: @unchecked Sendable {
     /// `enqueue(_:)` of one record without state changes, moved into the queue rather than
     /// copied out of a list: a decision's entry, queued by every decision in a session.
     public func enqueue(_ record: consuming AuditRecord) throws(AuditLogError) -> Ticket {
-        try Self.refuseUnwritable(record)
-        var item: PendingItem? = PendingItem(record: consume record, rows: [], deletes: [])
-        return try queue(receipts: false) { pending in
-            pending.append(item.take()!)
-            return 1
-        }
+        try enqueue(record, then: [], rows: [])
     }
 
     /// `enqueue(_:rows:)` of `first` followed by `records`, without gathering them in one list

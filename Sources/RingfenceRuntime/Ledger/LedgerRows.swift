@@ -45,27 +45,7 @@ enum LedgerRows {
     /// The key of an agent's `seq`th event.
     static func eventKey(_ agent: String, _ seq: Int) -> String {
         guard seq >= 0 else { return agent + "/" + String(seq) }
-        // Written into the string's storage: the agent, "/", then the number's digits padded
-        // with zeros to at least ten.
-        var digits = 1, rest = seq
-        while rest >= 10 {
-            rest /= 10
-            digits += 1
-        }
-        let width = max(10, digits)
-        var agent = agent
-        return agent.withUTF8 { name in
-            String(unsafeUninitializedCapacity: name.count + 1 + width) { out in
-                _ = out.initialize(fromContentsOf: name)
-                out[name.count] = UInt8(ascii: "/")
-                var value = seq
-                for i in stride(from: name.count + width, to: name.count, by: -1) {
-                    out[i] = UInt8(ascii: "0") + UInt8(value % 10)
-                    value /= 10
-                }
-                return name.count + 1 + width
-            }
-        }
+        return RuntimeKeys.numbered(agent, "/", UInt64(seq), radix: 10, width: 10)
     }
 
     /// An agent's row.

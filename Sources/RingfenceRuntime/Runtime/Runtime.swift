@@ -238,7 +238,8 @@ public final class Runtime: @unchecked Sendable {
     }
 
     /// `commit(_:rows:changes:)` of one record followed by a change set's records and rows (a
-    /// decision and what its caller gave for it), the records gathered in one list.
+    /// decision and what its caller gave for it), queued one after the other without a list of
+    /// their own.
     func commit(_ record: consuming AuditRecord, then change: ChangeSet) throws(RuntimeError) {
         var first: AuditRecord? = consume record
         _ = try queue(rows: change.rows) { rows throws(AuditLogError) in try log.enqueue(first.take()!, then: change.records, rows: rows) }

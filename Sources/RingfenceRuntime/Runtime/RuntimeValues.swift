@@ -200,20 +200,34 @@ public struct IDGenerator: Sendable {
 
     /// A new id of `kind`, e.g. `session:9e3779b97f4a7c15`.
     public func make(_ kind: String) -> String {
-        let value = source()
-        var kind = kind
-        // Written in place: the kind, a colon and sixteen hex digits, in one string.
-        return kind.withUTF8 { prefix in
-            String(unsafeUninitializedCapacity: prefix.count + 17) { buffer in
-                var end = buffer.initialize(fromContentsOf: prefix)
-                buffer[end] = UInt8(ascii: ":")
-                end += 1
-                for shift in stride(from: 60, through: 0, by: -4) {
-                    let digit = UInt8((value >> UInt64(shift)) & 0xF)
-                    buffer[end] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10
-                    end += 1
+        RuntimeKeys.numbered(kind, ":", source(), radix: 16, width: 16)
+    }
+}
+
+/// Keys and ids of the form `<prefix><separator><number>`, written into one string.
+enum RuntimeKeys {
+    /// `prefix`, `separator`, then `value`'s digits in `radix` (lowercase), padded with zeros to
+    /// `width` digits (more when it has more): one allocation, where concatenating the parts
+    /// made one for each (ids and ledger event keys are made by every operation that adds them).
+    static func numbered(_ prefix: String, _ separator: Unicode.Scalar, _ value: UInt64, radix: UInt64, width: Int) -> String {
+        var digits = 1, rest = value
+        while rest >= radix {
+            rest /= radix
+            digits += 1
+        }
+        let count = max(width, digits)
+        var prefix = prefix
+        return prefix.withUTF8 { head in
+            String(unsafeUninitializedCapacity: head.count + 1 + count) { out in
+                _ = out.initialize(fromContentsOf: head)
+                out[head.count] = UInt8(ascii: separator)
+                var value = value
+                for i in stride(from: head.count + count, to: head.count, by: -1) {
+                    let digit = UInt8(value % radix)
+                    out[i] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10
+                    value /= radix
                 }
-                return end
+                return head.count + 1 + count
             }
         }
     }

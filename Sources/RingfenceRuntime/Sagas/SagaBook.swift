@@ -88,7 +88,7 @@ final class SagaBook: SagaView, @unchecked Sendable {
                     var step = saga.steps[i]
                     step.agent = substitute
                     updates.append((saga, i, step))
-                    rows.append(SagaRecord.stepRow(saga: saga.id, i, step))
+                    rows.append(saga.stepRow(i, step))
                     records.append(AuditRecord(kind: SagaEntryKind.stepHandedOff.rawValue, session: session, agent: substitute, time: time,
                                                deferred: .object(["saga": .string(saga.id), "step": .string(saga.plan.steps[i].id),
                                                                "from": .string(agent), "to": .string(substitute)])))

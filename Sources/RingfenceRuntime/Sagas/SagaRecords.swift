@@ -247,12 +247,9 @@ final class SagaRecord: @unchecked Sendable {
                         endedAt: endedAt ?? self.endedAt)
     }
 
-    /// Step `index`'s row.
-    func stepRow(_ index: Int) -> StateRow { Self.stepRow(saga: id, index, steps[index]) }
-
-    /// The row of step `index` of saga `saga` as `s` describes it.
-    static func stepRow(saga: String, _ index: Int, _ s: StepRecord) -> StateRow {
-        StateRow(StateKey(stepRows, stepKey(saga: saga, index))) { stepRowText(s) }
+    /// The row of step `index` as `s` describes it.
+    func stepRow(_ index: Int, _ s: StepRecord) -> StateRow {
+        StateRow(stepRowKeys[index]) { Self.stepRowText(s) }
     }
 
     /// The bytes of a step's row.
