@@ -47,7 +47,7 @@ let package = Package(
         ]),
         .target(name: "RingfenceVM", dependencies: ["RingfenceDiagnostics", "RingfenceBytecode", "RingfenceMatch"]),
         .target(name: "RingfenceWire", dependencies: ["RingfenceDiagnostics", "RingfenceBytecode", "RingfenceVM"]),
-        .target(name: "RingfenceAudit", dependencies: ["RingfenceVM", "RingfenceWire", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "RingfenceAudit", dependencies: ["RingfenceDiagnostics", "RingfenceVM", "RingfenceWire", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "RingfenceRuntime", dependencies: [
             "RingfenceDiagnostics", "RingfenceBytecode", "RingfenceVM", "RingfenceWire", "RingfenceAudit",
         ]),

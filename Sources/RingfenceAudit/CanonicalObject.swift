@@ -79,8 +79,9 @@ public struct CanonicalObject {
         try write(&inner)
     }
 
-    /// A list of strings.
-    public mutating func strings<S: Sequence<String>>(_ name: StaticString, _ list: S) {
+    /// A list of strings. An array, not any sequence: a generic method is not specialized for
+    /// a caller in another module, which then walks the list through protocol witnesses.
+    public mutating func strings(_ name: StaticString, _ list: [String]) {
         self.name(name)
         bytes.append(UInt8(ascii: "["))
         var first = true

@@ -1,3 +1,5 @@
+import RingfenceDiagnostics
+
 /// Writes canonical JSON pieces into memory that the caller has sized with `bound` functions,
 /// without per-byte capacity or uniqueness checks — the inner loop of chain verification.
 struct CanonicalWriter {
@@ -68,15 +70,14 @@ struct CanonicalWriter {
         write(UInt8(ascii: "\""))
         var text = text
         text.withUTF8 { units in
-            var runStart = 0
-            for index in 0..<units.count {
-                let unit = units[index]
-                guard unit < 0x20 || unit == UInt8(ascii: "\"") || unit == UInt8(ascii: "\\") else { continue }
-                write(UnsafeBufferPointer(rebasing: units[runStart..<index]))
-                writeEscape(unit)
-                runStart = index + 1
+            var rest = units
+            while true {
+                let plain = JSONText.plainPrefixCount(rest)
+                write(UnsafeBufferPointer(rebasing: rest[..<plain]))
+                guard plain < rest.count else { break }
+                writeEscape(rest[plain])
+                rest = UnsafeBufferPointer(rebasing: rest[(plain + 1)...])
             }
-            write(UnsafeBufferPointer(rebasing: units[runStart...]))
         }
         write(UInt8(ascii: "\""))
     }

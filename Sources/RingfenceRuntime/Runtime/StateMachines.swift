@@ -86,6 +86,11 @@ public enum SessionMachine {
 
     /// The state `event` leads to from `phase`, or `session_state` naming the states that allow it.
     public static func next(_ event: SessionEvent, from phase: SessionPhase) throws(RuntimeError) -> SessionPhase {
+        // Every operation asks: the table is read in place (`transition` copies a row, and
+        // `first(where:)` each row it passes, retaining their state lists).
+        for index in table.indices where table[index].event == event && table[index].from.contains(phase) {
+            return table[index].to ?? phase
+        }
         let row = transition(event)
         guard row.from.contains(phase) else {
             let allowed = row.from.map { "`\($0.rawValue)`" }.joined(separator: ", ")

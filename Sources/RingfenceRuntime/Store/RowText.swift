@@ -151,12 +151,14 @@ struct RowText {
     /// Appends `text` as a JSON string literal, as `Value.jsonText` writes it: text that needs no
     /// escapes is copied whole, anything else goes through `JSONText.quote`.
     static func appendQuoted(_ text: String, to bytes: inout [UInt8]) {
-        if JSONText.isPlain(text) {
+        var text = text
+        let copied = text.withUTF8 { units in
+            guard JSONText.plainPrefixCount(units) == units.count else { return false }
             bytes.append(UInt8(ascii: "\""))
-            bytes.append(contentsOf: text.utf8)
+            bytes.append(contentsOf: units)
             bytes.append(UInt8(ascii: "\""))
-        } else {
-            bytes.append(contentsOf: JSONText.quote(text).utf8)
+            return true
         }
+        if !copied { bytes.append(contentsOf: JSONText.quote(text).utf8) }
     }
 }
