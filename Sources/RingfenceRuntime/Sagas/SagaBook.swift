@@ -79,8 +79,10 @@ final class SagaBook: SagaView, @unchecked Sendable {
         var updates: [(SagaRecord, Int, StepRecord)] = []
         var failing: [SagaRecord] = []
         let time = RuntimeTime.auditTime(now)
-        for id in sagas.keys.sorted() {
-            guard let saga = sagas[id], saga.session == session, saga.state == .running else { continue }
+        // The book keeps every saga it has seen, ended ones too: pick the session's running
+        // sagas first and sort only those (by id, so handoffs and entries come in one order).
+        let live = sagas.values.filter { $0.session == session && $0.state == .running }.sorted { $0.id < $1.id }
+        for saga in live {
             let indexes = saga.steps.indices.filter { saga.steps[$0].agent == agent && !saga.steps[$0].state.isSettled }
             guard !indexes.isEmpty else { continue }
             if let substitute {
