@@ -168,13 +168,27 @@ public final class AuditLog: @unchecked Sendable {
     /// `enqueue(_:rows:)` of `first` followed by `records`, without gathering them in one list
     /// first (a decision and the entries its caller's change adds); `rows` commit with `first`.
     func enqueue(_ first: consuming AuditRecord, then records: [AuditRecord], rows: [StateRow]) throws(AuditLogError) -> Ticket {
+        try enqueue(first, nil, then: records, rows: rows)
+    }
+
+    /// `enqueue(_:then:rows:)` with a `second` record (when given) between `first` and
+    /// `records`: a decision and the one entry its caller's change adds, neither in a list.
+    func enqueue(_ first: consuming AuditRecord, _ second: consuming AuditRecord?, then records: [AuditRecord],
+                 rows: [StateRow]) throws(AuditLogError) -> Ticket {
         try Self.refuseUnwritable(first)
+        if let second { try Self.refuseUnwritable(second) }
         for record in records { try Self.refuseUnwritable(record) }
         var item: PendingItem? = PendingItem(record: consume first, rows: rows, deletes: [])
+        var next: PendingItem? = second.map { PendingItem(record: $0, rows: [], deletes: []) }
         return try queue(receipts: false) { pending in
             pending.append(item.take()!)
+            var added = 1
+            if let next = next.take() {
+                pending.append(next)
+                added += 1
+            }
             for record in records { pending.append(PendingItem(record: record, rows: [], deletes: [])) }
-            return 1 + records.count
+            return added + records.count
         }
     }
 

@@ -16,14 +16,38 @@ public struct ChangeSet: Sendable {
     /// Rows to commit with the operation.
     public var rows: [StateRow]
     /// Entries to append after the operation's own.
-    public var records: [AuditRecord]
+    public var records: [AuditRecord] {
+        get {
+            switch entries {
+            case .one(let record): [record]
+            case .list(let records): records
+            }
+        }
+        set { entries = .list(newValue) }
+    }
+    /// The entries as they are kept: a saga step's transition adds one entry, held without a
+    /// list of its own (`Runtime.commit(_:)` queues it as it is).
+    var entries: Entries
     /// Applied once the operation's changes are queued (never when the operation fails).
     public var apply: @Sendable () -> Void
+
+    /// A change set's entries: one, or a list.
+    enum Entries: Sendable {
+        case one(AuditRecord)
+        case list([AuditRecord])
+    }
 
     /// A change set.
     public init(rows: [StateRow] = [], records: [AuditRecord] = [], apply: @escaping @Sendable () -> Void = {}) {
         self.rows = rows
-        self.records = records
+        self.entries = .list(records)
+        self.apply = apply
+    }
+
+    /// A change set of `rows` and the one entry `record`.
+    init(rows: [StateRow], record: AuditRecord, apply: @escaping @Sendable () -> Void) {
+        self.rows = rows
+        self.entries = .one(record)
         self.apply = apply
     }
 

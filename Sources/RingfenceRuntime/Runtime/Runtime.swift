@@ -232,7 +232,13 @@ public final class Runtime: @unchecked Sendable {
     /// are queued as they are.
     @discardableResult
     func commit(_ change: ChangeSet) throws(RuntimeError) -> AuditLog.Ticket {
-        let ticket = try queue(change.records, rows: change.rows, receipts: false)
+        let ticket: AuditLog.Ticket
+        switch change.entries {
+        case .one(let record):
+            ticket = try queue(rows: change.rows) { rows throws(AuditLogError) in try log.enqueue(record, then: [], rows: rows) }
+        case .list(let records):
+            ticket = try queue(records, rows: change.rows, receipts: false)
+        }
         change.apply()
         return ticket
     }
@@ -242,7 +248,12 @@ public final class Runtime: @unchecked Sendable {
     /// their own.
     func commit(_ record: consuming AuditRecord, then change: ChangeSet) throws(RuntimeError) {
         var first: AuditRecord? = consume record
-        _ = try queue(rows: change.rows) { rows throws(AuditLogError) in try log.enqueue(first.take()!, then: change.records, rows: rows) }
+        _ = try queue(rows: change.rows) { rows throws(AuditLogError) in
+            switch change.entries {
+            case .one(let second): try log.enqueue(first.take()!, second, then: [], rows: rows)
+            case .list(let records): try log.enqueue(first.take()!, nil, then: records, rows: rows)
+            }
+        }
         change.apply()
     }
 

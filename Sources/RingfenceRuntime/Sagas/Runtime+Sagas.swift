@@ -373,7 +373,7 @@ extension Runtime {
         } else {
             entry = record(kind, session: saga.session, agent: step.agent, at: now) { () throws(AuditError) in try transition.entryData() }
         }
-        return ChangeSet(rows: rows, records: [entry]) { transition.apply() }
+        return ChangeSet(rows: rows, record: entry) { transition.apply() }
     }
 
     /// Queues `stepChange` alone.
