@@ -72,11 +72,11 @@ extension Runtime {
             }
             let sagaID = try newID(id, kind: "saga") { book.sagas[$0] != nil }
             let saga = SagaRecord(id: sagaID, session: sid, plan: plan, input: input, baseURL: base, startedAt: now)
-            let name = plan.name, steps = plan.steps.map(\.id)
+            // The entry's data (the step ids too) is written on the log's writer, from the plan.
             let started = record(.started, session: sid, at: now) { () throws(AuditError) in
-                try SagaEntryData.started(saga: sagaID, name: name, session: sid, steps: steps, input: input, baseURL: base)
+                try SagaEntryData.started(saga: sagaID, name: plan.name, session: sid, steps: plan.steps.map(\.id), input: input, baseURL: base)
             }
-            let ticket = try commit([started], rows: [saga.headerRow(planText: book.planText(plan)), saga.stateRow()])
+            let ticket = try commit(ChangeSet(rows: [saga.headerRow(planText: book.planText(plan)), saga.stateRow()], record: started) {})
             book.sagas[sagaID] = saga
             book.running.insert(sagaID)
             try takeLease(sagaID, at: now)
@@ -140,8 +140,12 @@ extension Runtime {
                 return .done(next)
             }
             if !waited, let at = step.retryAt, at > now { return .wait(at - now) }
-            let request = Request(agent: Agent(id: step.agent), action: plan.actionID, resource: plan.executeAPI,
-                                  context: ["session": .string(saga.session), "saga": .string(id), "step": .string(plan.id)])
+            // Filled member by member: a dictionary literal first builds a list of its pairs.
+            var context = [String: Value](minimumCapacity: 3)
+            context["session"] = .string(saga.session)
+            context["saga"] = .string(id)
+            context["step"] = .string(plan.id)
+            let request = Request(agent: Agent(id: step.agent), action: plan.actionID, resource: plan.executeAPI, context: context)
             var gate = StepGate.done(.failed)
             do throws(RuntimeError) {
                 _ = try decideInSession(request, session: saga.session, at: now) { outcome in
@@ -243,7 +247,7 @@ extension Runtime {
             let entry = record(.ended, session: saga.session, at: now) { () throws(AuditError) in
                 SagaEntryData.ended(saga: id, state: next, compensated: compensated)
             }
-            try commit([entry], rows: [row])
+            try commit(ChangeSet(rows: [row], record: entry) {})
             saga.state = next
             saga.endedAt = now
         }
