@@ -40,6 +40,14 @@ public struct CanonicalObject {
         CanonicalJSON.appendString(text, to: &bytes)
     }
 
+    /// A time member in its text form (which holds nothing to escape), written in place.
+    public mutating func time(_ name: StaticString, _ time: AuditTime) {
+        self.name(name)
+        bytes.append(UInt8(ascii: "\""))
+        time.append(to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+    }
+
     /// A whole-number member.
     public mutating func int(_ name: StaticString, _ n: Int) {
         self.name(name)

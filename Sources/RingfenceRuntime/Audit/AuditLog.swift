@@ -255,6 +255,18 @@ public final class AuditLog: @unchecked Sendable {
         try waitFor(ticket.range)
     }
 
+    /// `wait(_:)` for a ticket of one record: its receipt, or nil when none was made — without a
+    /// list (an `audit.append` waits for its one entry's receipt).
+    public func waitForReceipt(_ ticket: Ticket) throws(AuditLogError) -> AuditReceipt? {
+        try waitFor(ticket.range, checkpoint: 0) { receipts in
+            var first: AuditReceipt?
+            for t in ticket.range {
+                if let receipt = receipts.removeValue(forKey: t), first == nil { first = receipt }
+            }
+            return first
+        } ?? nil
+    }
+
     /// Signs a checkpoint of the whole log now (after everything queued so far) and returns it.
     public func checkpoint() throws(AuditLogError) -> StoredCheckpoint {
         shared.lock()
@@ -349,18 +361,27 @@ public final class AuditLog: @unchecked Sendable {
     /// Waits until the records at `tickets` are committed and on-demand checkpoint `request`
     /// (0 for none) is written, committing the pending batch itself whenever nobody else is.
     private func waitFor(_ tickets: Range<UInt64>, checkpoint request: UInt64 = 0) throws(AuditLogError) -> [AuditReceipt] {
+        try waitFor(tickets, checkpoint: request) { receipts in
+            var taken: [AuditReceipt] = []
+            taken.reserveCapacity(tickets.count)
+            for ticket in tickets {
+                if let receipt = receipts.removeValue(forKey: ticket) { taken.append(receipt) }
+            }
+            return taken
+        } ?? []
+    }
+
+    /// The wait of `waitFor(_:checkpoint:)`; once the records are committed, `take` takes their
+    /// receipts out of the kept ones (under the lock). Nil when none are kept for any record.
+    private func waitFor<R>(_ tickets: Range<UInt64>, checkpoint request: UInt64,
+                            take: (inout [UInt64: AuditReceipt]) -> R) throws(AuditLogError) -> R? {
         shared.lock()
         defer { shared.unlock() }
         while true {
             if let failure = shared.failure { throw AuditLogError(message: failure) }
             if shared.committed >= tickets.upperBound && shared.checkpointsDone >= request {
-                guard !shared.receipts.isEmpty, !tickets.isEmpty else { return [] }
-                var receipts: [AuditReceipt] = []
-                receipts.reserveCapacity(tickets.count)
-                for ticket in tickets {
-                    if let receipt = shared.receipts.removeValue(forKey: ticket) { receipts.append(receipt) }
-                }
-                return receipts
+                guard !shared.receipts.isEmpty, !tickets.isEmpty else { return nil }
+                return take(&shared.receipts)
             }
             if shared.sequencer != nil && shared.hasWork {
                 commitPending()

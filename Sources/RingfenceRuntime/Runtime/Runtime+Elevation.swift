@@ -215,7 +215,7 @@ extension Runtime {
             pendingTicket = nil
             return ticket
         }
-        guard let receipt = try waitFor(ticket).first else {
+        guard let receipt = try waitForReceipt(ticket) else {
             throw RuntimeError(.auditFailed, "the audit log returned no receipt for the entry")
         }
         return receipt

@@ -292,8 +292,19 @@ public final class Runtime: @unchecked Sendable {
     /// Waits for `ticket`'s commit; a failing log stops the runtime.
     @discardableResult
     func waitFor(_ ticket: AuditLog.Ticket) throws(RuntimeError) -> [AuditReceipt] {
+        try failing { () throws(AuditLogError) in try log.wait(ticket) }
+    }
+
+    /// Waits for a one-record ticket's commit and returns its receipt; a failing log stops the
+    /// runtime.
+    func waitForReceipt(_ ticket: AuditLog.Ticket) throws(RuntimeError) -> AuditReceipt? {
+        try failing { () throws(AuditLogError) in try log.waitForReceipt(ticket) }
+    }
+
+    /// `body`'s result; a log error stops the runtime.
+    private func failing<R>(_ body: () throws(AuditLogError) -> R) throws(RuntimeError) -> R {
         do {
-            return try log.wait(ticket)
+            return try body()
         } catch {
             mutex.withLock { failure = error.message }
             throw RuntimeError(.auditFailed, error.message)

@@ -14,7 +14,7 @@ enum SessionEntryData {
             try c.number("min_trust", config.minTrust)
             try c.number("ttl", Double(config.ttl) / 1_000)
         }
-        o.string("expires_at", RuntimeTime.text(expiresAt))
+        o.time("expires_at", RuntimeTime.auditTime(expiresAt))
         o.string("session", session)
         return o.finish()
     }
