@@ -110,7 +110,7 @@ extension Runtime {
                 try SessionEntryData.joined(session: sid, agent: agent, trust: assessment.trust, trustEff: assessment.trustEff,
                                             consensus: consensus, ring: ring, standing: assessment.standing, parent: parent)
             }
-            try commit([entry], rows: [session.row()], changes: [ledger.joined(agent: agent, session: sid, trust: assessment.trust, at: now)])
+            try commit(entry, row: session.row(), then: ledger.joined(agent: agent, session: sid, trust: assessment.trust, at: now))
             keep(session)
             return JoinResult(ring: ring, trustEff: assessment.trustEff, standing: assessment.standing)
         }
@@ -204,7 +204,7 @@ extension Runtime {
             SessionEntryData.terminated(session: sid, cause: cause, auditRoot: root, entries: entries, participants: participants,
                                         clean: clean)
         }
-        try commit([entry], rows: [session.row()], changes: [change])
+        try commit(entry, row: session.row(), then: change)
         keep(session)
         return session.view(at: time)
     }

@@ -257,6 +257,15 @@ public final class Runtime: @unchecked Sendable {
         change.apply()
     }
 
+    /// `commit(_:rows:changes:)` of one record with its row, then one change set (a join and
+    /// the ledger's change, a termination and the ledger's releases): the row goes before the
+    /// change's rows and the record before its entries, without lists gathered for them.
+    func commit(_ record: consuming AuditRecord, row: StateRow, then change: ChangeSet) throws(RuntimeError) {
+        var change = change
+        change.rows.insert(row, at: 0)
+        try commit(record, then: change)
+    }
+
     /// Queues one transaction's records and rows. A failing log stops the runtime.
     private func queue(_ records: [AuditRecord], rows: [StateRow], receipts: Bool) throws(RuntimeError) -> AuditLog.Ticket {
         try queue(rows: rows) { rows throws(AuditLogError) in try log.enqueue(records, rows: rows, receipts: receipts) }
