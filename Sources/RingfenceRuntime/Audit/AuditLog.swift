@@ -165,15 +165,10 @@ public final class AuditLog: @unchecked Sendable {
         try enqueue(record, then: [], rows: [])
     }
 
-    /// `enqueue(_:rows:)` of `first` followed by `records`, without gathering them in one list
-    /// first (a decision and the entries its caller's change adds); `rows` commit with `first`.
-    func enqueue(_ first: consuming AuditRecord, then records: [AuditRecord], rows: [StateRow]) throws(AuditLogError) -> Ticket {
-        try enqueue(first, nil, then: records, rows: rows)
-    }
-
-    /// `enqueue(_:then:rows:)` with a `second` record (when given) between `first` and
-    /// `records`: a decision and the one entry its caller's change adds, neither in a list.
-    func enqueue(_ first: consuming AuditRecord, _ second: consuming AuditRecord?, then records: [AuditRecord],
+    /// `enqueue(_:rows:)` of `first`, then `second` when given, then `records`, without
+    /// gathering them in one list first (a decision and the entries its caller's change adds);
+    /// `rows` commit with `first`.
+    func enqueue(_ first: consuming AuditRecord, _ second: consuming AuditRecord? = nil, then records: [AuditRecord],
                  rows: [StateRow]) throws(AuditLogError) -> Ticket {
         try Self.refuseUnwritable(first)
         if let second { try Self.refuseUnwritable(second) }

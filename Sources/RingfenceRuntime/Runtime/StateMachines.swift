@@ -79,24 +79,18 @@ public enum SessionMachine {
         Transition(event: .archive, from: [.terminating], to: .archived),
     ]
 
-    /// The row of `event`.
-    static func transition(_ event: SessionEvent) -> Transition {
-        table.first { $0.event == event } ?? Transition(event: event, from: [], to: nil)
-    }
-
     /// The state `event` leads to from `phase`, or `session_state` naming the states that allow it.
     public static func next(_ event: SessionEvent, from phase: SessionPhase) throws(RuntimeError) -> SessionPhase {
-        // Every operation asks: the table is read in place (`transition` copies a row, and
-        // `first(where:)` each row it passes, retaining their state lists).
-        for index in table.indices where table[index].event == event && table[index].from.contains(phase) {
-            return table[index].to ?? phase
+        // Every operation asks: the table is read in place (`first(where:)` would copy each row
+        // it passes, retaining its list of states). An event the table does not list is allowed
+        // in no state.
+        var allowed: [SessionPhase] = []
+        if let index = table.indices.first(where: { table[$0].event == event }) {
+            if table[index].from.contains(phase) { return table[index].to ?? phase }
+            allowed = table[index].from
         }
-        let row = transition(event)
-        guard row.from.contains(phase) else {
-            let allowed = row.from.map { "`\($0.rawValue)`" }.joined(separator: ", ")
-            throw RuntimeError(.sessionState, "operation `\(event.rawValue)` is not allowed in state `\(phase.rawValue)`; allowed in \(allowed)")
-        }
-        return row.to ?? phase
+        let names = allowed.map { "`\($0.rawValue)`" }.joined(separator: ", ")
+        throw RuntimeError(.sessionState, "operation `\(event.rawValue)` is not allowed in state `\(phase.rawValue)`; allowed in \(names)")
     }
 }
 
