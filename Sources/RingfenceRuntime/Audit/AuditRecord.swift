@@ -97,6 +97,16 @@ public struct AuditRecord: Sendable {
         }
     }
 
+    /// `encodedData()` as a result (what sequencing keeps for each record of a batch).
+    func encodedResult() -> Result<EncodedData, AuditError> {
+        Result { () throws(AuditError) in try encodedData() }
+    }
+
+    /// The envelope of this record's entry at `seq` after `prev`, its data hashing to `dataHash`.
+    func entry(seq: UInt64, dataHash: AuditHash, prev: AuditHash) throws(AuditError) -> AuditEntry {
+        try AuditEntry(seq: seq, time: time, kind: kind, session: session, agent: agent, dataHash: dataHash, prev: prev)
+    }
+
     /// The canonical bytes of `value` and their SHA-256.
     private static func encode(_ value: Value) throws(AuditError) -> EncodedData {
         let data = try CanonicalJSON.encode(value)

@@ -97,38 +97,43 @@ struct Sequencer: Sendable {
         // entries at most one a level besides; a short batch usually completes none, and
         // reserves nothing.
         if work.count >= Int(AuditNodes.blockLeaves) { batch.nodes.reserveCapacity(work.count / Int(AuditNodes.blockLeaves) + 64) }
-        if work.count > 1 { batch.puts.reserveCapacity(work.reduce(0) { $0 + $1.rows.count }) }
+        if work.count > 1 { batch.puts.reserveCapacity(work.withUnsafeBufferPointer { items in items.indices.reduce(0) { $0 + items[$1].rows.count } }) }
         var head = (size: size, lastHash: lastHash)
         nextFrontier.assign(frontier)
         // A long batch has its data encoded up front on two threads; a short one, item by item.
         let encodedUpFront = work.count >= Self.parallelEncoding ? Self.encode(work) : nil
-        for (index, item) in work.enumerated() {
-            batch.addStateChanges(puts: item.rows, deletes: item.deletes)
-            let encoded = encodedUpFront.map { $0[index] } ?? Self.encode(item)
-            guard let record = item.record, let encoded else {
-                if wanted { receipts.append(nil) }
-                continue
-            }
-            let data: [UInt8]
-            let entry: AuditEntry
-            do {
-                let dataHash: AuditHash
-                (data, dataHash) = try encoded.get()
-                entry = try AuditEntry(seq: head.size, time: record.time, kind: record.kind, session: record.session,
-                                       agent: record.agent, dataHash: dataHash, prev: head.lastHash)
-            } catch {
-                throw StoreError(.database, "an audit record cannot be encoded: \(error)")
-            }
-            let hash = entry.hash
-            batch.entries.append(StoredAuditEntry(entry: entry, hash: hash, data: data))
-            nextFrontier.append(MerkleHash.leaf(entryHash: hash)) { if AuditNodes.isStored($0.id) { batch.nodes.append($0) } }
-            head.size += 1
-            head.lastHash = hash
-            if wanted { receipts.append(AuditReceipt(seq: entry.seq, hash: hash)) }
-            // Every `checkpointEvery` entries exactly, wherever the batch ends.
-            if head.size - (batch.checkpoints.last?.size ?? lastCheckpointSize) >= settings.checkpointEvery {
-                batch.checkpoints.append(try Self.checkpoint(size: head.size, root: nextFrontier.root, origin: settings.origin,
-                                                             key: signingKey, time: now))
+        // The items are read in place: copying one retains each of its record's strings, its
+        // rows and its data's closure, objects its appender made on another core.
+        try work.withUnsafeBufferPointer { (items) throws(StoreError) in
+            for index in items.indices {
+                batch.addStateChanges(puts: items[index].rows, deletes: items[index].deletes)
+                let encoded = encodedUpFront.map { $0[index] } ?? Self.encode(items[index])
+                let made: (entry: AuditEntry, data: [UInt8])?
+                do {
+                    made = try encoded.map { (encoded) throws(AuditError) in
+                        let (data, dataHash) = try encoded.get()
+                        guard let entry = try items[index].record?.entry(seq: head.size, dataHash: dataHash, prev: head.lastHash) else { return nil }
+                        return (entry, data)
+                    } ?? nil
+                } catch {
+                    throw StoreError(.database, "an audit record cannot be encoded: \(error)")
+                }
+                // An item without a record carries state changes only.
+                guard let (entry, data) = made else {
+                    if wanted { receipts.append(nil) }
+                    continue
+                }
+                let hash = entry.hash
+                batch.entries.append(StoredAuditEntry(entry: entry, hash: hash, data: data))
+                nextFrontier.append(MerkleHash.leaf(entryHash: hash)) { if AuditNodes.isStored($0.id) { batch.nodes.append($0) } }
+                head.size += 1
+                head.lastHash = hash
+                if wanted { receipts.append(AuditReceipt(seq: entry.seq, hash: hash)) }
+                // Every `checkpointEvery` entries exactly, wherever the batch ends.
+                if head.size - (batch.checkpoints.last?.size ?? lastCheckpointSize) >= settings.checkpointEvery {
+                    batch.checkpoints.append(try Self.checkpoint(size: head.size, root: nextFrontier.root, origin: settings.origin,
+                                                                 key: signingKey, time: now))
+                }
             }
         }
         // Or after `checkpointInterval` with new entries (measured from the last checkpoint, or
@@ -164,10 +169,11 @@ struct Sequencer: Sendable {
     /// already written) is split in two and its first half encoded on a thread of its own.
     static func encode(_ work: [PendingItem]) -> [EncodedData?] {
         @Sendable func encode(_ items: ArraySlice<PendingItem>) -> [EncodedData?] {
-            items.map(Sequencer.encode)
+            items.withUnsafeBufferPointer { items in items.indices.map { Sequencer.encode(items[$0]) } }
         }
         guard work.count >= parallelEncoding,
-              work.lazy.filter({ $0.record?.isDeferred ?? false }).count >= parallelEncoding else { return encode(work[...]) }
+              work.withUnsafeBufferPointer({ items in items.indices.count { items[$0].record?.isDeferred ?? false } }) >= parallelEncoding
+        else { return encode(work[...]) }
         let half = work.count / 2
         let first = ThreadTask { () throws(Never) in encode(work[..<half]) }
         let second = encode(work[half...])
@@ -175,10 +181,8 @@ struct Sequencer: Sendable {
     }
 
     /// One item's data in canonical form and its hash (nil for an item without a record).
-    static func encode(_ item: PendingItem) -> EncodedData? {
-        item.record.map { record in
-            Result { () throws(AuditError) in try record.encodedData() }
-        }
+    static func encode(_ item: borrowing PendingItem) -> EncodedData? {
+        item.record?.encodedResult()
     }
 
     /// A checkpoint note over the first `size` entries, signed when `key` is given.
@@ -227,7 +231,10 @@ extension StoreBatch {
             // Few rows: compared pairwise, without hashing their keys; the overwritten ones
             // marked in a bit mask and the rest moved up in place.
             var overwritten: UInt8 = 0
-            for i in 0..<count - 1 where puts[(i + 1)...].contains(where: { $0.key == puts[i].key }) { overwritten |= 1 << i }
+            // Keys compared in place (a copied row retains its key's strings and its bytes).
+            puts.withUnsafeBufferPointer { rows in
+                for i in 0..<count - 1 where (i + 1..<count).contains(where: { rows[$0].key == rows[i].key }) { overwritten |= 1 << i }
+            }
             guard overwritten != 0 else { return }
             var kept = 0
             for i in 0..<count where overwritten & (1 << i) == 0 {
