@@ -55,6 +55,32 @@ import RingfenceTestSupport
         #expect(expected.entries.prefix(2).allSatisfy { $0.data == nil })
     }
 
+    /// A row whose bytes are written when read is written once, by the commit that stores it,
+    /// and not at all when a later row of the batch overwrites it; reading the store back reads
+    /// the stored bytes, not the function.
+    @Test func rowsWrittenWhenReadAreWrittenOnceByTheCommit() throws {
+        let scratch = try Scratch()
+        let store = try Self.open(scratch.file("state.db"))
+        let writes = Mutex<[String: Int]>([:])
+        func row(_ key: String, _ value: String) -> StateRow {
+            StateRow(StateKey("sessions", key)) {
+                writes.withLock { $0[value, default: 0] += 1 }
+                return Array(value.utf8)
+            }
+        }
+        let time = try AuditTime(microseconds: 1_795_255_200_000_000)
+        let log = try AuditLog(store: store, settings: AuditSettings(durability: .group), clock: { time })
+        let record = AuditRecord(kind: "delta", session: "s1", time: time, value: .object([:]))
+        // One item, so one batch whenever the writer takes it.
+        _ = try log.enqueue([record], rows: [row("s1", "created"), row("s1", "joined"), row("s2", "other"), row("s1", "activated")])
+        try log.flush()
+        #expect(writes.withLock { $0 } == ["activated": 1, "other": 1])
+        log.close()
+        #expect(try store.load().rows == [StateRow(StateKey("sessions", "s1"), Array("activated".utf8)),
+                                          StateRow(StateKey("sessions", "s2"), Array("other".utf8))])
+        #expect(writes.withLock { $0 } == ["activated": 1, "other": 1])
+    }
+
     @Test func twoStoresOnOneFileRefuseTheStaleAppend() throws {
         let scratch = try Scratch()
         let path = scratch.file("state.db")
