@@ -107,21 +107,19 @@ struct Sequencer: Sendable {
         try work.withUnsafeBufferPointer { (items) throws(StoreError) in
             for index in items.indices {
                 batch.addStateChanges(puts: items[index].rows, deletes: items[index].deletes)
-                let encoded = encodedUpFront.map { $0[index] } ?? Self.encode(items[index])
-                let made: (entry: AuditEntry, data: [UInt8])?
-                do {
-                    made = try encoded.map { (encoded) throws(AuditError) in
-                        let (data, dataHash) = try encoded.get()
-                        guard let entry = try items[index].record?.entry(seq: head.size, dataHash: dataHash, prev: head.lastHash) else { return nil }
-                        return (entry, data)
-                    } ?? nil
-                } catch {
-                    throw StoreError(.database, "an audit record cannot be encoded: \(error)")
-                }
                 // An item without a record carries state changes only.
-                guard let (entry, data) = made else {
+                guard let encoded = encodedUpFront.map({ $0[index] }) ?? Self.encode(items[index]) else {
                     if wanted { receipts.append(nil) }
                     continue
+                }
+                let data: [UInt8]
+                let entry: AuditEntry
+                do {
+                    let dataHash: AuditHash
+                    (data, dataHash) = try encoded.get()
+                    entry = try Self.entry(of: items[index], seq: head.size, dataHash: dataHash, prev: head.lastHash)
+                } catch {
+                    throw StoreError(.database, "an audit record cannot be encoded: \(error)")
                 }
                 let hash = entry.hash
                 batch.entries.append(StoredAuditEntry(entry: entry, hash: hash, data: data))
@@ -183,6 +181,14 @@ struct Sequencer: Sendable {
     /// One item's data in canonical form and its hash (nil for an item without a record).
     static func encode(_ item: borrowing PendingItem) -> EncodedData? {
         item.record?.encodedResult()
+    }
+
+    /// The envelope of `item`'s entry (an item that was encoded has a record), read in place.
+    static func entry(of item: borrowing PendingItem, seq: UInt64, dataHash: AuditHash, prev: AuditHash) throws(AuditError) -> AuditEntry {
+        guard let entry = try item.record?.entry(seq: seq, dataHash: dataHash, prev: prev) else {
+            throw AuditError(.entry, "an item without a record has no entry")
+        }
+        return entry
     }
 
     /// A checkpoint note over the first `size` entries, signed when `key` is given.
