@@ -7,9 +7,7 @@ import Synchronization
 /// several runtimes in this process share it live as nodes share a PostgreSQL store (SPEC §15).
 public final class MemoryStore: StateStore {
     private struct State {
-        /// The rows as committed: a row whose bytes are written when read (`StateRow.init(_:written:)`)
-        /// is kept so and written when it is read back, since nothing but a read needs its bytes.
-        var rows: [StateKey: StateRow] = [:]
+        var rows: [StateKey: [UInt8]] = [:]
         /// The version of the commit that last wrote each row (shared stores only).
         var rowVersions: [StateKey: UInt64] = [:]
         /// The version of the commit that deleted each row (shared stores only).
@@ -49,7 +47,7 @@ public final class MemoryStore: StateStore {
     /// Every row in key order and the log's head.
     public func load() throws(StoreError) -> StoreSnapshot {
         state.withLock { s in
-            StoreSnapshot(rows: s.rows.sorted { $0.key < $1.key }.map(\.value),
+            StoreSnapshot(rows: s.rows.sorted { $0.key < $1.key }.map { StateRow($0.key, $0.value) },
                           auditSize: UInt64(s.entries.count), lastHash: s.entries.last?.hash ?? .zero, version: s.version)
         }
     }
@@ -57,7 +55,7 @@ public final class MemoryStore: StateStore {
     /// What changed since `version`, the head and the newest checkpoint.
     fileprivate func changes(since version: UInt64, clock: Int64) -> StoreChanges {
         state.withLock { s in
-            let rows = s.rowVersions.filter { $0.value > version }.keys.sorted().map { s.rows[$0]! }
+            let rows = s.rowVersions.filter { $0.value > version }.keys.sorted().map { StateRow($0, s.rows[$0]!) }
             let deletes = s.deleted.filter { $0.value > version }.keys.sorted()
             let last = s.checkpoints.keys.max().flatMap { s.checkpoints[$0] }
             return StoreChanges(version: s.version, rows: rows, deletes: deletes, auditSize: UInt64(s.entries.count),
@@ -76,7 +74,7 @@ public final class MemoryStore: StateStore {
                 throw StoreError(.auditConflict, "Merkle node \(node.id) does not follow the stored tree")
             }
             s.version += 1
-            for row in batch.puts { s.rows[row.key] = row }
+            for row in batch.puts { s.rows[row.key] = row.value }
             for key in batch.deletes { s.rows[key] = nil }
             if tenure != nil {
                 for row in batch.puts {

@@ -131,11 +131,10 @@ public struct StateKey: Sendable, Hashable, Comparable {
 /// A state row: a key and the runtime's encoding of the record.
 ///
 /// A row made with `init(_:written:)` holds a function that writes its bytes from a snapshot
-/// of the record, not the bytes: they are written when read — by a store that persists, on
-/// whichever thread commits the row's batch (the audit writer for appends nobody waits for), so
-/// the operation that queued the row does not spend its time writing it; `memory:` keeps the
-/// function and writes the bytes only when the row is read back. The function must give the
-/// same bytes whenever it is called (it captures values, never a reference to state that
+/// of the record, not the bytes: they are written when read — by the store, on whichever
+/// thread commits the row's batch (the audit writer for appends nobody waits for), so the
+/// operation that queued the row does not spend its time writing it. The function must give
+/// the same bytes whenever it is called (it captures values, never a reference to state that
 /// changes).
 public struct StateRow: Sendable, Hashable {
     /// Where the row lives.
