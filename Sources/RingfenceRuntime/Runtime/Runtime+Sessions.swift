@@ -64,7 +64,7 @@ extension Runtime {
             let entry = record(.sessionCreated, session: sid, agent: nil, at: now) { () throws(AuditError) in
                 try SessionEntryData.created(session: sid, config: settled, expiresAt: expiresAt)
             }
-            try commit([entry], rows: [session.row()])
+            try commit(entry, rows: [session.row()])
             keep(session)
             expiries.push(session.expiresAt, sid)
             return .object(["session": .string(sid), "state": .string(session.phase.rawValue)])
@@ -138,7 +138,7 @@ extension Runtime {
             let entry = record(.sessionActivated, session: sid, agent: nil, at: now) { () throws(AuditError) in
                 SessionEntryData.activated(session: sid)
             }
-            try commit([entry], rows: [session.row()])
+            try commit(entry, rows: [session.row()])
             keep(session)
             return session.view(at: now)
         }

@@ -234,13 +234,19 @@ public final class Runtime: @unchecked Sendable {
     func commit(_ change: ChangeSet) throws(RuntimeError) -> AuditLog.Ticket {
         let ticket: AuditLog.Ticket
         switch change.entries {
-        case .one(let record):
-            ticket = try queue(rows: change.rows) { rows throws(AuditLogError) in try log.enqueue(record, then: [], rows: rows) }
-        case .list(let records):
-            ticket = try queue(records, rows: change.rows, receipts: false)
+        case .one(let record): ticket = try commit(record, rows: change.rows)
+        case .list(let records): ticket = try queue(records, rows: change.rows, receipts: false)
         }
         change.apply()
         return ticket
+    }
+
+    /// `commit(_:rows:changes:)` of one record with `rows` (a saga's start or end, a step's
+    /// transition), the record queued as it is rather than in a list of one.
+    @discardableResult
+    func commit(_ record: consuming AuditRecord, rows: [StateRow]) throws(RuntimeError) -> AuditLog.Ticket {
+        var record: AuditRecord? = consume record
+        return try queue(rows: rows) { rows throws(AuditLogError) in try log.enqueue(record.take()!, then: [], rows: rows) }
     }
 
     /// `commit(_:rows:changes:)` of one record followed by a change set's records and rows (a

@@ -76,7 +76,7 @@ extension Runtime {
             let started = record(.started, session: sid, at: now) { () throws(AuditError) in
                 try SagaEntryData.started(saga: sagaID, name: plan.name, session: sid, steps: plan.steps.map(\.id), input: input, baseURL: base)
             }
-            let ticket = try commit(ChangeSet(rows: [saga.headerRow(planText: book.planText(plan)), saga.stateRow()], record: started) {})
+            let ticket = try commit(started, rows: [saga.headerRow(planText: book.planText(plan)), saga.stateRow()])
             book.sagas[sagaID] = saga
             book.running.insert(sagaID)
             try takeLease(sagaID, at: now)
@@ -228,7 +228,7 @@ extension Runtime {
             let entry = record(.compensating, session: saga.session, at: now) { () throws(AuditError) in
                 SagaEntryData.compensating(saga: id, reason: reason)
             }
-            try commit([entry], rows: [saga.stateRowValue(state: next, reason: reason)])
+            try commit(entry, rows: [saga.stateRowValue(state: next, reason: reason)])
             saga.state = next
             saga.reason = reason
         }
@@ -247,7 +247,7 @@ extension Runtime {
             let entry = record(.ended, session: saga.session, at: now) { () throws(AuditError) in
                 SagaEntryData.ended(saga: id, state: next, compensated: compensated)
             }
-            try commit(ChangeSet(rows: [row], record: entry) {})
+            try commit(entry, rows: [row])
             saga.state = next
             saga.endedAt = now
         }
