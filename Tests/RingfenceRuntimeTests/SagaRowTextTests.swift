@@ -79,7 +79,7 @@ import RingfenceWire
     /// pattern, as the runtime checks: a step row's key is `<saga>/<index>`).
     static func saga(_ rng: inout SeededGenerator) -> SagaRecord {
         let plan = plan(&rng)
-        let saga = SagaRecord(id: "saga-\(rng.below(1_000_000))", session: text(&rng), plan: plan, input: rng.chance(1, in: 3) ? .null : value(&rng),
+        let saga = SagaRecord(id: "saga-\(rng.below(1_000_000))", session: text(&rng), plan: SharedPlan(plan), input: rng.chance(1, in: 3) ? .null : value(&rng),
                               baseURL: maybe(&rng) { _ in "http://127.0.0.1:9/x" }, startedAt: time(&rng))
         saga.state = rng.pick(SagaState.allCases)
         saga.reason = maybe(&rng, text)
@@ -182,18 +182,22 @@ import RingfenceWire
         [saga.headerRow(), saga.stateRow()] + saga.steps.indices.map { saga.stepRow($0, saga.steps[$0]) }
     }
 
-    /// The saga book writes a plan's text once and keeps it by the plan's name, but never hands
-    /// out the text of another plan of that name, and keeps at most `planTextsKept` texts.
-    @Test func aKeptPlanTextIsThatPlansOwn() {
+    /// The saga book shares a plan and writes its text once, keeping both by the plan's name,
+    /// but never hands out the plan or text of another plan of that name, and keeps at most
+    /// `planTextsKept` of them.
+    @Test func aKeptPlanIsThatPlansOwn() {
         var rng = SeededGenerator(seed: 0x9A1D_2026)
         let book = SagaBook()
         for round in 0..<500 {
             var plan = Self.plan(&rng)
-            // Few names, so most plans meet a kept text of another plan with their name.
+            // Few names, so most plans meet a kept plan of another plan with their name.
             plan.name = round < 400 ? rng.pick(["a", "b", "c"]) : "plan-\(round)"
-            let text = book.planText(plan)
-            #expect(text == SagaPlanJSON.text(plan))
-            #expect(book.planText(plan) == text)
+            let kept = book.shared(plan)
+            #expect(kept.plan.plan == plan)
+            #expect(kept.text == SagaPlanJSON.text(plan))
+            let again = book.shared(plan)
+            #expect(again.plan === kept.plan)
+            #expect(again.text == kept.text)
             #expect(book.planTexts.count <= SagaBook.planTextsKept)
         }
     }

@@ -169,13 +169,14 @@ public final class AuditLog: @unchecked Sendable {
     /// gathering them in one list first (a decision and the entries its caller's change adds);
     /// `rows` commit with `first`.
     func enqueue(_ first: consuming AuditRecord, _ second: consuming AuditRecord? = nil, then records: [AuditRecord],
-                 rows: [StateRow]) throws(AuditLogError) -> Ticket {
+                 rows: [StateRow], receipts: Bool = false) throws(AuditLogError) -> Ticket {
         try Self.refuseUnwritable(first)
-        if let second { try Self.refuseUnwritable(second) }
+        // Read and moved in place: a record bound out of the optional is copied.
+        if let problem = second?.encodingFailure { throw Self.unwritable(problem) }
         for record in records { try Self.refuseUnwritable(record) }
         var item: PendingItem? = PendingItem(record: consume first, rows: rows, deletes: [])
-        var next: PendingItem? = second.map { PendingItem(record: $0, rows: [], deletes: []) }
-        return try queue(receipts: false) { pending in
+        var next: PendingItem? = second == nil ? nil : PendingItem(record: second.take(), rows: [], deletes: [])
+        return try queue(receipts: receipts) { pending in
             pending.append(item.take()!)
             var added = 1
             if let next = next.take() {
@@ -189,7 +190,12 @@ public final class AuditLog: @unchecked Sendable {
 
     /// Throws for a record whose data was given and cannot be written.
     private static func refuseUnwritable(_ record: borrowing AuditRecord) throws(AuditLogError) {
-        if let problem = record.encodingFailure { throw AuditLogError(message: "an audit record cannot be written: \(problem.message)") }
+        if let problem = record.encodingFailure { throw unwritable(problem) }
+    }
+
+    /// The error for a record whose data cannot be written.
+    private static func unwritable(_ problem: AuditError) -> AuditLogError {
+        AuditLogError(message: "an audit record cannot be written: \(problem.message)")
     }
 
     /// Appends to the pending queue, under the log's lock, what `append` adds (returning how

@@ -31,6 +31,14 @@ public struct ChangeSet: Sendable {
     /// Applied once the operation's changes are queued (never when the operation fails).
     public var apply: @Sendable () -> Void
 
+    /// Moves the entries out, leaving an empty list: a record matched out of a change set that
+    /// is only borrowed is copied, which retains everything it holds.
+    mutating func takeEntries() -> Entries {
+        var taken = Entries.list([])
+        swap(&taken, &entries)
+        return taken
+    }
+
     /// A change set's entries: one, or a list.
     enum Entries: Sendable {
         case one(AuditRecord)

@@ -176,7 +176,7 @@ extension Runtime {
     /// severity writes a `breach` entry, `high` and above open the breaker for `cooldown`, and
     /// `critical` with `on_critical: kill` kills the agent and quarantines it (SPEC §8.5).
     private func recordCall(_ request: Request, _ supplied: SuppliedAgent, _ outcome: RuntimeDecision, session box: SessionBox,
-                            participant: Participant, at now: Int64, then: ChangeSet?) throws(RuntimeError) {
+                            participant: Participant, at now: Int64, then: consuming ChangeSet?) throws(RuntimeError) {
         let window = participant.window
         if let rearm = window.rearmAt, now >= rearm {
             window.reported = .none
@@ -225,9 +225,11 @@ extension Runtime {
 
     /// Queues a decision's entry, with the changes `then` gave for it when it gave any; a plain
     /// decision gives none, and its entry is moved into the log's queue (`commit(_:)`).
-    private func commitDecision(_ record: consuming AuditRecord, with then: ChangeSet?) throws(RuntimeError) {
-        if let then {
-            try commit(record, then: then)
+    private func commitDecision(_ record: consuming AuditRecord, with then: consuming ChangeSet?) throws(RuntimeError) {
+        // The change is moved on, not bound out of the optional (a copy of it retains its rows,
+        // its record and its closure).
+        if then != nil {
+            try commit(record, then: then.take()!)
         } else {
             try commit(consume record)
         }

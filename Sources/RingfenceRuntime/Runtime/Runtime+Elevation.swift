@@ -201,16 +201,17 @@ extension Runtime {
         if let agent { try Self.checkID(agent, "agent") }
         // The data is written in canonical form here, before the runtime's lock is taken; the
         // entry gets its time under the lock.
-        let written = AuditRecord(kind: kind, session: sid, agent: agent, time: .earliest, value: data)
-        if let problem = written.encodingFailure { throw RuntimeError(.invalidField, "field `data` cannot be written: \(problem.message)") }
+        var written: AuditRecord? = AuditRecord(kind: kind, session: sid, agent: agent, time: .earliest, value: data)
+        if let problem = written?.encodingFailure { throw RuntimeError(.invalidField, "field `data` cannot be written: \(problem.message)") }
         let ticket = try perform { now throws(RuntimeError) -> AuditLog.Ticket in
             if let sid {
-                guard let session = sessions[sid]?.data else { throw RuntimeError(.sessionNotFound, RuntimeMessages.sessionNotFound(sid)) }
-                _ = try SessionMachine.next(.append, from: session.phase)
+                guard let phase = sessions[sid]?.data.phase else { throw RuntimeError(.sessionNotFound, RuntimeMessages.sessionNotFound(sid)) }
+                _ = try SessionMachine.next(.append, from: phase)
             }
-            var entry = written
+            // Moved, not copied, into the log's queue.
+            var entry = written.take()!
             entry.time = RuntimeTime.auditTime(now)
-            let ticket = try commit([entry], rows: [], receipts: true)
+            let ticket = try commit(entry, rows: [], receipts: true)
             // Waited for below, with its receipt (which a wait hands out once).
             pendingTicket = nil
             return ticket

@@ -65,9 +65,10 @@ extension Runtime {
                 try SessionEntryData.created(session: sid, config: settled, expiresAt: expiresAt)
             }
             try commit(entry, rows: [session.row()])
+            let phase = session.phase
             keep(session)
-            expiries.push(session.expiresAt, sid)
-            return .object(["session": .string(sid), "state": .string(session.phase.rawValue)])
+            expiries.push(expiresAt, sid)
+            return .object(["session": .string(sid), "state": .string(phase.rawValue)])
         }
     }
 
@@ -139,8 +140,9 @@ extension Runtime {
                 SessionEntryData.activated(session: sid)
             }
             try commit(entry, rows: [session.row()])
+            let view = session.view(at: now)
             keep(session)
-            return session.view(at: now)
+            return view
         }
     }
 
@@ -205,7 +207,8 @@ extension Runtime {
                                         clean: clean)
         }
         try commit(entry, row: session.row(), then: change)
+        let view = session.view(at: time)
         keep(session)
-        return session.view(at: time)
+        return view
     }
 }

@@ -231,9 +231,9 @@ public final class Runtime: @unchecked Sendable {
     /// `commit(_:rows:changes:)` of one change set alone (a saga step's transition): its lists
     /// are queued as they are.
     @discardableResult
-    func commit(_ change: ChangeSet) throws(RuntimeError) -> AuditLog.Ticket {
+    func commit(_ change: consuming ChangeSet) throws(RuntimeError) -> AuditLog.Ticket {
         let ticket: AuditLog.Ticket
-        switch change.entries {
+        switch change.takeEntries() {
         case .one(let record): ticket = try commit(record, rows: change.rows)
         case .list(let records): ticket = try queue(records, rows: change.rows, receipts: false)
         }
@@ -244,18 +244,19 @@ public final class Runtime: @unchecked Sendable {
     /// `commit(_:rows:changes:)` of one record with `rows` (a saga's start or end, a step's
     /// transition), the record queued as it is rather than in a list of one.
     @discardableResult
-    func commit(_ record: consuming AuditRecord, rows: [StateRow]) throws(RuntimeError) -> AuditLog.Ticket {
+    func commit(_ record: consuming AuditRecord, rows: [StateRow], receipts: Bool = false) throws(RuntimeError) -> AuditLog.Ticket {
         var record: AuditRecord? = consume record
-        return try queue(rows: rows) { rows throws(AuditLogError) in try log.enqueue(record.take()!, then: [], rows: rows) }
+        return try queue(rows: rows) { rows throws(AuditLogError) in try log.enqueue(record.take()!, then: [], rows: rows, receipts: receipts) }
     }
 
     /// `commit(_:rows:changes:)` of one record followed by a change set's records and rows (a
     /// decision and what its caller gave for it), queued one after the other without a list of
     /// their own.
-    func commit(_ record: consuming AuditRecord, then change: ChangeSet) throws(RuntimeError) {
+    func commit(_ record: consuming AuditRecord, then change: consuming ChangeSet) throws(RuntimeError) {
         var first: AuditRecord? = consume record
+        var entries: ChangeSet.Entries? = change.takeEntries()
         _ = try queue(rows: change.rows) { rows throws(AuditLogError) in
-            switch change.entries {
+            switch entries.take()! {
             case .one(let second): try log.enqueue(first.take()!, second, then: [], rows: rows)
             case .list(let records): try log.enqueue(first.take()!, nil, then: records, rows: rows)
             }
@@ -266,8 +267,7 @@ public final class Runtime: @unchecked Sendable {
     /// `commit(_:rows:changes:)` of one record with its row, then one change set (a join and
     /// the ledger's change, a termination and the ledger's releases): the row goes before the
     /// change's rows and the record before its entries, without lists gathered for them.
-    func commit(_ record: consuming AuditRecord, row: StateRow, then change: ChangeSet) throws(RuntimeError) {
-        var change = change
+    func commit(_ record: consuming AuditRecord, row: StateRow, then change: consuming ChangeSet) throws(RuntimeError) {
         change.rows.insert(row, at: 0)
         try commit(record, then: change)
     }
@@ -326,12 +326,14 @@ public final class Runtime: @unchecked Sendable {
         }
     }
 
-    /// Makes `session` the runtime's state of its session (after its changes were queued).
-    func keep(_ session: SessionData) {
+    /// Makes `session` the runtime's state of its session (after its changes were queued),
+    /// moved into its box: a copy retains each of its lists and tables.
+    func keep(_ session: consuming SessionData) {
         if let box = sessions[session.id] {
             box.data = session
         } else {
-            sessions[session.id] = SessionBox(session)
+            let id = session.id
+            sessions[id] = SessionBox(session)
         }
     }
 
@@ -405,9 +407,13 @@ public enum EntryKind: String, Sendable, Hashable, CaseIterable {
     /// Prefixes kept for the runtime's own kinds, present and to come (sagas, the ledger).
     public static let reservedPrefixes = ["session.", "elevation.", "breaker.", "saga.", "ledger.", "audit."]
 
+    /// The kinds' names, looked up as a set (matching a name against the cases one by one
+    /// costs a host's every `audit.append` more).
+    private static let names = Set(allCases.map(\.rawValue))
+
     /// True when a host may not append entries of `kind`.
     public static func isReserved(_ kind: String) -> Bool {
-        EntryKind(rawValue: kind) != nil || reservedPrefixes.contains { kind.hasPrefix($0) }
+        names.contains(kind) || reservedPrefixes.contains { kind.hasPrefix($0) }
     }
 }
 

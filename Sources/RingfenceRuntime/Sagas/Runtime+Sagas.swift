@@ -40,29 +40,35 @@ extension Runtime {
     /// that persists, returns once the start is committed, so a saga that runs can be resumed.
     func beginSaga(_ plan: SagaPlan, session sid: String, id: String?, input: Value, baseURL: String?) throws(RuntimeError) -> String {
         try Self.checkID(sid, "session")
-        let base = baseURL ?? plan.baseURL
+        let base = baseURL != nil ? baseURL : plan.baseURL
         if let base, SagaEndpoint(base) == nil {
             throw RuntimeError(.invalidSaga, "the base url `\(base)` is not an absolute `http` or `https` url")
         }
         let executors = sagaEnvironment.executors
-        for step in plan.steps {
-            guard let executor = executors.executor(for: step) else {
-                throw RuntimeError(.invalidSaga, "no executor can run step `\(step.id)` (action `\(step.actionID)`)")
+        // Steps are read in place, by index (a step copied out retains each of its strings).
+        for i in plan.steps.indices {
+            guard let executor = executors.executor(forAction: plan.steps[i].actionID) else {
+                throw RuntimeError(.invalidSaga, "no executor can run step `\(plan.steps[i].id)` (action `\(plan.steps[i].actionID)`)")
             }
-            for phase in StepPhase.allCases where phase == .execute || step.undoAPI != nil {
-                if let problem = executor.problem(with: step, phase: phase, baseURL: base) {
-                    throw RuntimeError(.invalidSaga, "step `\(step.id)` cannot \(phase.rawValue): \(problem)")
+            // A step passed to an executor's method is copied first: only an executor that can
+            // refuse a step is asked.
+            guard executor.checksSteps else { continue }
+            for phase in StepPhase.allCases where phase == .execute || plan.steps[i].undoAPI != nil {
+                if let problem = executor.problem(with: plan.steps[i], phase: phase, baseURL: base) {
+                    throw RuntimeError(.invalidSaga, "step `\(plan.steps[i].id)` cannot \(phase.rawValue): \(problem)")
                 }
             }
         }
+        let kept = book.shared(plan)
         let (sagaID, ticket) = try perform { now throws(RuntimeError) -> (String, AuditLog.Ticket) in
             guard let session = sessions[sid]?.data else { throw RuntimeError(.sessionNotFound, RuntimeMessages.sessionNotFound(sid)) }
             _ = try SessionMachine.next(.sagaStart, from: session.phase)
             // Every step's agent must be a participant not killed; of those that are not, the
             // first in agent order is reported.
+            let shared = kept.plan
             var refused: String?
-            for step in plan.steps where session.participants[step.agent].map({ $0.kill != nil }) ?? true {
-                if refused.map({ step.agent < $0 }) ?? true { refused = step.agent }
+            for i in shared.plan.steps.indices where session.participants[shared.plan.steps[i].agent].map({ $0.kill != nil }) ?? true {
+                if refused.map({ shared.plan.steps[i].agent < $0 }) ?? true { refused = shared.plan.steps[i].agent }
             }
             if let agent = refused {
                 guard session.participants[agent] != nil else {
@@ -71,12 +77,13 @@ extension Runtime {
                 throw RuntimeError(.agentKilled, RuntimeMessages.agentKilled(agent, sid))
             }
             let sagaID = try newID(id, kind: "saga") { book.sagas[$0] != nil }
-            let saga = SagaRecord(id: sagaID, session: sid, plan: plan, input: input, baseURL: base, startedAt: now)
+            let saga = SagaRecord(id: sagaID, session: sid, plan: shared, input: input, baseURL: base, startedAt: now)
             // The entry's data (the step ids too) is written on the log's writer, from the plan.
             let started = record(.started, session: sid, at: now) { () throws(AuditError) in
-                try SagaEntryData.started(saga: sagaID, name: plan.name, session: sid, steps: plan.steps.map(\.id), input: input, baseURL: base)
+                try SagaEntryData.started(saga: sagaID, name: shared.plan.name, session: sid, steps: shared.plan.steps.map(\.id),
+                                          input: input, baseURL: base)
             }
-            let ticket = try commit(started, rows: [saga.headerRow(planText: book.planText(plan)), saga.stateRow()])
+            let ticket = try commit(started, rows: [saga.headerRow(planText: kept.text), saga.stateRow()])
             book.sagas[sagaID] = saga
             book.running.insert(sagaID)
             try takeLease(sagaID, at: now)
@@ -125,7 +132,6 @@ extension Runtime {
     func nextAttempt(_ id: String, step i: Int, waited: Bool = false) throws(RuntimeError) -> StepGate {
         try perform { now throws(RuntimeError) -> StepGate in
             let saga = try ownedSaga(id, at: now)
-            let plan = saga.plan.steps[i]
             var step = saga.steps[i]
             if step.state.isSettled { return .done(step.state) }
             if step.attemptInDoubt {
@@ -144,8 +150,9 @@ extension Runtime {
             var context = [String: Value](minimumCapacity: 3)
             context["session"] = .string(saga.session)
             context["saga"] = .string(id)
-            context["step"] = .string(plan.id)
-            let request = Request(agent: Agent(id: step.agent), action: plan.actionID, resource: plan.executeAPI, context: context)
+            context["step"] = .string(saga.plan.steps[i].id)
+            let request = Request(agent: Agent(id: step.agent), action: saga.plan.steps[i].actionID, resource: saga.plan.steps[i].executeAPI,
+                                  context: context)
             var gate = StepGate.done(.failed)
             do throws(RuntimeError) {
                 _ = try decideInSession(request, session: saga.session, at: now) { outcome in
@@ -183,7 +190,6 @@ extension Runtime {
     func attemptEnded(_ id: String, step i: Int, attempt: Int, _ result: Result<Value?, StepFailure>) throws(RuntimeError) -> StepGate {
         try perform { now throws(RuntimeError) -> StepGate in
             let saga = try ownedSaga(id, at: now)
-            let plan = saga.plan.steps[i]
             var step = saga.steps[i]
             guard step.state == .executing, step.attempts == attempt else { return .done(step.state) }
             switch result {
@@ -192,17 +198,17 @@ extension Runtime {
                 step.completion = saga.completions + 1
                 step.output = output
                 step.error = nil
-                step.checkpoint = plan.checkpointGoal
+                step.checkpoint = saga.plan.steps[i].checkpointGoal
                 let completions = saga.completions + 1
-                let data = StepEntryData.committed(attempt: attempt, completion: completions, checkpointGoal: plan.checkpointGoal)
+                let data = StepEntryData.committed(attempt: attempt, completion: completions, checkpointGoal: step.checkpoint)
                 let change = stepChange(saga, i, step, .stepCommitted, at: now, data, sagaState: saga.stateFields(completions: completions))
                 try commit(change)
                 return .done(.committed)
             case .failure(let failure):
                 step.failures += 1
                 step.error = failure.error
-                if saga.state == .running, failure.retryable, attempt <= Int(plan.retries) {
-                    let delay = backoff(plan.retry ?? saga.plan.retry, retry: attempt)
+                if saga.state == .running, failure.retryable, attempt <= Int(saga.plan.steps[i].retries) {
+                    let delay = backoff(saga.plan.steps[i].retry ?? saga.plan.retry, retry: attempt)
                     step.retryAt = now + delay
                     try commitStep(saga, i, step, .stepRetrying, at: now, .members([
                         "attempt": .number(Double(attempt)), "phase": .string("execute"), "error": failure.error.value,
@@ -355,10 +361,9 @@ extension Runtime {
 
     /// The call of attempt `attempt` of step `i` in `phase`.
     private func call(_ saga: SagaRecord, _ i: Int, _ step: StepRecord, attempt: Int, phase: StepPhase) -> StepCall {
-        let plan = saga.plan.steps[i]
-        return StepCall(saga: saga.id, step: plan.id, action: plan.actionID, agent: step.agent, attempt: attempt, phase: phase,
-                        endpoint: phase == .execute ? plan.executeAPI : plan.undoAPI, baseURL: saga.baseURL, input: saga.input,
-                        timeoutMilliseconds: Int64(plan.timeoutMilliseconds))
+        StepCall(saga: saga.id, step: saga.plan.steps[i].id, action: saga.plan.steps[i].actionID, agent: step.agent, attempt: attempt,
+                 phase: phase, endpoint: phase == .execute ? saga.plan.steps[i].executeAPI : saga.plan.steps[i].undoAPI,
+                 baseURL: saga.baseURL, input: saga.input, timeoutMilliseconds: Int64(saga.plan.steps[i].timeoutMilliseconds))
     }
 
     /// Step `i` becomes `step`: its row and a `kind` entry with `data`, applied to the book once queued.

@@ -7,7 +7,7 @@ import Synchronization
 /// under the runtime's lock, like sessions; it is the runtime's `SagaView`, so a kill reaches the
 /// in-flight steps of the killed agent (SPEC §8.6).
 final class SagaBook: SagaView, @unchecked Sendable {
-    // Safety: `sagas`, `running` and `planTexts` are touched only under the runtime's lock
+    // Safety: `sagas` and `running` are touched only under the runtime's lock
     // (inside `perform`, or in a change set's `apply`, which runs there too); `environment` has
     // its own lock.
     /// Every saga by id.
@@ -20,20 +20,29 @@ final class SagaBook: SagaView, @unchecked Sendable {
     var held: [String: Int64] = [:]
     /// Executors, time, randomness and the escalation handler.
     let environment = Mutex(SagaEnvironment())
-    /// The JSON text of the plans sagas started with, by plan name: a plan is written into
-    /// every saga's header row, and the same plan is usually started again and again.
-    private(set) var planTexts: [String: (plan: SagaPlan, text: [UInt8])] = [:]
+    /// The plans sagas started with, shared, and their JSON text, by plan name: a plan is
+    /// written into every saga's header row, and the same plan is usually started again and
+    /// again. Behind a lock of its own, so a saga takes its shared plan before the runtime's
+    /// lock, and the operation under that lock captures the shared plan rather than the plan
+    /// (a captured plan is copied, which retains each of its steps' strings and lists).
+    private let plans = Mutex<[String: (plan: SharedPlan, text: [UInt8])]>([:])
+
+    /// The plans kept, by name.
+    var planTexts: [String: (plan: SharedPlan, text: [UInt8])] { plans.withLock { $0 } }
 
     /// Plans whose text is kept at most; past that the texts kept are dropped.
     static let planTextsKept = 64
 
-    /// The JSON text of `plan` (`SagaPlanJSON.text`), written once per plan.
-    func planText(_ plan: SagaPlan) -> [UInt8] {
-        if let kept = planTexts[plan.name], kept.plan == plan { return kept.text }
-        let text = SagaPlanJSON.text(plan)
-        if planTexts.count >= Self.planTextsKept { planTexts.removeAll() }
-        planTexts[plan.name] = (plan, text)
-        return text
+    /// `plan` held once for the sagas started from it, and its JSON text (`SagaPlanJSON.text`),
+    /// written once per plan.
+    func shared(_ plan: SagaPlan) -> (plan: SharedPlan, text: [UInt8]) {
+        if let kept = plans.withLock({ $0[plan.name] }), kept.plan.matches(plan) { return kept }
+        let made = (plan: SharedPlan(plan), text: SagaPlanJSON.text(plan))
+        plans.withLock { kept in
+            if kept.count >= Self.planTextsKept { kept.removeAll() }
+            kept[plan.name] = made
+        }
+        return made
     }
 
     /// Reads the sagas out of the store's rows.

@@ -153,6 +153,26 @@ struct SagaStateFields: Sendable {
     }
 }
 
+/// A compiled plan held by reference: every saga started from the same plan (and the runner
+/// that drives it) shares one, where a copy of the plan retains each of its steps' strings
+/// and lists.
+final class SharedPlan: Sendable {
+    /// The plan.
+    let plan: SagaPlan
+    /// True when its steps run one after the other in file order (no `depends_on`, no fan-out).
+    let isSequence: Bool
+
+    init(_ plan: SagaPlan) {
+        self.plan = plan
+        isSequence = !plan.isGraph && plan.fanOuts.isEmpty
+    }
+
+    /// True when this is `other`.
+    func matches(_ other: SagaPlan) -> Bool {
+        plan == other
+    }
+}
+
 /// Everything the runtime knows of one saga.
 final class SagaRecord: @unchecked Sendable {
     // Safety: touched only under the runtime's lock (inside `perform`), like sessions.
@@ -160,8 +180,10 @@ final class SagaRecord: @unchecked Sendable {
     let id: String
     /// The session it runs in.
     let session: String
-    /// Its compiled plan.
-    let plan: SagaPlan
+    /// Its compiled plan, held once for every saga started from the same plan.
+    let shared: SharedPlan
+    /// Its compiled plan, read in place (a copy retains each of its steps' strings and lists).
+    var plan: SagaPlan { _read { yield shared.plan } }
     /// The `input` every step receives.
     let input: Value
     /// The base URL relative endpoints resolve against (the run's, else the plan's).
@@ -187,14 +209,14 @@ final class SagaRecord: @unchecked Sendable {
     private(set) lazy var stepRowKeys: [StateKey] = plan.steps.indices.map { StateKey(Self.stepRows, Self.stepKey(saga: id, $0)) }
 
     /// A new saga, every step pending.
-    init(id: String, session: String, plan: SagaPlan, input: Value, baseURL: String?, startedAt: Int64) {
+    init(id: String, session: String, plan: SharedPlan, input: Value, baseURL: String?, startedAt: Int64) {
         self.id = id
         self.session = session
-        self.plan = plan
+        self.shared = plan
         self.input = input
         self.baseURL = baseURL
         self.startedAt = startedAt
-        steps = plan.steps.map { StepRecord(agent: $0.agent) }
+        steps = plan.plan.steps.indices.map { StepRecord(agent: plan.plan.steps[$0].agent) }
     }
 
     /// The collections saga rows live in.
@@ -208,13 +230,13 @@ final class SagaRecord: @unchecked Sendable {
     /// (`SagaPlanJSON.text`) when the caller has it already. Like every saga row, its bytes are
     /// written by whoever commits it (`StateRow.init(_:written:)`), from the fields as they are now.
     func headerRow(planText: [UInt8]? = nil) -> StateRow {
-        let baseURL = baseURL, input = input, plan = plan, id = id, session = session, startedAt = startedAt
+        let baseURL = baseURL, input = input, shared = shared, id = id, session = session, startedAt = startedAt
         return StateRow(StateKey(Self.headers, id)) {
-            var w = RowText(capacity: 384 + 320 * plan.steps.count)
+            var w = RowText(capacity: 384 + 320 * shared.plan.steps.count)
             if let baseURL { w.string("base_url", baseURL) }
             if input != .null { w.value("input", input) }
-            w.string("name", plan.name)
-            w.raw("plan") { $0.append(contentsOf: planText ?? SagaPlanJSON.text(plan)) }
+            w.string("name", shared.plan.name)
+            w.raw("plan") { $0.append(contentsOf: planText ?? SagaPlanJSON.text(shared.plan)) }
             w.string("saga", id)
             w.string("session", session)
             w.time("started_at", startedAt)
@@ -349,7 +371,7 @@ final class SagaRecord: @unchecked Sendable {
         } catch {
             throw bad(row, "its plan is malformed")
         }
-        return SagaRecord(id: id, session: session, plan: plan, input: r.members["input"] ?? .null, baseURL: r.string("base_url"),
+        return SagaRecord(id: id, session: session, plan: SharedPlan(plan), input: r.members["input"] ?? .null, baseURL: r.string("base_url"),
                           startedAt: startedAt)
     }
 

@@ -44,7 +44,7 @@ extension Runtime {
     /// Runs saga `id` (claimed by this process) from `state` to its end, then releases it.
     private func drive(_ id: String, from state: SagaState) async throws(RuntimeError) -> SagaResult {
         defer { releaseSaga(id) }
-        let runner = SagaRunner(runtime: self, id: id, plan: try withSaga(id) { $0.plan }, environment: sagaEnvironment)
+        let runner = SagaRunner(runtime: self, id: id, shared: try withSaga(id) { $0.shared }, environment: sagaEnvironment)
         if state == .running {
             switch try await runner.forward() {
             case .completed: try endSaga(id)
@@ -73,8 +73,9 @@ struct SagaRunner: Sendable {
     let runtime: Runtime
     /// The saga's id.
     let id: String
-    /// Its plan.
-    let plan: SagaPlan
+    /// Its plan, shared with the saga's record (read in place as `shared.plan`: a copy of the
+    /// plan retains each of its steps' strings and lists).
+    let shared: SharedPlan
     /// Executors, time and randomness.
     let environment: SagaEnvironment
 
@@ -83,12 +84,12 @@ struct SagaRunner: Sendable {
     /// Runs the forward part: returns when every step has settled, or when the saga fails and
     /// the steps under way have finished.
     func forward() async throws(RuntimeError) -> ForwardOutcome {
-        if !plan.isGraph, plan.fanOuts.isEmpty, let outcome = try await forwardInSequence() { return outcome }
+        if shared.isSequence, let outcome = try await forwardInSequence() { return outcome }
         var states = try runtime.withSaga(id) { $0.steps.map(\.state) }
         let deps = dependencies()
-        var groupOf = [Int?](repeating: nil, count: plan.steps.count)
-        for (g, group) in plan.fanOuts.enumerated() { for b in group.branches { groupOf[Int(b)] = g } }
-        var groupResolved = [Bool?](repeating: nil, count: plan.fanOuts.count)
+        var groupOf = [Int?](repeating: nil, count: shared.plan.steps.count)
+        for (g, group) in shared.plan.fanOuts.enumerated() { for b in group.branches { groupOf[Int(b)] = g } }
+        var groupResolved = [Bool?](repeating: nil, count: shared.plan.fanOuts.count)
         var failure: String?
         var running = Set<Int>()
 
@@ -98,7 +99,7 @@ struct SagaRunner: Sendable {
         }
         /// Settles fan-out groups whose branches have all finished; the first unmet policy fails the saga.
         func resolveGroups() {
-            for (g, group) in plan.fanOuts.enumerated() where groupResolved[g] == nil {
+            for (g, group) in shared.plan.fanOuts.enumerated() where groupResolved[g] == nil {
                 guard group.branches.allSatisfy({ states[Int($0)].isSettled }) else { continue }
                 let committed = group.branches.filter { states[Int($0)] == .committed }.count
                 let met = switch group.policy {
@@ -108,7 +109,7 @@ struct SagaRunner: Sendable {
                 }
                 groupResolved[g] = met
                 if !met, failure == nil {
-                    let names = group.branches.map { "`\(plan.steps[Int($0)].id)`" }.joined(separator: ", ")
+                    let names = group.branches.map { "`\(shared.plan.steps[Int($0)].id)`" }.joined(separator: ", ")
                     failure = "fan-out group [\(names)] is \(group.policy.spelling) and \(committed) of \(group.branches.count) branches committed"
                 }
             }
@@ -117,7 +118,7 @@ struct SagaRunner: Sendable {
         func settle(_ s: Int, _ state: StepState) {
             states[s] = state
             if state == .failed, groupOf[s] == nil, failure == nil {
-                failure = "step `\(plan.steps[s].id)` failed"
+                failure = "step `\(shared.plan.steps[s].id)` failed"
             } else if state == .pending, failure == nil {
                 failure = "the saga is compensating"
             }
@@ -126,16 +127,16 @@ struct SagaRunner: Sendable {
         /// Steps that may start now: in doubt after a resume, or pending with their dependencies satisfied.
         func ready() -> [Int] {
             guard failure == nil else { return [] }
-            return plan.order.map(Int.init).filter { s in
+            return shared.plan.order.map(Int.init).filter { s in
                 !running.contains(s) && (states[s] == .executing || states[s] == .pending && deps[s].allSatisfy(satisfied))
             }
         }
 
         resolveGroups()
         for s in states.indices where states[s] == .failed && groupOf[s] == nil && failure == nil {
-            failure = "step `\(plan.steps[s].id)` failed"
+            failure = "step `\(shared.plan.steps[s].id)` failed"
         }
-        let limit = Int(plan.maxConcurrency)
+        let limit = Int(shared.plan.maxConcurrency)
         return try await withTaskGroup(of: (Int, Result<StepState, RuntimeError>).self) { group -> Result<ForwardOutcome, RuntimeError> in
           do throws(RuntimeError) {
             while true {
@@ -177,13 +178,13 @@ struct SagaRunner: Sendable {
     /// the general loop takes over from the runtime's state.
     func forwardInSequence() async throws(RuntimeError) -> ForwardOutcome? {
         var states = try runtime.withSaga(id) { $0.steps.map(\.state) }
-        if let s = states.firstIndex(of: .failed) { return .failed("step `\(plan.steps[s].id)` failed") }
+        if let s = states.firstIndex(of: .failed) { return .failed("step `\(shared.plan.steps[s].id)` failed") }
         while true {
             // The step that may start: in doubt after a resume, or pending after a committed one.
             var next: Int?
             var previous: Int?
-            for position in plan.order.indices {
-                let s = Int(plan.order[position])
+            for position in shared.plan.order.indices {
+                let s = Int(shared.plan.order[position])
                 if states[s] == .executing || states[s] == .pending && (previous.map { states[$0] == .committed } ?? true) {
                     guard next == nil else { return nil }
                     next = s
@@ -193,7 +194,7 @@ struct SagaRunner: Sendable {
             guard let s = next else { break }
             let state = try await runStep(s)
             states[s] = state
-            if state == .failed { return .failed("step `\(plan.steps[s].id)` failed") }
+            if state == .failed { return .failed("step `\(shared.plan.steps[s].id)` failed") }
             if state == .pending { return .failed("the saga is compensating") }
         }
         return states.allSatisfy(\.isSettled) ? .completed : .failed("the saga is compensating")
@@ -202,14 +203,14 @@ struct SagaRunner: Sendable {
     /// Each step's effective dependencies: `depends_on` in a DAG; in a sequence, the unit
     /// (step or fan-out group) before it, a group's branches all depending on the unit before the group.
     func dependencies() -> [[Int]] {
-        if plan.isGraph { return plan.steps.map { $0.dependsOn.map(Int.init) } }
-        var deps = [[Int]](repeating: [], count: plan.steps.count)
-        var groupOf = [Int?](repeating: nil, count: plan.steps.count)
-        for (g, group) in plan.fanOuts.enumerated() { for b in group.branches { groupOf[Int(b)] = g } }
+        if shared.plan.isGraph { return shared.plan.steps.map { $0.dependsOn.map(Int.init) } }
+        var deps = [[Int]](repeating: [], count: shared.plan.steps.count)
+        var groupOf = [Int?](repeating: nil, count: shared.plan.steps.count)
+        for (g, group) in shared.plan.fanOuts.enumerated() { for b in group.branches { groupOf[Int(b)] = g } }
         var previous: [Int] = []
         var placed = Set<Int>()
-        for s in plan.order.map(Int.init) where !placed.contains(s) {
-            let unit = groupOf[s].map { plan.fanOuts[$0].branches.map(Int.init) } ?? [s]
+        for s in shared.plan.order.map(Int.init) where !placed.contains(s) {
+            let unit = groupOf[s].map { shared.plan.fanOuts[$0].branches.map(Int.init) } ?? [s]
             for u in unit {
                 deps[u] = previous
                 placed.insert(u)
@@ -240,7 +241,7 @@ struct SagaRunner: Sendable {
                 await environment.timer.sleep(microseconds)
                 gate = try runtime.nextAttempt(id, step: s, waited: true)
             case .run(let call):
-                let result = await attempt(call, plan.steps[s])
+                let result = await attempt(call)
                 gate = try runtime.attemptEnded(id, step: s, attempt: call.attempt, result)
                 if case .wait(let microseconds) = gate {
                     await environment.timer.sleep(microseconds)
@@ -270,7 +271,7 @@ struct SagaRunner: Sendable {
                     await environment.timer.sleep(microseconds)
                     gate = try runtime.nextUndo(id, step: s, waited: true)
                 case .run(let call):
-                    let result = await attempt(call, plan.steps[s])
+                    let result = await attempt(call)
                     gate = try runtime.undoEnded(id, step: s, attempt: call.attempt, result)
                     if case .wait(let microseconds) = gate {
                         await environment.timer.sleep(microseconds)
@@ -284,9 +285,9 @@ struct SagaRunner: Sendable {
     // MARK: Attempts
 
     /// Runs one attempt within its timeout.
-    func attempt(_ call: StepCall, _ step: SagaPlan.Step) async -> Result<Value?, StepFailure> {
-        guard let executor = environment.executors.executor(for: step) else {
-            return .failure(StepFailure("no_executor", "no executor can run action `\(step.actionID)`", retryable: false))
+    func attempt(_ call: StepCall) async -> Result<Value?, StepFailure> {
+        guard let executor = environment.executors.executor(forAction: call.action) else {
+            return .failure(StepFailure("no_executor", "no executor can run action `\(call.action)`", retryable: false))
         }
         let limit = call.timeoutMilliseconds * 1_000
         if executor.enforcesTimeout {

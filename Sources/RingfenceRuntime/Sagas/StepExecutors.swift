@@ -85,6 +85,14 @@ public protocol StepExecutor: Sendable {
     /// True when the executor ends every attempt by its timeout itself (the HTTP executor's
     /// deadline); false makes the runner race the attempt against its timeout in a task of its own.
     var enforcesTimeout: Bool { get }
+    /// False for an executor that runs every step it is given, whose `problem(with:phase:baseURL:)`
+    /// is never asked (true unless an executor says otherwise).
+    var checksSteps: Bool { get }
+}
+
+extension StepExecutor {
+    /// True: `problem(with:phase:baseURL:)` is asked for every step before a saga starts.
+    public var checksSteps: Bool { true }
 }
 
 /// A step run by a closure in this process (SPEC §10.2's in-process executor).
@@ -127,7 +135,12 @@ public struct SagaExecutors: Sendable {
 
     /// The executor for `step`, or nil when nothing can run it.
     func executor(for step: SagaPlan.Step) -> (any StepExecutor)? {
-        if let closure = inProcess[step.actionID] { return InProcessExecutor(step: closure) }
+        executor(forAction: step.actionID)
+    }
+
+    /// The executor of steps whose action is `action`.
+    func executor(forAction action: String) -> (any StepExecutor)? {
+        if let closure = inProcess[action] { return InProcessExecutor(step: closure) }
         return fallback
     }
 }
@@ -139,6 +152,9 @@ struct InProcessExecutor: StepExecutor {
 
     /// A closure can run any step.
     func problem(with step: SagaPlan.Step, phase: StepPhase, baseURL: String?) -> String? { nil }
+
+    /// False: a closure runs whatever step it is given.
+    var checksSteps: Bool { false }
 
     /// Calls the closure; a thrown `StepFailure` is the attempt's failure.
     func run(_ call: StepCall) async -> Result<Value?, StepFailure> {
