@@ -267,7 +267,7 @@ import Darwin
     /// sequenced, data written in canonical form, data that cannot be written.
     @Test func aLongBatchIsEncodedOnTwoThreadsAsOneThreadWould() throws {
         let time = try AuditTime(microseconds: 1_795_255_200_000_000)
-        let work = (0..<(3 * Sequencer.parallelEncoding + 7)).map { i -> PendingItem in
+        var work = (0..<(3 * Sequencer.parallelEncoding + 7)).map { i -> PendingItem in
             let record: AuditRecord?
             switch i % 5 {
             case 0: record = nil
@@ -278,7 +278,7 @@ import Darwin
             }
             return PendingItem(record: record, rows: [], deletes: [])
         }
-        let encoded = Sequencer.encode(work)
+        let encoded = Sequencer.encode(&work)
         #expect(encoded.count == work.count)
         for (i, (item, result)) in zip(work, encoded).enumerated() {
             guard let record = item.record else {

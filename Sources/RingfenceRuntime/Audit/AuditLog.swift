@@ -419,7 +419,7 @@ public final class AuditLog: @unchecked Sendable {
         // of this batch asked (it did so when it was queued, before the batch was taken).
         let receipts = settings.durability == .strict || !shared.receiptsWanted.isEmpty
         shared.unlock()
-        let outcome = commit(work, with: &sequencer, forceCheckpoint: force, receipts: receipts)
+        let outcome = commit(&work, with: &sequencer, forceCheckpoint: force, receipts: receipts)
         // Left for appenders unless they have not come for the last few (then freed here).
         let handOff = onWriter && room && work.contains { $0.holdsAppenderState }
         if !handOff {
@@ -453,12 +453,12 @@ public final class AuditLog: @unchecked Sendable {
 
     /// Sequences and commits `work`, retrying a failing store and re-sequencing after a
     /// conflict; a store that fails 8 times in a row fails the log.
-    private func commit(_ work: [PendingItem], with sequencer: inout Sequencer, forceCheckpoint: Bool,
+    private func commit(_ work: inout [PendingItem], with sequencer: inout Sequencer, forceCheckpoint: Bool,
                         receipts: Bool) -> Result<[AuditReceipt?], AuditLogError> {
         var attempt = 0
         while true {
             do {
-                return .success(try sequencer.commit(work, now: clock(), forceCheckpoint: forceCheckpoint,
+                return .success(try sequencer.commit(&work, now: clock(), forceCheckpoint: forceCheckpoint,
                                                      durability: settings.durability, signingKey: settings.signingKey,
                                                      receipts: receipts))
             } catch {

@@ -22,6 +22,21 @@ struct PendingItem: Sendable {
     /// True when the item holds many allocations its appender made: state rows, or a record
     /// whose data is a value tree.
     var holdsAppenderState: Bool { !rows.isEmpty || record?.holdsValueTree == true }
+
+    /// The data in canonical form and its hash (nil for an item without a record). `mutating`
+    /// only so that it is reached in place, never to change the item.
+    mutating func encoded() -> Sequencer.EncodedData? {
+        record?.encodedResult()
+    }
+
+    /// The envelope of the item's entry (an item that was encoded has a record); `mutating`
+    /// for the same reason.
+    mutating func entry(seq: UInt64, dataHash: AuditHash, prev: AuditHash) throws(AuditError) -> AuditEntry {
+        guard let entry = try record?.entry(seq: seq, dataHash: dataHash, prev: prev) else {
+            throw AuditError(.entry, "an item without a record has no entry")
+        }
+        return entry
+    }
 }
 
 /// The sequencer's own state: the chain head and the Merkle frontier.
@@ -87,7 +102,7 @@ struct Sequencer: Sendable {
     /// Sequences `work` after the current head and commits it with its state changes; returns,
     /// when `receipts` asks for them, one receipt per item (nil for state-only items), and
     /// nothing otherwise. Leaves the head unchanged on failure.
-    mutating func commit(_ work: [PendingItem], now: AuditTime, forceCheckpoint: Bool,
+    mutating func commit(_ work: inout [PendingItem], now: AuditTime, forceCheckpoint: Bool,
                          durability: Durability, signingKey: NoteSigningKey?, receipts wanted: Bool = true) throws(StoreError) -> [AuditReceipt?] {
         var batch = StoreBatch()
         var receipts: [AuditReceipt?] = []
@@ -101,14 +116,16 @@ struct Sequencer: Sendable {
         var head = (size: size, lastHash: lastHash)
         nextFrontier.assign(frontier)
         // A long batch has its data encoded up front on two threads; a short one, item by item.
-        let encodedUpFront = work.count >= Self.parallelEncoding ? Self.encode(work) : nil
+        let encodedUpFront = work.count >= Self.parallelEncoding ? Self.encode(&work) : nil
         // The items are read in place: copying one retains each of its record's strings, its
         // rows and its data's closure, objects its appender made on another core.
-        try work.withUnsafeBufferPointer { (items) throws(StoreError) in
+        // (Reached through a mutable buffer, which the compiler lends in place: an item read from
+        // memory it cannot prove unchanging is copied whole first.)
+        try work.withUnsafeMutableBufferPointer { (items) throws(StoreError) in
             for index in items.indices {
                 batch.addStateChanges(puts: items[index].rows, deletes: items[index].deletes)
                 // An item without a record carries state changes only.
-                guard let encoded = encodedUpFront.map({ $0[index] }) ?? Self.encode(items[index]) else {
+                guard let encoded = encodedUpFront.map({ $0[index] }) ?? items[index].encoded() else {
                     if wanted { receipts.append(nil) }
                     continue
                 }
@@ -117,16 +134,17 @@ struct Sequencer: Sendable {
                 do {
                     let dataHash: AuditHash
                     (data, dataHash) = try encoded.get()
-                    entry = try Self.entry(of: items[index], seq: head.size, dataHash: dataHash, prev: head.lastHash)
+                    entry = try items[index].entry(seq: head.size, dataHash: dataHash, prev: head.lastHash)
                 } catch {
                     throw StoreError(.database, "an audit record cannot be encoded: \(error)")
                 }
                 let hash = entry.hash
-                batch.entries.append(StoredAuditEntry(entry: entry, hash: hash, data: data))
+                if wanted { receipts.append(AuditReceipt(seq: entry.seq, hash: hash)) }
+                // The envelope and data are moved into the batch (a copy retains their strings and bytes).
+                batch.entries.append(StoredAuditEntry(entry: consume entry, hash: hash, data: consume data))
                 nextFrontier.append(MerkleHash.leaf(entryHash: hash)) { if AuditNodes.isStored($0.id) { batch.nodes.append($0) } }
                 head.size += 1
                 head.lastHash = hash
-                if wanted { receipts.append(AuditReceipt(seq: entry.seq, hash: hash)) }
                 // Every `checkpointEvery` entries exactly, wherever the batch ends.
                 if head.size - (batch.checkpoints.last?.size ?? lastCheckpointSize) >= settings.checkpointEvery {
                     batch.checkpoints.append(try Self.checkpoint(size: head.size, root: nextFrontier.root, origin: settings.origin,
@@ -165,31 +183,24 @@ struct Sequencer: Sendable {
     /// a batch costs the most to write, and the same whichever entry it becomes, so a batch with
     /// a long run of records whose data is still to be written (records made with a value come
     /// already written) is split in two and its first half encoded on a thread of its own.
-    static func encode(_ work: [PendingItem]) -> [EncodedData?] {
-        @Sendable func encode(_ items: ArraySlice<PendingItem>) -> [EncodedData?] {
-            items.withUnsafeBufferPointer { items in items.indices.map { Sequencer.encode(items[$0]) } }
+    static func encode(_ work: inout [PendingItem]) -> [EncodedData?] {
+        // Items are reached in place through a mutable buffer (see `commit`); the first half of
+        // a long batch through a buffer lent to the thread, which ends before `work` is touched again.
+        struct Lent: @unchecked Sendable { let items: UnsafeMutableBufferPointer<PendingItem> }
+        @Sendable func encode(_ lent: Lent) -> [EncodedData?] {
+            lent.items.indices.map { lent.items[$0].encoded() }
         }
-        guard work.count >= parallelEncoding,
-              work.withUnsafeBufferPointer({ items in items.indices.count { items[$0].record?.isDeferred ?? false } }) >= parallelEncoding
-        else { return encode(work[...]) }
-        let half = work.count / 2
-        let first = ThreadTask { () throws(Never) in encode(work[..<half]) }
-        let second = encode(work[half...])
-        return first.value() + second
+        return work.withUnsafeMutableBufferPointer { items in
+            guard items.count >= parallelEncoding, items.indices.count(where: { items[$0].record?.isDeferred ?? false }) >= parallelEncoding
+            else { return encode(Lent(items: items)) }
+            let half = items.count / 2
+            let lent = Lent(items: UnsafeMutableBufferPointer(rebasing: items[..<half]))
+            let first = ThreadTask { () throws(Never) in encode(lent) }
+            let second = encode(Lent(items: UnsafeMutableBufferPointer(rebasing: items[half...])))
+            return first.value() + second
+        }
     }
 
-    /// One item's data in canonical form and its hash (nil for an item without a record).
-    static func encode(_ item: borrowing PendingItem) -> EncodedData? {
-        item.record?.encodedResult()
-    }
-
-    /// The envelope of `item`'s entry (an item that was encoded has a record), read in place.
-    static func entry(of item: borrowing PendingItem, seq: UInt64, dataHash: AuditHash, prev: AuditHash) throws(AuditError) -> AuditEntry {
-        guard let entry = try item.record?.entry(seq: seq, dataHash: dataHash, prev: prev) else {
-            throw AuditError(.entry, "an item without a record has no entry")
-        }
-        return entry
-    }
 
     /// A checkpoint note over the first `size` entries, signed when `key` is given.
     static func checkpoint(size: UInt64, root: AuditHash, origin: String, key: NoteSigningKey?, time: AuditTime) throws(StoreError) -> StoredCheckpoint {

@@ -87,8 +87,9 @@ public final class MemoryStore: StateStore {
                 }
             }
             s.entries.append(contentsOf: batch.entries)
-            for stored in batch.entries {
-                if let session = stored.entry.session { s.sessionHashes[session, default: []].append(stored.hash) }
+            // Read in place by index (a copied entry retains its strings and its data).
+            for i in batch.entries.indices {
+                if let session = batch.entries[i].entry.session { s.sessionHashes[session, default: []].append(batch.entries[i].hash) }
             }
             s.nodes.add(batch.nodes)
             for checkpoint in batch.checkpoints { s.checkpoints[checkpoint.size] = checkpoint }
