@@ -69,6 +69,50 @@ import Testing
                 "docs/sagas.md is stale: paste SagaReference.markdown between its markers")
     }
 
+    /// An executor that refuses every step, counting how often it was asked.
+    struct Refusing: StepExecutor {
+        /// Whether it says it checks steps.
+        let checksSteps: Bool
+        /// The steps it was asked about.
+        let asked: CallLog
+
+        func problem(with step: SagaPlan.Step, phase: StepPhase, baseURL: String?) -> String? {
+            asked.append("\(step.id)/\(phase.rawValue)")
+            return "refused by the test"
+        }
+
+        func run(_ call: StepCall) async -> Result<Value?, StepFailure> {
+            .success(.object(["step": .string(call.step)]))
+        }
+
+        var enforcesTimeout: Bool { true }
+    }
+
+    /// Before a saga starts, an executor that checks steps (the default) is asked about each
+    /// step's execute and undo, and its refusal refuses the saga before anything is written;
+    /// one that says it runs every step it is given is not asked, and the saga runs.
+    @Test func onlyExecutorsThatCheckStepsAreAskedBeforeASagaStarts() async throws {
+        let engine = try SagaFixture.engine([Self.threeSteps])
+        let plan = try SagaFixture.plan(engine, "three")
+        let checking = Refusing(checksSteps: true, asked: CallLog())
+        let runtime = try SagaFixture.runtime(engine, environment: SagaEnvironment(executors: SagaExecutors(fallback: checking)))
+        try runtime.log.flush()
+        let size = runtime.log.size
+        await #expect { try await runtime.runSaga(plan, session: "s1") } throws: {
+            ($0 as? RuntimeError)?.code == .invalidSaga && "\($0)".contains("refused by the test") && "\($0)".contains("step `a` cannot execute")
+        }
+        try runtime.log.flush()
+        #expect(runtime.log.size == size, "a refused saga wrote an entry")
+        #expect(checking.asked.entries == ["a/execute"])
+        #expect(Refusing(checksSteps: true, asked: CallLog()).checksSteps)
+
+        let trusting = Refusing(checksSteps: false, asked: CallLog())
+        let other = try SagaFixture.runtime(engine, environment: SagaEnvironment(executors: SagaExecutors(fallback: trusting)))
+        let result = try await other.runSaga(plan, session: "s1")
+        #expect(result.state == .completed)
+        #expect(trusting.asked.entries.isEmpty)
+    }
+
     /// A saga whose step agents are not all live participants is refused before anything is
     /// written, naming the first such agent in agent order, whatever the steps' order.
     @Test func aSagaRefusesTheFirstAgentThatCannotActInAgentOrder() async throws {
