@@ -68,18 +68,25 @@ struct CanonicalWriter {
     /// escape in one step.
     mutating func writeString(_ text: String) {
         write(UInt8(ascii: "\""))
-        var text = text
-        text.withUTF8 { units in
-            var rest = units
-            while true {
-                let plain = JSONText.plainPrefixCount(rest)
-                write(UnsafeBufferPointer(rebasing: rest[..<plain]))
-                guard plain < rest.count else { break }
-                writeEscape(rest[plain])
-                rest = UnsafeBufferPointer(rebasing: rest[(plain + 1)...])
-            }
+        // The bytes are read where the string keeps them; `withUTF8` would need a mutable copy
+        // of the string (a retain and a release) for the rare string not stored as UTF-8.
+        if text.utf8.withContiguousStorageIfAvailable({ writeEscaping($0) }) == nil {
+            var copy = text
+            copy.withUTF8 { writeEscaping($0) }
         }
         write(UInt8(ascii: "\""))
+    }
+
+    /// Writes `units`, escaping what a JSON string cannot hold raw.
+    private mutating func writeEscaping(_ units: UnsafeBufferPointer<UInt8>) {
+        var rest = units
+        while true {
+            let plain = JSONText.plainPrefixCount(rest)
+            write(UnsafeBufferPointer(rebasing: rest[..<plain]))
+            guard plain < rest.count else { break }
+            writeEscape(rest[plain])
+            rest = UnsafeBufferPointer(rebasing: rest[(plain + 1)...])
+        }
     }
 
     /// Writes the escape of one byte that JSON strings cannot hold raw.
