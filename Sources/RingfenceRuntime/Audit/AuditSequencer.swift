@@ -201,7 +201,6 @@ struct Sequencer: Sendable {
         }
     }
 
-
     /// A checkpoint note over the first `size` entries, signed when `key` is given.
     static func checkpoint(size: UInt64, root: AuditHash, origin: String, key: NoteSigningKey?, time: AuditTime) throws(StoreError) -> StoredCheckpoint {
         do {
