@@ -152,16 +152,9 @@ public enum CanonicalJSON {
 
     /// Appends `text` as a canonical JSON string.
     public static func appendString(_ text: String, to output: inout [UInt8]) {
-        // A string that needs no escape (nearly all) is copied between its quotes from where the
-        // string keeps its bytes; the rest go through the writer.
-        let plain = text.utf8.withContiguousStorageIfAvailable { units -> Bool in
-            guard JSONText.plainPrefixCount(units) == units.count else { return false }
-            output.append(UInt8(ascii: "\""))
-            output.append(contentsOf: units)
-            output.append(UInt8(ascii: "\""))
-            return true
-        }
-        if plain == true { return }
+        // A string that needs no escape (nearly all) is copied between its quotes as it is; the
+        // rest go through the writer.
+        if JSONText.appendIfPlain(text, to: &output) { return }
         CanonicalWriter.append(to: &output, bound: CanonicalWriter.bound(ofString: text)) { $0.writeString(text) }
     }
 }

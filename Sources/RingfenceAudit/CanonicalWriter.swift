@@ -68,12 +68,7 @@ struct CanonicalWriter {
     /// escape in one step.
     mutating func writeString(_ text: String) {
         write(UInt8(ascii: "\""))
-        // The bytes are read where the string keeps them; `withUTF8` would need a mutable copy
-        // of the string (a retain and a release) for the rare string not stored as UTF-8.
-        if text.utf8.withContiguousStorageIfAvailable({ writeEscaping($0) }) == nil {
-            var copy = text
-            copy.withUTF8 { writeEscaping($0) }
-        }
+        JSONText.withUTF8(text) { writeEscaping($0) }
         write(UInt8(ascii: "\""))
     }
 

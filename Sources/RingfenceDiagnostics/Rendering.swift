@@ -64,8 +64,29 @@ public enum JSONText {
     /// True when `s` needs no escape in a JSON string literal (no control character, quote or
     /// backslash), so its bytes can be copied whole between the quotes.
     public static func isPlain(_ s: String) -> Bool {
-        var s = s
-        return s.withUTF8 { plainPrefixCount($0) == $0.count }
+        withUTF8(s) { plainPrefixCount($0) == $0.count }
+    }
+
+    /// Calls `body` with the UTF-8 bytes of `s` where the string keeps them; only a string not
+    /// stored as contiguous UTF-8 is copied first (`String.withUTF8` needs a mutable string, and
+    /// so a copy — a retain and a release — of every string).
+    @inlinable
+    public static func withUTF8<R>(_ s: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        if let result = s.utf8.withContiguousStorageIfAvailable(body) { return result }
+        var copy = s
+        return copy.withUTF8(body)
+    }
+
+    /// Appends `s` between quotes and returns true when it needs no escape; otherwise appends
+    /// nothing and returns false (the caller escapes it its own way).
+    public static func appendIfPlain(_ s: String, to bytes: inout [UInt8]) -> Bool {
+        withUTF8(s) { units in
+            guard plainPrefixCount(units) == units.count else { return false }
+            bytes.append(UInt8(ascii: "\""))
+            bytes.append(contentsOf: units)
+            bytes.append(UInt8(ascii: "\""))
+            return true
+        }
     }
 
     /// The number of leading bytes of `units` that a JSON string literal holds as they are (up

@@ -144,7 +144,7 @@ public final class AuditLog: @unchecked Sendable {
                         receipts: Bool = false) throws(AuditLogError) -> Ticket {
         // A record whose data was given and cannot be written is refused before anything is
         // queued; the log goes on.
-        for record in records { try Self.refuseUnwritable(record) }
+        for record in records { try Self.refuse(record.encodingFailure) }
         return try queue(receipts: receipts && !records.isEmpty) { pending in
             guard !records.isEmpty else {
                 guard !rows.isEmpty || !deletes.isEmpty else { return 0 }
@@ -170,10 +170,10 @@ public final class AuditLog: @unchecked Sendable {
     /// `rows` commit with `first`.
     func enqueue(_ first: consuming AuditRecord, _ second: consuming AuditRecord? = nil, then records: [AuditRecord],
                  rows: [StateRow], receipts: Bool = false) throws(AuditLogError) -> Ticket {
-        try Self.refuseUnwritable(first)
-        // Read and moved in place: a record bound out of the optional is copied.
-        if let problem = second?.encodingFailure { throw Self.unwritable(problem) }
-        for record in records { try Self.refuseUnwritable(record) }
+        try Self.refuse(first.encodingFailure)
+        // Read in place (a record bound out of the optional is copied), and moved below.
+        try Self.refuse(second?.encodingFailure)
+        for record in records { try Self.refuse(record.encodingFailure) }
         var item: PendingItem? = PendingItem(record: consume first, rows: rows, deletes: [])
         var next: PendingItem? = second == nil ? nil : PendingItem(record: second.take(), rows: [], deletes: [])
         return try queue(receipts: receipts) { pending in
@@ -188,14 +188,10 @@ public final class AuditLog: @unchecked Sendable {
         }
     }
 
-    /// Throws for a record whose data was given and cannot be written.
-    private static func refuseUnwritable(_ record: borrowing AuditRecord) throws(AuditLogError) {
-        if let problem = record.encodingFailure { throw unwritable(problem) }
-    }
-
-    /// The error for a record whose data cannot be written.
-    private static func unwritable(_ problem: AuditError) -> AuditLogError {
-        AuditLogError(message: "an audit record cannot be written: \(problem.message)")
+    /// Throws when a record's data was given and cannot be written (`problem` is its
+    /// `encodingFailure`).
+    private static func refuse(_ problem: AuditError?) throws(AuditLogError) {
+        if let problem { throw AuditLogError(message: "an audit record cannot be written: \(problem.message)") }
     }
 
     /// Appends to the pending queue, under the log's lock, what `append` adds (returning how

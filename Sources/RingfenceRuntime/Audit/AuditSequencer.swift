@@ -112,7 +112,6 @@ struct Sequencer: Sendable {
         // entries at most one a level besides; a short batch usually completes none, and
         // reserves nothing.
         if work.count >= Int(AuditNodes.blockLeaves) { batch.nodes.reserveCapacity(work.count / Int(AuditNodes.blockLeaves) + 64) }
-        if work.count > 1 { batch.puts.reserveCapacity(work.withUnsafeBufferPointer { items in items.indices.reduce(0) { $0 + items[$1].rows.count } }) }
         var head = (size: size, lastHash: lastHash)
         nextFrontier.assign(frontier)
         // A long batch has its data encoded up front on two threads; a short one, item by item.
@@ -122,6 +121,7 @@ struct Sequencer: Sendable {
         // (Reached through a mutable buffer, which the compiler lends in place: an item read from
         // memory it cannot prove unchanging is copied whole first.)
         try work.withUnsafeMutableBufferPointer { (items) throws(StoreError) in
+            if items.count > 1 { batch.puts.reserveCapacity(items.indices.reduce(0) { $0 + items[$1].rows.count }) }
             for index in items.indices {
                 batch.addStateChanges(puts: items[index].rows, deletes: items[index].deletes)
                 // An item without a record carries state changes only.

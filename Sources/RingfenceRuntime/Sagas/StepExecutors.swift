@@ -133,12 +133,7 @@ public struct SagaExecutors: Sendable {
         self.fallback = fallback
     }
 
-    /// The executor for `step`, or nil when nothing can run it.
-    func executor(for step: SagaPlan.Step) -> (any StepExecutor)? {
-        executor(forAction: step.actionID)
-    }
-
-    /// The executor of steps whose action is `action`.
+    /// The executor of steps whose action is `action`, or nil when nothing can run them.
     func executor(forAction action: String) -> (any StepExecutor)? {
         if let closure = inProcess[action] { return InProcessExecutor(step: closure) }
         return fallback

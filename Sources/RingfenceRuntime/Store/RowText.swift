@@ -151,19 +151,6 @@ struct RowText {
     /// Appends `text` as a JSON string literal, as `Value.jsonText` writes it: text that needs no
     /// escapes is copied whole, anything else goes through `JSONText.quote`.
     static func appendQuoted(_ text: String, to bytes: inout [UInt8]) {
-        func plain(_ units: UnsafeBufferPointer<UInt8>) -> Bool {
-            guard JSONText.plainPrefixCount(units) == units.count else { return false }
-            bytes.append(UInt8(ascii: "\""))
-            bytes.append(contentsOf: units)
-            bytes.append(UInt8(ascii: "\""))
-            return true
-        }
-        // Read where the string keeps its bytes (`withUTF8` needs a mutable copy of the string).
-        var copied = text.utf8.withContiguousStorageIfAvailable(plain)
-        if copied == nil {
-            var copy = text
-            copied = copy.withUTF8(plain)
-        }
-        if copied != true { bytes.append(contentsOf: JSONText.quote(text).utf8) }
+        if !JSONText.appendIfPlain(text, to: &bytes) { bytes.append(contentsOf: JSONText.quote(text).utf8) }
     }
 }
