@@ -135,4 +135,36 @@ import RingfenceVM
         }
         #expect(mismatches == 0, "\(mismatches) rows differ; first written \(first?.0 ?? "") expected \(first?.1 ?? "")")
     }
+
+    /// A decision reads its participant where the session keeps it (`SessionBox.readParticipant`):
+    /// while a queued row still holds the session as it was, the read lends a copy of the table
+    /// made for the box, the row keeps the session as it was, and the slot found before the copy
+    /// still names the same participant in it.
+    @Test func aParticipantReadInPlaceLeavesAQueuedRowAsItWas() {
+        var rng = SeededGenerator(seed: 0xB0C5_5107)
+        var checked = 0
+        for _ in 0..<200 {
+            var session = Self.session(&rng)
+            guard let agent = session.order.last else { continue }
+            session.participants[agent]?.ring = 2
+            let box = SessionBox(session)
+            let queued = box.data.row()
+            let before = queued.value
+            guard let slot = box.data.participants.index(forKey: agent) else {
+                Issue.record("no slot for \(agent)")
+                continue
+            }
+            let first = box.readParticipant(slot) { p in (p.agent, p.ring, p.bucketKey) }
+            let second = box.readParticipant(slot) { p in (p.agent, p.ring, p.bucketKey) }
+            #expect(first.0 == agent && second.0 == agent)
+            #expect(first.1 == 2 && second.1 == 2)
+            #expect(first.2 == Array(session.id.utf8) + [0] + Array(agent.utf8))
+            // The box changes after the reads; the queued row does not.
+            box.data.participants[agent]?.ring = 0
+            #expect(queued.value == before, "a queued row changed after its participant was read in place")
+            #expect(box.data.row().value != before)
+            checked += 1
+        }
+        #expect(checked > 100)
+    }
 }

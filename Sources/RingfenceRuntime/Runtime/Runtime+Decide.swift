@@ -81,17 +81,19 @@ extension Runtime {
             }
             if box.data.phase != .active { _ = try SessionMachine.next(.decide, from: box.data.phase) }
             let agent = request.agent.id
-            guard let participant = box.data.participants[agent] else {
+            guard let slot = box.data.participants.index(forKey: agent) else {
                 throw RuntimeError(.notAParticipant, RuntimeMessages.notAParticipant("agent", agent, sid))
             }
-            var ring = participant.ring
-            if let index = participant.elevation, box.data.elevations[index].phase(at: now) == .active {
-                ring = box.data.elevations[index].ring
+            // What deciding needs of the participant, read where the session keeps it.
+            let (joinedRing, elevation, trust, trustEff, consensus, kill, breakerUntil, window) = box.readParticipant(slot) { p in
+                (p.ring, p.elevation, p.trust, p.trustEff, p.consensus, p.kill, p.breakerUntil, p.window)
             }
-            let supplied = SuppliedAgent(trust: ledger.effectiveTrust(of: agent, trust: participant.trust, at: now) ?? participant.trustEff, ring: ring,
-                                         consensus: participant.consensus)
+            var ring = joinedRing
+            if let index = elevation, box.data.elevations[index].phase(at: now) == .active { ring = box.data.elevations[index].ring }
+            let supplied = SuppliedAgent(trust: ledger.effectiveTrust(of: agent, trust: trust, at: now) ?? trustEff, ring: ring,
+                                         consensus: consensus)
             // Steps 1–3: decided before the rules.
-            if let kill = participant.kill {
+            if let kill {
                 let reason = box.data.kills.first { $0.id == kill }?.reason ?? "manual"
                 let outcome = RuntimeDecision(Decision(allowed: false, code: .killed, policy: nil, rule: nil,
                                                        reason: RuntimeMessages.killedReason(agent, sid, reason), ring: ring))
@@ -104,7 +106,7 @@ extension Runtime {
                 try commitDecision(decisionRecord(request, supplied, outcome, session: sid, at: now), with: then(outcome))
                 return outcome
             }
-            if let until = participant.breakerUntil, until > now {
+            if let until = breakerUntil, until > now {
                 let outcome = RuntimeDecision(Decision(allowed: false, code: .breaker, policy: nil, rule: nil,
                                                        reason: RuntimeMessages.breakerReason(agent, until: until), ring: ring))
                 try commitDecision(decisionRecord(request, supplied, outcome, session: sid, at: now), with: then(outcome))
@@ -120,11 +122,11 @@ extension Runtime {
             var prepared = PreparedRequest()
             swap(&prepared, &preparedStorage)
             prepared.refill(request, for: machine, supplying: (supplied.trust, ring, supplied.consensus))
-            let outcome = participant.bucketKey.withUnsafeBufferPointer { key in
-                decideWithRules(prepared, ring: ring, bucketKey: key, now: now)
+            let outcome = box.readParticipant(slot) { p in
+                p.bucketKey.withUnsafeBufferPointer { key in decideWithRules(prepared, ring: ring, bucketKey: key, now: now) }
             }
             swap(&prepared, &preparedStorage)
-            try recordCall(request, supplied, outcome, session: box, participant: participant, at: now, then: then(outcome))
+            try recordCall(request, supplied, outcome, session: box, window: window, at: now, then: then(outcome))
             return outcome
         }
     }
@@ -176,8 +178,7 @@ extension Runtime {
     /// severity writes a `breach` entry, `high` and above open the breaker for `cooldown`, and
     /// `critical` with `on_critical: kill` kills the agent and quarantines it (SPEC §8.5).
     private func recordCall(_ request: Request, _ supplied: SuppliedAgent, _ outcome: RuntimeDecision, session box: SessionBox,
-                            participant: Participant, at now: Int64, then: consuming ChangeSet?) throws(RuntimeError) {
-        let window = participant.window
+                            window: BreachWindow, at now: Int64, then: consuming ChangeSet?) throws(RuntimeError) {
         if let rearm = window.rearmAt, now >= rearm {
             window.reported = .none
             window.rearmAt = nil
@@ -193,8 +194,8 @@ extension Runtime {
             if severity < window.reported { window.reported = severity }
             return
         }
-        // A verdict.
-        let agent = participant.agent
+        // A verdict (on the request's agent: participants are keyed by their id).
+        let agent = request.agent.id
         var updated = box.data
         updated.participants[agent]?.violations += 1
         var until: Int64?

@@ -484,6 +484,15 @@ final class SessionBox: @unchecked Sendable {
     init(_ data: SessionData) {
         self.data = data
     }
+
+    /// Lends `body` participant `slot` where the session keeps it, to read: a participant read
+    /// out of the table is copied, retaining its id, parent, kill, bucket key and window. Lent
+    /// through the table's in-place accessor, which first makes the table unique — a copy of the
+    /// table only while a queued row still holds the session as it was. `body` must not change
+    /// the participant, nor touch the session's table of participants.
+    func readParticipant<R>(_ slot: [String: Participant].Index, _ body: (inout Participant) -> R) -> R {
+        body(&data.participants.values[slot])
+    }
 }
 
 /// Live sessions ordered by expiry: a binary min-heap of (expires at, session id).
