@@ -34,11 +34,11 @@ extension Runtime {
 
     // MARK: Starting
 
-    /// Writes a new saga (`saga.started`) and marks it running here; returns its id. Refuses,
+    /// Writes a new saga (`saga.started`) and marks it running here; returns its record. Refuses,
     /// before anything is written: a session that is missing or not active, a step agent that is
     /// not a participant or was killed, a step no executor can run (`invalid_saga`). On a store
     /// that persists, returns once the start is committed, so a saga that runs can be resumed.
-    func beginSaga(_ plan: SagaPlan, session sid: String, id: String?, input: Value, baseURL: String?) throws(RuntimeError) -> String {
+    func beginSaga(_ plan: SagaPlan, session sid: String, id: String?, input: Value, baseURL: String?) throws(RuntimeError) -> SagaRecord {
         try Self.checkID(sid, "session")
         let base = baseURL != nil ? baseURL : plan.baseURL
         if let base, SagaEndpoint(base) == nil {
@@ -60,7 +60,7 @@ extension Runtime {
             }
         }
         let kept = book.shared(plan)
-        let (sagaID, ticket) = try perform { now throws(RuntimeError) -> (String, AuditLog.Ticket) in
+        let (saga, ticket) = try perform { now throws(RuntimeError) -> (SagaRecord, AuditLog.Ticket) in
             guard let session = sessions[sid]?.data else { throw RuntimeError(.sessionNotFound, RuntimeMessages.sessionNotFound(sid)) }
             _ = try SessionMachine.next(.sagaStart, from: session.phase)
             // Every step's agent must be a participant not killed; of those that are not, the
@@ -87,23 +87,23 @@ extension Runtime {
             book.sagas[sagaID] = saga
             book.running.insert(sagaID)
             try takeLease(sagaID, at: now)
-            return (sagaID, ticket)
+            return (saga, ticket)
         }
         if !(store is MemoryStore), log.settings.durability != .strict { try waitFor(ticket) }
-        return sagaID
+        return saga
     }
 
-    /// Marks a stored, unfinished saga as running here for a resume; returns its state, or
-    /// nil when it has ended already.
-    func claimSaga(_ id: String) throws(RuntimeError) -> SagaState? {
+    /// Marks a stored, unfinished saga as running here for a resume; returns its record and
+    /// state, or nil when it has ended already.
+    func claimSaga(_ id: String) throws(RuntimeError) -> (saga: SagaRecord, state: SagaState)? {
         try Self.checkID(id, "saga")
-        return try perform { now throws(RuntimeError) -> SagaState? in
+        return try perform { now throws(RuntimeError) -> (saga: SagaRecord, state: SagaState)? in
             guard let saga = book.sagas[id] else { throw RuntimeError(.sagaNotFound, "no saga has id `\(id)`") }
             guard !saga.state.isFinal else { return nil }
             guard !book.running.contains(id) else { throw RuntimeError(.sagaRunning, "saga `\(id)` is being run already") }
             try takeLease(id, at: now)
             book.running.insert(id)
-            return saga.state
+            return (saga, saga.state)
         }
     }
 
@@ -120,6 +120,11 @@ extension Runtime {
         }
     }
 
+    /// A read of a saga whose record the caller holds (its runner), under the lock.
+    func withSaga<R>(_ saga: SagaRecord, _ body: (SagaRecord) -> R) throws(RuntimeError) -> R {
+        try perform { _ throws(RuntimeError) -> R in body(saga) }
+    }
+
     // MARK: Forward
 
     /// The next attempt of step `i`: while the saga runs, decided for the step's agent first
@@ -129,9 +134,9 @@ extension Runtime {
     /// saga compensates, only an attempt in doubt runs; a step waiting to be retried fails.
     /// `waited` says the runner has just waited out the step's backoff (its own timer's
     /// business); otherwise a step waiting to be retried (after a resume) waits what is left.
-    func nextAttempt(_ id: String, step i: Int, waited: Bool = false) throws(RuntimeError) -> StepGate {
+    func nextAttempt(_ held: SagaRecord, step i: Int, waited: Bool = false) throws(RuntimeError) -> StepGate {
         try perform { now throws(RuntimeError) -> StepGate in
-            let saga = try ownedSaga(id, at: now)
+            let saga = try ownedSaga(held, at: now)
             var step = saga.steps[i]
             if step.state.isSettled { return .done(step.state) }
             if step.attemptInDoubt {
@@ -149,7 +154,7 @@ extension Runtime {
             // Filled member by member: a dictionary literal first builds a list of its pairs.
             var context = [String: Value](minimumCapacity: 3)
             context["session"] = .string(saga.session)
-            context["saga"] = .string(id)
+            context["saga"] = .string(saga.id)
             context["step"] = .string(saga.plan.steps[i].id)
             let request = Request(agent: Agent(id: step.agent), action: saga.plan.steps[i].actionID, resource: saga.plan.steps[i].executeAPI,
                                   context: context)
@@ -187,9 +192,9 @@ extension Runtime {
     /// Records how attempt `attempt` of step `i` ended: a success commits it (with its output
     /// and checkpoint goal); a failure is retried after its backoff while the saga runs, the
     /// failure is retryable and retries are left, or fails the step.
-    func attemptEnded(_ id: String, step i: Int, attempt: Int, _ result: Result<Value?, StepFailure>) throws(RuntimeError) -> StepGate {
+    func attemptEnded(_ held: SagaRecord, step i: Int, attempt: Int, _ result: Result<Value?, StepFailure>) throws(RuntimeError) -> StepGate {
         try perform { now throws(RuntimeError) -> StepGate in
-            let saga = try ownedSaga(id, at: now)
+            let saga = try ownedSaga(held, at: now)
             var step = saga.steps[i]
             guard step.state == .executing, step.attempts == attempt else { return .done(step.state) }
             switch result {
@@ -227,10 +232,11 @@ extension Runtime {
     // MARK: Saga transitions
 
     /// `running → compensating`, with the reason; a saga compensating already is left as it is.
-    func startCompensating(_ id: String, reason: String) throws(RuntimeError) {
+    func startCompensating(_ held: SagaRecord, reason: String) throws(RuntimeError) {
         try perform { now throws(RuntimeError) in
-            let saga = try ownedSaga(id, at: now)
+            let saga = try ownedSaga(held, at: now)
             guard let next = SagaMachine.next(.compensate, from: saga.state) else { return }
+            let id = saga.id
             let entry = record(.compensating, session: saga.session, at: now) { () throws(AuditError) in
                 SagaEntryData.compensating(saga: id, reason: reason)
             }
@@ -242,14 +248,15 @@ extension Runtime {
 
     /// Ends a saga: `completed` from running; from compensating, `escalated` when some step
     /// could not be undone, else `compensated`.
-    func endSaga(_ id: String) throws(RuntimeError) {
+    func endSaga(_ held: SagaRecord) throws(RuntimeError) {
         try perform { now throws(RuntimeError) in
-            let saga = try ownedSaga(id, at: now)
+            let saga = try ownedSaga(held, at: now)
             let event: SagaEvent = saga.state == .running ? .complete
                 : (saga.steps.contains { $0.state == .compensationFailed } ? .escalate : .undone)
             guard let next = SagaMachine.next(event, from: saga.state) else { return }
             let row = saga.stateRowValue(state: next, endedAt: now)
             let compensated = saga.compensated.map { saga.plan.steps[$0].id }
+            let id = saga.id
             let entry = record(.ended, session: saga.session, at: now) { () throws(AuditError) in
                 SagaEntryData.ended(saga: id, state: next, compensated: compensated)
             }
@@ -264,9 +271,9 @@ extension Runtime {
     /// The next undo attempt of committed step `i` (SPEC §10.4): `compensating` written first;
     /// an undo found in doubt runs again under its number and key. A step without `undo_api` is
     /// recorded `compensation_failed` ("no undo_api") and escalates.
-    func nextUndo(_ id: String, step i: Int, waited: Bool = false) throws(RuntimeError) -> StepGate {
+    func nextUndo(_ held: SagaRecord, step i: Int, waited: Bool = false) throws(RuntimeError) -> StepGate {
         try perform { now throws(RuntimeError) -> StepGate in
-            let saga = try ownedSaga(id, at: now)
+            let saga = try ownedSaga(held, at: now)
             var step = saga.steps[i]
             guard step.state == .committed || step.state == .compensating else { return .done(step.state) }
             if step.undoInDoubt { return .run(call(saga, i, step, attempt: step.undoAttempts, phase: .undo)) }
@@ -289,9 +296,9 @@ extension Runtime {
     /// Records how undo attempt `attempt` of step `i` ended: compensated; retried after the
     /// saga's backoff while `on_compensation_failure.attempts` allows and the failure is
     /// retryable; or `compensation_failed` with its escalation.
-    func undoEnded(_ id: String, step i: Int, attempt: Int, _ result: Result<Value?, StepFailure>) throws(RuntimeError) -> StepGate {
+    func undoEnded(_ held: SagaRecord, step i: Int, attempt: Int, _ result: Result<Value?, StepFailure>) throws(RuntimeError) -> StepGate {
         try perform { now throws(RuntimeError) -> StepGate in
-            let saga = try ownedSaga(id, at: now)
+            let saga = try ownedSaga(held, at: now)
             var step = saga.steps[i]
             guard step.state == .compensating, step.undoAttempts == attempt else { return .done(step.state) }
             switch result {

@@ -84,12 +84,14 @@ extension Runtime {
         book.held[id] = lease.token
     }
 
-    /// Saga `id` for a transition this runtime writes: on a shared store, only while the saga's
-    /// lease still carries this runtime's token (else `saga_running`: another node took it
-    /// over), and the lease is renewed; must run inside `perform`.
-    func ownedSaga(_ id: String, at now: Int64) throws(RuntimeError) -> SagaRecord {
-        guard let saga = book.sagas[id] else { throw RuntimeError(.sagaNotFound, "no saga has id `\(id)`") }
+    /// `saga` (held by its runner, which this process runs) for a transition this runtime
+    /// writes: on a shared store, only while the saga's lease still carries this runtime's token
+    /// (else `saga_running`: another node took it over), and the lease is renewed; must run
+    /// inside `perform`. A record once in the book stays the book's (a shared store's changes
+    /// are copied into it), so the runner's is the book's.
+    func ownedSaga(_ saga: SagaRecord, at now: Int64) throws(RuntimeError) -> SagaRecord {
         guard tenure != nil else { return saga }
+        let id = saga.id
         guard let lease = book.leases[id], let held = book.held[id], lease.token == held, lease.node == sharing.node else {
             let owner = book.leases[id].map { " by node `\($0.node)`" } ?? ""
             throw RuntimeError(.sagaRunning, "saga `\(id)` was taken over\(owner); this node's writes to it are refused")

@@ -18,14 +18,14 @@ extension Runtime {
     /// `baseURL` overrides the plan's; `id` overrides the plan's `saga_id` (else one is generated).
     public func runSaga(_ plan: SagaPlan, session: String, id: String? = nil, input: Value = .null,
                         baseURL: String? = nil) async throws(RuntimeError) -> SagaResult {
-        let sagaID = try beginSaga(plan, session: session, id: id ?? plan.sagaID, input: input, baseURL: baseURL)
-        return try await drive(sagaID, from: .running)
+        let saga = try beginSaga(plan, session: session, id: id ?? plan.sagaID, input: input, baseURL: baseURL)
+        return try await drive(saga, from: .running)
     }
 
     /// Continues a stored saga where it stopped (SPEC §10.6); a saga that has ended returns its result.
     public func resumeSaga(_ id: String) async throws(RuntimeError) -> SagaResult {
-        guard let state = try claimSaga(id) else { return try sagaResult(id) }
-        return try await drive(id, from: state)
+        guard let (saga, state) = try claimSaga(id) else { return try sagaResult(id) }
+        return try await drive(saga, from: state)
     }
 
     /// The ids of the stored sagas that have not ended and are not running here, in id order.
@@ -41,21 +41,23 @@ extension Runtime {
         return try withSaga(id) { SagaResult($0) }
     }
 
-    /// Runs saga `id` (claimed by this process) from `state` to its end, then releases it.
-    private func drive(_ id: String, from state: SagaState) async throws(RuntimeError) -> SagaResult {
-        defer { releaseSaga(id) }
-        let runner = SagaRunner(runtime: self, id: id, shared: try withSaga(id) { $0.shared }, environment: sagaEnvironment)
+    /// Runs `saga` (claimed by this process) from `state` to its end, then releases it. The
+    /// runner and every transition hold the saga's record rather than looking its id up in
+    /// the book, a table of every saga the runtime has known.
+    private func drive(_ saga: SagaRecord, from state: SagaState) async throws(RuntimeError) -> SagaResult {
+        defer { releaseSaga(saga.id) }
+        let runner = SagaRunner(runtime: self, saga: saga, shared: saga.shared, environment: sagaEnvironment)
         if state == .running {
             switch try await runner.forward() {
-            case .completed: try endSaga(id)
-            case .failed(let reason): try startCompensating(id, reason: reason)
+            case .completed: try endSaga(saga)
+            case .failed(let reason): try startCompensating(saga, reason: reason)
             }
         }
-        if try withSaga(id, { $0.state }) == .compensating {
+        if try withSaga(saga, { $0.state }) == .compensating {
             try await runner.compensate()
-            try endSaga(id)
+            try endSaga(saga)
         }
-        return try sagaResult(id)
+        return try withSaga(saga) { SagaResult($0) }
     }
 }
 
@@ -71,8 +73,8 @@ enum ForwardOutcome: Sendable, Hashable {
 struct SagaRunner: Sendable {
     /// The runtime the transitions go through.
     let runtime: Runtime
-    /// The saga's id.
-    let id: String
+    /// The saga's record (read and changed only under the runtime's lock, by the runtime).
+    let saga: SagaRecord
     /// Its plan, shared with the saga's record (read in place as `shared.plan`: a copy of the
     /// plan retains each of its steps' strings and lists).
     let shared: SharedPlan
@@ -85,7 +87,7 @@ struct SagaRunner: Sendable {
     /// the steps under way have finished.
     func forward() async throws(RuntimeError) -> ForwardOutcome {
         if shared.isSequence, let outcome = try await forwardInSequence() { return outcome }
-        var states = try runtime.withSaga(id) { $0.steps.map(\.state) }
+        var states = try runtime.withSaga(saga) { $0.steps.map(\.state) }
         let deps = dependencies()
         var groupOf = [Int?](repeating: nil, count: shared.plan.steps.count)
         for (g, group) in shared.plan.fanOuts.enumerated() { for b in group.branches { groupOf[Int(b)] = g } }
@@ -177,7 +179,7 @@ struct SagaRunner: Sendable {
     /// it finds two steps ready at once (only a damaged store holds two attempts in doubt), and
     /// the general loop takes over from the runtime's state.
     func forwardInSequence() async throws(RuntimeError) -> ForwardOutcome? {
-        var states = try runtime.withSaga(id) { $0.steps.map(\.state) }
+        var states = try runtime.withSaga(saga) { $0.steps.map(\.state) }
         if let s = states.firstIndex(of: .failed) { return .failed("step `\(shared.plan.steps[s].id)` failed") }
         while true {
             // The step that may start: in doubt after a resume, or pending after a committed one.
@@ -232,20 +234,20 @@ struct SagaRunner: Sendable {
     /// Runs step `s`'s attempts until it settles; returns its state (`pending` when the saga
     /// started compensating before it ran).
     func runStep(_ s: Int) async throws(RuntimeError) -> StepState {
-        var gate = try runtime.nextAttempt(id, step: s)
+        var gate = try runtime.nextAttempt(saga, step: s)
         while true {
             switch gate {
             case .done(let state):
                 return state
             case .wait(let microseconds):
                 await environment.timer.sleep(microseconds)
-                gate = try runtime.nextAttempt(id, step: s, waited: true)
+                gate = try runtime.nextAttempt(saga, step: s, waited: true)
             case .run(let call):
                 let result = await attempt(call)
-                gate = try runtime.attemptEnded(id, step: s, attempt: call.attempt, result)
+                gate = try runtime.attemptEnded(saga, step: s, attempt: call.attempt, result)
                 if case .wait(let microseconds) = gate {
                     await environment.timer.sleep(microseconds)
-                    gate = try runtime.nextAttempt(id, step: s, waited: true)
+                    gate = try runtime.nextAttempt(saga, step: s, waited: true)
                 }
             }
         }
@@ -256,26 +258,26 @@ struct SagaRunner: Sendable {
     /// Settles attempts left in doubt, then undoes every committed step in reverse completion
     /// order, one at a time (SPEC §10.4).
     func compensate() async throws(RuntimeError) {
-        let executing = try runtime.withSaga(id) { saga in saga.steps.indices.filter { saga.steps[$0].state == .executing } }
+        let executing = try runtime.withSaga(saga) { saga in saga.steps.indices.filter { saga.steps[$0].state == .executing } }
         for s in executing { _ = try await runStep(s) }
-        let order = try runtime.withSaga(id) { saga in
+        let order = try runtime.withSaga(saga) { saga in
             saga.steps.indices.filter { saga.steps[$0].completion != nil }.sorted { saga.steps[$0].completion! > saga.steps[$1].completion! }
         }
         for s in order {
-            var gate = try runtime.nextUndo(id, step: s)
+            var gate = try runtime.nextUndo(saga, step: s)
             loop: while true {
                 switch gate {
                 case .done:
                     break loop
                 case .wait(let microseconds):
                     await environment.timer.sleep(microseconds)
-                    gate = try runtime.nextUndo(id, step: s, waited: true)
+                    gate = try runtime.nextUndo(saga, step: s, waited: true)
                 case .run(let call):
                     let result = await attempt(call)
-                    gate = try runtime.undoEnded(id, step: s, attempt: call.attempt, result)
+                    gate = try runtime.undoEnded(saga, step: s, attempt: call.attempt, result)
                     if case .wait(let microseconds) = gate {
                         await environment.timer.sleep(microseconds)
-                        gate = try runtime.nextUndo(id, step: s, waited: true)
+                        gate = try runtime.nextUndo(saga, step: s, waited: true)
                     }
                 }
             }
