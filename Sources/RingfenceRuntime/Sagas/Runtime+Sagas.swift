@@ -40,7 +40,7 @@ extension Runtime {
     /// that persists, returns once the start is committed, so a saga that runs can be resumed.
     func beginSaga(_ plan: SagaPlan, session sid: String, id: String?, input: Value, baseURL: String?) throws(RuntimeError) -> SagaRecord {
         try Self.checkID(sid, "session")
-        let base = baseURL != nil ? baseURL : plan.baseURL
+        let base = baseURL ?? plan.baseURL
         if let base, SagaEndpoint(base) == nil {
             throw RuntimeError(.invalidSaga, "the base url `\(base)` is not an absolute `http` or `https` url")
         }

@@ -36,7 +36,7 @@ final class SagaBook: SagaView, @unchecked Sendable {
     /// `plan` held once for the sagas started from it, and its JSON text (`SagaPlanJSON.text`),
     /// written once per plan.
     func shared(_ plan: SagaPlan) -> (plan: SharedPlan, text: [UInt8]) {
-        if let kept = plans.withLock({ $0[plan.name] }), kept.plan.matches(plan) { return kept }
+        if let kept = plans.withLock({ $0[plan.name] }), kept.plan.plan == plan { return kept }
         let made = (plan: SharedPlan(plan), text: SagaPlanJSON.text(plan))
         plans.withLock { kept in
             if kept.count >= Self.planTextsKept { kept.removeAll() }

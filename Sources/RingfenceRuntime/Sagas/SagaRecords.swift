@@ -166,11 +166,6 @@ final class SharedPlan: Sendable {
         self.plan = plan
         isSequence = !plan.isGraph && plan.fanOuts.isEmpty
     }
-
-    /// True when this is `other`.
-    func matches(_ other: SagaPlan) -> Bool {
-        plan == other
-    }
 }
 
 /// Everything the runtime knows of one saga.

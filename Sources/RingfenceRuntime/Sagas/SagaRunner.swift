@@ -46,7 +46,7 @@ extension Runtime {
     /// the book, a table of every saga the runtime has known.
     private func drive(_ saga: SagaRecord, from state: SagaState) async throws(RuntimeError) -> SagaResult {
         defer { releaseSaga(saga.id) }
-        let runner = SagaRunner(runtime: self, saga: saga, shared: saga.shared, environment: sagaEnvironment)
+        let runner = SagaRunner(runtime: self, saga: saga, environment: sagaEnvironment)
         if state == .running {
             switch try await runner.forward() {
             case .completed: try endSaga(saga)
@@ -75,9 +75,10 @@ struct SagaRunner: Sendable {
     let runtime: Runtime
     /// The saga's record (read and changed only under the runtime's lock, by the runtime).
     let saga: SagaRecord
-    /// Its plan, shared with the saga's record (read in place as `shared.plan`: a copy of the
-    /// plan retains each of its steps' strings and lists).
-    let shared: SharedPlan
+    /// Its plan, the record's (read in place as `shared.plan`: a copy of the plan retains each
+    /// of its steps' strings and lists; the record's plan never changes, so it is read without
+    /// the lock).
+    var shared: SharedPlan { saga.shared }
     /// Executors, time and randomness.
     let environment: SagaEnvironment
 
