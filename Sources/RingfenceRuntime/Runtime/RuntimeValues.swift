@@ -206,14 +206,20 @@ public struct IDGenerator: Sendable {
 
 /// Keys and ids of the form `<prefix><separator><number>`, written into one string.
 enum RuntimeKeys {
-    /// `prefix`, `separator`, then `value`'s digits in `radix` (lowercase), padded with zeros to
-    /// `width` digits (more when it has more): one allocation, where concatenating the parts
-    /// made one for each (ids and ledger event keys are made by every operation that adds them).
+    /// `prefix`, `separator`, then `value`'s digits in `radix` (10 or 16; lowercase), padded with
+    /// zeros to `width` digits (more when it has more): one allocation, where concatenating the
+    /// parts made one for each (ids and ledger event keys are made by every operation that adds
+    /// them). Each digit costs a shift (16) or a multiplication by a constant (10), not a division.
     static func numbered(_ prefix: String, _ separator: Unicode.Scalar, _ value: UInt64, radix: UInt64, width: Int) -> String {
-        var digits = 1, rest = value
-        while rest >= radix {
-            rest /= radix
-            digits += 1
+        precondition(radix == 10 || radix == 16, "ids and keys are written in decimal or hexadecimal")
+        let hex = radix == 16
+        var digits = hex ? max(1, (64 - value.leadingZeroBitCount + 3) / 4) : 1
+        if !hex {
+            var rest = value
+            while rest >= 10 {
+                rest /= 10
+                digits += 1
+            }
         }
         let count = max(width, digits)
         var prefix = prefix
@@ -223,9 +229,15 @@ enum RuntimeKeys {
                 out[head.count] = UInt8(ascii: separator)
                 var value = value
                 for i in stride(from: head.count + count, to: head.count, by: -1) {
-                    let digit = UInt8(value % radix)
+                    let digit: UInt8
+                    if hex {
+                        digit = UInt8(truncatingIfNeeded: value & 15)
+                        value >>= 4
+                    } else {
+                        digit = UInt8(truncatingIfNeeded: value % 10)
+                        value /= 10
+                    }
                     out[i] = digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10
-                    value /= radix
                 }
                 return head.count + 1 + count
             }
