@@ -297,6 +297,35 @@ import Darwin
         }
     }
 
+    /// A long batch the writer thread commits while nobody waits for it is encoded on the
+    /// writer alone (a second thread would take a core from the appenders going on appending);
+    /// the same batch committed by a caller waiting for it is encoded on two threads.
+    @Test func aLongBatchIsEncodedOnTwoThreadsOnlyWhenACallerWaitsForIt() throws {
+        let time = try AuditTime(microseconds: 1_795_255_200_000_000)
+        let count = 2 * Sequencer.parallelEncoding
+        for waits in [false, true] {
+            let threads = Mutex<Set<String>>([])
+            let records = (0..<count).map { i in
+                AuditRecord(kind: "delta", time: time) {
+                    _ = threads.withLock { $0.insert(String(describing: pthread_self())) }
+                    return .object(["n": .number(Double(i))])
+                }
+            }
+            // Waiting, the caller commits the batch itself (the writer lingers for an hour);
+            // otherwise the writer commits it a millisecond after it is queued.
+            let log = try AuditLog(store: MemoryStore(), settings: AuditSettings(durability: .group), clock: AuditLogTests.clock(),
+                                   linger: waits ? Self.never : 1_000_000)
+            _ = try log.enqueue(records)
+            if waits {
+                try log.flush()
+            } else {
+                #expect(Self.eventually { log.size == UInt64(count) })
+            }
+            #expect(threads.withLock { $0.count } == (waits ? 2 : 1), "waits: \(waits)")
+            log.close()
+        }
+    }
+
     /// One commit of many records whose data is built when they are sequenced (encoded on two
     /// threads) makes the entries that committing records made with their values one at a time
     /// makes.

@@ -414,8 +414,9 @@ public final class AuditLog: @unchecked Sendable {
         // Receipts are made only when someone will read them: under `strict`, or when a record
         // of this batch asked (it did so when it was queued, before the batch was taken).
         let receipts = settings.durability == .strict || !shared.receiptsWanted.isEmpty
+        let twoThreads = Self.encodesOnTwoThreads(onWriter: onWriter, waiters: shared.waiters)
         shared.unlock()
-        let outcome = commit(&work, with: &sequencer, forceCheckpoint: force, receipts: receipts)
+        let outcome = commit(&work, with: &sequencer, forceCheckpoint: force, receipts: receipts, twoThreads: twoThreads)
         // Left for appenders unless they have not come for the last few (then freed here).
         let handOff = onWriter && room && work.contains { $0.holdsAppenderState }
         if !handOff {
@@ -447,16 +448,22 @@ public final class AuditLog: @unchecked Sendable {
         if shared.waiters > 0 { shared.broadcastCommitted() }
     }
 
+    /// Whether a long batch is encoded on two threads (`Sequencer.encode`): only when a caller
+    /// waits for it — the caller committing it itself, or callers asleep until the writer has.
+    /// A writer catching up while every appender goes on appending would take the second
+    /// thread's core from them: on a machine with two cores, the appenders' own.
+    static func encodesOnTwoThreads(onWriter: Bool, waiters: Int) -> Bool { !onWriter || waiters > 0 }
+
     /// Sequences and commits `work`, retrying a failing store and re-sequencing after a
     /// conflict; a store that fails 8 times in a row fails the log.
     private func commit(_ work: inout [PendingItem], with sequencer: inout Sequencer, forceCheckpoint: Bool,
-                        receipts: Bool) -> Result<[AuditReceipt?], AuditLogError> {
+                        receipts: Bool, twoThreads: Bool) -> Result<[AuditReceipt?], AuditLogError> {
         var attempt = 0
         while true {
             do {
                 return .success(try sequencer.commit(&work, now: clock(), forceCheckpoint: forceCheckpoint,
                                                      durability: settings.durability, signingKey: settings.signingKey,
-                                                     receipts: receipts))
+                                                     receipts: receipts, twoThreads: twoThreads))
             } catch {
                 if error.kind == .auditConflict, (try? sequencer.reload()) != nil {
                     // Another writer appended first: re-read the head and sequence again. Each

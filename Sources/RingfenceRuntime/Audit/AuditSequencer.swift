@@ -101,9 +101,11 @@ struct Sequencer: Sendable {
 
     /// Sequences `work` after the current head and commits it with its state changes; returns,
     /// when `receipts` asks for them, one receipt per item (nil for state-only items), and
-    /// nothing otherwise. Leaves the head unchanged on failure.
+    /// nothing otherwise. Leaves the head unchanged on failure. `twoThreads` lets a long batch be
+    /// encoded on two threads (`encode`); without it every item is encoded on this one.
     mutating func commit(_ work: inout [PendingItem], now: AuditTime, forceCheckpoint: Bool,
-                         durability: Durability, signingKey: NoteSigningKey?, receipts wanted: Bool = true) throws(StoreError) -> [AuditReceipt?] {
+                         durability: Durability, signingKey: NoteSigningKey?, receipts wanted: Bool = true,
+                         twoThreads: Bool = true) throws(StoreError) -> [AuditReceipt?] {
         var batch = StoreBatch()
         var receipts: [AuditReceipt?] = []
         if wanted { receipts.reserveCapacity(work.count) }
@@ -114,8 +116,9 @@ struct Sequencer: Sendable {
         if work.count >= Int(AuditNodes.blockLeaves) { batch.nodes.reserveCapacity(work.count / Int(AuditNodes.blockLeaves) + 64) }
         var head = (size: size, lastHash: lastHash)
         nextFrontier.assign(frontier)
-        // A long batch has its data encoded up front on two threads; a short one, item by item.
-        let encodedUpFront = work.count >= Self.parallelEncoding ? Self.encode(&work) : nil
+        // A long batch has its data encoded up front on two threads when it may; otherwise each
+        // item's is encoded as the loop reaches it.
+        let encodedUpFront = twoThreads && work.count >= Self.parallelEncoding ? Self.encode(&work) : nil
         // The items are read in place: copying one retains each of its record's strings, its
         // rows and its data's closure, objects its appender made on another core.
         // (Reached through a mutable buffer, which the compiler lends in place: an item read from
