@@ -225,4 +225,53 @@ import RingfenceWire
         }
         #expect(mismatches == 0, "\(mismatches) rows differ; first written \(first?.0 ?? "") expected \(first?.1 ?? "")")
     }
+
+    /// A step's rarely set fields, held out of line, read back as they were last set, whatever
+    /// the order of changes: a copy keeps its own values when the original changes, and a
+    /// record whose rare fields are all unset again equals (and hashes as) one that never set them.
+    @Test func aStepsOutOfLineFieldsReadAsSetAndCopiesKeepTheirOwn() {
+        var rng = SeededGenerator(seed: 0x57E9)
+        for round in 0..<Self.rounds {
+            var step = StepRecord(agent: "did:step")
+            var model = StepDetails()
+            var copies: [(StepRecord, StepDetails)] = []
+            for _ in 0..<rng.below(12) {
+                switch rng.below(5) {
+                case 0:
+                    let v = Self.maybe(&rng) { r in Self.value(&r) }
+                    step.output = v
+                    model.output = v
+                case 1:
+                    let v = Self.maybe(&rng, Self.stepError)
+                    step.error = v
+                    model.error = v
+                case 2:
+                    let v = Self.maybe(&rng, Self.stepError)
+                    step.undoError = v
+                    model.undoError = v
+                case 3:
+                    let v = Self.maybe(&rng, Self.time)
+                    step.retryAt = v
+                    model.retryAt = v
+                default:
+                    let v = Self.maybe(&rng, Self.text)
+                    step.checkpoint = v
+                    model.checkpoint = v
+                }
+                if rng.chance(1, in: 3) { copies.append((step, model)) }
+            }
+            for (record, expected) in copies + [(step, model)] {
+                let read = StepDetails(output: record.output, error: record.error, undoError: record.undoError, retryAt: record.retryAt,
+                                       checkpoint: record.checkpoint)
+                #expect(read == expected, "round \(round)")
+            }
+            step.output = nil
+            step.error = nil
+            step.undoError = nil
+            step.retryAt = nil
+            step.checkpoint = nil
+            let fresh = StepRecord(agent: "did:step")
+            #expect(step == fresh && step.hashValue == fresh.hashValue, "round \(round)")
+        }
+    }
 }

@@ -81,21 +81,84 @@ struct StepRecord: Sendable, Hashable {
     var undoFailures = 0
     /// Its place among the saga's commits (1, 2, …), once committed.
     var completion: Int?
+    /// The fields a step that commits at its first attempt without output never sets, held out
+    /// of line (nil while they are all unset): a record is copied at every transition and kept
+    /// for every saga the runtime knows, and these would make it 272 bytes rather than 80.
+    private var details: StepDetails.Box?
+
+    init(agent: String) {
+        self.agent = agent
+    }
+
     /// The output of the attempt that committed.
-    var output: Value?
+    var output: Value? {
+        get { details?.fields.output }
+        set { changeDetails { $0.output = newValue } }
+    }
     /// Why it failed, or why its last attempt failed.
-    var error: StepError?
+    var error: StepError? {
+        get { details?.fields.error }
+        set { changeDetails { $0.error = newValue } }
+    }
     /// Why its undo failed.
-    var undoError: StepError?
+    var undoError: StepError? {
+        get { details?.fields.undoError }
+        set { changeDetails { $0.undoError = newValue } }
+    }
     /// When the next attempt may start (µs, runtime clock), while it waits to be retried.
-    var retryAt: Int64?
+    var retryAt: Int64? {
+        get { details?.fields.retryAt }
+        set { changeDetails { $0.retryAt = newValue } }
+    }
     /// The checkpoint goal recorded when it committed.
-    var checkpoint: String?
+    var checkpoint: String? {
+        get { details?.fields.checkpoint }
+        set { changeDetails { $0.checkpoint = newValue } }
+    }
+
+    /// Changes the out-of-line fields: a new box when any is set (a box is never changed, so a
+    /// copied record keeps its own), none when all are unset.
+    private mutating func changeDetails(_ change: (inout StepDetails) -> Void) {
+        if details == nil {
+            var fields = StepDetails()
+            change(&fields)
+            if !fields.isEmpty { details = StepDetails.Box(fields) }
+            return
+        }
+        var fields = details!.fields
+        change(&fields)
+        details = fields.isEmpty ? nil : StepDetails.Box(fields)
+    }
 
     /// True when the step is `executing` and its last attempt's outcome is unknown.
     var attemptInDoubt: Bool { state == .executing && attempts > failures }
     /// True when the step is `compensating` and its last undo's outcome is unknown.
     var undoInDoubt: Bool { state == .compensating && undoAttempts > undoFailures }
+}
+
+/// A step's rarely set fields (`StepRecord`).
+struct StepDetails: Sendable, Hashable {
+    var output: Value?
+    var error: StepError?
+    var undoError: StepError?
+    var retryAt: Int64?
+    var checkpoint: String?
+
+    /// True when none is set.
+    var isEmpty: Bool { output == nil && error == nil && undoError == nil && retryAt == nil && checkpoint == nil }
+
+    /// The fields, boxed; compared and hashed by value.
+    final class Box: Sendable, Hashable {
+        let fields: StepDetails
+
+        init(_ fields: StepDetails) {
+            self.fields = fields
+        }
+
+        static func == (a: Box, b: Box) -> Bool { a === b || a.fields == b.fields }
+
+        func hash(into hasher: inout Hasher) { fields.hash(into: &hasher) }
+    }
 }
 
 /// An escalation raised by a failed undo (SPEC §10.6), idempotent on `<saga>/<step>`.
