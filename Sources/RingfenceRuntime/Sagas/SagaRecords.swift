@@ -93,31 +93,32 @@ struct StepRecord: Sendable, Hashable {
     /// The output of the attempt that committed.
     var output: Value? {
         get { details?.fields.output }
-        set { changeDetails { $0.output = newValue } }
+        set { if details != nil || newValue != nil { changeDetails { $0.output = newValue } } }
     }
     /// Why it failed, or why its last attempt failed.
     var error: StepError? {
         get { details?.fields.error }
-        set { changeDetails { $0.error = newValue } }
+        set { if details != nil || newValue != nil { changeDetails { $0.error = newValue } } }
     }
     /// Why its undo failed.
     var undoError: StepError? {
         get { details?.fields.undoError }
-        set { changeDetails { $0.undoError = newValue } }
+        set { if details != nil || newValue != nil { changeDetails { $0.undoError = newValue } } }
     }
     /// When the next attempt may start (µs, runtime clock), while it waits to be retried.
     var retryAt: Int64? {
         get { details?.fields.retryAt }
-        set { changeDetails { $0.retryAt = newValue } }
+        set { if details != nil || newValue != nil { changeDetails { $0.retryAt = newValue } } }
     }
     /// The checkpoint goal recorded when it committed.
     var checkpoint: String? {
         get { details?.fields.checkpoint }
-        set { changeDetails { $0.checkpoint = newValue } }
+        set { if details != nil || newValue != nil { changeDetails { $0.checkpoint = newValue } } }
     }
 
     /// Changes the out-of-line fields: a new box when any is set (a box is never changed, so a
-    /// copied record keeps its own), none when all are unset.
+    /// copied record keeps its own), none when all are unset. Clearing a field of a record
+    /// without a box (as every transition of a step that has not failed does) never comes here.
     private mutating func changeDetails(_ change: (inout StepDetails) -> Void) {
         if details == nil {
             var fields = StepDetails()
