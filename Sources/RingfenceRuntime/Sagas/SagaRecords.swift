@@ -354,12 +354,7 @@ final class SagaRecord: @unchecked Sendable {
 
     /// The key of step `index`'s row: `<saga>/<index>`, made with one allocation.
     static func stepKey(saga: String, _ index: Int) -> String {
-        var key = ""
-        key.reserveCapacity(saga.utf8.count + 21)
-        key += saga
-        key += "/"
-        key += String(index)
-        return key
+        RuntimeKeys.numbered(saga, "/", UInt64(index), radix: 10, width: 1)
     }
 
     // MARK: Reading rows back
