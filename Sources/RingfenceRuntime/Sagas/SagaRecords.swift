@@ -120,13 +120,7 @@ struct StepRecord: Sendable, Hashable {
     /// copied record keeps its own), none when all are unset. Clearing a field of a record
     /// without a box (as every transition of a step that has not failed does) never comes here.
     private mutating func changeDetails(_ change: (inout StepDetails) -> Void) {
-        if details == nil {
-            var fields = StepDetails()
-            change(&fields)
-            if !fields.isEmpty { details = StepDetails.Box(fields) }
-            return
-        }
-        var fields = details!.fields
+        var fields = details?.fields ?? StepDetails()
         change(&fields)
         details = fields.isEmpty ? nil : StepDetails.Box(fields)
     }
