@@ -31,7 +31,12 @@ struct DecisionTexts: Sendable, Hashable {
     init(rule: RuleEntry, in program: Program) {
         policy = program.policies[Int(rule.policy)].name
         self.rule = rule.id
-        decided = rule.reason ?? (rule.isDeny ? "denied by rule `\(rule.id)`" : "allowed by rule `\(rule.id)`")
+        // An empty reason (`reason: ""` in a policy, or in a bundle) counts as none: a decision always says why.
+        if let reason = rule.reason, !reason.isEmpty {
+            decided = reason
+        } else {
+            decided = rule.isDeny ? "denied by rule `\(rule.id)`" : "allowed by rule `\(rule.id)`"
+        }
         neededRing = rule.ring.map(Int.init) ?? 3
         limit = rule.limit
     }

@@ -74,6 +74,21 @@ import Synchronization
         #expect(select.reason == "allowed by rule `allow-sql`")
     }
 
+    /// An empty reason (`reason: ""`) is no reason: the decision says which rule decided, as for
+    /// a rule without one (a fuzzed bundle held such a rule and decided with an empty reason).
+    @Test func anEmptyReasonIsNoReason() throws {
+        let blank = try Engine(source: """
+            ringfence: 1
+            kind: policy
+            name: blank
+            rules:
+              - {id: quiet-deny, effect: deny, actions: ["fs.write"], reason: ""}
+              - {id: quiet-allow, effect: allow, actions: ["fs.*"], reason: ""}
+            """)
+        #expect(blank.evaluate(Request(agent: Agent(id: "a"), action: "fs.write")).reason == "denied by rule `quiet-deny`")
+        #expect(blank.evaluate(Request(agent: Agent(id: "a"), action: "fs.read")).reason == "allowed by rule `quiet-allow`")
+    }
+
     @Test func normalisesBeforeMatching() throws {
         let e = try engine()
         let escape = e.evaluate(Request(agent: Agent(id: "a", trust: 0.85), action: "fs.read",
