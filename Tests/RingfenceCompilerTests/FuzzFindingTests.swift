@@ -36,10 +36,12 @@ import RingfenceTestSupport
             #expect(result.program != nil || result.hasErrors)
         case "bundle":
             // A `.content` file is a bundle's content, wrapped in a fresh header and checksum as
-            // the harness wraps it; a bundle that loads decides with a reason for every request.
+            // the harness wraps it; a bundle that loads decides with a reason for every request
+            // of the evaluation corpus.
+            let requests = try RobustnessTests.probeRequests()
             do {
                 let engine = try Engine(bundle: name.hasSuffix(".content") ? RobustnessTests.wrap(bytes) : bytes)
-                for request in Self.bundleProbes {
+                for request in requests {
                     let decision = engine.evaluate(request)
                     #expect(!decision.reason.isEmpty && decision.allowed == (decision.code == .allow), "\(name): \(decision.jsonLine)")
                 }
@@ -54,16 +56,6 @@ import RingfenceTestSupport
             Issue.record("unknown fuzz target in \(name)")
         }
     }
-
-    /// Requests a loaded bundle decides (the bundle harness's probes).
-    static let bundleProbes: [Request] = [
-        Request(agent: Agent(id: "a", trust: 0.7, roles: ["analyst"]), action: "fs.read", resource: "/workspace/a/../b.csv"),
-        Request(agent: Agent(id: "a", trust: 0.2), action: "fs.write", resource: "/workspace/../../etc/passwd"),
-        Request(agent: Agent(id: "b", trust: 0.99, consensus: true, attrs: ["team": .string("ops")]),
-                action: "deploy.prod", params: ["path": .string("/srv/app"), "n": .number(3)], context: ["env": .string("dev")]),
-        Request(agent: Agent(id: "c", ring: 0), action: "net.http", resource: "https://API.example.com:443/v1/%2e%2e/x?q=1#f",
-                params: ["method": .string("GET"), "body": .null]),
-    ]
 
     /// A normal form normalises to itself (paths), or to the same components (URLs).
     static func checkNormalization(_ resource: String) {
