@@ -104,8 +104,8 @@ struct Sequencer: Sendable {
     /// nothing otherwise. Leaves the head unchanged on failure. `twoThreads` lets a long batch be
     /// encoded on two threads (`encode`); without it every item is encoded on this one.
     mutating func commit(_ work: inout [PendingItem], now: AuditTime, forceCheckpoint: Bool,
-                         durability: Durability, signingKey: NoteSigningKey?, receipts wanted: Bool = true,
-                         twoThreads: Bool = true) throws(StoreError) -> [AuditReceipt?] {
+                         durability: Durability, signingKey: NoteSigningKey?, receipts wanted: Bool,
+                         twoThreads: Bool) throws(StoreError) -> [AuditReceipt?] {
         var batch = StoreBatch()
         var receipts: [AuditReceipt?] = []
         if wanted { receipts.reserveCapacity(work.count) }

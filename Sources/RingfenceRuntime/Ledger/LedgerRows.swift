@@ -45,7 +45,7 @@ enum LedgerRows {
     /// The key of an agent's `seq`th event.
     static func eventKey(_ agent: String, _ seq: Int) -> String {
         guard seq >= 0 else { return agent + "/" + String(seq) }
-        return RuntimeKeys.numbered(agent, "/", UInt64(seq), radix: 10, width: 10)
+        return RuntimeKeys.numbered(agent, "/", UInt64(seq), radix: .decimal, width: 10)
     }
 
     /// An agent's row.

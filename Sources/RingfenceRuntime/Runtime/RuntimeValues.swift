@@ -200,19 +200,24 @@ public struct IDGenerator: Sendable {
 
     /// A new id of `kind`, e.g. `session:9e3779b97f4a7c15`.
     public func make(_ kind: String) -> String {
-        RuntimeKeys.numbered(kind, ":", source(), radix: 16, width: 16)
+        RuntimeKeys.numbered(kind, ":", source(), radix: .hexadecimal, width: 16)
     }
 }
 
 /// Keys and ids of the form `<prefix><separator><number>`, written into one string.
 enum RuntimeKeys {
-    /// `prefix`, `separator`, then `value`'s digits in `radix` (10 or 16; lowercase), padded with
-    /// zeros to `width` digits (more when it has more): one allocation, where concatenating the
-    /// parts made one for each (ids and ledger event keys are made by every operation that adds
-    /// them). Each digit costs a shift (16) or a multiplication by a constant (10), not a division.
-    static func numbered(_ prefix: String, _ separator: Unicode.Scalar, _ value: UInt64, radix: UInt64, width: Int) -> String {
-        precondition(radix == 10 || radix == 16, "ids and keys are written in decimal or hexadecimal")
-        let hex = radix == 16
+    /// The bases numbers are written in.
+    enum Radix {
+        case decimal, hexadecimal
+    }
+
+    /// `prefix`, `separator`, then `value`'s digits in `radix` (lowercase), padded with zeros to
+    /// `width` digits (more when it has more): one allocation, where concatenating the parts
+    /// made one for each (ids, ledger event keys and step row keys are made by every operation
+    /// that adds them). Each digit costs a shift (hexadecimal) or a multiplication by a constant
+    /// (decimal), not a division.
+    static func numbered(_ prefix: String, _ separator: Unicode.Scalar, _ value: UInt64, radix: Radix, width: Int) -> String {
+        let hex = radix == .hexadecimal
         var digits = hex ? max(1, (64 - value.leadingZeroBitCount + 3) / 4) : 1
         if !hex {
             var rest = value

@@ -348,7 +348,7 @@ final class SagaRecord: @unchecked Sendable {
 
     /// The key of step `index`'s row: `<saga>/<index>`, made with one allocation.
     static func stepKey(saga: String, _ index: Int) -> String {
-        RuntimeKeys.numbered(saga, "/", UInt64(index), radix: 10, width: 1)
+        RuntimeKeys.numbered(saga, "/", UInt64(index), radix: .decimal, width: 1)
     }
 
     // MARK: Reading rows back
