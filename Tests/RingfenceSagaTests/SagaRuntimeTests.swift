@@ -158,6 +158,35 @@ import Testing
         #expect(kinds == expected)
     }
 
+    /// A saga this runtime runs is its own until the run ends: a resume here is refused with
+    /// `saga_running` and it is not listed unfinished; once the run has ended (its end written,
+    /// the saga released and its result read in one operation), a resume returns its result.
+    @Test func aSagaRunningHereIsClaimedOnceAndFreedWhenItsRunStops() async throws {
+        let engine = try SagaFixture.engine([Self.threeSteps])
+        let plan = try SagaFixture.plan(engine, "three")
+        let started = SagaLeaseTests.Gate(), proceed = SagaLeaseTests.Gate()
+        var steps = Self.succeeding(["svc.a", "svc.c"])
+        steps["svc.b"] = InProcessStep { _ in
+            await started.open()
+            await proceed.wait()
+            return .null
+        }
+        let runtime = try SagaFixture.runtime(engine, environment: SagaEnvironment(executors: SagaExecutors(inProcess: steps)))
+        let run = Task { try await runtime.runSaga(plan, session: "s1", id: "held") }
+        await started.wait()
+        #expect(try runtime.unfinishedSagas() == [])
+        do {
+            _ = try await runtime.resumeSaga("held")
+            Issue.record("a saga running here was claimed a second time")
+        } catch {
+            #expect(error.code == .sagaRunning)
+        }
+        await proceed.open()
+        #expect(try await run.value.state == .completed)
+        #expect(try await runtime.resumeSaga("held").state == .completed)
+        #expect(try runtime.unfinishedSagas() == [])
+    }
+
     @Test func jitterStaysWithinItsBandAndRepeatsFromItsSeed() async throws {
         let yaml = SagaFixture.saga("jitter", """
             retry: {initial: 1, multiplier: 2, max: 8, jitter: 0.5}

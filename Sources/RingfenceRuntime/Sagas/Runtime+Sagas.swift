@@ -85,7 +85,7 @@ extension Runtime {
             }
             let ticket = try commit(started, rows: [saga.headerRow(planText: kept.text), saga.stateRow()])
             book.sagas[sagaID] = saga
-            book.running.insert(sagaID)
+            saga.runningHere = true
             try takeLease(sagaID, at: now)
             return (saga, ticket)
         }
@@ -100,16 +100,17 @@ extension Runtime {
         return try perform { now throws(RuntimeError) -> (saga: SagaRecord, state: SagaState)? in
             guard let saga = book.sagas[id] else { throw RuntimeError(.sagaNotFound, "no saga has id `\(id)`") }
             guard !saga.state.isFinal else { return nil }
-            guard !book.running.contains(id) else { throw RuntimeError(.sagaRunning, "saga `\(id)` is being run already") }
+            guard !saga.runningHere else { throw RuntimeError(.sagaRunning, "saga `\(id)` is being run already") }
             try takeLease(id, at: now)
-            book.running.insert(id)
+            saga.runningHere = true
             return (saga, saga.state)
         }
     }
 
-    /// Marks a saga as no longer running here (its run ended, or stopped on an error).
-    func releaseSaga(_ id: String) {
-        _ = try? perform { _ throws(RuntimeError) in book.running.remove(id) }
+    /// Marks a saga as no longer running here (its run stopped on an error; a run that ends
+    /// releases it in `finishSaga`).
+    func releaseSaga(_ saga: SagaRecord) {
+        _ = try? perform { _ throws(RuntimeError) in saga.runningHere = false }
     }
 
     /// A read of a saga under the lock.
@@ -246,14 +247,16 @@ extension Runtime {
         }
     }
 
-    /// Ends a saga: `completed` from running; from compensating, `escalated` when some step
-    /// could not be undone, else `compensated`.
-    func endSaga(_ held: SagaRecord) throws(RuntimeError) {
-        try perform { now throws(RuntimeError) in
+    /// Ends a saga — `completed` from running; from compensating, `escalated` when some step
+    /// could not be undone, else `compensated`; nothing when it has ended already — releases it
+    /// and returns its result, in one operation.
+    func finishSaga(_ held: SagaRecord) throws(RuntimeError) -> SagaResult {
+        try perform { now throws(RuntimeError) -> SagaResult in
             let saga = try ownedSaga(held, at: now)
+            defer { saga.runningHere = false }
             let event: SagaEvent = saga.state == .running ? .complete
                 : (saga.steps.contains { $0.state == .compensationFailed } ? .escalate : .undone)
-            guard let next = SagaMachine.next(event, from: saga.state) else { return }
+            guard let next = SagaMachine.next(event, from: saga.state) else { return SagaResult(saga) }
             let row = saga.stateRowValue(state: next, endedAt: now)
             let compensated = saga.compensated.map { saga.plan.steps[$0].id }
             let id = saga.id
@@ -263,6 +266,7 @@ extension Runtime {
             try commit(entry, rows: [row])
             saga.state = next
             saga.endedAt = now
+            return SagaResult(saga)
         }
     }
 

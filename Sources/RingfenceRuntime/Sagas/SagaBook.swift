@@ -2,18 +2,16 @@ import RingfenceAudit
 import RingfenceVM
 import Synchronization
 
-/// The sagas of one runtime: every saga read from the store or started since, which of them
-/// this process is running, and the environment they run with. Its saga records are touched only
+/// The sagas of one runtime: every saga read from the store or started since (each record says
+/// whether this process is running it), and the environment they run with. Its saga records are touched only
 /// under the runtime's lock, like sessions; it is the runtime's `SagaView`, so a kill reaches the
 /// in-flight steps of the killed agent (SPEC §8.6).
 final class SagaBook: SagaView, @unchecked Sendable {
-    // Safety: `sagas` and `running` are touched only under the runtime's lock
+    // Safety: `sagas` and its records are touched only under the runtime's lock
     // (inside `perform`, or in a change set's `apply`, which runs there too); `environment` has
     // its own lock.
     /// Every saga by id.
     var sagas: [String: SagaRecord] = [:]
-    /// The ids of the sagas this process is running now.
-    var running: Set<String> = []
     /// Every saga's lease, on a shared store (`SagaLeases.swift`).
     var leases: [String: SagaLease] = [:]
     /// The fencing token this runtime holds for each saga it took the lease of.

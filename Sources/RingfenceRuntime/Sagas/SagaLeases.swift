@@ -63,7 +63,7 @@ extension Runtime {
     public func orphanedSagas() throws(RuntimeError) -> [String] {
         try perform { now throws(RuntimeError) -> [String] in
             book.sagas.values.filter { saga in
-                guard !saga.state.isFinal, !book.running.contains(saga.id) else { return false }
+                guard !saga.state.isFinal, !saga.runningHere else { return false }
                 guard tenure != nil, let lease = book.leases[saga.id] else { return true }
                 return lease.until <= now
             }.map(\.id).sorted()

@@ -255,6 +255,9 @@ final class SagaRecord: @unchecked Sendable {
     var escalations: [SagaEscalation] = []
     /// When it ended (µs).
     var endedAt: Int64?
+    /// True while this process runs it (a run, or a resume), from its start or claim until its
+    /// runner stops.
+    var runningHere = false
     /// The steps, as the plan lists them.
     var steps: [StepRecord]
     /// The keys of the steps' rows, made on first use, once a saga: every transition of a step

@@ -31,7 +31,7 @@ extension Runtime {
     /// The ids of the stored sagas that have not ended and are not running here, in id order.
     public func unfinishedSagas() throws(RuntimeError) -> [String] {
         try perform { _ throws(RuntimeError) -> [String] in
-            book.sagas.values.filter { !$0.state.isFinal && !book.running.contains($0.id) }.map(\.id).sorted()
+            book.sagas.values.filter { !$0.state.isFinal && !$0.runningHere }.map(\.id).sorted()
         }
     }
 
@@ -43,21 +43,25 @@ extension Runtime {
 
     /// Runs `saga` (claimed by this process) from `state` to its end, then releases it. The
     /// runner and every transition hold the saga's record rather than looking its id up in
-    /// the book, a table of every saga the runtime has known.
+    /// the book, a table of every saga the runtime has known. A run that ends writes its end,
+    /// releases the saga and reads its result in one operation (`finishSaga`).
     private func drive(_ saga: SagaRecord, from state: SagaState) async throws(RuntimeError) -> SagaResult {
-        defer { releaseSaga(saga.id) }
-        let runner = SagaRunner(runtime: self, saga: saga, environment: sagaEnvironment)
-        if state == .running {
-            switch try await runner.forward() {
-            case .completed: try endSaga(saga)
-            case .failed(let reason): try startCompensating(saga, reason: reason)
+        do {
+            let runner = SagaRunner(runtime: self, saga: saga, environment: sagaEnvironment)
+            if state == .running {
+                switch try await runner.forward() {
+                case .completed: return try finishSaga(saga)
+                case .failed(let reason): try startCompensating(saga, reason: reason)
+                }
             }
+            // Compensating now, unless a kill's handoff ended it meanwhile (then nothing is undone
+            // here and `finishSaga` writes nothing).
+            if try withSaga(saga, { $0.state }) == .compensating { try await runner.compensate() }
+            return try finishSaga(saga)
+        } catch {
+            releaseSaga(saga)
+            throw error
         }
-        if try withSaga(saga, { $0.state }) == .compensating {
-            try await runner.compensate()
-            try endSaga(saga)
-        }
-        return try withSaga(saga) { SagaResult($0) }
     }
 }
 
