@@ -3,9 +3,9 @@ import RingfenceVM
 import Synchronization
 
 /// The sagas of one runtime: every saga read from the store or started since (each record says
-/// whether this process is running it), and the environment they run with. Its saga records are touched only
-/// under the runtime's lock, like sessions; it is the runtime's `SagaView`, so a kill reaches the
-/// in-flight steps of the killed agent (SPEC §8.6).
+/// whether this process is running it), and the environment they run with. Its saga records are
+/// touched only under the runtime's lock, like sessions; it is the runtime's `SagaView`, so a kill
+/// reaches the in-flight steps of the killed agent (SPEC §8.6).
 final class SagaBook: SagaView, @unchecked Sendable {
     // Safety: `sagas` and its records are touched only under the runtime's lock
     // (inside `perform`, or in a change set's `apply`, which runs there too); `environment` has

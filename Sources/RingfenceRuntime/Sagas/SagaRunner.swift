@@ -54,8 +54,8 @@ extension Runtime {
                 case .failed(let reason): try startCompensating(saga, reason: reason)
                 }
             }
-            // Compensating now, unless a kill's handoff ended it meanwhile (then nothing is undone
-            // here and `finishSaga` writes nothing).
+            // Compensating now: its forward part failed, or it was compensating when claimed.
+            // (`finishSaga` writes nothing for a saga that has ended already.)
             if try withSaga(saga, { $0.state }) == .compensating { try await runner.compensate() }
             return try finishSaga(saga)
         } catch {
